@@ -1,0 +1,47 @@
+"""lecture9: Monte Carlo sampling and stochastic gradient estimation.
+
+The tested package behind the course book *Deep Sampling & Stochastic Gradients*
+(UvA Deep Learning course, Lecture 9). Each module holds one idea and is
+introduced by one chapter of the book:
+
+========================  ==========================================================
+module                    chapter
+========================  ==========================================================
+``montecarlo``            1-2: Monte Carlo estimation, importance / rejection sampling
+``estimators``            3-7: score-function, pathwise and measure-valued gradients
+``reference``             3-7: exact means and variances of the estimators (quadrature)
+``control_variates``      8: control variates, baselines, leave-one-out
+``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
+``exercises``             all: cell tags and the checks used by autograded exercises
+``plotting``              all: figure helpers used by the notebooks
+========================  ==========================================================
+
+Randomness is always explicit: every random function takes a keyword argument
+``generator: torch.Generator | None`` and the package never seeds global state.
+Submodules are imported on first use (``from lecture9 import montecarlo``).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBMODULES = (
+    "montecarlo",
+    "estimators",
+    "reference",
+    "control_variates",
+    "data",
+    "vae",
+    "exercises",
+    "plotting",
+)
+
+__all__ = ["__version__", *_SUBMODULES]
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
