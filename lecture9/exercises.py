@@ -20,11 +20,21 @@ notebook cell tags, whose names live here and nowhere else:
 
 The first line of a coding-exercise solution cell is a comment
 ``# Exercise <label>: <one-line task>``; the student stub's message is built from it.
+
+``stub`` (:data:`STUB`)
+    Set by ``python -m lecture9 assign`` (:mod:`lecture9.assign`) on the cells it
+    turned into stubs in a student notebook; authors never write it.
+
+:func:`parse_exercise_header`, :func:`has_solution_region` and :func:`stub_source`
+implement the cell-level rules above; :mod:`lecture9.assign` applies them to whole
+notebooks.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
 
 import torch
 
@@ -34,7 +44,11 @@ __all__ = [
     "BEGIN_SOLUTION",
     "END_SOLUTION",
     "EXERCISE_HEADER",
+    "STUB",
     "ExerciseCheckError",
+    "parse_exercise_header",
+    "has_solution_region",
+    "stub_source",
     "check_estimate",
     "check_close",
 ]
@@ -49,6 +63,10 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 #: Prefix of the first line of a coding-exercise solution cell.
 EXERCISE_HEADER = "# Exercise "
+#: Cell tag that ``python -m lecture9 assign`` puts on the stubs of a student notebook.
+STUB = "stub"
+
+_HEADER_RE = re.compile(r"^#\s*Exercise\s+(?P<label>[^\s:]+)\s*:\s*(?P<task>\S.*?)\s*$")
 
 
 class ExerciseCheckError(AssertionError):
@@ -113,3 +131,101 @@ def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, a
             f"your {what} differs from the reference: largest difference {diff:.3g} "
             f"(allowed: rtol={rtol:g}, atol={atol:g})"
         )
+
+
+def parse_exercise_header(source: str) -> tuple[str, str] | None:
+    """Read the ``# Exercise <label>: <task>`` header of a solution cell.
+
+    The header is the first non-blank line of the cell.
+
+    Args:
+        source: the source of a code cell.
+
+    Returns:
+        ``(label, task)``, for example ``("ex-01-mc-integral", "implement a Monte
+        Carlo estimate of an integral over [a, b].")``, or ``None`` if the first
+        non-blank line is not such a header.
+    """
+    for line in source.splitlines():
+        if line.strip():
+            match = _HEADER_RE.match(line.strip())
+            return (match["label"], match["task"]) if match else None
+    return None
+
+
+def _marker_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """``(line index, "begin" | "end")`` for every solution marker line."""
+    found = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped == BEGIN_SOLUTION:
+            found.append((i, "begin"))
+        elif stripped == END_SOLUTION:
+            found.append((i, "end"))
+    return found
+
+
+def has_solution_region(source: str) -> bool:
+    """Whether a cell contains a :data:`BEGIN_SOLUTION` / :data:`END_SOLUTION` marker line."""
+    return bool(_marker_lines(source.splitlines()))
+
+
+def stub_source(source: str) -> str:
+    """The student's version of a coding-exercise solution cell.
+
+    Every region from a :data:`BEGIN_SOLUTION` line to the next
+    :data:`END_SOLUTION` line (both included) is replaced by one line, indented
+    like the :data:`BEGIN_SOLUTION` line::
+
+        raise NotImplementedError("Exercise <label>: <task>")
+
+    with ``<label>`` and ``<task>`` read from the cell's header (see
+    :func:`parse_exercise_header`). Everything outside the regions (the header,
+    the signature, the docstring) is kept as it is.
+
+    Args:
+        source: the source of a solution cell with at least one region.
+
+    Returns:
+        The stubbed source.
+
+    Raises:
+        ValueError: if the cell has no region, if the markers are unbalanced or
+            nested, or if the cell does not start with an ``# Exercise <label>:
+            <task>`` header.
+    """
+    lines = source.splitlines()
+    markers = _marker_lines(lines)
+    if not markers:
+        raise ValueError(f"the cell has no '{BEGIN_SOLUTION}' ... '{END_SOLUTION}' region")
+    header = parse_exercise_header(source)
+    if header is None:
+        raise ValueError(
+            f"a solution cell with a '{BEGIN_SOLUTION}' region must start with a header line "
+            f"'{EXERCISE_HEADER}<label>: <task>' (the student's stub message is built from it)"
+        )
+    label, task = header
+    message = json.dumps(f"Exercise {label}: {task}", ensure_ascii=False)
+    out: list[str] = []
+    start = 0
+    expected = "begin"
+    for index, kind in markers:
+        if kind != expected:
+            wrong = BEGIN_SOLUTION if kind == "begin" else END_SOLUTION
+            raise ValueError(
+                f"line {index + 1}: unexpected '{wrong}' (markers must alternate "
+                f"'{BEGIN_SOLUTION}', '{END_SOLUTION}', without nesting)"
+            )
+        if kind == "begin":
+            line = lines[index]
+            indent = line[: len(line) - len(line.lstrip())]
+            out.extend(lines[start:index])
+            out.append(f"{indent}raise NotImplementedError({message})")
+            expected = "end"
+        else:
+            start = index + 1
+            expected = "begin"
+    if expected == "end":
+        raise ValueError(f"a '{BEGIN_SOLUTION}' line has no matching '{END_SOLUTION}' line")
+    out.extend(lines[start:])
+    return "\n".join(out)

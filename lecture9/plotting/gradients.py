@@ -1,3 +1,470 @@
-"""Figure helpers for the gradients chapters (filled in by the chapter that introduces them)."""
+"""Figure helpers for the gradient-estimator chapters.
 
-__all__: list[str] = []
+Introduced in chapter 6, *Measure-valued gradient estimators*, and chapter 7,
+*Comparing the estimators*, which reproduces Figures 2 and 3 of Mohamed et al.
+(2020), Sec. 8. Every helper draws on axes it is given (or creates a figure with
+``lecture9.plotting.figure``) inside ``lecture9.plotting.style``, never
+touches global matplotlib state, and returns what it drew.
+
+Estimators are named as in ``lecture9.reference``: ``"score_function"``,
+``"score_function_optimal_baseline"``, ``"pathwise"``, ``"measure_valued"``
+(uncoupled) and ``"measure_valued_coupled"``. Their colours come from
+``lecture9.plotting.ESTIMATOR_COLORS``, so an estimator has the same colour in
+every chapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.lines import Line2D
+
+from .common import ESTIMATOR_COLORS, style
+
+__all__ = [
+    "ESTIMATOR_LABELS",
+    "estimator_style",
+    "variance_panel",
+    "function_panel",
+    "variance_figure",
+    "weak_derivative_panel",
+    "density_histogram_panel",
+    "estimates_panel",
+    "evaluations_panel",
+]
+
+#: Legend label of each estimator name used by ``lecture9.reference``.
+ESTIMATOR_LABELS = {
+    "score_function": "score function",
+    "score_function_optimal_baseline": "score function + optimal baseline",
+    "score_function_baseline": "score function + baseline",
+    "pathwise": "pathwise",
+    "measure_valued": "measure-valued (uncoupled)",
+    "measure_valued_coupled": "measure-valued (coupled)",
+}
+
+_COLOR_KEYS = {"score_function_optimal_baseline": "score_function_baseline"}
+_MARKERS = {
+    "score_function": "o",
+    "score_function_optimal_baseline": "s",
+    "score_function_baseline": "s",
+    "pathwise": "^",
+    "measure_valued": "x",
+    "measure_valued_coupled": "D",
+}
+_LINESTYLES = {"measure_valued": "--"}
+#: Colours for the curves of the bottom-row function panels (one per k).
+_K_COLORS = ("#332288", "#CC6677", "#117733", "#882255", "#44AA99")
+
+
+def estimator_style(name: str) -> dict:
+    """Return the line style of an estimator: colour, marker, line style and label.
+
+    Args:
+        name: an estimator name, e.g. ``"pathwise"`` or ``"measure_valued_coupled"``.
+
+    Returns:
+        A dict with keys ``color``, ``marker``, ``linestyle`` and ``label``, usable
+        as keyword arguments of ``matplotlib.axes.Axes.plot``.
+
+    Raises:
+        ValueError: if ``name`` is not a known estimator.
+    """
+    if name not in ESTIMATOR_LABELS:
+        raise ValueError(f"unknown estimator {name!r}; use one of {sorted(ESTIMATOR_LABELS)}")
+    return {
+        "color": ESTIMATOR_COLORS[_COLOR_KEYS.get(name, name)],
+        "marker": _MARKERS[name],
+        "linestyle": _LINESTYLES.get(name, "-"),
+        "label": ESTIMATOR_LABELS[name],
+    }
+
+
+def _numpy(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def variance_panel(
+    ax,
+    ks,
+    exact: Mapping[str, Sequence[float]],
+    mc: Mapping[str, Sequence[float]] | None = None,
+    *,
+    ks_mc=None,
+    xscale: str = "linear",
+    xlabel: str = r"$k$",
+    ylabel: str = "variance of one sample",
+    title: str | None = None,
+    legend: bool = True,
+    ylim: tuple[float, float] | None = None,
+):
+    r"""Draw the single-sample variance of several estimators against a parameter ``k``.
+
+    Exact variances are drawn as lines, Monte Carlo estimates of the same
+    variances as hollow markers of the same colour, on a logarithmic y-axis, as
+    in Figures 2 and 3 of Mohamed et al. (2020), Sec. 8. Used in chapter 6,
+    *Measure-valued gradient estimators*, and chapter 7, *Comparing the estimators*.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        ks: the values of ``k`` of the exact curves.
+        exact: ``{estimator name: variances at ks}``; drawn in insertion order.
+        mc: optional ``{estimator name: Monte Carlo variances at ks_mc}``.
+        ks_mc: the values of ``k`` of the Monte Carlo markers; defaults to ``ks``.
+        xscale: ``"linear"`` or ``"log"``.
+        xlabel, ylabel, title: axis labels and title.
+        legend: whether to draw a legend (one entry per estimator, line and marker).
+        ylim: optional y-limits; by default the lower limit is the smallest positive
+            value drawn, but at most six decades below the largest.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: if an array does not have one entry per ``k``.
+
+    Shapes:
+        ``ks``: ``(K,)``; each ``exact[name]``: ``(K,)``; ``ks_mc`` and each
+        ``mc[name]``: ``(K_mc,)``.
+    """
+    ks = _numpy(ks)
+    ks_mc = ks if ks_mc is None else _numpy(ks_mc)
+    mc = {} if mc is None else mc
+    drawn = []
+    with style():
+        handles = []
+        for name in dict.fromkeys([*exact, *mc]):
+            st = estimator_style(name)
+            if name in exact:
+                values = _numpy(exact[name])
+                if values.shape != ks.shape:
+                    raise ValueError(f"exact[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)")
+                ax.plot(ks, np.where(values > 0, values, np.nan), color=st["color"], linestyle=st["linestyle"])
+                drawn.append(values)
+            if name in mc:
+                values = _numpy(mc[name])
+                if values.shape != ks_mc.shape:
+                    raise ValueError(f"mc[{name!r}] has shape {values.shape}, expected {ks_mc.shape} (one value per k)")
+                ax.plot(ks_mc, np.where(values > 0, values, np.nan), linestyle="none", marker=st["marker"],
+                        markersize=4.5, markerfacecolor="none", markeredgewidth=1.1, color=st["color"])
+                drawn.append(values)
+            handles.append(Line2D([], [], color=st["color"], linestyle=st["linestyle"] if name in exact else "none",
+                                  marker=st["marker"] if name in mc else None, markerfacecolor="none",
+                                  label=st["label"]))
+        ax.set_yscale("log")
+        ax.set_xscale(xscale)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title is not None:
+            ax.set_title(title)
+        if ylim is None and drawn:
+            values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in drawn])
+            if values.size:
+                top = values.max() * 2.0
+                bottom = max(values.min() / 2.0, top * 1e-6)
+                ylim = (bottom, top)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        if legend:
+            ax.legend(handles=handles, loc="best", frameon=False)
+    return ax
+
+
+def function_panel(
+    ax,
+    f: Callable[[torch.Tensor, float], torch.Tensor],
+    ks: Sequence[float],
+    x=None,
+    *,
+    xlabel: str = r"$x$",
+    title: str | None = None,
+    legend: bool = True,
+    ylim: tuple[float, float] | None = None,
+):
+    r"""Draw a family of costs :math:`f(x; k)` (solid) and their derivatives (dashed).
+
+    The derivative :math:`\partial f / \partial x` is computed with autograd, so ``f``
+    must be written in differentiable torch operations. This is the bottom row of
+    Figures 2 and 3 of Mohamed et al. (2020), Sec. 8; used in chapter 7,
+    *Comparing the estimators*.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        f: ``f(x, k)``, elementwise in a float64 tensor ``x``.
+        ks: the values of ``k`` to draw, one colour each.
+        x: the grid; defaults to 401 points on ``[-4, 6]`` (mean 1 plus/minus five
+            standard deviations of the chapter's Gaussian).
+        xlabel, title: axis label and title.
+        legend: whether to add a legend with one entry per ``k``.
+        ylim: optional y-limits.
+
+    Returns:
+        The axes.
+
+    Shapes:
+        ``x``: ``(X,)``; ``f(x, k)``: ``(X,)``.
+    """
+    x = torch.linspace(-4.0, 6.0, 401, dtype=torch.float64) if x is None else torch.as_tensor(x, dtype=torch.float64)
+    with style():
+        for i, k in enumerate(ks):
+            xs = x.clone().requires_grad_(True)
+            values = f(xs, k)
+            (deriv,) = torch.autograd.grad(values.sum(), xs)
+            color = _K_COLORS[i % len(_K_COLORS)]
+            ax.plot(x.numpy(), values.detach().numpy(), color=color, linestyle="-", label=f"$k = {k:g}$")
+            ax.plot(x.numpy(), deriv.numpy(), color=color, linestyle="--", linewidth=1.2)
+        ax.axhline(0.0, color="0.6", linewidth=0.6)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(r"$f$ (solid), $\partial f/\partial x$ (dashed)")
+        if title is not None:
+            ax.set_title(title)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        if legend:
+            ax.legend(loc="best", frameon=False, fontsize=8)
+    return ax
+
+
+def variance_figure(
+    ks,
+    exact: Mapping[str, Mapping[str, Sequence[float]]],
+    mc: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+    *,
+    f: Callable[[torch.Tensor, float], torch.Tensor],
+    ks_show: Sequence[float],
+    ks_mc=None,
+    xscale: str = "linear",
+    x=None,
+    title: str | None = None,
+    function_ylim: tuple[float, float] | None = None,
+    width: float = 7.0,
+    height: float = 5.6,
+):
+    r"""Draw one of Figures 2 and 3 of Mohamed et al. (2020), Sec. 8.
+
+    Top row: the single-sample variance against ``k`` for :math:`\theta = \mu`
+    (left) and :math:`\theta = \sigma` (right), exact lines and Monte Carlo
+    markers (see ``variance_panel``). Bottom row: one panel per value in
+    ``ks_show`` with the cost (solid) and its derivative (dashed), see
+    ``function_panel``. Used in chapter 7, *Comparing the estimators*.
+
+    Args:
+        ks: the values of ``k`` of the exact curves.
+        exact: ``{"loc": {estimator: variances}, "scale": {estimator: variances}}``.
+        mc: the Monte Carlo variances in the same layout, at ``ks_mc``; optional.
+        f: the cost ``f(x, k)`` for the bottom row.
+        ks_show: the values of ``k`` drawn in the bottom row, one panel each.
+        ks_mc: the values of ``k`` of the Monte Carlo markers; defaults to ``ks``.
+        xscale: ``"linear"`` or ``"log"`` for the variance panels.
+        x: the grid of the bottom row (see ``function_panel``).
+        title: optional figure title.
+        function_ylim: optional y-limits shared by the bottom-row panels.
+        width, height: figure size in inches.
+
+    Returns:
+        The ``Figure``.
+
+    Raises:
+        ValueError: if ``exact`` lacks ``"loc"`` or ``"scale"``.
+
+    Shapes:
+        ``ks``: ``(K,)``; ``exact[param][name]``: ``(K,)``; ``ks_mc`` and
+        ``mc[param][name]``: ``(K_mc,)``.
+    """
+    missing = {"loc", "scale"} - set(exact)
+    if missing:
+        raise ValueError(f"exact must have the keys 'loc' and 'scale'; missing {sorted(missing)}")
+    mc = {} if mc is None else mc
+    with style():
+        fig = plt.figure(figsize=(width, height), constrained_layout=True)
+        top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1.0])
+        axes_top = top.subplots(1, 2, sharey=False)
+        for ax, param, symbol in zip(axes_top, ("loc", "scale"), (r"\mu", r"\sigma")):
+            variance_panel(ax, ks, exact[param], mc.get(param), ks_mc=ks_mc, xscale=xscale,
+                           title=rf"$\theta = {symbol}$", legend=param == "loc")
+        axes_bottom = np.atleast_1d(bottom.subplots(1, len(ks_show), sharey=True))
+        for i, (ax, k) in enumerate(zip(axes_bottom, ks_show)):
+            function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim)
+            if i > 0:
+                ax.set_ylabel("")
+        if title is not None:
+            fig.suptitle(title)
+    return fig
+
+
+def weak_derivative_panel(
+    ax,
+    x,
+    derivative,
+    constant: float,
+    positive,
+    negative,
+    *,
+    title: str | None = None,
+    positive_label: str = r"$p^+(x)$",
+    negative_label: str = r"$p^-(x)$",
+    every: int = 8,
+):
+    r"""Draw a weak derivative :math:`\nabla_\theta p = c_\theta (p^+ - p^-)` against autograd.
+
+    The autograd derivative of the density is the black line, the weak-derivative
+    reconstruction :math:`c_\theta (p^+(x) - p^-(x))` the markers on top of it, and
+    the two densities :math:`p^+` and :math:`p^-` thin shaded curves. Mohamed et al.
+    (2020), Sec. 6; used in chapter 6, *Measure-valued gradient estimators*.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        x: the grid.
+        derivative: :math:`\nabla_\theta p(x; \theta)` on the grid (e.g. by autograd).
+        constant: the constant :math:`c_\theta`.
+        positive, negative: the densities :math:`p^+` and :math:`p^-` on the grid.
+        title: axes title.
+        positive_label, negative_label: legend labels of the two densities.
+        every: draw a marker at every ``every``-th grid point.
+
+    Returns:
+        The axes.
+
+    Shapes:
+        ``x``, ``derivative``, ``positive``, ``negative``: ``(X,)``.
+    """
+    x, derivative, positive, negative = (_numpy(v) for v in (x, derivative, positive, negative))
+    with style():
+        ax.fill_between(x, positive, color=ESTIMATOR_COLORS["pathwise"], alpha=0.18, linewidth=0)
+        ax.plot(x, positive, color=ESTIMATOR_COLORS["pathwise"], linewidth=1.0, label=positive_label)
+        ax.fill_between(x, negative, color=ESTIMATOR_COLORS["score_function"], alpha=0.18, linewidth=0)
+        ax.plot(x, negative, color=ESTIMATOR_COLORS["score_function"], linewidth=1.0, label=negative_label)
+        ax.plot(x, derivative, color=ESTIMATOR_COLORS["exact"], label=r"$\nabla_\theta p(x;\theta)$ (autograd)")
+        ax.plot(x[::every], constant * (positive - negative)[::every], linestyle="none", marker="o", markersize=4,
+                markerfacecolor="none", color=ESTIMATOR_COLORS["measure_valued"], label=r"$c_\theta\,(p^+ - p^-)$")
+        ax.axhline(0.0, color="0.6", linewidth=0.6)
+        ax.set_xlabel(r"$x$")
+        ax.set_ylabel("density / derivative")
+        if title is not None:
+            ax.set_title(title)
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return ax
+
+
+def density_histogram_panel(ax, samples, x, density, *, label: str, density_label: str, bins: int = 60,
+                            title: str | None = None):
+    r"""Draw a normalized histogram of samples with the density they should follow.
+
+    Used in chapter 6, *Measure-valued gradient estimators*, to check the samplers
+    of the Weibull, double-sided Maxwell and coupled Normal variables.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        samples: the draws.
+        x: the grid of the density curve.
+        density: the density on the grid.
+        label: legend label of the histogram.
+        density_label: legend label of the density.
+        bins: number of histogram bins.
+        title: axes title.
+
+    Returns:
+        The axes.
+
+    Shapes:
+        ``samples``: ``(N,)``; ``x``, ``density``: ``(X,)``.
+    """
+    samples, x, density = _numpy(samples), _numpy(x), _numpy(density)
+    with style():
+        ax.hist(samples, bins=bins, range=(x.min(), x.max()), density=True, color="0.75", label=label)
+        ax.plot(x, density, color=ESTIMATOR_COLORS["exact"], label=density_label)
+        ax.set_xlabel(r"$x$")
+        ax.set_ylabel("density")
+        if title is not None:
+            ax.set_title(title)
+        ax.legend(loc="upper left", frameon=False, fontsize=8)
+    return ax
+
+
+def estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: float, *, xlabel: str = "gradient estimate",
+                    title: str | None = None, num_se: float = 2.0):
+    r"""Draw gradient estimates with error bars against the exact gradient.
+
+    One row per estimator: the Monte Carlo estimate with ``num_se`` standard
+    errors either side, in the estimator's colour, and the exact value as a black
+    vertical line. Used in chapter 6, *Measure-valued gradient estimators*.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        names: estimator names (see ``estimator_style``).
+        means: the estimates, one per name.
+        standard_errors: their standard errors, one per name.
+        exact: the exact gradient.
+        xlabel, title: axis label and title.
+        num_se: half-width of the error bars in standard errors.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: if ``means`` or ``standard_errors`` do not have one entry per name.
+
+    Shapes:
+        ``names``, ``means``, ``standard_errors``: ``(E,)``.
+    """
+    means, ses = _numpy(means), _numpy(standard_errors)
+    if means.shape != (len(names),) or ses.shape != (len(names),):
+        raise ValueError(f"means and standard_errors need one entry per name ({len(names)}), "
+                         f"got shapes {means.shape} and {ses.shape}")
+    with style():
+        rows = np.arange(len(names))[::-1]
+        for row, name, mean, se in zip(rows, names, means, ses):
+            st = estimator_style(name)
+            ax.errorbar(mean, row, xerr=num_se * se, color=st["color"], marker=st["marker"], capsize=4,
+                        markerfacecolor="none", linestyle="none")
+        ax.axvline(exact, color=ESTIMATOR_COLORS["exact"], linewidth=1.2, label="exact gradient")
+        ax.set_yticks(rows, [ESTIMATOR_LABELS[n] for n in names])
+        ax.set_ylim(-0.7, len(names) - 0.3)
+        ax.set_xlabel(xlabel + rf" ($\pm {num_se:g}$ s.e.)")
+        ax.grid(axis="y", visible=False)
+        if title is not None:
+            ax.set_title(title)
+        ax.legend(loc="lower right", frameon=False, fontsize=8)
+    return ax
+
+
+def evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, title: str | None = None,
+                      ylabel: str = "evaluations of $f$ per sample"):
+    r"""Draw the number of cost evaluations per sample against the parameter dimension.
+
+    Log-log axes, one line per estimator. Used in chapter 6, *Measure-valued
+    gradient estimators*, to show that the measure-valued estimator needs two
+    evaluations per parameter dimension, Mohamed et al. (2020), Sec. 6.
+
+    Args:
+        ax: the matplotlib axes to draw on.
+        dims: the parameter dimensions.
+        evaluations: ``{estimator name: evaluations of f per sample at dims}``.
+        title, ylabel: title and y-axis label.
+
+    Returns:
+        The axes.
+
+    Shapes:
+        ``dims`` and each ``evaluations[name]``: ``(D,)``.
+    """
+    dims = _numpy(dims)
+    with style():
+        for name, counts in evaluations.items():
+            st = estimator_style(name)
+            ax.plot(dims, _numpy(counts), color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
+                    markerfacecolor="none", label=st["label"])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(r"dimension $D$ of $x$ (the mean has $D$ entries)")
+        ax.set_ylabel(ylabel)
+        if title is not None:
+            ax.set_title(title)
+        ax.legend(loc="best", frameon=False)
+    return ax
+

@@ -1,0 +1,140 @@
+"""Sphinx extension for the lecture9 book (loaded through ``_config.yml``, ``local_extensions``).
+
+It does two things:
+
+1. **Author-year bibliography.** The text cites as "Mohamed et al. (2020)"
+   (``bibtex_reference_style: author_year``); the bibliography lists the works with the
+   same labels, sorted by author and year (pybtex style ``lecture9``).
+
+2. **The solutions-hidden edition** for instructors who publish the book during a
+   course. Build it with::
+
+       LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students
+
+   (the site lands in ``_build/students/_build/html``). In that build:
+
+   - every solution (``{solution}`` and the gated ``{solution-start}`` ...
+     ``{solution-end}`` blocks, with the code cells and outputs between them) is removed
+     from the document before anything is written, so its text, code, figures and
+     search-index entries never reach the output. sphinx-exercise's own
+     ``hide_solutions`` cannot be used: with gated solutions it crashes (sphinx-exercise
+     1.2.1 leaves an unknown ``solution_end_node``) and would leave the solution's cells
+     on the page;
+   - ``html_copy_source`` is off, so ``_sources/`` (which holds the full notebooks) is
+     not written, and the page's download menu offers only the PDF (print) entry;
+   - notebooks are not executed: their stored outputs are used (the repository keeps
+     them executed, and nbval checks that they are current);
+   - the launch buttons (Binder, Colab, JupyterHub) are turned off, because they would
+     open the repository's notebooks, solutions included.
+"""
+
+from __future__ import annotations
+
+import os
+
+from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
+
+#: Environment variable that switches on the solutions-hidden edition.
+HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
+
+
+# --- author-year bibliography --------------------------------------------------------
+
+
+def _last_names(entry) -> list[str]:
+    persons = entry.persons.get("author") or entry.persons.get("editor") or []
+    return [" ".join(person.last_names) for person in persons]
+
+
+class AuthorYearLabelStyle(BaseLabelStyle):
+    """Labels "Owen, 2013", "Robert and Casella, 2004", "Mohamed et al., 2020" (a, b, ... on clashes)."""
+
+    def format_labels(self, sorted_entries):
+        labels = []
+        for entry in sorted_entries:
+            names = _last_names(entry)
+            if not names:
+                who = entry.fields.get("organization") or entry.fields.get("title", entry.key)
+            elif len(names) == 1:
+                who = names[0]
+            elif len(names) == 2:
+                who = f"{names[0]} and {names[1]}"
+            else:
+                who = f"{names[0]} et al."
+            who = who.replace("{", "").replace("}", "")
+            labels.append(f"{who}, {entry.fields.get('year', 'n.d.')}")
+        for label in set(labels):
+            positions = [i for i, other in enumerate(labels) if other == label]
+            if len(positions) > 1:
+                for suffix, i in zip("abcdefghijklmnopqrstuvwxyz", positions):
+                    labels[i] = f"{label}{suffix}"
+        yield from labels
+
+
+class AuthorYearStyle(PlainStyle):
+    """pybtex's ``plain`` style (sorted by author, year, title) with author-year labels."""
+
+    default_label_style = "lecture9_authoryear"
+
+
+register_plugin("pybtex.style.labels", "lecture9_authoryear", AuthorYearLabelStyle)
+register_plugin("pybtex.style.formatting", "lecture9", AuthorYearStyle)
+
+
+# --- solutions-hidden edition --------------------------------------------------------
+
+
+def hide_solutions_requested() -> bool:
+    """True when the environment asks for the solutions-hidden edition."""
+    return os.environ.get(HIDE_SOLUTIONS_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _configure_edition(app, config) -> None:
+    if hide_solutions_requested():
+        config.lecture9_hide_solutions = True
+    if not config.lecture9_hide_solutions:
+        return
+    config.html_copy_source = False
+    config.nb_execution_mode = "off"
+    theme_options = dict(config.html_theme_options or {})
+    launch = dict(theme_options.get("launch_buttons") or {})
+    launch.update(binderhub_url="", colab_url="", jupyterhub_url="", deepnote_url="", thebe=False)
+    theme_options["launch_buttons"] = launch
+    config.html_theme_options = theme_options
+
+
+def _solution_node_types():
+    from sphinx_exercise.nodes import solution_end_node, solution_node, solution_start_node
+
+    return (solution_node, solution_start_node, solution_end_node)
+
+
+def _remove_solutions(app, doctree: nodes.document) -> None:
+    # Runs on doctree-read before every other handler (priority 100): sphinx-exercise's
+    # gating transforms have already merged the cells between solution-start and
+    # solution-end into the solution node, and nothing (image collection, the search
+    # index, labels) has seen the document yet.
+    if not app.config.lecture9_hide_solutions:
+        return
+    for node in list(doctree.findall(lambda n: isinstance(n, _solution_node_types()))):
+        node.parent.remove(node)
+
+
+def _keep_only_print_download(app, pagename, templatename, context, doctree) -> None:
+    # Without _sources/ the theme's ".ipynb"/".md" download links would be dead.
+    if not app.config.lecture9_hide_solutions:
+        return
+    for button in context.get("header_buttons", []):
+        if button.get("label") == "download-buttons":
+            button["buttons"] = [b for b in button["buttons"] if b.get("label") == "download-pdf-button"]
+
+
+def setup(app):
+    app.add_config_value("lecture9_hide_solutions", False, "env", types=[bool])
+    app.connect("config-inited", _configure_edition, priority=900)
+    app.connect("doctree-read", _remove_solutions, priority=100)
+    app.connect("html-page-context", _keep_only_print_download, priority=900)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,466 @@
+"""Write student versions of the chapter notebooks: ``python -m lecture9 assign``.
+
+For instructors (see the book's *For instructors* appendix). Usage::
+
+    python -m lecture9 assign --out student/              # every chapter in book/
+    python -m lecture9 assign --out student/ 04 05        # chapters 4 and 5
+    python -m lecture9 assign --out nbgrader_source/ --nbgrader 04
+
+For each chapter notebook the student notebook is derived, never maintained by
+hand, following the cell conventions of :mod:`lecture9.exercises`:
+
+- a code cell tagged ``solution`` that contains a ``### BEGIN SOLUTION`` /
+  ``### END SOLUTION`` region keeps its header, signature and docstring; the
+  region becomes ``raise NotImplementedError("Exercise <label>: <task>")``
+  (:func:`lecture9.exercises.stub_source`) and the cell is tagged ``stub``;
+- every other code cell tagged ``solution`` is removed;
+- the gated solution blocks of sphinx-exercise, from the markdown cell with
+  ``{solution-start}`` through the one with ``{solution-end}``, are removed with
+  everything in between (except the stubs above); ``{solution}`` directives
+  written inside a markdown cell are cut out of it;
+- code cells tagged ``autograde`` are kept, all outputs are cleared.
+
+The work is done by nbconvert preprocessors: :class:`ExercisePreprocessor` (this
+module) stubs the coding exercises and tags everything else that belongs to a
+solution ``solution``; nbconvert's ``TagRemovePreprocessor`` then removes the
+cells tagged ``solution`` and ``ClearOutputPreprocessor`` clears the outputs.
+
+With ``--nbgrader`` the output is instead an nbgrader *source* notebook: the
+coding solutions stay in place between their markers, the cells carry nbgrader
+metadata (solution cells, graded and locked autograde tests with points,
+manually graded answer cells for the written exercises), and ``nbgrader
+generate_assignment`` makes the student version.
+
+The command refuses to write into the book folder or over its inputs, refuses a
+non-empty output folder unless ``--force``, and refuses a malformed notebook
+(naming the file). Every notebook is converted in memory and written into a
+temporary folder next to the output folder before anything is moved into place,
+so an error leaves no half-written output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRemovePreprocessor
+from traitlets import Bool, Float
+
+from lecture9 import exercises
+
+__all__ = [
+    "DEFAULT_BOOK",
+    "AssignError",
+    "ExercisePreprocessor",
+    "student_notebook",
+    "read_notebook",
+    "find_chapters",
+    "assign",
+    "configure_parser",
+    "run",
+]
+
+#: The book folder of this repository (the default source of the chapters).
+DEFAULT_BOOK = Path(__file__).resolve().parent.parent / "book"
+
+_FENCE = r"^[ \t]*(?:`{3,}|:{3,})[ \t]*"
+#: Opening line of a gated solution block, with the exercise label as argument.
+SOLUTION_START_RE = re.compile(_FENCE + r"\{solution-start\}[ \t]*(?P<label>\S*)", re.MULTILINE)
+#: Opening line of the end of a gated solution block.
+SOLUTION_END_RE = re.compile(_FENCE + r"\{solution-end\}", re.MULTILINE)
+_SOLUTION_DIRECTIVE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})[ \t]*\{solution\}")
+_EXERCISE_LABEL_RE = re.compile(r"^[ \t]*:label:[ \t]*(?P<label>\S+)", re.MULTILINE)
+_EXERCISE_DIRECTIVE_RE = re.compile(_FENCE + r"\{exercise(?:-start)?\}", re.MULTILINE)
+
+#: nbgrader's cell metadata schema version written by ``--nbgrader``.
+NBGRADER_SCHEMA_VERSION = 3
+
+
+class AssignError(Exception):
+    """A notebook cannot be converted or the output cannot be written; the message says why."""
+
+
+def _strip_solution_directives(source: str) -> str:
+    """Cut every (non-gated) ``{solution}`` directive block out of a markdown cell."""
+    lines = source.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        match = _SOLUTION_DIRECTIVE_RE.match(lines[i])
+        if not match:
+            out.append(lines[i])
+            i += 1
+            continue
+        fence = match["fence"]
+        closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
+        j = i + 1
+        while j < len(lines) and not closing.match(lines[j]):
+            j += 1
+        if j == len(lines):
+            raise ValueError(f"a '{fence}{{solution}}' directive is not closed")
+        i = j + 1
+    return "\n".join(out)
+
+
+def _nbgrader(*, grade_id: str, solution: bool, grade: bool, locked: bool, points: float | None) -> dict:
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": NBGRADER_SCHEMA_VERSION,
+        "solution": solution,
+        "task": False,
+    }
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+@dataclass
+class _Block:
+    label: str
+    cell_index: int
+    answer: list  # markdown sources of the worked solution
+    has_code_exercise: bool = False
+
+
+class ExercisePreprocessor(Preprocessor):
+    """Turn a chapter notebook's exercise cells into their student form.
+
+    Coding-exercise solution cells (tag ``solution`` with a
+    ``### BEGIN SOLUTION`` region) become stubs tagged ``stub``. Every other cell
+    that belongs to a solution (other ``solution`` cells, the cells of gated
+    ``{solution-start}`` ... ``{solution-end}`` blocks) is tagged ``solution``,
+    so that nbconvert's ``TagRemovePreprocessor`` removes it afterwards.
+
+    With :attr:`nbgrader`, the solution regions are kept and the cells get
+    nbgrader metadata instead (see the module documentation).
+
+    Raises:
+        ValueError: on a malformed exercise (unbalanced gated blocks or
+            solution markers, a region without an ``# Exercise <label>: <task>``
+            header, markers in a cell that is not tagged ``solution``), naming
+            the cell.
+    """
+
+    nbgrader = Bool(False, help="write nbgrader source metadata instead of stubs").tag(config=True)
+    points = Float(1.0, help="points of each autograde cell and written answer (nbgrader)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        cells = []
+        block: _Block | None = None
+        label = "exercise"
+        grade_ids: set[str] = set()
+
+        def unique(grade_id: str) -> str:
+            candidate, n = grade_id, 2
+            while candidate in grade_ids:
+                candidate, n = f"{grade_id}-{n}", n + 1
+            grade_ids.add(candidate)
+            return candidate
+
+        def remove(cell):
+            tags = list(cell.metadata.get("tags", []))
+            if exercises.SOLUTION not in tags:
+                tags.append(exercises.SOLUTION)
+            cell.metadata["tags"] = tags
+
+        for index, cell in enumerate(nb.cells):
+            where = f"cell {index + 1} ({cell.cell_type})"
+            tags = list(cell.metadata.get("tags", []))
+            source = cell.source
+            if cell.cell_type != "code":
+                directive = _EXERCISE_DIRECTIVE_RE.search(source)
+                if directive:
+                    match = _EXERCISE_LABEL_RE.search(source, directive.end())
+                    label = match["label"] if match else label
+                events = sorted(
+                    [(m.start(), "start", m["label"]) for m in SOLUTION_START_RE.finditer(source)]
+                    + [(m.start(), "end", "") for m in SOLUTION_END_RE.finditer(source)]
+                )
+                part_of_block = block is not None or bool(events)
+                if block is not None and not events:
+                    block.answer.append(source)
+                for _, kind, block_label in events:
+                    if kind == "start":
+                        if block is not None:
+                            raise ValueError(
+                                f"{where}: '{{solution-start}}' inside the solution block of "
+                                f"'{block.label}' (opened in cell {block.cell_index + 1}); close it "
+                                "with '{solution-end}' first"
+                            )
+                        block = _Block(block_label or label, index, [])
+                        label = block.label
+                    else:
+                        if block is None:
+                            raise ValueError(f"{where}: '{{solution-end}}' without a '{{solution-start}}' before it")
+                        if self.nbgrader and block.answer and not block.has_code_exercise:
+                            answer = nbformat.v4.new_markdown_cell(
+                                "\n\n".join(block.answer),
+                                metadata={
+                                    "nbgrader": _nbgrader(
+                                        grade_id=unique(f"{block.label}-answer"),
+                                        solution=True,
+                                        grade=True,
+                                        locked=False,
+                                        points=self.points,
+                                    )
+                                },
+                            )
+                            cells.append(answer)
+                        block = None
+                if part_of_block or exercises.SOLUTION in tags:
+                    remove(cell)
+                elif "{solution}" in source:
+                    try:
+                        cell.source = _strip_solution_directives(source)
+                    except ValueError as err:
+                        raise ValueError(f"{where}: {err}") from None
+                cells.append(cell)
+                continue
+
+            if exercises.SOLUTION in tags and exercises.AUTOGRADE in tags:
+                raise ValueError(f"{where}: a cell cannot be tagged both 'solution' and 'autograde'")
+            if exercises.SOLUTION in tags:
+                if exercises.has_solution_region(source):
+                    try:
+                        stub = exercises.stub_source(source)
+                    except ValueError as err:
+                        raise ValueError(f"{where}: {err}") from None
+                    label = exercises.parse_exercise_header(source)[0]
+                    if block is not None:
+                        block.has_code_exercise = True
+                    tags.remove(exercises.SOLUTION)
+                    if self.nbgrader:
+                        cell.metadata["nbgrader"] = _nbgrader(
+                            grade_id=unique(label), solution=True, grade=False, locked=False, points=None
+                        )
+                    else:
+                        cell.source = stub
+                        tags.append(exercises.STUB)
+                    cell.metadata["tags"] = tags
+                else:
+                    remove(cell)
+            elif block is not None:
+                # an untagged code cell inside a gated solution block is part of the solution
+                remove(cell)
+            elif exercises.has_solution_region(source):
+                raise ValueError(
+                    f"{where}: has '{exercises.BEGIN_SOLUTION}' markers but is not tagged "
+                    f"'{exercises.SOLUTION}'; tag it, or the solution would reach the students"
+                )
+            elif exercises.AUTOGRADE in tags and self.nbgrader:
+                cell.metadata["nbgrader"] = _nbgrader(
+                    grade_id=unique(f"{label}-autograde"), solution=False, grade=True, locked=True, points=self.points
+                )
+            cells.append(cell)
+
+        if block is not None:
+            raise ValueError(
+                f"cell {block.cell_index + 1}: the '{{solution-start}} {block.label}' block is never closed "
+                "by a '{solution-end}' cell"
+            )
+        nb.cells = cells
+        return nb, resources
+
+
+def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
+    """The student version of a chapter notebook (a new notebook; ``nb`` is not changed).
+
+    Args:
+        nb: a chapter notebook (``nbformat.NotebookNode``, version 4).
+        nbgrader: write an nbgrader source notebook instead (solutions kept
+            between their markers, nbgrader cell metadata).
+        points: points of each autograde cell and written answer (``nbgrader``).
+
+    Returns:
+        The converted notebook, outputs cleared.
+
+    Raises:
+        ValueError: on a malformed exercise, naming the cell.
+    """
+    nb = nbformat.convert(copy.deepcopy(nb), 4)
+    resources: dict = {}
+    nb, resources = ExercisePreprocessor(nbgrader=nbgrader, points=points).preprocess(nb, resources)
+    remover = TagRemovePreprocessor(remove_cell_tags={exercises.SOLUTION}, enabled=True)
+    nb, resources = remover.preprocess(nb, resources)
+    nb, resources = ClearOutputPreprocessor().preprocess(nb, resources)
+    if not nbgrader:
+        for index, cell in enumerate(nb.cells):  # belt and braces: no solution region may survive
+            if exercises.has_solution_region(cell.source):
+                raise ValueError(f"cell {index + 1}: a solution region survived the conversion")
+    nbformat.validate(nb)
+    return nb
+
+
+def read_notebook(path: Path):
+    """Read and validate a notebook; :class:`AssignError` naming the file if it is malformed."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # nbformat raises JSON, validation and OS errors
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AssignError(f"{path}: not a valid notebook ({type(err).__name__}: {first})") from err
+    return nb
+
+
+def find_chapters(chapters: list[str] | None, book: Path = DEFAULT_BOOK) -> list[Path]:
+    """Resolve the chapter arguments of ``assign`` to notebook paths.
+
+    Args:
+        chapters: notebook paths, file names in ``book`` (with or without
+            ``.ipynb``) or chapter numbers (``4`` or ``04`` for ``04_*.ipynb``);
+            empty or ``None`` for every notebook in ``book``.
+        book: the book folder.
+
+    Returns:
+        The notebooks, without duplicates, in the order given (sorted by name
+        for the default).
+
+    Raises:
+        AssignError: if a chapter does not match exactly one notebook.
+    """
+    book = Path(book)
+    available = sorted(book.glob("*.ipynb"))
+    if not chapters:
+        if not available:
+            raise AssignError(f"no chapter notebooks (*.ipynb) in {book}")
+        return available
+    found: list[Path] = []
+    names = ", ".join(p.name for p in available) or "none"
+    for chapter in chapters:
+        path = Path(chapter)
+        if chapter.isdigit():
+            matches = [p for p in available if p.name.startswith(f"{int(chapter):02d}_")]
+        elif path.suffix == ".ipynb" and path.is_file():
+            matches = [path]
+        else:
+            stem = chapter[: -len(".ipynb")] if chapter.endswith(".ipynb") else chapter
+            matches = [p for p in available if p.stem == Path(stem).name]
+        if len(matches) != 1:
+            what = "matches no" if not matches else "matches more than one"
+            raise AssignError(f"chapter {chapter!r} {what} notebook in {book} (available: {names})")
+        if matches[0].resolve() not in {p.resolve() for p in found}:
+            found.append(matches[0])
+    return found
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def assign(
+    notebooks: list[Path],
+    out: Path,
+    *,
+    book: Path = DEFAULT_BOOK,
+    force: bool = False,
+    nbgrader: bool = False,
+    points: float = 1.0,
+) -> list[Path]:
+    """Write the student version of each notebook into ``out``.
+
+    Args:
+        notebooks: chapter notebooks (see :func:`find_chapters`).
+        out: the output folder (created if needed).
+        book: the book folder; ``out`` may not lie inside it.
+        force: allow a non-empty ``out`` (files of the same name are replaced,
+            other files are left alone).
+        nbgrader: write nbgrader source notebooks (see :func:`student_notebook`).
+        points: points per autograded cell (``nbgrader``).
+
+    Returns:
+        The written notebooks.
+
+    Raises:
+        AssignError: if ``out`` lies in the book or over an input, is a
+            non-empty folder without ``force`` or a file, or if a notebook is
+            malformed (naming the file). Nothing is written then.
+    """
+    out = Path(out)
+    target = out.resolve()
+    for folder in {Path(book).resolve(), DEFAULT_BOOK}:
+        if _is_within(target, folder):
+            raise AssignError(
+                f"refusing to write into the book folder ({folder}): the student notebooks would replace "
+                "or join the chapters; choose an output folder outside it, e.g. --out student/"
+            )
+    names: dict[str, Path] = {}
+    for notebook in notebooks:
+        source = Path(notebook).resolve()
+        if _is_within(source.parent, target):
+            raise AssignError(f"refusing to write over the input {notebook}: choose another output folder")
+        if source.name in names:
+            raise AssignError(f"two input notebooks are both named {source.name}: {names[source.name]} and {notebook}")
+        names[source.name] = Path(notebook)
+    if target.exists() and not target.is_dir():
+        raise AssignError(f"the output {out} exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise AssignError(f"the output folder {out} is not empty; use --force to replace the notebooks in it")
+
+    converted = []
+    for notebook in notebooks:
+        nb = read_notebook(Path(notebook))
+        try:
+            converted.append((Path(notebook).name, student_notebook(nb, nbgrader=nbgrader, points=points)))
+        except Exception as err:
+            raise AssignError(f"{notebook}: {err}") from err
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.assign-", dir=target.parent))
+    try:
+        for name, nb in converted:
+            nbformat.write(nb, staging / name)
+        if not target.exists():
+            os.replace(staging, target)
+        else:
+            for name, _ in converted:
+                os.replace(staging / name, target / name)
+    except OSError as err:
+        raise AssignError(f"could not write {out}: {err}") from err
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return [out / name for name, _ in converted]
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``python -m lecture9 assign``."""
+    parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
+                             "default: every notebook in the book folder")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="output folder for the student notebooks (outside the book folder)")
+    parser.add_argument("--force", action="store_true",
+                        help="write into a non-empty output folder (replaces notebooks of the same name)")
+    parser.add_argument("--book", type=Path, default=DEFAULT_BOOK, metavar="DIR",
+                        help="the book folder the chapters are taken from (default: %(default)s)")
+    parser.add_argument("--nbgrader", action="store_true",
+                        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
+    parser.add_argument("--points", type=float, default=1.0,
+                        help="nbgrader points per autograde cell and per written answer (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``assign``; print what was written, or the error. Returns the exit code."""
+    try:
+        if args.points <= 0:
+            raise AssignError(f"--points must be > 0, got {args.points}")
+        notebooks = find_chapters(args.chapters, args.book)
+        written = assign(notebooks, args.out, book=args.book, force=args.force,
+                         nbgrader=args.nbgrader, points=args.points)
+    except AssignError as err:
+        print(f"lecture9 assign: error: {err}", file=sys.stderr)
+        return 1
+    kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
+    for path in written:
+        print(f"wrote {kind} {path}")
+    return 0

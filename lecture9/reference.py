@@ -1,0 +1,417 @@
+r"""Exact means and single-sample variances of the gradient estimators, by quadrature.
+
+The ground truth that the tests and the plots of chapters 3-7 compare the Monte Carlo
+estimators of :mod:`lecture9.estimators` against, for a Gaussian measure
+:math:`\mathcal{N}(x; \mu, \sigma^2)` and a cost ``f`` (a torch callable acting
+elementwise on a 1-D tensor). Reproduces the exact curves of Figures 2 and 3 of
+Mohamed et al. (2020), Sec. 8.1 (a comparison of the estimators of Secs. 4-6).
+
+Every single-sample estimate is a function of a few standard random variables, so its
+mean and variance are low-dimensional integrals:
+
+- Gaussian expectations :math:`\mathbb{E}[g(Z)]`, :math:`Z \sim \mathcal{N}(0, 1)`, by
+  Gauss-Hermite quadrature (``numpy.polynomial.hermite_e.hermegauss``; score function,
+  optimal baseline, pathwise).
+- Weibull / Rayleigh expectations :math:`\mathbb{E}[g(W)]`, density :math:`w e^{-w^2/2}` on
+  :math:`w > 0` (measure-valued loc), by Gauss-Legendre quadrature on :math:`[0, 12]`.
+- Double-sided Maxwell expectations :math:`\mathbb{E}[g(M)] = \mathbb{E}[Z^2 g(Z)]`
+  (measure-valued scale) by Gauss-Hermite, and the coupled pair :math:`(M, UM)` by a
+  Gauss-Hermite x Gauss-Legendre product rule.
+
+``method="quad"`` computes the same integrals with the adaptive
+``scipy.integrate.quad`` instead (slower; an independent check). For
+:math:`f(x) = (x - k)^2` every variance has a closed form, :func:`quadratic_variance`,
+which the tests compare the quadrature against.
+Introduced in chapter 7, *Comparing the estimators*.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from numpy.polynomial.hermite_e import hermegauss
+from numpy.polynomial.legendre import leggauss
+from scipy import integrate
+
+from ._validation import check_finite, check_positive
+
+__all__ = [
+    "ESTIMATORS",
+    "PARAMS",
+    "gaussian_expectation",
+    "exact_gradient",
+    "estimator_moments",
+    "quadratic_variance",
+]
+
+#: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`.
+ESTIMATORS = (
+    "score_function",
+    "score_function_optimal_baseline",
+    "pathwise",
+    "measure_valued",
+    "measure_valued_coupled",
+)
+#: Gaussian parameters that can be differentiated.
+PARAMS = ("loc", "scale")
+
+#: Default number of Gauss-Hermite nodes (exact for polynomials up to degree 2n - 1).
+NUM_NODES = 300
+_NUM_LEGENDRE = 240
+_RAYLEIGH_MAX = 12.0  # P(W > 12) = exp(-72): negligible
+
+
+@functools.lru_cache(maxsize=8)
+def _hermite(num_nodes: int):
+    z, w = hermegauss(num_nodes)
+    return torch.from_numpy(z), torch.from_numpy(w / math.sqrt(2 * math.pi))
+
+
+@functools.lru_cache(maxsize=8)
+def _legendre(num_nodes: int, lo: float, hi: float):
+    t, w = leggauss(num_nodes)
+    x = 0.5 * (hi - lo) * t + 0.5 * (hi + lo)
+    return torch.from_numpy(x), torch.from_numpy(0.5 * (hi - lo) * w)
+
+
+@functools.lru_cache(maxsize=8)
+def _rayleigh(num_nodes: int):
+    w, v = _legendre(num_nodes, 0.0, _RAYLEIGH_MAX)
+    return w, v * w * torch.exp(-0.5 * w**2)
+
+
+def _check(f, loc, scale):
+    if not callable(f):
+        raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
+    loc = float(check_finite(float(loc) if isinstance(loc, torch.Tensor) else loc, "loc"))
+    scale = float(check_positive(float(scale) if isinstance(scale, torch.Tensor) else scale, "scale"))
+    return loc, scale
+
+
+def _eval(f, x: torch.Tensor) -> torch.Tensor:
+    fx = f(x)
+    if not isinstance(fx, torch.Tensor):
+        fx = torch.as_tensor(fx, dtype=x.dtype)
+    if fx.shape != x.shape:
+        try:
+            fx = fx.expand(x.shape)
+        except RuntimeError as err:
+            raise ValueError(
+                f"f must act elementwise: input shape {tuple(x.shape)}, output shape {tuple(fx.shape)}"
+            ) from err
+    return fx.to(torch.float64)
+
+
+def _eval_grad(f, x: torch.Tensor) -> torch.Tensor:
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        fx = _eval(f, x)
+        if not fx.requires_grad:
+            return torch.zeros_like(x)
+        (g,) = torch.autograd.grad(fx.sum(), x, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g.detach()
+
+
+def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> float:
+    r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(x;\mu,\sigma^2)}[f(x)]` by Gauss-Hermite quadrature.
+
+    .. math::
+
+        \mathbb{E}[f(x)] = \int f(\mu + \sigma z)\, \phi(z)\, dz
+        \approx \sum_{i=1}^{n} w_i f(\mu + \sigma z_i),
+
+    with the probabilists' Hermite nodes :math:`z_i` and weights :math:`w_i` (normalised
+    to sum to one). Exact for polynomials of degree below :math:`2n`.
+    Introduced in chapter 3, *Gradients of expectations*.
+
+    Args:
+        f: torch callable acting elementwise on a 1-D float64 tensor.
+        loc: mean :math:`\mu`.
+        scale: standard deviation :math:`\sigma > 0`.
+        num_nodes: number of quadrature nodes.
+
+    Returns:
+        The expectation as a float.
+
+    Raises:
+        ValueError: if ``scale`` is not positive or ``loc`` is not finite.
+        TypeError: if ``f`` is not callable.
+
+    Shapes:
+        - input of ``f``: ``(num_nodes,)``; output: ``(num_nodes,)``.
+    """
+    loc, scale = _check(f, loc, scale)
+    z, w = _hermite(int(num_nodes))
+    return float((w * _eval(f, loc + scale * z)).sum())
+
+
+def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> dict[str, float]:
+    r"""Exact gradient of :math:`\mathbb{E}_{\mathcal{N}(x;\mu,\sigma^2)}[f(x)]` in :math:`\mu` and :math:`\sigma`.
+
+    Uses the score-function identity inside the integral, so ``f`` need not be
+    differentiable (Mohamed et al. 2020, Sec. 4):
+
+    .. math::
+
+        \partial_\mu \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z}{\sigma}\Big], \qquad
+        \partial_\sigma \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z^2 - 1}{\sigma}\Big],
+
+    each computed by Gauss-Hermite quadrature.
+    Introduced in chapter 3, *Gradients of expectations*.
+
+    Args:
+        f: torch callable acting elementwise on a 1-D float64 tensor.
+        loc: mean :math:`\mu`.
+        scale: standard deviation :math:`\sigma > 0`.
+        num_nodes: number of quadrature nodes.
+
+    Returns:
+        ``{"loc": float, "scale": float}``.
+
+    Raises:
+        ValueError: if ``scale`` is not positive or ``loc`` is not finite.
+    """
+    loc, scale = _check(f, loc, scale)
+    z, w = _hermite(int(num_nodes))
+    fx = _eval(f, loc + scale * z)
+    return {
+        "loc": float((w * fx * z).sum() / scale),
+        "scale": float((w * fx * (z**2 - 1)).sum() / scale),
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# moments by fixed-order (Gauss) quadrature
+# ----------------------------------------------------------------------------------------------
+
+
+def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
+    z, w = _hermite(num_nodes)
+    x = loc + scale * z
+    if estimator in ("score_function", "score_function_optimal_baseline"):
+        fx = _eval(f, x)
+        s = z / scale if param == "loc" else (z**2 - 1) / scale
+        mean = float((w * fx * s).sum())
+        second = float((w * fx**2 * s**2).sum())
+        if estimator == "score_function_optimal_baseline":
+            es2 = float((w * s**2).sum())
+            efs2 = float((w * fx * s**2).sum())
+            second = second - efs2**2 / es2
+        return mean, second - mean**2
+    if estimator == "pathwise":
+        g = _eval_grad(f, x)
+        est = g if param == "loc" else g * z
+        mean = float((w * est).sum())
+        return mean, float((w * est**2).sum()) - mean**2
+    coupled = estimator == "measure_valued_coupled"
+    if param == "loc":
+        r, v = _rayleigh(_NUM_LEGENDRE)
+        c = 1.0 / (scale * math.sqrt(2 * math.pi))
+        fp, fm = _eval(f, loc + scale * r), _eval(f, loc - scale * r)
+        ep, em = float((v * fp).sum()), float((v * fm).sum())
+        mean = c * (ep - em)
+        if coupled:
+            second = c**2 * float((v * (fp - fm) ** 2).sum())
+        else:
+            second = c**2 * (float((v * fp**2).sum()) + float((v * fm**2).sum()) - 2 * ep * em)
+        return mean, second - mean**2
+    # scale: x+ = loc + scale * M (double-sided Maxwell), x- ~ N(loc, scale^2)
+    c = 1.0 / scale
+    fx = _eval(f, x)
+    wm = w * z**2  # Maxwell weights: E[g(M)] = E[Z^2 g(Z)]
+    ep, em = float((wm * fx).sum()), float((w * fx).sum())
+    mean = c * (ep - em)
+    if coupled:
+        u, v = _legendre(_NUM_LEGENDRE, 0.0, 1.0)
+        fum = _eval(f, (loc + scale * u[None, :] * z[:, None]).reshape(-1)).reshape(len(z), len(u))
+        second = c**2 * float((wm[:, None] * v[None, :] * (fx[:, None] - fum) ** 2).sum())
+    else:
+        second = c**2 * (float((wm * fx**2).sum()) + float((w * fx**2).sum()) - 2 * ep * em)
+    return mean, second - mean**2
+
+
+# ----------------------------------------------------------------------------------------------
+# the same integrals with adaptive quadrature (scipy.integrate.quad)
+# ----------------------------------------------------------------------------------------------
+
+
+def _scalar(f, derivative=False):
+    def g(x: float) -> float:
+        t = torch.tensor([x], dtype=torch.float64)
+        return float((_eval_grad(f, t) if derivative else _eval(f, t))[0])
+
+    return g
+
+
+def _quad(g, lo, hi):
+    value, _ = integrate.quad(g, lo, hi, limit=400, epsabs=1e-13, epsrel=1e-11)
+    return value
+
+
+def _moments_quad(estimator, f, loc, scale, param):
+    phi = lambda z: math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
+    lo, hi = -14.0, 14.0
+    fs = _scalar(f)
+    if estimator in ("score_function", "score_function_optimal_baseline"):
+        s = (lambda z: z / scale) if param == "loc" else (lambda z: (z * z - 1) / scale)
+        mean = _quad(lambda z: fs(loc + scale * z) * s(z) * phi(z), lo, hi)
+        second = _quad(lambda z: fs(loc + scale * z) ** 2 * s(z) ** 2 * phi(z), lo, hi)
+        if estimator == "score_function_optimal_baseline":
+            es2 = _quad(lambda z: s(z) ** 2 * phi(z), lo, hi)
+            efs2 = _quad(lambda z: fs(loc + scale * z) * s(z) ** 2 * phi(z), lo, hi)
+            second -= efs2**2 / es2
+        return mean, second - mean**2
+    if estimator == "pathwise":
+        d = _scalar(f, derivative=True)
+        est = (lambda z: d(loc + scale * z)) if param == "loc" else (lambda z: d(loc + scale * z) * z)
+        mean = _quad(lambda z: est(z) * phi(z), lo, hi)
+        return mean, _quad(lambda z: est(z) ** 2 * phi(z), lo, hi) - mean**2
+    coupled = estimator == "measure_valued_coupled"
+    if param == "loc":
+        rho = lambda r: r * math.exp(-0.5 * r * r)  # noqa: E731  Weibull(sqrt 2, 2) density
+        c = 1.0 / (scale * math.sqrt(2 * math.pi))
+        fp = lambda r: fs(loc + scale * r)  # noqa: E731
+        fm = lambda r: fs(loc - scale * r)  # noqa: E731
+        ep = _quad(lambda r: fp(r) * rho(r), 0.0, hi)
+        em = _quad(lambda r: fm(r) * rho(r), 0.0, hi)
+        mean = c * (ep - em)
+        if coupled:
+            second = c**2 * _quad(lambda r: (fp(r) - fm(r)) ** 2 * rho(r), 0.0, hi)
+        else:
+            second = c**2 * (_quad(lambda r: fp(r) ** 2 * rho(r), 0.0, hi)
+                             + _quad(lambda r: fm(r) ** 2 * rho(r), 0.0, hi) - 2 * ep * em)
+        return mean, second - mean**2
+    c = 1.0 / scale
+    maxwell = lambda m: m * m * phi(m)  # noqa: E731  double-sided Maxwell density
+    ep = _quad(lambda m: fs(loc + scale * m) * maxwell(m), lo, hi)
+    em = _quad(lambda z: fs(loc + scale * z) * phi(z), lo, hi)
+    mean = c * (ep - em)
+    if coupled:
+        def inner(m):
+            a = fs(loc + scale * m)
+            return _quad(lambda u: (a - fs(loc + scale * u * m)) ** 2, 0.0, 1.0)
+
+        second = c**2 * _quad(lambda m: inner(m) * maxwell(m), lo, hi)
+    else:
+        second = c**2 * (_quad(lambda m: fs(loc + scale * m) ** 2 * maxwell(m), lo, hi)
+                         + _quad(lambda z: fs(loc + scale * z) ** 2 * phi(z), lo, hi) - 2 * ep * em)
+    return mean, second - mean**2
+
+
+def estimator_moments(
+    estimator: str,
+    f: Callable,
+    loc: float,
+    scale: float,
+    param: str,
+    *,
+    method: str = "gauss",
+    num_nodes: int = NUM_NODES,
+) -> tuple[float, float]:
+    r"""Exact mean and variance of ONE sample's gradient estimate, for :math:`\mathcal{N}(\mu, \sigma^2)`.
+
+    With :math:`Z \sim \mathcal{N}(0,1)` and :math:`x = \mu + \sigma Z`, a single-sample
+    estimate :math:`\hat\eta` of :math:`\partial_\theta \mathbb{E}[f(x)]` is (Mohamed et al.
+    2020, Secs. 4-6):
+
+    - ``"score_function"``: :math:`f(x)\, s(Z)` with :math:`s = Z/\sigma` (loc) or
+      :math:`(Z^2 - 1)/\sigma` (scale).
+    - ``"score_function_optimal_baseline"``: :math:`(f(x) - b^*)\, s(Z)` with the optimal
+      constant :math:`b^* = \mathbb{E}[f s^2] / \mathbb{E}[s^2]`, whose variance is
+      :math:`\mathbb{E}[f^2 s^2] - \mathbb{E}[f s^2]^2/\mathbb{E}[s^2] - \eta^2` (Sec. 7.4).
+    - ``"pathwise"``: :math:`f'(x)` (loc) or :math:`f'(x) Z` (scale); ``f'`` by autograd.
+    - ``"measure_valued"``: :math:`c\,(f(x^+) - f(x^-))` with independent :math:`x^\pm`
+      (Weibull / Rayleigh for loc, double-sided Maxwell minus Normal for scale).
+    - ``"measure_valued_coupled"``: the same with common random numbers.
+
+    The variance is :math:`\mathbb{E}[\hat\eta^2] - (\mathbb{E}\hat\eta)^2`; the variance of an
+    ``N``-sample average is this divided by ``N``.
+    Introduced in chapter 7, *Comparing the estimators*.
+
+    Args:
+        estimator: one of :data:`ESTIMATORS`.
+        f: torch callable acting elementwise on a 1-D float64 tensor (differentiable for
+            ``"pathwise"``).
+        loc: mean :math:`\mu`.
+        scale: standard deviation :math:`\sigma > 0`.
+        param: ``"loc"`` or ``"scale"``.
+        method: ``"gauss"`` (fixed Gauss-Hermite / Gauss-Legendre rules, fast, default)
+            or ``"quad"`` (adaptive ``scipy.integrate.quad``, slow).
+        num_nodes: number of Gauss-Hermite nodes for ``method="gauss"``.
+
+    Returns:
+        ``(mean, variance)`` of a single-sample estimate, as floats.
+
+    Raises:
+        ValueError: if ``estimator``, ``param`` or ``method`` is unknown, or ``scale <= 0``.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    if param not in PARAMS:
+        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
+    if method not in ("gauss", "quad"):
+        raise ValueError(f"method must be 'gauss' or 'quad', got {method!r}")
+    loc, scale = _check(f, loc, scale)
+    if method == "quad":
+        return _moments_quad(estimator, f, loc, scale, param)
+    return _moments_gauss(estimator, f, loc, scale, param, int(num_nodes))
+
+
+def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, param: str = "loc"):
+    r"""Closed-form single-sample variance for the cost :math:`f(x) = (x - k)^2`.
+
+    With :math:`d = \mu - k`, the true gradients are :math:`\partial_\mu = 2d` and
+    :math:`\partial_\sigma = 2\sigma`, and the variances (derived from the Gaussian moments
+    :math:`\mathbb{E}Z^{2j} = (2j-1)!!` and the Rayleigh moments :math:`\mathbb{E}W = \sqrt{\pi/2}`,
+    :math:`\mathbb{E}W^2 = 2`, :math:`\mathbb{E}W^4 = 8`; chapter 7's exercise) are:
+
+    ==================================  ===================================================  ===================================
+    estimator                           :math:`\theta = \mu`                                 :math:`\theta = \sigma`
+    ==================================  ===================================================  ===================================
+    ``score_function``                  :math:`(d^4 + 18 d^2\sigma^2 + 15\sigma^4)/\sigma^2 - 4d^2`  :math:`(2d^4 + 60 d^2\sigma^2 + 78\sigma^4)/\sigma^2 - 4\sigma^2`
+    ``score_function_optimal_baseline`` :math:`8d^2 + 6\sigma^2`                             :math:`40 d^2 + 24\sigma^2`
+    ``pathwise``                        :math:`4\sigma^2`                                    :math:`4d^2 + 8\sigma^2`
+    ``measure_valued``                  :math:`(8/\pi - 2) d^2 + 4\sigma^2/\pi`              :math:`16 d^2 + 8\sigma^2`
+    ``measure_valued_coupled``          :math:`(16/\pi - 4) d^2`                             :math:`4 d^2 + 4\sigma^2`
+    ==================================  ===================================================  ===================================
+
+    Introduced in chapter 7, *Comparing the estimators*.
+
+    Args:
+        estimator: one of :data:`ESTIMATORS`.
+        k: the shift of the cost; a number or an array of numbers.
+        loc: mean :math:`\mu`.
+        scale: standard deviation :math:`\sigma > 0`.
+        param: ``"loc"`` or ``"scale"``.
+
+    Returns:
+        The variance, a float (or a numpy array of ``k``'s shape).
+
+    Raises:
+        ValueError: if ``estimator`` or ``param`` is unknown or ``scale <= 0``.
+    """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    if param not in PARAMS:
+        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
+    check_positive(float(scale), "scale")
+    d = float(loc) - np.asarray(k, dtype=np.float64)
+    s2 = float(scale) ** 2
+    table = {
+        ("score_function", "loc"): lambda: (d**4 + 18 * d**2 * s2 + 15 * s2**2) / s2 - 4 * d**2,
+        ("score_function", "scale"): lambda: (2 * d**4 + 60 * d**2 * s2 + 78 * s2**2) / s2 - 4 * s2,
+        ("score_function_optimal_baseline", "loc"): lambda: 8 * d**2 + 6 * s2,
+        ("score_function_optimal_baseline", "scale"): lambda: 40 * d**2 + 24 * s2,
+        ("pathwise", "loc"): lambda: 4 * s2 + 0 * d,
+        ("pathwise", "scale"): lambda: 4 * d**2 + 8 * s2,
+        ("measure_valued", "loc"): lambda: (8 / math.pi - 2) * d**2 + 4 * s2 / math.pi,
+        ("measure_valued", "scale"): lambda: 16 * d**2 + 8 * s2,
+        ("measure_valued_coupled", "loc"): lambda: (16 / math.pi - 4) * d**2,
+        ("measure_valued_coupled", "scale"): lambda: 4 * d**2 + 4 * s2,
+    }
+    value = table[(estimator, param)]()
+    return float(value) if np.ndim(value) == 0 else value

@@ -1,0 +1,670 @@
+"""The variational autoencoder: model, ELBO, importance-weighted bound, log-likelihood.
+
+Introduced in chapter 9, *Training a variational autoencoder*.
+
+The model is the one of the lecture (Kingma and Welling, 2014; Rezende et al., 2014):
+
+- prior :math:`p(z) = \\mathcal{N}(0, I)`;
+- encoder (inference network) :math:`q_\\phi(z \\mid x) = \\mathcal{N}(\\mu_\\phi(x), \\operatorname{diag}\\sigma_\\phi(x)^2)`,
+  an MLP giving ``loc`` and ``scale``;
+- decoder (generator network) :math:`p_\\theta(x \\mid z) = \\prod_d \\operatorname{Bernoulli}(x_d; \\operatorname{sigmoid}(\\ell_\\theta(z)_d))`,
+  an MLP giving Bernoulli ``logits``.
+
+The evidence lower bound (ELBO) of one datapoint is
+
+.. math::
+
+    \\mathcal{L}(x) = \\mathbb{E}_{q_\\phi(z \\mid x)}[\\log p_\\theta(x \\mid z)]
+    - \\mathrm{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z)) \\le \\log p_\\theta(x).
+
+:func:`elbo` estimates it by Monte Carlo with either gradient estimator for the
+encoder (pathwise / reparameterization, or score function / REINFORCE);
+:func:`iwae_bound` and :func:`log_likelihood` give the tighter importance-weighted
+bound of Burda et al. (2016). See Mohamed et al. (2020), Sec. 9 (variational inference).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._validation import check_generator, check_num_samples
+from .control_variates import leave_one_out_baseline
+
+__all__ = [
+    "ESTIMATORS",
+    "BASELINES",
+    "VAE",
+    "gaussian_kl",
+    "elbo",
+    "elbo_terms",
+    "iwae_bound",
+    "log_likelihood",
+    "encoder_gradients",
+    "encoder_gradient_variance",
+]
+
+#: Encoder-gradient estimators accepted by :func:`elbo`.
+ESTIMATORS = ("pathwise", "score_function")
+
+#: Named baselines accepted by :func:`elbo` (besides numbers, tensors and callables).
+BASELINES = ("leave_one_out",)
+
+_ACTIVATIONS = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "elu": nn.ELU,
+    "softplus": nn.Softplus,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class VAE(nn.Module):
+    """A VAE with a diagonal-Gaussian encoder, a Bernoulli decoder and a N(0, I) prior.
+
+    Encoder: an MLP ``input_dim -> hidden_dims -> 2 * latent_dim`` whose output is
+    split into ``loc`` and a raw scale, mapped to ``scale`` by
+    ``softplus(raw) + min_scale`` (``scale_param="softplus"``) or
+    ``exp(raw / 2)`` with ``raw`` the log-variance (``scale_param="exp"``).
+    Decoder: an MLP ``latent_dim -> reversed(hidden_dims) -> input_dim`` giving
+    Bernoulli logits. Without the latent distribution (``z = loc``, no KL term) it
+    would be a vanilla autoencoder.
+
+    Introduced in chapter 9, *Training a variational autoencoder*; Kingma and
+    Welling (2014), Sec. 3 and App. C.
+
+    Args:
+        input_dim: number of binary pixels per datapoint (64 for digits, 784 for MNIST).
+        latent_dim: dimension of ``z``.
+        hidden_dims: widths of the hidden layers of the encoder (the decoder uses them reversed).
+        activation: hidden-layer nonlinearity, one of ``tanh``, ``relu``, ``elu``,
+            ``softplus``, ``sigmoid``, ``gelu``, ``leaky_relu``.
+        scale_param: ``"softplus"`` or ``"exp"`` (log-variance), see above.
+        min_scale: floor added to the softplus scale (keeps ``log scale`` finite).
+        generator: random numbers for the initial weights (``None``: PyTorch's default
+            initialization from the global generator).
+
+    Raises:
+        ValueError: on non-positive sizes, an unknown activation or ``scale_param``,
+            or a negative ``min_scale``.
+
+    Shapes:
+        ``encode``: ``(*batch, input_dim) -> (*batch, latent_dim)`` twice;
+        ``decode``: ``(*batch, latent_dim) -> (*batch, input_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 64,
+        latent_dim: int = 8,
+        hidden_dims: Sequence[int] | int = (256,),
+        activation: str = "tanh",
+        scale_param: str = "softplus",
+        min_scale: float = 1e-4,
+        *,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        check_generator(generator)
+        if isinstance(hidden_dims, int):
+            hidden_dims = (hidden_dims,)
+        hidden_dims = tuple(int(h) for h in hidden_dims)
+        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if any(h < 1 for h in hidden_dims):
+            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        if scale_param not in ("softplus", "exp"):
+            raise ValueError(f"scale_param must be 'softplus' or 'exp', got {scale_param!r}")
+        if not min_scale >= 0:
+            raise ValueError(f"min_scale must be >= 0, got {min_scale}")
+        self.input_dim = input_dim
+        self.latent_dim = latent_dim
+        self.hidden_dims = hidden_dims
+        self.activation = activation
+        self.scale_param = scale_param
+        self.min_scale = float(min_scale)
+        if generator is None:
+            self.encoder = _mlp((input_dim, *hidden_dims, 2 * latent_dim), activation)
+            self.decoder = _mlp((latent_dim, *reversed(hidden_dims), input_dim), activation)
+        else:
+            with torch.random.fork_rng(devices=[]):  # leave the global random state as it was
+                self.encoder = _mlp((input_dim, *hidden_dims, 2 * latent_dim), activation)
+                self.decoder = _mlp((latent_dim, *reversed(hidden_dims), input_dim), activation)
+            self.reset_parameters(generator=generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, *, generator: torch.Generator | None = None) -> None:
+        """Re-initialize every linear layer as PyTorch does, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, from ``generator``."""
+        check_generator(generator)
+        for layer in self.modules():
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)
+                nn.init.uniform_(layer.weight, -bound, bound, generator=generator)
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments, so that ``VAE(**model.config)`` rebuilds the architecture."""
+        return {
+            "input_dim": self.input_dim,
+            "latent_dim": self.latent_dim,
+            "hidden_dims": list(self.hidden_dims),
+            "activation": self.activation,
+            "scale_param": self.scale_param,
+            "min_scale": self.min_scale,
+        }
+
+    def check_input(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        """Check that ``x`` is a floating tensor of shape ``(*batch, input_dim)``; return it."""
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape (batch, {self.input_dim}), got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"{name} must be a floating tensor of 0/1 pixels, got dtype {x.dtype}; use x.float()")
+        if x.dim() == 0 or x.shape[-1] != self.input_dim:
+            raise ValueError(
+                f"{name} has shape {tuple(x.shape)}, but the model expects (batch, {self.input_dim}): "
+                f"flatten each image to {self.input_dim} pixels (x.reshape(len(x), -1)) "
+                f"or build the VAE with input_dim={x.shape[-1] if x.dim() else '?'}"
+            )
+        return x
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
+        h = self.encoder(x)
+        loc, raw = h.chunk(2, dim=-1)
+        if self.scale_param == "softplus":
+            scale = F.softplus(raw) + self.min_scale
+        else:
+            scale = torch.exp(0.5 * raw)
+        return loc, scale
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the Bernoulli logits of :math:`p_\\theta(x \\mid z)`."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same as :meth:`encode`."""
+        return self.encode(x)
+
+    @torch.no_grad()
+    def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
+        """Draw images from the model: ``z ~ N(0, I)``, then the decoder's pixel probabilities.
+
+        Args:
+            num_samples: number of images.
+            generator: random numbers.
+            binary: if True, also draw the Bernoulli pixels; otherwise return the
+                probabilities (what is usually shown).
+
+        Returns:
+            Tensor of shape ``(num_samples, input_dim)``.
+        """
+        num_samples = check_num_samples(num_samples)
+        check_generator(generator)
+        p = next(self.parameters())
+        z = _randn((num_samples, self.latent_dim), p, generator)
+        probs = torch.sigmoid(self.decode(z))
+        if binary:
+            u = _rand(probs.shape, probs, generator)
+            return (u < probs).to(probs.dtype)
+        return probs
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Pixel probabilities of the decoder at the encoder mean, ``sigmoid(decode(loc(x)))``."""
+        self.check_input(x)
+        loc, _ = self.encode(x)
+        return torch.sigmoid(self.decode(loc))
+
+
+def _randn(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise of ``shape`` on ``like``'s device, drawn on the generator's device."""
+    if generator is None:
+        return torch.randn(shape, dtype=like.dtype, device=like.device)
+    eps = torch.randn(shape, generator=generator, dtype=like.dtype, device=generator.device)
+    return eps.to(like.device)
+
+
+def _rand(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    if generator is None:
+        return torch.rand(shape, dtype=like.dtype, device=like.device)
+    return torch.rand(shape, generator=generator, dtype=like.dtype, device=generator.device).to(like.device)
+
+
+def _kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (loc.square() + scale.square() - 1.0 - 2.0 * torch.log(scale)).sum(-1)
+
+
+def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """KL divergence from a diagonal Gaussian to the standard normal prior, in closed form.
+
+    .. math::
+
+        \\mathrm{KL}(\\mathcal{N}(\\mu, \\operatorname{diag}\\sigma^2) \\,\\|\\, \\mathcal{N}(0, I))
+        = \\frac12 \\sum_{j=1}^{J} \\left(\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2\\right).
+
+    Introduced in chapter 9, *Training a variational autoencoder* (derived there);
+    Kingma and Welling (2014), App. B.
+
+    Args:
+        loc: means :math:`\\mu`.
+        scale: standard deviations :math:`\\sigma > 0`, same shape as ``loc``.
+
+    Returns:
+        The KL of each distribution, summed over the last (latent) dimension.
+
+    Raises:
+        ValueError: if the shapes differ, ``loc`` is not finite or ``scale`` is not
+            finite and positive.
+
+    Shapes:
+        ``loc``, ``scale``: ``(*batch, latent_dim)`` -> ``(*batch,)``.
+    """
+    if not isinstance(loc, torch.Tensor) or not isinstance(scale, torch.Tensor):
+        raise TypeError("loc and scale must be torch.Tensors")
+    if loc.shape != scale.shape or loc.dim() == 0:
+        raise ValueError(
+            f"loc and scale must have the same shape (*batch, latent_dim), got {tuple(loc.shape)} and {tuple(scale.shape)}"
+        )
+    if not torch.isfinite(loc).all():
+        raise ValueError("loc must be finite")
+    if not (torch.isfinite(scale).all() and (scale > 0).all()):
+        raise ValueError("scale must be finite and > 0 everywhere (it is a standard deviation)")
+    return _kl(loc, scale)
+
+
+def _log_bernoulli(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x | logits) summed over pixels, stable at any logit."""
+    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+
+
+def _log_normal(z: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """log N(z; loc, diag scale^2) summed over the last dimension (vmap-safe, no validation)."""
+    return torch.distributions.Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)
+
+
+def _resolve_baseline(baseline, num_samples: int):
+    if baseline is None or callable(baseline) or isinstance(baseline, (int, float, torch.Tensor)):
+        if isinstance(baseline, bool):
+            raise TypeError("baseline must be None, a number, a tensor, a callable or 'leave_one_out', got a bool")
+        return baseline
+    if isinstance(baseline, str):
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, a number, a tensor or a callable; got {baseline!r}")
+        if num_samples < 2:
+            raise ValueError("baseline='leave_one_out' needs num_samples >= 2 (the other samples form the baseline)")
+        return leave_one_out_baseline
+    raise TypeError(
+        f"baseline must be None, a number, a tensor, a callable cost -> baseline or 'leave_one_out', "
+        f"got {type(baseline).__name__}"
+    )
+
+
+def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
+    """REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
+    if callable(baseline):
+        baseline = baseline(cost.detach())
+    if isinstance(baseline, torch.Tensor):
+        baseline = baseline.detach()
+    try:
+        from .estimators import score_function_surrogate
+    except ImportError:  # TEMPORARY until lecture9.estimators lands
+        b = 0.0 if baseline is None else baseline
+        return (cost.detach() - b) * log_prob
+    return score_function_surrogate(log_prob, cost, baseline=baseline)
+
+
+def _check_estimator(estimator: str) -> str:
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    return estimator
+
+
+def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
+    """ELBO per datapoint given the noise ``eps`` (num_samples, *batch, latent_dim); returns (elbo, recon, kl)."""
+    loc, scale = model.encode(x)
+    kl = _kl(loc, scale)
+    z = loc + scale * eps
+    if estimator == "pathwise":
+        log_px = _log_bernoulli(model.decode(z), x)
+        recon = log_px.mean(0)
+        return recon - kl, recon, kl
+    z = z.detach()
+    log_px = _log_bernoulli(model.decode(z), x)  # decoder: ordinary gradient; no path to the encoder
+    log_q = _log_normal(z, loc, scale)  # encoder: through the score only
+    surrogate = _surrogate(log_q, log_px, baseline)
+    # value: the ELBO estimate; gradient: decoder's own + REINFORCE for the encoder (+ exact KL gradient)
+    recon = log_px.mean(0) + (surrogate - surrogate.detach()).mean(0)
+    return recon - kl, recon, kl
+
+
+def elbo_terms(
+    model: VAE,
+    x: torch.Tensor,
+    *,
+    num_samples: int = 1,
+    estimator: str = "pathwise",
+    baseline=None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ELBO and its two terms, ``(elbo, reconstruction, kl)`` with ``elbo = reconstruction - kl``.
+
+    Same arguments as :func:`elbo`. ``reconstruction`` is the Monte Carlo estimate of
+    :math:`\\mathbb{E}_q[\\log p_\\theta(x \\mid z)]` (averaged over ``num_samples``),
+    ``kl`` the closed form :func:`gaussian_kl`.
+
+    Introduced in chapter 9, *Training a variational autoencoder*.
+
+    Shapes:
+        ``x``: ``(*batch, input_dim)`` -> three tensors of shape ``(*batch,)``.
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    model.check_input(x)
+    num_samples = check_num_samples(num_samples)
+    _check_estimator(estimator)
+    baseline = _resolve_baseline(baseline, num_samples)
+    if baseline is not None and estimator == "pathwise":
+        raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
+    check_generator(generator)
+    eps = _randn((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    return _elbo_from_noise(model, x, eps, estimator, baseline)
+
+
+def elbo(
+    model: VAE,
+    x: torch.Tensor,
+    *,
+    num_samples: int = 1,
+    estimator: str = "pathwise",
+    baseline=None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Monte Carlo estimate of the ELBO of each datapoint, differentiable with the chosen estimator.
+
+    .. math::
+
+        \\hat{\\mathcal{L}}(x) = \\frac1S \\sum_{s=1}^{S} \\log p_\\theta(x \\mid z_s)
+        - \\mathrm{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z)),
+        \\qquad z_s = \\mu_\\phi(x) + \\sigma_\\phi(x) \\odot \\epsilon_s,\\ \\epsilon_s \\sim \\mathcal{N}(0, I),
+
+    with :math:`\\log p_\\theta(x \\mid z) = -\\mathrm{BCE}(\\ell_\\theta(z), x)` computed from
+    the logits (stable at any logit) and the KL in closed form.
+
+    Gradients. ``estimator="pathwise"``: autograd through
+    :math:`z = \\mu + \\sigma \\epsilon` (the reparameterization trick).
+    ``estimator="score_function"``: the sample ``z`` is detached; the decoder gets its
+    ordinary gradient and the encoder the REINFORCE estimate
+    :math:`\\frac1S \\sum_s (\\log p_\\theta(x \\mid z_s) - b_s) \\nabla_\\phi \\log q_\\phi(z_s \\mid x)`
+    of the reconstruction term's gradient (through the surrogate of
+    :func:`lecture9.estimators.score_function_surrogate`), plus the exact KL gradient.
+    The returned value is the same ELBO estimate in both cases (for the same noise).
+
+    Introduced in chapter 9, *Training a variational autoencoder*; Mohamed et al.
+    (2020), Sec. 4 and 5 (the two estimators) and Sec. 9.1 (variational inference).
+
+    Args:
+        model: the :class:`VAE`.
+        x: binary data (0/1 floats).
+        num_samples: samples ``S`` of ``z`` per datapoint, >= 1.
+        estimator: ``"pathwise"`` or ``"score_function"``.
+        baseline: score function only: ``None``, a number or tensor broadcastable to
+            ``(num_samples, *batch)``, a callable ``cost -> baseline`` (cost of shape
+            ``(num_samples, *batch)``), or ``"leave_one_out"`` (needs ``num_samples >= 2``).
+        generator: random numbers for the noise ``epsilon``.
+
+    Returns:
+        The ELBO estimate of each datapoint (nats); maximize it (minimize ``-elbo(...).mean()``).
+
+    Raises:
+        TypeError: if ``model`` is not a :class:`VAE` or ``x`` is not a floating tensor.
+        ValueError: if ``x`` does not have ``model.input_dim`` columns, ``num_samples < 1``,
+            ``estimator`` is unknown, or a baseline is given for the pathwise estimator.
+
+    Shapes:
+        ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
+    """
+    return elbo_terms(model, x, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)[0]
+
+
+def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    loc, scale = model.encode(x)
+    z = loc + scale * eps
+    log_px = _log_bernoulli(model.decode(z), x)
+    log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
+    log_qz = _log_normal(z, loc, scale)
+    return log_px + log_pz - log_qz
+
+
+def iwae_bound(
+    model: VAE, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The importance-weighted bound of each datapoint (Burda et al., 2016).
+
+    .. math::
+
+        \\mathcal{L}_K(x) = \\log \\frac1K \\sum_{k=1}^{K}
+        \\frac{p_\\theta(x \\mid z_k)\\, p(z_k)}{q_\\phi(z_k \\mid x)},
+        \\qquad z_k \\sim q_\\phi(z \\mid x),
+
+    computed with ``logsumexp`` (stable). :math:`\\mathbb{E}[\\mathcal{L}_1]` is the ELBO,
+    :math:`\\mathbb{E}[\\mathcal{L}_K]` increases with ``K`` and tends to
+    :math:`\\log p_\\theta(x)`. Differentiable (pathwise).
+
+    Introduced in chapter 9, *Training a variational autoencoder*; an importance
+    sampling estimate (chapter 2) of the marginal likelihood.
+
+    Args:
+        model: the :class:`VAE`.
+        x: binary data.
+        num_samples: ``K`` >= 1.
+        generator: random numbers.
+
+    Returns:
+        The bound of each datapoint (nats).
+
+    Raises:
+        TypeError, ValueError: as :func:`elbo`.
+
+    Shapes:
+        ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    model.check_input(x)
+    num_samples = check_num_samples(num_samples)
+    check_generator(generator)
+    eps = _randn((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    return torch.logsumexp(_log_weights(model, x, eps), dim=0) - math.log(num_samples)
+
+
+@torch.no_grad()
+def log_likelihood(
+    model: VAE,
+    x: torch.Tensor,
+    num_samples: int = 1000,
+    *,
+    generator: torch.Generator | None = None,
+    batch_size: int = 100,
+) -> torch.Tensor:
+    """Importance-sampled estimate of :math:`\\log p_\\theta(x)` for each datapoint.
+
+    :func:`iwae_bound` with many samples (1000 by default, as in Burda et al., 2016),
+    evaluated without gradients in chunks of ``batch_size`` datapoints and a few
+    thousand decoder evaluations at a time, so memory stays small. Its negative mean
+    is the "importance-sampled NLL" reported next to the negative ELBO.
+
+    Introduced in chapter 9, *Training a variational autoencoder*.
+
+    Args:
+        model: the :class:`VAE`.
+        x: binary data.
+        num_samples: importance samples ``K`` per datapoint.
+        generator: random numbers.
+        batch_size: datapoints per chunk, >= 1.
+
+    Returns:
+        The estimate for each datapoint (nats; a stochastic lower bound on :math:`\\log p_\\theta(x)`).
+
+    Raises:
+        TypeError, ValueError: as :func:`iwae_bound`; ``ValueError`` if ``batch_size < 1``.
+
+    Shapes:
+        ``x``: ``(N, input_dim)`` -> ``(N,)``.
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    model.check_input(x)
+    num_samples = check_num_samples(num_samples)
+    batch_size = check_num_samples(batch_size, "batch_size")
+    check_generator(generator)
+    flat = x.reshape(-1, model.input_dim)
+    out = []
+    for start in range(0, len(flat), batch_size):
+        xb = flat[start : start + batch_size]
+        # decoder outputs of at most ~4M numbers at a time
+        chunk = max(1, (1 << 22) // (len(xb) * max(model.input_dim, model.hidden_dims[0] if model.hidden_dims else 1)))
+        log_w = []
+        for s in range(0, num_samples, chunk):
+            k = min(chunk, num_samples - s)
+            eps = _randn((k, len(xb), model.latent_dim), xb, generator)
+            log_w.append(_log_weights(model, xb, eps))
+        out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(num_samples))
+    return torch.cat(out).reshape(x.shape[:-1])
+
+
+class _ELBOLoss(nn.Module):
+    """Wraps a VAE so that ``forward(x, eps)`` is the mean negative ELBO (for torch.func)."""
+
+    def __init__(self, model: VAE, estimator: str, baseline):
+        super().__init__()
+        self.model = model
+        self.estimator = estimator
+        self.baseline = baseline
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return -_elbo_from_noise(self.model, x, eps, self.estimator, self.baseline)[0].mean()
+
+
+def encoder_gradients(
+    model: VAE,
+    x: torch.Tensor,
+    *,
+    num_draws: int = 100,
+    num_samples: int = 1,
+    estimator: str = "pathwise",
+    baseline=None,
+    generator: torch.Generator | None = None,
+    chunk_size: int | None = 64,
+) -> torch.Tensor:
+    """Independent draws of the encoder gradient of the minibatch loss ``-elbo(model, x).mean()``.
+
+    Each draw uses fresh noise; the parameters and the minibatch stay fixed, so the
+    spread of the draws is the estimator's own variance (the quantity the chapter
+    compares between REINFORCE and the reparameterization trick). Vectorized with
+    :func:`torch.func.vmap` over the draws.
+
+    Introduced in chapter 9, *Training a variational autoencoder*.
+
+    Args:
+        model: the :class:`VAE` (its parameters are not changed).
+        x: a minibatch.
+        num_draws: number of independent gradient draws, >= 2.
+        num_samples: samples of ``z`` per datapoint inside one draw.
+        estimator, baseline: as in :func:`elbo`.
+        generator: random numbers.
+        chunk_size: draws computed at once (memory); ``None`` for all.
+
+    Returns:
+        The flattened encoder gradient of each draw.
+
+    Raises:
+        TypeError, ValueError: as :func:`elbo`; ``ValueError`` if ``num_draws < 2``.
+
+    Shapes:
+        ``x``: ``(batch, input_dim)`` -> ``(num_draws, P)`` with ``P`` the number of
+        encoder parameters.
+    """
+    if not isinstance(model, VAE):
+        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    model.check_input(x)
+    num_draws = check_num_samples(num_draws, "num_draws")
+    if num_draws < 2:
+        raise ValueError("num_draws must be >= 2 to measure a variance")
+    num_samples = check_num_samples(num_samples)
+    _check_estimator(estimator)
+    baseline = _resolve_baseline(baseline, num_samples)
+    check_generator(generator)
+    loss = _ELBOLoss(model, estimator, baseline)
+    params = {k: v.detach() for k, v in loss.named_parameters()}
+    enc = {k: v for k, v in params.items() if k.startswith("model.encoder.")}
+
+    def loss_of(enc_params, eps):
+        return torch.func.functional_call(loss, {**params, **enc_params}, (x, eps))
+
+    eps = _randn((num_draws, num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    grads = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, 0), chunk_size=chunk_size)(enc, eps)
+    return torch.cat([grads[k].reshape(num_draws, -1) for k in enc], dim=1)
+
+
+def encoder_gradient_variance(
+    model: VAE,
+    x: torch.Tensor,
+    *,
+    num_draws: int = 100,
+    num_samples: int = 1,
+    estimator: str = "pathwise",
+    baseline=None,
+    generator: torch.Generator | None = None,
+) -> dict[str, float]:
+    """Total variance of the encoder gradient estimate at fixed parameters and minibatch.
+
+    .. math::
+
+        \\operatorname{tr}\\operatorname{Cov}[\\hat g] = \\sum_{p} \\operatorname{Var}[\\hat g_p],
+
+    estimated from ``num_draws`` draws of :func:`encoder_gradients` (unbiased sample
+    variances), together with the squared norm of the mean gradient (the signal) so
+    that a signal-to-noise ratio can be formed.
+
+    Introduced in chapter 9, *Training a variational autoencoder*.
+
+    Args:
+        model, x, num_draws, num_samples, estimator, baseline, generator: as in
+            :func:`encoder_gradients`.
+
+    Returns:
+        ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}``.
+
+    Raises:
+        TypeError, ValueError: as :func:`encoder_gradients`.
+    """
+    g = encoder_gradients(
+        model, x, num_draws=num_draws, num_samples=num_samples, estimator=estimator, baseline=baseline,
+        generator=generator,
+    )
+    return {
+        "total_variance": float(g.var(0).sum()),
+        "mean_norm_sq": float(g.mean(0).square().sum()),
+        "num_draws": int(num_draws),
+    }

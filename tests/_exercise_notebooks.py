@@ -1,0 +1,260 @@
+"""Helpers shared by tests/test_assign.py and tests/test_exercises.py.
+
+A fixture chapter notebook that follows the exercise conventions of
+:mod:`lecture9.exercises`, the list of real chapter notebooks, and in-process
+execution of selected cells (much cheaper than a kernel for whole chapters).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from lecture9 import exercises
+from lecture9.assign import DEFAULT_BOOK, SOLUTION_END_RE, SOLUTION_START_RE
+
+#: The chapter notebooks that exist when the tests are collected.
+REAL_CHAPTERS = sorted(DEFAULT_BOOK.glob("[0-9][0-9]_*.ipynb"))
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+SETUP = """\
+import torch
+from lecture9.exercises import check_close, check_estimate
+SEED = 0
+generator = torch.Generator().manual_seed(SEED)
+device = torch.device("cpu")"""
+
+MC_INTEGRAL_SOLUTION = '''\
+# Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b].
+def mc_integral(f, a, b, num_samples, *, generator=None):
+    """Return the Monte Carlo estimate of the integral of ``f`` over ``[a, b]`` (a 0-d tensor)."""
+    ### BEGIN SOLUTION
+    uniform_draws_for_the_integral = a + (b - a) * torch.rand(num_samples, generator=generator, dtype=torch.float64)
+    return (b - a) * f(uniform_draws_for_the_integral).mean()
+    ### END SOLUTION'''
+
+#: A deliberately wrong answer: the draws are not uniform, so the estimator is biased.
+MC_INTEGRAL_BIASED = '''\
+def mc_integral(f, a, b, num_samples, *, generator=None):
+    x = a + (b - a) * torch.rand(num_samples, generator=generator, dtype=torch.float64) ** 2
+    return (b - a) * f(x).mean()'''
+
+MC_INTEGRAL_CHECK = """\
+# (b - a) f(U) with f(x) = x^2 on [0, 2] has mean 8/3 and variance 256/45
+estimate = mc_integral(lambda x: x**2, 0.0, 2.0, 100_000, generator=torch.Generator().manual_seed(1))
+check_estimate(estimate, 8 / 3, (256 / 45 / 100_000) ** 0.5, what="estimate of the integral")
+print("ex-99-mc-integral: all checks passed")"""
+
+SAMPLE_MEAN_SOLUTION = '''\
+# Exercise ex-99-mean: implement the sample mean of a 1-d tensor.
+def sample_mean(x):
+    """Return the mean of the entries of ``x``."""
+    ### BEGIN SOLUTION
+    total_of_the_entries = x.sum()
+    return total_of_the_entries / x.numel()
+    ### END SOLUTION'''
+
+SAMPLE_MEAN_CHECK = """\
+x = torch.arange(5.0)
+check_close(sample_mean(x), torch.tensor(2.0), what="sample mean")
+print("ex-99-mean: all checks passed")"""
+
+WRITTEN_SOLUTION_TEXT = (
+    "By linearity of expectation the mean of the average of independent draws "
+    "equals the integral, so the estimator is unbiased."
+)
+WRITTEN_SOLUTION_CODE = """\
+variance_of_the_uniform_check = torch.rand(10_000, generator=generator).var().item()
+print(f"{variance_of_the_uniform_check:.2f}")"""
+
+
+def exercise_md(label: str, title: str, task: str) -> str:
+    return f"```{{exercise}} {title} (★)\n:label: {label}\n\n**Learning goal:** practise.\n\n{task}\n```"
+
+
+def solution_start(label: str) -> str:
+    return f"```{{solution-start}} {label}\n:class: dropdown\n```"
+
+
+SOLUTION_END = "```{solution-end}\n```"
+
+
+def fixture_notebook():
+    """A small chapter that follows the conventions: one written and two coding exercises."""
+    cells = [
+        new_markdown_cell("# A fixture chapter"),
+        new_code_cell(SETUP),
+        new_markdown_cell("## A section\n\nDraw uniforms."),
+        new_code_cell('u = torch.rand(1000, generator=generator)\nprint(f"{u.mean().item():.2f}")'),
+        new_markdown_cell("## Exercises"),
+        new_markdown_cell(exercise_md("ex-99-unbiased", "Unbiasedness", "Show that the estimator is unbiased.")),
+        new_markdown_cell(solution_start("ex-99-unbiased")),
+        new_markdown_cell(WRITTEN_SOLUTION_TEXT),
+        new_code_cell(WRITTEN_SOLUTION_CODE, metadata={"tags": [exercises.SOLUTION]}),
+        new_markdown_cell(SOLUTION_END),
+        new_markdown_cell(exercise_md("ex-99-mc-integral", "A Monte Carlo integral", "Implement `mc_integral`.")),
+        new_markdown_cell(solution_start("ex-99-mc-integral")),
+        new_code_cell(MC_INTEGRAL_SOLUTION, metadata={"tags": [exercises.SOLUTION]}),
+        new_markdown_cell(SOLUTION_END),
+        new_code_cell(MC_INTEGRAL_CHECK, metadata={"tags": [exercises.AUTOGRADE]}),
+        new_markdown_cell(exercise_md("ex-99-mean", "The sample mean", "Implement `sample_mean`.")),
+        new_markdown_cell(solution_start("ex-99-mean")),
+        new_code_cell(SAMPLE_MEAN_SOLUTION, metadata={"tags": [exercises.SOLUTION]}),
+        new_markdown_cell(SOLUTION_END),
+        new_code_cell(SAMPLE_MEAN_CHECK, metadata={"tags": [exercises.AUTOGRADE]}),
+    ]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC)})
+    nbformat.validate(nb)
+    return nb
+
+
+def write_fixture_book(folder: Path, names=("01_fixture.ipynb",)) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        nbformat.write(fixture_notebook(), folder / name)
+        paths.append(folder / name)
+    return paths
+
+
+def tags(cell) -> list[str]:
+    return list(cell.metadata.get("tags", []))
+
+
+# ---------------------------------------------------------------------------------------
+# "No solution text": distinctive lines of every solution.
+
+
+def _solution_parts(nb) -> list[tuple[str, str]]:
+    """(description, text) of every piece of solution in a chapter notebook."""
+    parts = []
+    in_block = False
+    for index, cell in enumerate(nb.cells):
+        source = cell.source
+        if cell.cell_type == "code" and exercises.SOLUTION in tags(cell):
+            if exercises.has_solution_region(source):
+                lines = source.splitlines()
+                keep, inside = [], False
+                for line in lines:
+                    if line.strip() == exercises.BEGIN_SOLUTION:
+                        inside = True
+                    elif line.strip() == exercises.END_SOLUTION:
+                        inside = False
+                    elif inside:
+                        keep.append(line)
+                parts.append((f"solution region of cell {index + 1}", "\n".join(keep)))
+            else:
+                parts.append((f"solution cell {index + 1}", source))
+        elif cell.cell_type == "markdown":
+            starts, ends = SOLUTION_START_RE.search(source), SOLUTION_END_RE.search(source)
+            if in_block and not starts and not ends:
+                parts.append((f"markdown cell {index + 1} of a solution block", source))
+            if starts:
+                in_block = True
+            if ends:
+                in_block = False
+        elif in_block and cell.cell_type == "code":
+            parts.append((f"code cell {index + 1} of a solution block", source))
+    return parts
+
+
+def _normal(line: str) -> str:
+    return " ".join(line.split())
+
+
+def distinctive_lines(nb) -> list[tuple[str, str]]:
+    """(description, line) pairs: for each solution, its lines that appear nowhere else.
+
+    A line counts if it is not blank, not a bare comment or directive fence, at
+    least 12 characters long, and does not occur in any cell outside the
+    solutions (so a solution that repeats a line of the chapter is not blamed).
+    """
+    parts = _solution_parts(nb)
+    solution_text = {text for _, text in parts}
+    elsewhere = set()
+    for cell in nb.cells:
+        if cell.source in solution_text:
+            continue
+        source = exercises.stub_source(cell.source) if exercises.has_solution_region(cell.source) else cell.source
+        elsewhere.update(_normal(line) for line in source.splitlines())
+    found = []
+    for what, text in parts:
+        for line in text.splitlines():
+            norm = _normal(line)
+            if len(norm) < 12 or norm in elsewhere or norm.startswith(("```", ":::", ":class:", ":label:")):
+                continue
+            found.append((what, norm))
+    return found
+
+
+def leaked_solution_lines(source_nb, student_path: Path) -> list[tuple[str, str]]:
+    """Distinctive solution lines of ``source_nb`` that occur in the student notebook file."""
+    student = nbformat.read(student_path, as_version=4)
+    student_text = "\n".join(_normal(line) for cell in student.cells for line in cell.source.splitlines())
+    raw = student_path.read_text(encoding="utf-8")
+    return [(what, line) for what, line in distinctive_lines(source_nb) if line in student_text or line in raw]
+
+
+# ---------------------------------------------------------------------------------------
+# In-process execution of selected cells.
+
+_MAGIC = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
+
+
+def _python(source: str) -> str:
+    """Cell source as plain Python: IPython line magics become ``pass``, cell magics are dropped."""
+    if source.lstrip().startswith("%%"):
+        source = source.lstrip().split("\n", 1)[1] if "\n" in source.lstrip() else ""
+    return _MAGIC.sub(lambda m: m.group(1) + "pass", source)
+
+
+class CellError(Exception):
+    def __init__(self, index: int, error: BaseException):
+        super().__init__(f"cell {index + 1}: {type(error).__name__}: {error}")
+        self.index = index
+        self.error = error
+
+
+@contextlib.contextmanager
+def _in_folder(folder: Path):
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def run_cells(nb, indices, *, folder: Path, name: str = "notebook") -> dict:
+    """Execute the code cells ``indices`` of ``nb`` in order, in one fresh namespace, in ``folder``.
+
+    Raises:
+        CellError: at the first cell that raises, with its index and exception.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    namespace: dict = {"__name__": "__main__"}
+    try:
+        with _in_folder(folder):
+            for index in indices:
+                code = compile(_python(nb.cells[index].source), f"<{name} cell {index + 1}>", "exec")
+                try:
+                    exec(code, namespace)  # noqa: S102 - executing the course's own notebooks
+                except Exception as err:
+                    raise CellError(index, err) from err
+    finally:
+        plt.close("all")
+    return namespace
+
+
+def code_indices(nb) -> list[int]:
+    return [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]

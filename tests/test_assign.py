@@ -1,0 +1,369 @@
+"""Tests of ``python -m lecture9 assign`` (lecture9.assign): student notebooks without solutions.
+
+On a fixture chapter (built in tmp_path, following the exercise conventions) and,
+cheaply, on every real ``book/NN_*.ipynb`` that exists when the tests run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import nbformat
+import pytest
+from _exercise_notebooks import (
+    MC_INTEGRAL_BIASED,
+    MC_INTEGRAL_SOLUTION,
+    REAL_CHAPTERS,
+    SAMPLE_MEAN_SOLUTION,
+    WRITTEN_SOLUTION_CODE,
+    WRITTEN_SOLUTION_TEXT,
+    CellError,
+    code_indices,
+    distinctive_lines,
+    fixture_notebook,
+    leaked_solution_lines,
+    run_cells,
+    tags,
+    write_fixture_book,
+)
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from lecture9 import assign, cli, exercises
+
+
+def run_assign(*argv) -> int:
+    return cli.main(["assign", *map(str, argv)])
+
+
+@pytest.fixture
+def book(tmp_path):
+    folder = tmp_path / "book"
+    write_fixture_book(folder)
+    return folder
+
+
+@pytest.fixture
+def student(book, tmp_path):
+    out = tmp_path / "student"
+    assert run_assign("--book", book, "--out", out) == 0
+    return out / "01_fixture.ipynb"
+
+
+def execute(nb, folder):
+    """Execute ``nb`` with nbclient; return the index of the cell that failed (or None) and the error."""
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
+    try:
+        client.execute()
+    except CellExecutionError as err:
+        failed = [
+            i for i, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and any(out.get("output_type") == "error" for out in cell.get("outputs", []))
+        ]
+        return failed[0], err
+    return None, None
+
+
+# ---------------------------------------------------------------------------------------
+# The student notebook of the fixture chapter.
+
+
+def test_student_notebook_structure(student, book):
+    source = nbformat.read(book / "01_fixture.ipynb", as_version=4)
+    nb = nbformat.read(student, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    # written solution, its code cell, and all six gated start/end cells are gone: 20 - 1 - 1 - 6 = 12
+    assert len(nb.cells) == len(source.cells) - 8
+    stubs = [c for c in nb.cells if exercises.STUB in tags(c)]
+    assert [c.source.splitlines()[0] for c in stubs] == [
+        "# Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b].",
+        "# Exercise ex-99-mean: implement the sample mean of a 1-d tensor.",
+    ]
+    assert stubs[0].source.splitlines()[1:] == [
+        "def mc_integral(f, a, b, num_samples, *, generator=None):",
+        '    """Return the Monte Carlo estimate of the integral of ``f`` over ``[a, b]`` (a 0-d tensor)."""',
+        '    raise NotImplementedError("Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an '
+        'integral over [a, b].")',
+    ]
+    assert all(exercises.SOLUTION not in tags(c) for c in nb.cells)
+    assert sum(exercises.AUTOGRADE in tags(c) for c in nb.cells) == 2
+    assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    text = "\n".join(c.source for c in nb.cells)
+    assert "{solution-start}" not in text and "{solution-end}" not in text
+    assert "{exercise}" in text and "**Learning goal:**" in text  # the exercises themselves stay
+
+
+def test_student_notebook_contains_no_solution_text(student, book):
+    source = nbformat.read(book / "01_fixture.ipynb", as_version=4)
+    lines = [line for _, line in distinctive_lines(source)]
+    # every kind of solution is represented by at least one distinctive line
+    for snippet in (WRITTEN_SOLUTION_TEXT, WRITTEN_SOLUTION_CODE, MC_INTEGRAL_SOLUTION, SAMPLE_MEAN_SOLUTION):
+        assert any(line in " ".join(snippet.split()) for line in lines), snippet
+    assert leaked_solution_lines(source, student) == []
+    raw = student.read_text()
+    for marker in (exercises.BEGIN_SOLUTION, exercises.END_SOLUTION, "uniform_draws_for_the_integral",
+                   "total_of_the_entries", "variance_of_the_uniform_check", "By linearity of expectation"):
+        assert marker not in raw
+
+
+def test_student_notebook_fails_exactly_at_the_first_stub(student):
+    nb = nbformat.read(student, as_version=4)
+    failed, err = execute(nb, student.parent)
+    first_stub = next(i for i, c in enumerate(nb.cells) if exercises.STUB in tags(c))
+    first_check = next(i for i, c in enumerate(nb.cells) if i > first_stub and exercises.AUTOGRADE in tags(c))
+    assert failed == first_check  # the stub only defines the function; its first use raises
+    assert err.ename == "NotImplementedError"
+    assert "Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b]." in err.evalue
+    for i in range(failed):  # every cell before ran without error
+        cell = nb.cells[i]
+        if cell.cell_type == "code":
+            assert cell.execution_count is not None
+            assert all(out.output_type != "error" for out in cell.outputs)
+
+
+def _fill(nb, answers):
+    for cell in nb.cells:
+        header = exercises.parse_exercise_header(cell.source) if exercises.STUB in tags(cell) else None
+        if header and header[0] in answers:
+            cell.source = answers[header[0]]
+    return nb
+
+
+def test_filled_with_the_reference_solution_the_autograde_cells_pass(student):
+    nb = _fill(nbformat.read(student, as_version=4),
+               {"ex-99-mc-integral": MC_INTEGRAL_SOLUTION, "ex-99-mean": SAMPLE_MEAN_SOLUTION})
+    failed, err = execute(nb, student.parent)
+    assert failed is None, err
+    printed = [out.text for c in nb.cells if exercises.AUTOGRADE in tags(c) for out in c.outputs if "text" in out]
+    assert printed == ["ex-99-mc-integral: all checks passed\n", "ex-99-mean: all checks passed\n"]
+
+
+def test_filled_with_a_biased_estimator_the_autograde_cell_explains_the_bias(student):
+    nb = _fill(nbformat.read(student, as_version=4),
+               {"ex-99-mc-integral": MC_INTEGRAL_BIASED, "ex-99-mean": SAMPLE_MEAN_SOLUTION})
+    failed, err = execute(nb, student.parent)
+    assert exercises.AUTOGRADE in tags(nb.cells[failed])
+    assert err.ename == "ExerciseCheckError"
+    assert err.evalue.startswith("your estimate of the integral is biased: mean 1.6")
+    assert "expected 2.667 +- 0.038" in err.evalue
+
+
+def test_in_process_run_of_the_student_notebook_matches_the_kernel_run(student):
+    """The cheap in-process runner used for the real chapters sees the same failure as nbclient."""
+    nb = nbformat.read(student, as_version=4)
+    with pytest.raises(CellError) as info:
+        run_cells(nb, code_indices(nb), folder=student.parent)
+    assert isinstance(info.value.error, NotImplementedError)
+    assert str(info.value.error).startswith("Exercise ex-99-mc-integral: ")
+
+
+# ---------------------------------------------------------------------------------------
+# Command line: chapters, nbgrader, refusals.
+
+
+def test_chapters_by_number_name_and_path(tmp_path):
+    book = tmp_path / "book"
+    paths = write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb", "10_ten.ipynb"))
+    assert assign.find_chapters([], book) == paths
+    assert assign.find_chapters(["2", "01", "10_ten", "02_two.ipynb"], book) == [paths[1], paths[0], paths[2]]
+    assert assign.find_chapters([str(paths[0])], book) == [paths[0]]
+    with pytest.raises(assign.AssignError, match=r"chapter '7' matches no notebook in .*available: 01_one.ipynb"):
+        assign.find_chapters(["7"], book)
+    with pytest.raises(assign.AssignError, match="no chapter notebooks"):
+        assign.find_chapters([], tmp_path / "empty")
+
+
+def test_assign_selected_chapters_only(tmp_path, capsys):
+    book = tmp_path / "book"
+    write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb"))
+    assert run_assign("--book", book, "--out", tmp_path / "out", "02") == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["02_two.ipynb"]
+    assert "wrote student notebook" in capsys.readouterr().out
+
+
+def test_nbgrader_source_notebook(book, tmp_path):
+    out = tmp_path / "nbgrader"
+    assert run_assign("--book", book, "--out", out, "--nbgrader", "--points", "2") == 0
+    nb = nbformat.read(out / "01_fixture.ipynb", as_version=4)
+    graded = {c.metadata.nbgrader.grade_id: c for c in nb.cells if "nbgrader" in c.metadata}
+    assert sorted(graded) == ["ex-99-mc-integral", "ex-99-mc-integral-autograde", "ex-99-mean",
+                              "ex-99-mean-autograde", "ex-99-unbiased-answer"]
+    solution = graded["ex-99-mc-integral"]
+    assert solution.source == MC_INTEGRAL_SOLUTION  # nbgrader generate_assignment removes the region itself
+    assert solution.metadata.nbgrader == {"grade": False, "grade_id": "ex-99-mc-integral", "locked": False,
+                                          "schema_version": 3, "solution": True, "task": False}
+    check = graded["ex-99-mc-integral-autograde"]
+    assert exercises.AUTOGRADE in tags(check)
+    assert check.metadata.nbgrader == {"grade": True, "grade_id": "ex-99-mc-integral-autograde", "locked": True,
+                                       "points": 2.0, "schema_version": 3, "solution": False, "task": False}
+    answer = graded["ex-99-unbiased-answer"]  # the written exercise becomes a manually graded answer cell
+    assert answer.cell_type == "markdown" and answer.source == WRITTEN_SOLUTION_TEXT
+    assert answer.metadata.nbgrader["solution"] and answer.metadata.nbgrader["grade"]
+    text = "\n".join(c.source for c in nb.cells)
+    assert "{solution-start}" not in text and WRITTEN_SOLUTION_CODE not in text
+    assert nb.cells.index(answer) == nb.cells.index(graded["ex-99-mc-integral"]) - 2  # after the exercise
+
+
+def test_refuses_output_inside_the_book(book, capsys):
+    assert run_assign("--book", book, "--out", book / "student") == 1
+    assert "refusing to write into the book folder" in capsys.readouterr().err
+    assert not (book / "student").exists()
+    with pytest.raises(assign.AssignError, match="book folder"):
+        assign.assign([book / "01_fixture.ipynb"], assign.DEFAULT_BOOK / "student", book=book)
+    assert not (assign.DEFAULT_BOOK / "student").exists()
+
+
+def test_refuses_to_write_over_its_inputs(book, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (input_path,) = write_fixture_book(elsewhere)
+    before = input_path.read_bytes()
+    with pytest.raises(assign.AssignError, match="refusing to write over the input"):
+        assign.assign([input_path], elsewhere, book=book, force=True)
+    assert input_path.read_bytes() == before
+
+
+def test_refuses_a_non_empty_output_folder_unless_forced(book, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert run_assign("--book", book, "--out", out) == 1
+    assert "is not empty; use --force" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert run_assign("--book", book, "--out", out, "--force") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", "notes.txt"]
+    assert run_assign("--book", book, "--out", out, "--force") == 0  # replacing our own output is fine
+    # an existing empty folder is fine without --force
+    (tmp_path / "empty").mkdir()
+    assert run_assign("--book", book, "--out", tmp_path / "empty") == 0
+
+
+def test_refuses_an_output_that_is_a_file(book, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(assign.AssignError, match="exists and is not a folder"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "file", book=book)
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda path: path.write_text('{"cells": [', encoding="utf-8"), r"not a valid notebook \(NotJSONError"),
+        (lambda path: path.write_text(json.dumps({"cells": "nope", "nbformat": 4, "nbformat_minor": 5,
+                                                  "metadata": {}}), encoding="utf-8"),
+         r"not a valid notebook \(ValidationError"),
+        (lambda path: _edit(path, 9, None),
+         r"cell 11 \(markdown\): '\{solution-start\}' inside the solution block of 'ex-99-unbiased' "
+         r"\(opened in cell 7\)"),
+        (lambda path: _edit(path, 18, None), r"cell 17: the '\{solution-start\} ex-99-mean' block is never closed"),
+        (lambda path: _edit(path, 6, "Some text"), r"cell 10 \(markdown\): '\{solution-end\}' without"),
+        (lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.replace("    ### END SOLUTION", "")),
+         r"cell 13 \(code\): a '### BEGIN SOLUTION' line has no matching"),
+        (lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.split("\n", 1)[1]),
+         r"cell 13 \(code\): a solution cell with a '### BEGIN SOLUTION' region must start with a header"),
+        (lambda path: _edit(path, 3, "x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
+         r"cell 4 \(code\): has '### BEGIN SOLUTION' markers but is not tagged 'solution'"),
+    ],
+    ids=["not-json", "invalid-schema", "nested-block", "unclosed-block", "end-without-start", "unbalanced-markers",
+         "no-header", "untagged-markers"],
+)
+def test_refuses_a_malformed_notebook_and_writes_nothing(tmp_path, capsys, damage, message):
+    book = tmp_path / "book"
+    good, bad = write_fixture_book(book, ("01_good.ipynb", "02_bad.ipynb"))
+    damage(bad)
+    out = tmp_path / "out"
+    assert run_assign("--book", book, "--out", out) == 1
+    err = capsys.readouterr().err
+    assert str(bad) in err
+    assert __import__("re").search(message, err), err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]  # no staging folder left behind
+
+
+def _edit(path, index, source):
+    nb = nbformat.read(path, as_version=4)
+    if source is None:
+        del nb.cells[index]
+    else:
+        nb.cells[index].source = source
+    nbformat.write(nb, path)
+
+
+def test_a_failure_while_writing_leaves_nothing(book, tmp_path, monkeypatch):
+    def broken_write(nb, path, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(assign.nbformat, "write", broken_write)
+    with pytest.raises(assign.AssignError, match="could not write .*disk full"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]
+
+
+def test_solution_directive_inside_a_markdown_cell_is_cut_out():
+    nb = fixture_notebook()
+    nb.cells[5].source += "\n\n````{solution} ex-99-unbiased\nA hidden answer.\n```python\nx = 1\n```\n````\n\nAfter."
+    student = assign.student_notebook(nb)
+    assert "A hidden answer" not in student.cells[5].source
+    assert student.cells[5].source.endswith("\n\nAfter.")
+    assert "{exercise}" in student.cells[5].source
+
+
+def test_student_notebook_leaves_its_input_alone():
+    nb = fixture_notebook()
+    before = nbformat.writes(nb)
+    assign.student_notebook(nb)
+    assert nbformat.writes(nb) == before
+
+
+def test_cli_help_lists_assign(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["assign", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--out DIR" in help_text and "--nbgrader" in help_text and "--force" in help_text
+
+
+# ---------------------------------------------------------------------------------------
+# Every real chapter: the student version has no solution text and its stubs raise.
+
+
+@pytest.mark.parametrize("chapter", REAL_CHAPTERS, ids=lambda p: p.name)
+def test_real_chapter_student_version_has_no_solution_text(chapter, tmp_path):
+    (written,) = assign.assign([chapter], tmp_path / "student")
+    source = nbformat.read(chapter, as_version=4)
+    assert leaked_solution_lines(source, written) == []
+    student = nbformat.read(written, as_version=4)
+    assert all(exercises.SOLUTION not in tags(c) for c in student.cells)
+    assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("chapter", REAL_CHAPTERS, ids=lambda p: p.name)
+def test_real_chapter_stubs_raise_the_exercise_error(chapter, tmp_path):
+    """Set-up cell, stubs and autograde cells of the student version: the first failure is the first stub's."""
+    student = assign.student_notebook(nbformat.read(chapter, as_version=4))
+    stubs = [i for i, c in enumerate(student.cells) if exercises.STUB in tags(c)]
+    assert stubs, f"{chapter.name} has no coding exercise (a '{exercises.SOLUTION}' cell with a solution region)"
+    setup = code_indices(student)[0]
+    selected = [setup] + [i for i in code_indices(student) if i > setup and (
+        exercises.STUB in tags(student.cells[i]) or exercises.AUTOGRADE in tags(student.cells[i]))]
+    with pytest.raises(CellError) as info:
+        try:
+            run_cells(student, selected, folder=chapter.parent, name=chapter.name)
+        except CellError as err:
+            if not isinstance(err.error, NameError):
+                raise
+            # the check uses a variable of the chapter: run every cell in order (slower, still exact)
+            run_cells(student, code_indices(student), folder=chapter.parent, name=chapter.name)
+    label = exercises.parse_exercise_header(student.cells[stubs[0]].source)[0]
+    assert isinstance(info.value.error, NotImplementedError), info.value
+    assert str(info.value.error).startswith(f"Exercise {label}: "), info.value
+    assert info.value.index >= stubs[0]
+
+
+def test_real_chapters_are_listed():
+    """The per-chapter tests above run for every ``book/NN_*.ipynb``; this notes how many there are."""
+    assert all(path.suffix == ".ipynb" and path.parent == assign.DEFAULT_BOOK for path in REAL_CHAPTERS)
+    assert len({p.name[:2] for p in REAL_CHAPTERS}) == len(REAL_CHAPTERS), "two notebooks share a chapter number"
+
+
+if os.environ.get("LECTURE9_DEBUG_ASSIGN"):  # pragma: no cover - handy when a chapter fails
+    print([p.name for p in REAL_CHAPTERS])

@@ -1,0 +1,170 @@
+"""Tests for lecture9.reference: the quadrature truth against closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lecture9 import reference
+
+LOC, SCALE = 1.0, 1.0
+
+
+def quadratic(k):
+    return lambda x: (x - k) ** 2
+
+
+def gaussian_exp_closed_form(k, loc, scale):
+    """E[exp(-k X^2)], X ~ N(loc, scale^2), as a torch expression (differentiable in loc, scale)."""
+    a = 1 + 2 * k * scale**2
+    return torch.exp(-k * loc**2 / a) / torch.sqrt(a)
+
+
+def gaussian_cos_closed_form(k, loc, scale):
+    """E[cos(k X)] = cos(k loc) exp(-k^2 scale^2 / 2)."""
+    return torch.cos(k * loc) * torch.exp(-0.5 * k**2 * scale**2)
+
+
+@pytest.mark.parametrize("estimator", reference.ESTIMATORS)
+@pytest.mark.parametrize("param", reference.PARAMS)
+@pytest.mark.parametrize("k", [-3.0, -1.0, 0.0, 1.0, 2.5, 3.0])
+def test_gauss_quadrature_matches_closed_form_for_quadratic_cost(estimator, param, k):
+    mean, var = reference.estimator_moments(estimator, quadratic(k), LOC, SCALE, param)
+    expected_mean = 2 * (LOC - k) if param == "loc" else 2 * SCALE
+    assert mean == pytest.approx(expected_mean, abs=1e-9)
+    assert var == pytest.approx(reference.quadratic_variance(estimator, k, LOC, SCALE, param), rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("estimator", reference.ESTIMATORS)
+@pytest.mark.parametrize("param", reference.PARAMS)
+def test_gauss_quadrature_matches_closed_form_at_other_loc_and_scale(estimator, param):
+    loc, scale, k = -0.7, 1.9, 0.4
+    _, var = reference.estimator_moments(estimator, quadratic(k), loc, scale, param)
+    assert var == pytest.approx(reference.quadratic_variance(estimator, k, loc, scale, param), rel=1e-9)
+
+
+@pytest.mark.parametrize("estimator", reference.ESTIMATORS)
+@pytest.mark.parametrize("param", reference.PARAMS)
+def test_adaptive_quad_matches_closed_form(estimator, param):
+    mean, var = reference.estimator_moments(estimator, quadratic(3.0), LOC, SCALE, param, method="quad")
+    assert mean == pytest.approx(-4.0 if param == "loc" else 2.0, abs=1e-7)
+    assert var == pytest.approx(reference.quadratic_variance(estimator, 3.0, LOC, SCALE, param), rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "param", "f"),
+    [
+        ("score_function", "scale", lambda x: torch.exp(-10.0 * x**2)),
+        ("pathwise", "loc", lambda x: torch.exp(-10.0 * x**2)),
+        ("measure_valued_coupled", "loc", lambda x: torch.cos(5.0 * x)),
+        ("measure_valued_coupled", "scale", lambda x: torch.exp(-x**2)),
+        ("measure_valued", "scale", lambda x: torch.cos(1.58 * x)),
+        ("score_function_optimal_baseline", "loc", lambda x: torch.cos(5.0 * x)),
+    ],
+)
+def test_gauss_and_adaptive_quadrature_agree_for_figure3_costs(estimator, param, f):
+    gauss = reference.estimator_moments(estimator, f, LOC, SCALE, param)
+    quad = reference.estimator_moments(estimator, f, LOC, SCALE, param, method="quad")
+    assert gauss == pytest.approx(quad, rel=1e-6, abs=1e-10)
+
+
+def test_quadratic_variance_is_vectorised_over_k():
+    ks = np.linspace(-3, 3, 7)
+    values = reference.quadratic_variance("score_function", ks, 1.0, 1.0, "loc")
+    assert values.shape == (7,)
+    assert values == pytest.approx([reference.quadratic_variance("score_function", k, 1.0, 1.0, "loc") for k in ks])
+
+
+@pytest.mark.parametrize("k", [0.1, 1.0, 10.0])
+def test_gaussian_expectation_and_gradient_of_exp_cost(k):
+    loc = torch.tensor(LOC, dtype=torch.float64, requires_grad=True)
+    scale = torch.tensor(SCALE, dtype=torch.float64, requires_grad=True)
+    truth = gaussian_exp_closed_form(k, loc, scale)
+    d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
+    f = lambda x: torch.exp(-k * x**2)  # noqa: E731
+    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(float(truth), rel=1e-10)
+    grad = reference.exact_gradient(f, LOC, SCALE)
+    assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-8)
+    assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-8)
+
+
+@pytest.mark.parametrize("k", [0.5, 1.58, 5.0])
+def test_gaussian_expectation_and_gradient_of_cos_cost(k):
+    loc = torch.tensor(LOC, dtype=torch.float64, requires_grad=True)
+    scale = torch.tensor(SCALE, dtype=torch.float64, requires_grad=True)
+    truth = gaussian_cos_closed_form(k, loc, scale)
+    d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
+    f = lambda x: torch.cos(k * x)  # noqa: E731
+    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(float(truth), rel=1e-10, abs=1e-14)
+    grad = reference.exact_gradient(f, LOC, SCALE)
+    assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-9, abs=1e-13)
+    assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-9, abs=1e-13)
+
+
+@pytest.mark.parametrize("estimator", reference.ESTIMATORS)
+@pytest.mark.parametrize("param", reference.PARAMS)
+@pytest.mark.parametrize(
+    "f",
+    [lambda x: torch.exp(-0.1 * x**2), lambda x: torch.exp(-10.0 * x**2), lambda x: torch.cos(0.5 * x),
+     lambda x: torch.cos(5.0 * x)],
+)
+def test_every_estimator_is_unbiased_in_exact_arithmetic(estimator, param, f):
+    mean, var = reference.estimator_moments(estimator, f, LOC, SCALE, param)
+    assert mean == pytest.approx(reference.exact_gradient(f, LOC, SCALE)[param], rel=1e-8, abs=1e-12)
+    assert var >= -1e-12
+
+
+def test_optimal_baseline_never_increases_the_variance():
+    for k in np.linspace(-3, 3, 13):
+        for param in reference.PARAMS:
+            _, plain = reference.estimator_moments("score_function", quadratic(k), LOC, SCALE, param)
+            _, best = reference.estimator_moments("score_function_optimal_baseline", quadratic(k), LOC, SCALE, param)
+            assert best <= plain + 1e-9
+
+
+def test_moments_on_the_figure2_grid_are_fast_enough():
+    import time
+
+    start = time.perf_counter()
+    for k in np.linspace(-3, 3, 50):
+        for estimator in reference.ESTIMATORS:
+            for param in reference.PARAMS:
+                reference.estimator_moments(estimator, quadratic(float(k)), LOC, SCALE, param)
+    # a generous bound: the figure notebooks call this for every grid point
+    assert time.perf_counter() - start < 20.0
+
+
+def test_errors():
+    f = quadratic(0.0)
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        reference.estimator_moments("reinforce", f, 1.0, 1.0, "loc")
+    with pytest.raises(ValueError, match="param must be"):
+        reference.estimator_moments("pathwise", f, 1.0, 1.0, "mu")
+    with pytest.raises(ValueError, match="method must be"):
+        reference.estimator_moments("pathwise", f, 1.0, 1.0, "loc", method="mc")
+    with pytest.raises(ValueError, match="scale"):
+        reference.gaussian_expectation(f, 0.0, 0.0)
+    with pytest.raises(ValueError, match="scale"):
+        reference.exact_gradient(f, 0.0, -1.0)
+    with pytest.raises(ValueError, match="scale"):
+        reference.quadratic_variance("pathwise", 0.0, 1.0, -2.0, "loc")
+    with pytest.raises(ValueError, match="estimator must be one of"):
+        reference.quadratic_variance("reinforce", 0.0)
+    with pytest.raises(TypeError, match="callable"):
+        reference.gaussian_expectation(3.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="elementwise"):
+        reference.gaussian_expectation(lambda x: x[:3], 0.0, 1.0)
+
+
+def test_constant_cost_has_zero_gradient():
+    f = lambda x: torch.full_like(x, 2.5)  # noqa: E731
+    assert reference.gaussian_expectation(f, 0.3, 2.0) == pytest.approx(2.5)
+    assert reference.exact_gradient(f, 0.3, 2.0) == pytest.approx({"loc": 0.0, "scale": 0.0}, abs=1e-12)
+    assert reference.estimator_moments("pathwise", f, 0.3, 2.0, "scale") == pytest.approx((0.0, 0.0), abs=1e-12)
+    # the score function pays for a constant cost: variance c^2 E[s^2] = 2.5^2 / scale^2
+    assert reference.estimator_moments("score_function", f, 0.3, 2.0, "loc")[1] == pytest.approx(2.5**2 / 4)
+    assert math.isclose(reference.estimator_moments("score_function_optimal_baseline", f, 0.3, 2.0, "loc")[1],
+                        0.0, abs_tol=1e-10)
