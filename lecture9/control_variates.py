@@ -63,6 +63,7 @@ __all__ = [
     "taylor_coefficients",
     "delta_method_control_variate",
     "delta_method_grad",
+    "delta_method_moments",
 ]
 
 _BETA_MODES = ("estimate", "leave_one_out")
@@ -646,7 +647,7 @@ class ScoreFunctionMoments:
         mean_f2_s2: :math:`\\mathbb{E}[f^2 s^2]`.
 
     Shapes:
-        All scalars (floats).
+        All scalars (floats), or tensors of one batch shape (batched problems).
     """
 
     mean_f: float
@@ -679,13 +680,13 @@ class ScoreFunctionMoments:
             baseline_variance: the variance of a random baseline (0 for a constant).
 
         Returns:
-            The variance (float).
+            The variance (float, or tensor for batched moments).
         """
-        b = float(baseline)
+        b = baseline
         return (
             self.mean_f2_s2
             - 2 * b * self.mean_f_s2
-            + (b * b + float(baseline_variance)) * self.mean_s2
+            + (b * b + baseline_variance) * self.mean_s2
             - self.grad**2
         )
 
@@ -827,47 +828,56 @@ def discrete_score_function_moments(f: Callable, distribution, params: dict, par
     Sums over ``enumerate_support()``; the scores come from autograd of ``log_prob``.
     For example the binary toy problem of Tucker et al. (2017):
     ``discrete_score_function_moments(lambda b: (b - 0.45) ** 2, Bernoulli, {"logits": torch.tensor(0.)}, "logits")``.
+    Batched parameters (one independent problem per batch entry, ``f`` elementwise)
+    give tensor-valued moments, e.g. a whole curve against the logit at once.
 
     Introduced in chapter 8, *Control variates*.
 
     Args:
-        f: a torch-callable cost of the outcomes.
+        f: a torch-callable cost of the outcomes, elementwise over the batch.
         distribution: a ``torch.distributions.Distribution`` class with finite
             support (Bernoulli, Categorical, Binomial, ...) or a factory ``**params -> Distribution``.
-        params: its parameters, scalars (batch shape ``()``).
+        params: its parameters.
         param: the parameter to differentiate.
 
     Returns:
-        The moments.
+        The moments: floats for scalar parameters, tensors of ``batch_shape`` otherwise.
 
     Raises:
-        ValueError: if ``param`` is not in ``params`` or a parameter is not a scalar.
+        ValueError: if ``param`` is not in ``params`` or is not one scalar per batch entry.
         TypeError: if the distribution cannot enumerate its support.
 
     Shapes:
-        Scalar parameters.
+        ``params``: broadcast to ``batch_shape``; each moment: ``batch_shape``.
     """
     if param not in params:
         raise ValueError(f"param {param!r} is not one of the parameters {sorted(params)}")
-    base = _make_distribution(distribution, {k: torch.as_tensor(v) for k, v in params.items()})
-    if base.batch_shape != torch.Size([]):
-        raise ValueError(f"parameters must be scalars (batch shape ()), got batch shape {tuple(base.batch_shape)}")
+    tensors = {k: torch.as_tensor(v).detach() for k, v in params.items()}
+    tensors = {k: (v.to(torch.float64) if v.is_floating_point() else v) for k, v in tensors.items()}
+    base = _make_distribution(distribution, tensors)
     if not base.has_enumerate_support:
         raise TypeError(f"{type(base).__name__} has no finite support to enumerate; use quadrature or sampling")
-    support = base.enumerate_support(expand=False)
+    batch = base.batch_shape
+    if tensors[param].shape != batch:
+        raise ValueError(
+            f"params[{param!r}] has shape {tuple(tensors[param].shape)} but the batch shape is {tuple(batch)}: "
+            f"the moments are for one scalar parameter per problem (e.g. Bernoulli logits), not a vector parameter"
+        )
+    support = base.enumerate_support(expand=True)  # (S, *batch, *event)
     n = support.shape[0]
-    leaf = torch.as_tensor(params[param]).detach().to(torch.float64).expand(n).clone().requires_grad_(True)
-    expanded = {k: torch.as_tensor(v).detach().to(torch.float64).expand(n) for k, v in params.items() if k != param}
+    leaf = tensors[param].expand(n, *batch).clone().requires_grad_(True)
+    expanded = {k: v.expand(n, *batch) if v.dim() <= len(batch) else v for k, v in tensors.items() if k != param}
     expanded[param] = leaf
     dist = _make_distribution(distribution, expanded)
-    x = support.reshape(n, *dist.event_shape).to(torch.float64) if support.is_floating_point() else support.reshape(n)
+    x = support.to(torch.float64) if support.is_floating_point() else support
     logp = dist.log_prob(x)
     (s,) = torch.autograd.grad(logp.sum(), leaf)
     prob = logp.detach().exp()
-    fx = torch.as_tensor(f(x), dtype=torch.float64).detach().reshape(n)
+    fx = torch.as_tensor(f(x), dtype=torch.float64).detach().expand(n, *batch)
 
-    def expect(v) -> float:
-        return float((prob * v).sum())
+    def expect(v):
+        out = (prob * v).sum(0)
+        return float(out) if out.dim() == 0 else out
 
     return ScoreFunctionMoments(
         mean_f=expect(fx),
@@ -1078,3 +1088,58 @@ def delta_method_grad(
         else:
             out[p] = control_variate(plain[p], h_values, h_mean, beta=beta)
     return out
+
+
+def delta_method_moments(
+    f: Callable, loc: float, scale: float, param: str, *, estimator: str = "score_function", order: int = 2, beta: float = 1.0
+) -> tuple[float, float]:
+    """Exact mean and single-sample variance of the delta-method estimator, by quadrature.
+
+    The per-sample estimate :math:`v(x) = \\hat\\eta(x) - \\beta\\,(h(x) - \\mathbb{E}[h])`
+    (see :func:`delta_method_control_variate`) is integrated against
+    :math:`\\mathcal N(\\mu, \\sigma^2)` with :func:`lecture9.reference.gaussian_expectation`.
+
+    Introduced in chapter 8, *Control variates*; Mohamed et al. (2020), Sec. 7.4 (delta method).
+
+    Args:
+        f: torch-callable cost, twice differentiable, elementwise.
+        loc: :math:`\\mu` (a number).
+        scale: :math:`\\sigma > 0` (a number).
+        param: ``"loc"`` or ``"scale"``.
+        estimator: ``"score_function"`` or ``"pathwise"``.
+        order: 1 or 2.
+        beta: a fixed coefficient (1 is the classic delta method, 0 the plain estimator).
+
+    Returns:
+        ``(mean, variance)`` of one sample's estimate, floats.
+
+    Raises:
+        ValueError: on an unknown ``param``, ``estimator`` or ``order``.
+
+    Shapes:
+        Scalar parameters.
+    """
+    from . import reference
+
+    if param not in ("loc", "scale"):
+        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
+    if estimator not in _ESTIMATORS:
+        raise ValueError(f"estimator must be one of {_ESTIMATORS}, got {estimator!r}")
+    mu, sigma = _float(loc), _float(scale)
+    params = {"loc": torch.tensor(mu, dtype=torch.float64), "scale": torch.tensor(sigma, dtype=torch.float64)}
+
+    def per_sample(x: torch.Tensor) -> torch.Tensor:
+        x = x.detach().to(torch.float64)
+        if estimator == "score_function":
+            plain = f(x).detach() * gaussian_scores(x, mu, sigma)[param]
+        else:
+            xr = x.clone().requires_grad_(True)
+            with torch.enable_grad():
+                (df,) = torch.autograd.grad(f(xr).sum(), xr)
+            plain = df if param == "loc" else df * (x - mu) / sigma
+        h_values, h_mean = delta_method_control_variate(f, params, x, estimator=estimator, order=order)[param]
+        return plain - float(beta) * (h_values - h_mean)
+
+    mean = _float(reference.gaussian_expectation(per_sample, mu, sigma))
+    second = _float(reference.gaussian_expectation(lambda x: per_sample(x) ** 2, mu, sigma))
+    return mean, max(second - mean**2, 0.0)

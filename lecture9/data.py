@@ -37,7 +37,7 @@ __all__ = [
 #: Number of rows of the standard digits split used for training (the rest, 297 rows, is the test set).
 DIGITS_TRAIN_SIZE = 1500
 
-#: split -> (images file, labels file): the standard MNIST IDX names (optionally with ``.gz``).
+#: The standard MNIST IDX file names of each split, images then labels (optionally with ``.gz``).
 MNIST_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),

@@ -491,6 +491,7 @@ def _broadcast_to_cost(value: torch.Tensor, fx: torch.Tensor, name: str) -> torc
 # ----------------------------------------------------------------------------------------------
 
 
+@torch.enable_grad()
 def score_function_grad(
     f: Callable[[torch.Tensor], torch.Tensor],
     distribution,
@@ -517,6 +518,9 @@ def score_function_grad(
     per-sample scores come from one vectorised backward pass through per-sample copies
     of the parameters (no loop over samples). For a Gaussian, the loc and scale samples
     are :math:`f(x)(x-\mu)/\sigma^2` and :math:`f(x)((x-\mu)^2/\sigma^3 - 1/\sigma)`.
+    The identity needs a support that does not depend on :math:`\theta`: it is biased for
+    e.g. the ``low`` / ``high`` of a Uniform or the ``scale`` of a Pareto (use
+    :func:`pathwise_grad` there).
     Introduced in chapter 4, *The score-function estimator*.
 
     Args:
@@ -557,8 +561,9 @@ def score_function_grad(
     x = _draw(dist, (num_samples,), generator).detach()
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
     fx = _cost(f, x, cost_shape, differentiable=False)
-    dist_n, leaves = _expanded(distribution, params, dist, num_samples)
-    log_prob = dist_n.log_prob(x)
+    with torch.enable_grad():
+        dist_n, leaves = _expanded(distribution, params, dist, num_samples)
+        log_prob = dist_n.log_prob(x)
     names = list(leaves)
     leaf_list = [leaves[n] for n in names]
 
@@ -603,6 +608,7 @@ def score_function_grad(
     return out
 
 
+@torch.enable_grad()
 def pathwise_grad(
     f: Callable[[torch.Tensor], torch.Tensor],
     distribution,
@@ -666,8 +672,8 @@ def pathwise_grad(
             f"differentiable sampling path (has_rsample is False); use score_function_grad, or "
             f"measure_valued_grad (supported: {_supported_text()})"
         )
-    dist_n, leaves = _expanded(distribution, params, dist, num_samples)
     with torch.enable_grad():
+        dist_n, leaves = _expanded(distribution, params, dist, num_samples)
         x = _draw(dist_n, (), generator)
         cost_shape = torch.Size((num_samples,)) + dist.batch_shape
         fx = _cost(f, x, cost_shape, differentiable=True)
@@ -847,7 +853,7 @@ def score_function_surrogate(
         reduction: ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     Returns:
-        The surrogate loss: a scalar for ``"mean"`` / ``"sum"``, else a tensor of the
+        The surrogate loss, a scalar for ``"mean"`` and ``"sum"``, else a tensor of the
         broadcast shape of ``log_prob`` and ``cost``.
 
     Raises:

@@ -147,17 +147,16 @@ class ImportanceEstimate(MonteCarloEstimate):
 
 
 class RejectionSamples(NamedTuple):
-    """Result of :func:`rejection_sample`.
+    """Result of :func:`rejection_sample`: ``(samples, acceptance_rate, num_proposed)``.
 
-    Attributes:
-        samples: the accepted samples, shape ``(num_samples, *event_shape)``.
-        acceptance_rate: accepted / proposed, an estimate of :math:`Z / M`
-            (:math:`1/M` for a normalised target).
-        num_proposed: how many proposals were needed for ``num_samples`` acceptances.
+    Introduced in chapter 2, *Sampling*.
     """
 
+    #: The accepted samples, shape ``(num_samples, *event_shape)``.
     samples: Tensor
+    #: Accepted / proposed, an estimate of :math:`Z / M` (:math:`1/M` for a normalised target).
     acceptance_rate: float
+    #: How many proposals were needed for ``num_samples`` acceptances.
     num_proposed: int
 
 
@@ -908,8 +907,9 @@ def rejection_sample(
         if violated.any():
             i = int(torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf))))
             needed = log_M + float(log_ratio[i])
+            where = f"{float(x[i]):.4g}" if x[i].numel() == 1 else str([round(v, 4) for v in x[i].flatten().tolist()])
             raise ValueError(
-                f"the envelope M q(x) >= p(x) is violated at x = {x[i].tolist()}: log p(x) - log q(x) = {needed:.4g} "
+                f"the envelope M q(x) >= p(x) is violated at x = {where}: log p(x) - log q(x) = {needed:.4g} "
                 f"> log_M = {log_M:.4g}; increase log_M to at least {needed:.4g} or use a wider proposal"
             )
         u = torch.rand(batch, generator=generator, dtype=torch.float64)

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ._validation import check_generator, check_num_samples, check_positive
 from .vae import BASELINES, ESTIMATORS, VAE, elbo, encoder_gradient_variance, log_likelihood

@@ -34,6 +34,7 @@ from torch import nn
 
 from ._validation import check_generator, check_num_samples
 from .control_variates import leave_one_out_baseline
+from .estimators import score_function_surrogate
 
 __all__ = [
     "ESTIMATORS",
@@ -321,17 +322,10 @@ def _resolve_baseline(baseline, num_samples: int):
 
 
 def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
-    """REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
+    """Per-sample REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
     if callable(baseline):
         baseline = baseline(cost.detach())
-    if isinstance(baseline, torch.Tensor):
-        baseline = baseline.detach()
-    try:
-        from .estimators import score_function_surrogate
-    except ImportError:  # TEMPORARY until lecture9.estimators lands
-        b = 0.0 if baseline is None else baseline
-        return (cost.detach() - b) * log_prob
-    return score_function_surrogate(log_prob, cost, baseline=baseline)
+    return score_function_surrogate(log_prob, cost, baseline, reduction="none")
 
 
 def _check_estimator(estimator: str) -> str:

@@ -18,6 +18,7 @@ from _exercise_notebooks import (
     fixture_notebook,
     run_cells,
     tags,
+    with_dependencies,
 )
 
 from lecture9 import exercises
@@ -219,26 +220,46 @@ def test_the_fixture_follows_the_conventions():
 
 
 def autograde_run(nb, folder, name):
-    """Run the set-up cell, the coding solutions and the autograde cells (all cells if a check needs more)."""
+    """Run the autograde cells after the coding solutions, the set-up cell and the cells they need.
+
+    The cells are found by :func:`with_dependencies` (names read and bound); if that
+    run fails, every cell is run in order (slower, exact) and its failure is the one
+    reported.
+    """
     indices = code_indices(nb)
-    setup = indices[0]
-    selected = [setup] + [
-        i for i in indices if i > setup and (
-            exercises.AUTOGRADE in tags(nb.cells[i])
-            or (exercises.SOLUTION in tags(nb.cells[i]) and exercises.has_solution_region(nb.cells[i].source)))
+    wanted = [
+        i for i in indices
+        if exercises.AUTOGRADE in tags(nb.cells[i])
+        or (exercises.SOLUTION in tags(nb.cells[i]) and exercises.has_solution_region(nb.cells[i].source))
     ]
     try:
-        return run_cells(nb, selected, folder=folder, name=name)
-    except CellError as err:
-        if not isinstance(err.error, NameError):
-            raise
-    # a check uses a variable defined elsewhere in the chapter: run every cell in order (slower, still exact)
-    return run_cells(nb, indices, folder=folder, name=name)
+        return run_cells(nb, with_dependencies(nb, wanted), folder=folder, name=name)
+    except CellError:
+        pass
+    last = max(i for i in indices if exercises.AUTOGRADE in tags(nb.cells[i]))
+    return run_cells(nb, [i for i in indices if i <= last], folder=folder, name=name)
 
 
 def test_autograde_cells_of_the_fixture_pass_with_the_reference(tmp_path):
     namespace = autograde_run(fixture_notebook(), tmp_path, "fixture")
     assert "mc_integral" in namespace and "sample_mean" in namespace
+
+
+def test_autograde_run_reports_a_failing_check(tmp_path):
+    nb = fixture_notebook()
+    nb.cells[14].source = nb.cells[14].source.replace("8 / 3", "3.0")
+    with pytest.raises(CellError) as info:
+        autograde_run(nb, tmp_path, "fixture")
+    assert info.value.index == 14
+    assert isinstance(info.value.error, exercises.ExerciseCheckError)
+    assert "your estimate of the integral is biased" in str(info.value.error)
+
+
+def test_with_dependencies_adds_the_cells_a_check_reads():
+    nb = fixture_notebook()
+    nb.cells[14].source = "print(u.shape)\n" + nb.cells[14].source  # reads the chapter's ``u`` (cell 3)
+    assert with_dependencies(nb, [12, 14]) == [1, 3, 12, 14]
+    assert with_dependencies(nb, [12, 17]) == [1, 12, 17]
 
 
 @pytest.mark.parametrize("chapter", REAL_CHAPTERS, ids=lambda p: p.name)

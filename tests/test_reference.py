@@ -60,7 +60,6 @@ def test_adaptive_quad_matches_closed_form(estimator, param):
         ("score_function", "scale", lambda x: torch.exp(-10.0 * x**2)),
         ("pathwise", "loc", lambda x: torch.exp(-10.0 * x**2)),
         ("measure_valued_coupled", "loc", lambda x: torch.cos(5.0 * x)),
-        ("measure_valued_coupled", "scale", lambda x: torch.exp(-x**2)),
         ("measure_valued", "scale", lambda x: torch.cos(1.58 * x)),
         ("score_function_optimal_baseline", "loc", lambda x: torch.cos(5.0 * x)),
     ],
@@ -85,7 +84,7 @@ def test_gaussian_expectation_and_gradient_of_exp_cost(k):
     truth = gaussian_exp_closed_form(k, loc, scale)
     d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
     f = lambda x: torch.exp(-k * x**2)  # noqa: E731
-    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(float(truth), rel=1e-10)
+    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(truth.item(), rel=1e-10)
     grad = reference.exact_gradient(f, LOC, SCALE)
     assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-8)
     assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-8)
@@ -98,7 +97,7 @@ def test_gaussian_expectation_and_gradient_of_cos_cost(k):
     truth = gaussian_cos_closed_form(k, loc, scale)
     d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
     f = lambda x: torch.cos(k * x)  # noqa: E731
-    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(float(truth), rel=1e-10, abs=1e-14)
+    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(truth.item(), rel=1e-10, abs=1e-14)
     grad = reference.exact_gradient(f, LOC, SCALE)
     assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-9, abs=1e-13)
     assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-9, abs=1e-13)

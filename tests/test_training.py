@@ -12,6 +12,15 @@ import torch
 from lecture9 import cli, data, training, vae
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models train fastest (and reproducibly) on one thread, especially on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def digits():
     return data.load_binarized_digits()
@@ -98,7 +107,7 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(digits, tmp_path, estima
     assert len(state["history"]["epoch"]) == 4
     # resuming a finished run trains nothing more
     again = training.train(resumed, x_train, epochs=4, generator=gen, checkpoint=ckpt, resume=True, **kw)
-    assert again == hist
+    assert _strip_time(again) == _strip_time(hist)
 
 
 def test_checkpoint_is_loadable_with_weights_only(digits, tmp_path):
@@ -177,7 +186,7 @@ def test_training_on_cuda_matches_cpu_statistically(digits):
 
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "runs" / "digits-z2"
-    argv = ["train-vae", "--data", "digits", "--latent-dim", "2", "--hidden-dims", "32", "--epochs", "2",
+    argv = ["train-vae", "--data", "digits", "--latent-dim", "2", "--hidden-dims", "32", "--epochs", "2", "--batch-size", "300",
             "--out", str(out), "--no-progress", "--iwae-samples", "20"]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out

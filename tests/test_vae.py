@@ -15,6 +15,15 @@ from torch.distributions import Bernoulli, Normal, kl_divergence
 from lecture9 import data, plotting, vae
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models train fastest (and reproducibly) on one thread, especially on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def small_model(seed=0, **kw):
     args = dict(input_dim=6, latent_dim=2, hidden_dims=(5,), activation="tanh")
     args.update(kw)

@@ -1,10 +1,11 @@
 """Sphinx extension for the lecture9 book (loaded through ``_config.yml``, ``local_extensions``).
 
-It does two things:
+It does three things:
 
-1. **Author-year bibliography.** The text cites as "Mohamed et al. (2020)"
-   (``bibtex_reference_style: author_year``); the bibliography lists the works with the
-   same labels, sorted by author and year (pybtex style ``lecture9``).
+1. **Author-year citations.** The text cites as "Mohamed et al. (2020)" and
+   "(Owen, 2013)" (referencing style ``author_year_round``: sphinxcontrib-bibtex's
+   ``author_year`` with round brackets instead of square ones); the bibliography lists
+   the works with the same labels, sorted by author and year (pybtex style ``lecture9``).
 
 2. **The solutions-hidden edition** for instructors who publish the book during a
    course. Build it with::
@@ -26,16 +27,25 @@ It does two things:
      them executed, and nbval checks that they are current);
    - the launch buttons (Binder, Colab, JupyterHub) are turned off, because they would
      open the repository's notebooks, solutions included.
+
+3. **No JavaScript errors in the browser.** sphinx-thebe registers its configuration
+   script with ``add_js_file(None, body=...)`` and Sphinx 7.4 then writes it twice
+   (once as ``None``, once as ``''``), so every page raised "Identifier 'THEBE_JS_URL'
+   has already been declared". Duplicate scripts are dropped from each page.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
+from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
+from sphinxcontrib.bibtex.style.referencing import BracketStyle
+from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 
 #: Environment variable that switches on the solutions-hidden edition.
 HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
@@ -80,8 +90,24 @@ class AuthorYearStyle(PlainStyle):
     default_label_style = "lecture9_authoryear"
 
 
+def _round_brackets() -> BracketStyle:
+    return BracketStyle(left="(", right=")")
+
+
+@dataclasses.dataclass
+class RoundAuthorYearReferenceStyle(AuthorYearReferenceStyle):
+    """Author-year citations in round brackets: "Mohamed et al. (2020)", "(Owen, 2013)"."""
+
+    bracket_parenthetical: BracketStyle = dataclasses.field(default_factory=_round_brackets)
+    bracket_textual: BracketStyle = dataclasses.field(default_factory=_round_brackets)
+    bracket_author: BracketStyle = dataclasses.field(default_factory=_round_brackets)
+    bracket_label: BracketStyle = dataclasses.field(default_factory=_round_brackets)
+    bracket_year: BracketStyle = dataclasses.field(default_factory=_round_brackets)
+
+
 register_plugin("pybtex.style.labels", "lecture9_authoryear", AuthorYearLabelStyle)
 register_plugin("pybtex.style.formatting", "lecture9", AuthorYearStyle)
+register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearReferenceStyle)
 
 
 # --- solutions-hidden edition --------------------------------------------------------
@@ -132,9 +158,32 @@ def _keep_only_print_download(app, pagename, templatename, context, doctree) -> 
             button["buttons"] = [b for b in button["buttons"] if b.get("label") == "download-pdf-button"]
 
 
+# --- one copy of each script per page ------------------------------------------------
+
+
+def _script_key(script) -> tuple:
+    filename = getattr(script, "filename", script) or ""
+    attributes = getattr(script, "attributes", {}) or {}
+    return (str(filename), tuple(sorted((str(k), str(v)) for k, v in attributes.items())))
+
+
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app):
     app.add_config_value("lecture9_hide_solutions", False, "env", types=[bool])
     app.connect("config-inited", _configure_edition, priority=900)
     app.connect("doctree-read", _remove_solutions, priority=100)
     app.connect("html-page-context", _keep_only_print_download, priority=900)
+    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,7 +2,7 @@
 
 Introduced in chapter 6, *Measure-valued gradient estimators*, and chapter 7,
 *Comparing the estimators*, which reproduces Figures 2 and 3 of Mohamed et al.
-(2020), Sec. 8. Every helper draws on axes it is given (or creates a figure with
+(2020), Sec. 3. Every helper draws on axes it is given (or creates a figure with
 ``lecture9.plotting.figure``) inside ``lecture9.plotting.style``, never
 touches global matplotlib state, and returns what it drew.
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import ticker
 from matplotlib.lines import Line2D
 
 from .common import ESTIMATOR_COLORS, style
@@ -89,6 +90,23 @@ def _numpy(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+def _legend_handles(names, exact_names, mc_names) -> list:
+    handles = []
+    for name in names:
+        st = estimator_style(name)
+        handles.append(Line2D([], [], color=st["color"], linestyle=st["linestyle"] if name in exact_names else "none",
+                              marker=st["marker"] if name in mc_names else None, markerfacecolor="none",
+                              label=st["label"]))
+    return handles
+
+
+def _log_ticks(axis) -> None:
+    """Label a logarithmic axis at 1, 2 and 5 times powers of ten, as plain numbers."""
+    axis.set_major_locator(ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def variance_panel(
     ax,
     ks,
@@ -107,7 +125,7 @@ def variance_panel(
 
     Exact variances are drawn as lines, Monte Carlo estimates of the same
     variances as hollow markers of the same colour, on a logarithmic y-axis, as
-    in Figures 2 and 3 of Mohamed et al. (2020), Sec. 8. Used in chapter 6,
+    in Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. Used in chapter 6,
     *Measure-valued gradient estimators*, and chapter 7, *Comparing the estimators*.
 
     Args:
@@ -136,9 +154,9 @@ def variance_panel(
     ks_mc = ks if ks_mc is None else _numpy(ks_mc)
     mc = {} if mc is None else mc
     drawn = []
+    names = list(dict.fromkeys([*exact, *mc]))
     with style():
-        handles = []
-        for name in dict.fromkeys([*exact, *mc]):
+        for name in names:
             st = estimator_style(name)
             if name in exact:
                 values = _numpy(exact[name])
@@ -153,11 +171,10 @@ def variance_panel(
                 ax.plot(ks_mc, np.where(values > 0, values, np.nan), linestyle="none", marker=st["marker"],
                         markersize=4.5, markerfacecolor="none", markeredgewidth=1.1, color=st["color"])
                 drawn.append(values)
-            handles.append(Line2D([], [], color=st["color"], linestyle=st["linestyle"] if name in exact else "none",
-                                  marker=st["marker"] if name in mc else None, markerfacecolor="none",
-                                  label=st["label"]))
         ax.set_yscale("log")
         ax.set_xscale(xscale)
+        if xscale == "log":
+            _log_ticks(ax.xaxis)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if title is not None:
@@ -171,7 +188,7 @@ def variance_panel(
         if ylim is not None:
             ax.set_ylim(*ylim)
         if legend:
-            ax.legend(handles=handles, loc="best", frameon=False)
+            ax.legend(handles=_legend_handles(names, exact, mc), loc="best", frameon=False)
     return ax
 
 
@@ -185,23 +202,26 @@ def function_panel(
     title: str | None = None,
     legend: bool = True,
     ylim: tuple[float, float] | None = None,
+    shade: tuple[float, float] | None = None,
 ):
     r"""Draw a family of costs :math:`f(x; k)` (solid) and their derivatives (dashed).
 
     The derivative :math:`\partial f / \partial x` is computed with autograd, so ``f``
     must be written in differentiable torch operations. This is the bottom row of
-    Figures 2 and 3 of Mohamed et al. (2020), Sec. 8; used in chapter 7,
+    Figures 2 and 3 of Mohamed et al. (2020), Sec. 3; used in chapter 7,
     *Comparing the estimators*.
 
     Args:
         ax: the matplotlib axes to draw on.
         f: ``f(x, k)``, elementwise in a float64 tensor ``x``.
         ks: the values of ``k`` to draw, one colour each.
-        x: the grid; defaults to 401 points on ``[-4, 6]`` (mean 1 plus/minus five
+        x: the grid; defaults to 801 points on ``[-4, 6]`` (mean 1 plus/minus five
             standard deviations of the chapter's Gaussian).
         xlabel, title: axis label and title.
         legend: whether to add a legend with one entry per ``k``.
         ylim: optional y-limits.
+        shade: optional interval ``(lo, hi)`` of ``x`` to shade, e.g. mean plus/minus two
+            standard deviations, where most samples fall.
 
     Returns:
         The axes.
@@ -209,8 +229,10 @@ def function_panel(
     Shapes:
         ``x``: ``(X,)``; ``f(x, k)``: ``(X,)``.
     """
-    x = torch.linspace(-4.0, 6.0, 401, dtype=torch.float64) if x is None else torch.as_tensor(x, dtype=torch.float64)
+    x = torch.linspace(-4.0, 6.0, 801, dtype=torch.float64) if x is None else torch.as_tensor(x, dtype=torch.float64)
     with style():
+        if shade is not None:
+            ax.axvspan(*shade, color="0.9", linewidth=0)
         for i, k in enumerate(ks):
             xs = x.clone().requires_grad_(True)
             values = f(xs, k)
@@ -242,14 +264,15 @@ def variance_figure(
     x=None,
     title: str | None = None,
     function_ylim: tuple[float, float] | None = None,
+    shade: tuple[float, float] | None = (-1.0, 3.0),
     width: float = 7.0,
-    height: float = 5.6,
+    height: float = 6.0,
 ):
-    r"""Draw one of Figures 2 and 3 of Mohamed et al. (2020), Sec. 8.
+    r"""Draw one of Figures 2 and 3 of Mohamed et al. (2020), Sec. 3.
 
     Top row: the single-sample variance against ``k`` for :math:`\theta = \mu`
     (left) and :math:`\theta = \sigma` (right), exact lines and Monte Carlo
-    markers (see ``variance_panel``). Bottom row: one panel per value in
+    markers (see ``variance_panel``), with one legend above both panels. Bottom row: one panel per value in
     ``ks_show`` with the cost (solid) and its derivative (dashed), see
     ``function_panel``. Used in chapter 7, *Comparing the estimators*.
 
@@ -264,6 +287,8 @@ def variance_figure(
         x: the grid of the bottom row (see ``function_panel``).
         title: optional figure title.
         function_ylim: optional y-limits shared by the bottom-row panels.
+        shade: interval of ``x`` shaded in the bottom row; the default is
+            :math:`\mu \pm 2\sigma` for :math:`\mu = \sigma = 1`. ``None`` for no shading.
         width, height: figure size in inches.
 
     Returns:
@@ -286,10 +311,13 @@ def variance_figure(
         axes_top = top.subplots(1, 2, sharey=False)
         for ax, param, symbol in zip(axes_top, ("loc", "scale"), (r"\mu", r"\sigma")):
             variance_panel(ax, ks, exact[param], mc.get(param), ks_mc=ks_mc, xscale=xscale,
-                           title=rf"$\theta = {symbol}$", legend=param == "loc")
+                           title=rf"$\theta = {symbol}$", legend=False)
+        names = list(dict.fromkeys([*exact["loc"], *mc.get("loc", {})]))
+        top.legend(handles=_legend_handles(names, exact["loc"], mc.get("loc", {})), loc="outside upper center",
+                   ncol=2, frameon=False)
         axes_bottom = np.atleast_1d(bottom.subplots(1, len(ks_show), sharey=True))
         for i, (ax, k) in enumerate(zip(axes_bottom, ks_show)):
-            function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim)
+            function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim, shade=shade)
             if i > 0:
                 ax.set_ylabel("")
         if title is not None:
@@ -347,7 +375,7 @@ def weak_derivative_panel(
         ax.set_ylabel("density / derivative")
         if title is not None:
             ax.set_title(title)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False, fontsize=8)
     return ax
 
 
@@ -378,6 +406,7 @@ def density_histogram_panel(ax, samples, x, density, *, label: str, density_labe
     with style():
         ax.hist(samples, bins=bins, range=(x.min(), x.max()), density=True, color="0.75", label=label)
         ax.plot(x, density, color=ESTIMATOR_COLORS["exact"], label=density_label)
+        ax.set_ylim(0.0, 1.3 * float(np.max(density)))  # headroom for the legend
         ax.set_xlabel(r"$x$")
         ax.set_ylabel("density")
         if title is not None:

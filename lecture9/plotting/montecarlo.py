@@ -1,6 +1,6 @@
 """Figure helpers for the Monte Carlo chapters (chapter 1, *Monte Carlo estimation*, and chapter 2, *Sampling*).
 
-Every helper draws inside :func:`lecture9.plotting.common.style`, accepts an optional
+Every helper draws inside :func:`lecture9.plotting.style`, accepts an optional
 ``ax`` to draw into, and returns the ``Figure``.
 """
 
@@ -24,6 +24,7 @@ __all__ = [
     "plot_loglog_error",
     "plot_density_comparison",
     "plot_integrand_and_proposals",
+    "plot_rejection_envelope",
     "plot_sgd_trajectory",
 ]
 
@@ -161,7 +162,7 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
 
 
 def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, labels=None,
-                             xlabel: str = "estimate"):
+                             xlabel: str = "estimate", value_range=None, legend_loc: str = "best"):
     """Histogram(s) of repeated estimates: the estimator as a random variable.
 
     Args:
@@ -172,25 +173,34 @@ def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, 
         bins: histogram bins (shared edges across the estimators).
         labels: unused when ``estimates`` is a dict; a legend label otherwise.
         xlabel: x-axis label.
+        value_range: ``(low, high)`` of the histogram; estimates outside are counted
+            in the legend (default: the full range of the estimates).
+        legend_loc: legend position (a matplotlib ``loc``).
 
     Returns:
         The ``Figure``.
     """
     groups = estimates if isinstance(estimates, dict) else {labels or "estimates": estimates}
     groups = {k: _np(v) for k, v in groups.items()}
-    lo = min(v.min() for v in groups.values())
-    hi = max(v.max() for v in groups.values())
+    if value_range is None:
+        lo = min(v.min() for v in groups.values())
+        hi = max(v.max() for v in groups.values())
+    else:
+        lo, hi = float(value_range[0]), float(value_range[1])
     edges = np.linspace(lo, hi, bins + 1)
     with style():
         fig, ax = _axes(ax)
         for i, (name, v) in enumerate(groups.items()):
-            ax.hist(v, bins=edges, density=True, alpha=0.55, color=_CYCLE[i % len(_CYCLE)],
-                    label=f"{name}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}")
+            outside = int(((v < lo) | (v > hi)).sum())
+            note = f", {outside} outside the plot" if outside else ""
+            ax.hist(v[(v >= lo) & (v <= hi)], bins=edges, weights=np.full(((v >= lo) & (v <= hi)).sum(), 1.0 / (len(v) * (hi - lo) / bins)),
+                    alpha=0.55, color=_CYCLE[i % len(_CYCLE)],
+                    label=f"{name}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}")
         if truth is not None:
             ax.axvline(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=1.5, label=f"exact value {float(truth):.4f}")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density")
-        ax.legend()
+        ax.legend(loc=legend_loc)
     return fig
 
 
@@ -231,7 +241,8 @@ def plot_loglog_error(sample_sizes, errors, *, ax=None, label: str = "RMSE", ref
 
 def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, weights=None, ax=None, bins: int = 60,
                             sample_label: str = "samples", density_label: str = "target density $p(x)$",
-                            envelope_label: str = "envelope $M q(x)$", xlabel: str = "$x$"):
+                            envelope_label: str = "envelope $M q(x)$", xlabel: str = "$x$",
+                            legend_loc: str = "best"):
     """Normalised histogram of samples against a density curve (and optionally an envelope).
 
     Args:
@@ -245,6 +256,7 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
         ax: axes to draw into.
         bins: histogram bins.
         sample_label, density_label, envelope_label, xlabel: labels.
+        legend_loc: legend position (a matplotlib ``loc``).
 
     Returns:
         The ``Figure``.
@@ -274,7 +286,7 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
             ax.plot(xg, evaluate(envelope), "--", color=MC_COLORS["envelope"], linewidth=1.5, label=envelope_label)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density")
-        ax.legend()
+        ax.legend(loc=legend_loc)
     return fig
 
 
@@ -341,5 +353,45 @@ def plot_sgd_trajectory(trajectory, optimum=None, *, ax=None, ylabel: str = r"$\
                            label="minimiser" if t.shape[1] == 1 else f"minimiser [{j}]")
         ax.set_xlabel("step $t$")
         ax.set_ylabel(ylabel)
+        ax.legend()
+    return fig
+
+
+def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_pdf, *, x_grid=None, ax=None,
+                            xlabel: str = "$x$"):
+    """The geometry of rejection sampling: proposals lifted to uniform heights under the envelope.
+
+    A proposal :math:`x \\sim q` with height :math:`h = u M q(x)`, :math:`u \\sim U(0, 1)`, is
+    uniform under the envelope :math:`M q`; it is accepted when :math:`h \\le p(x)`, so the
+    accepted points are uniform under :math:`p`.
+
+    Args:
+        proposals: 1-D proposals :math:`x_i`.
+        heights: their heights :math:`u_i M q(x_i)`.
+        accepted: boolean mask of the accepted proposals.
+        target_pdf: callable ``x -> p(x)`` (float64 tensor in and out).
+        envelope_pdf: callable ``x -> M q(x)``.
+        x_grid: where to draw the curves (default: the proposals' range).
+        ax: axes to draw into.
+        xlabel: x-axis label.
+
+    Returns:
+        The ``Figure``.
+    """
+    x, h = _np(proposals), _np(heights)
+    acc = np.asarray(_np(accepted), dtype=bool)
+    if x_grid is None:
+        x_grid = torch.linspace(float(x.min()), float(x.max()), 400, dtype=torch.float64)
+    xg = torch.as_tensor(x_grid, dtype=torch.float64)
+    with style():
+        fig, ax = _axes(ax)
+        ax.scatter(x[acc], h[acc], s=6, color=MC_COLORS["inside"], label=f"accepted ({acc.sum()})")
+        ax.scatter(x[~acc], h[~acc], s=6, color=MC_COLORS["outside"], label=f"rejected ({(~acc).sum()})")
+        ax.plot(_np(xg), _np(target_pdf(xg)), color=MC_COLORS["target"], linewidth=2, label="target $p(x)$")
+        ax.plot(_np(xg), _np(envelope_pdf(xg)), "--", color=MC_COLORS["envelope"], linewidth=1.8,
+                label="envelope $M q(x)$")
+        ax.set_xlim(float(xg.min()), float(xg.max()))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("density / height $u \\, M q(x)$")
         ax.legend()
     return fig

@@ -215,7 +215,7 @@ def learning_curves(histories: dict, *, key: str = "test_elbo", ylabel: str = "t
     Args:
         histories: label -> history dict from :func:`lecture9.training.train`
             (needs ``"epoch"``, ``"time"`` and ``key``). Labels that are keys of
-            :data:`lecture9.plotting.ESTIMATOR_COLORS` get the book's estimator colours.
+            ``lecture9.plotting.ESTIMATOR_COLORS`` get the book's estimator colours.
         key: which history entry to plot (``"test_elbo"``, ``"train_elbo"``, ...).
         ylabel: its axis label.
         time_axis: add a second panel against cumulative training time (seconds).

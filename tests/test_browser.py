@@ -1,0 +1,385 @@
+"""The built book as a reader sees it: every page of ``_build/html`` in headless Chromium.
+
+For each page in ``_toc.yml`` the test opens the built HTML page in Debian's Chromium
+(through Selenium and Debian's ``chromium-driver``; nothing is downloaded) and checks:
+
+- the page has a title and an ``<h1>``;
+- MathJax (shipped with the build, no network) typeset every formula: each ``.math``
+  element holds a rendered ``mjx-container``, MathJax reported no TeX error, and no raw
+  ``\\(``, ``\\[``, ``$$`` or TeX command is left in the visible text;
+- every ``<img>`` loaded (``naturalWidth > 0``);
+- the browser console shows no error (JavaScript exceptions, failed loads);
+- nothing is fetched from the network (all resources are local files);
+- solutions are collapsed dropdowns that open when clicked, and a page with exercises
+  has solutions.
+
+A full-page screenshot of each page is written to ``_build/screenshots/``.
+
+``test_solutions_hidden_build`` checks the instructors' solutions-hidden edition
+(``LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students``): no
+line of any solution of the full build appears anywhere in its output.
+
+Run after building the book: ``pytest -m browser tests/test_browser.py``. The tests skip
+with a message where Chromium, chromedriver or the built book is absent, unless the
+environment sets ``LECTURE9_REQUIRE_BROWSER=1`` (as ``.ci/run`` does): then they fail.
+``LECTURE9_BOOK_HTML`` and ``LECTURE9_STUDENT_HTML`` point the tests at other builds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = Path(os.environ.get("LECTURE9_BOOK_HTML", ROOT / "_build" / "html")).resolve()
+STUDENT_HTML = Path(
+    os.environ.get("LECTURE9_STUDENT_HTML", ROOT / "_build" / "students" / "_build" / "html")
+).resolve()
+SCREENSHOTS = HTML.parent / "screenshots"
+REQUIRE = os.environ.get("LECTURE9_REQUIRE_BROWSER", "") == "1"
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,900",
+]
+PAGE_TIMEOUT_S = 60
+MATHJAX_TIMEOUT_MS = 30_000
+MAX_SCREENSHOT_HEIGHT = 16_000
+
+# TeX that survived typesetting: delimiters or common commands left in the visible text.
+RAW_TEX = re.compile(
+    r"\\\(|\\\)|\\\[|\\\]|\$\$|\\(?:frac|mathbb|mathcal|mathrm|operatorname|sum|int|prod|nabla|"
+    r"hat|bar|tilde|sqrt|theta|sigma|mu|partial|left|right|begin|end|log|exp|approx|sim)\b"
+)
+
+
+def _unavailable(message: str):
+    if REQUIRE:
+        pytest.fail(f"{message} (LECTURE9_REQUIRE_BROWSER=1, so this is an error, not a skip)")
+    pytest.skip(message)
+
+
+def toc_pages(toc_path: Path = ROOT / "_toc.yml") -> list[str]:
+    """Every document of the table of contents, in reading order (``book/intro``, ...)."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    pages: list[str] = []
+
+    def walk(entry):
+        if isinstance(entry, dict):
+            if "file" in entry:
+                pages.append(str(entry["file"]))
+            for key in ("parts", "chapters", "sections"):
+                for child in entry.get(key, []) or []:
+                    walk(child)
+        elif isinstance(entry, list):
+            for child in entry:
+                walk(child)
+
+    pages.append(str(toc["root"]))
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return [re.sub(r"\.(md|ipynb|rst)$", "", page) for page in pages]
+
+
+PAGES = toc_pages()
+
+
+def _find_executable(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        if found:
+            return found
+    return None
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """A headless Chromium with a fresh profile; skips (or fails, if required) when unavailable."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (pip install -r requirements.txt)")
+    chromium = _find_executable("chromium", "chromium-browser", "google-chrome", "/usr/lib/chromium/chromium")
+    chromedriver = _find_executable("chromedriver", "/usr/lib/chromium/chromedriver")
+    if chromium is None or chromedriver is None:
+        _unavailable(
+            "headless Chromium is not available (Debian: apt-get install -y chromium chromium-driver)"
+        )
+    profile = tempfile.mkdtemp(prefix="lecture9-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    browser.set_page_load_timeout(PAGE_TIMEOUT_S)
+    browser.set_script_timeout(PAGE_TIMEOUT_S)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+WAIT_FOR_MATHJAX = """
+const done = arguments[arguments.length - 1];
+const timer = setTimeout(() => done("timeout"), arguments[0]);
+const finish = (result) => { clearTimeout(timer); done(result); };
+if (!document.querySelector(".math")) { finish("no math"); return; }
+(function wait() {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    MathJax.startup.promise.then(() => finish("ok"), (e) => finish("error: " + e));
+  } else {
+    setTimeout(wait, 50);
+  }
+})();
+"""
+
+WAIT_FOR_IMAGES = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+images.forEach((img) => { img.loading = "eager"; });
+Promise.all(images.map((img) => img.complete ? null : new Promise((resolve) => {
+  img.addEventListener("load", resolve); img.addEventListener("error", resolve);
+  setTimeout(resolve, 20000);
+}))).then(() => done(images.map((img) => ({
+  src: img.getAttribute("src"), width: img.naturalWidth, complete: img.complete,
+}))));
+"""
+
+INSPECT_PAGE = """
+const main = document.querySelector("main") || document.body;
+const h1 = main.querySelector("h1");
+const mathElements = Array.from(document.querySelectorAll(".math"));
+const clone = main.cloneNode(true);
+clone.querySelectorAll("pre, code, script, style, textarea, mjx-container, .headerlink")
+     .forEach((el) => el.remove());
+const external = Array.from(document.querySelectorAll(
+  "script[src], link[rel~='stylesheet'][href], img[src], iframe[src], video[src], audio[src], source[src]"))
+  .map((el) => el.src || el.href).filter((url) => /^(https?:)?\\/\\//.test(url));
+const fetched = performance.getEntriesByType("resource").map((e) => e.name)
+  .filter((url) => !/^(file|data|blob|about):/.test(url));
+const solutions = Array.from(document.querySelectorAll("div.solution")).map((el) => {
+  const body = Array.from(el.children).filter((c) => !c.classList.contains("admonition-title"));
+  return {
+    id: el.id,
+    dropdown: el.classList.contains("dropdown"),
+    button: !!el.querySelector(".admonition-title button.toggle-button"),
+    collapsed: body.every((c) => getComputedStyle(c).display === "none" || c.getBoundingClientRect().height === 0),
+  };
+});
+return {
+  title: document.title,
+  h1: h1 ? h1.textContent.replace(/#\\s*$/, "").trim() : "",
+  math: mathElements.length,
+  untypeset: mathElements.filter((el) => !el.querySelector("mjx-container")).map((el) => el.textContent.slice(0, 80)),
+  rendered: document.querySelectorAll("mjx-container").length,
+  mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(
+    (el) => el.getAttribute("data-mjx-error") || el.textContent.slice(0, 80)),
+  text: clone.textContent,
+  external: external,
+  fetched: fetched,
+  exercises: document.querySelectorAll("div.exercise").length,
+  solutions: solutions,
+};
+"""
+
+OPEN_FIRST_SOLUTION = """
+const el = document.querySelector("div.solution");
+el.querySelector(".admonition-title button.toggle-button").click();
+"""
+
+FIRST_SOLUTION_VISIBLE = """
+const el = document.querySelector("div.solution");
+const body = Array.from(el.children).filter((c) => !c.classList.contains("admonition-title"));
+return body.some((c) => getComputedStyle(c).display !== "none" && c.getBoundingClientRect().height > 0);
+"""
+
+
+def _screenshot(driver, page: str) -> Path:
+    metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+    size = metrics.get("cssContentSize") or metrics["contentSize"]
+    height = int(min(max(size["height"], 1), MAX_SCREENSHOT_HEIGHT))
+    width = int(driver.execute_script("return document.documentElement.clientWidth") or 1280)
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
+    )
+    import base64
+
+    path = SCREENSHOTS / (page.replace("/", "_") + ".png")
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def _severe_console_messages(driver) -> list[str]:
+    return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders(driver, page):
+    """Open one built page and check what a reader would see."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path = HTML / f"{page}.html"
+    assert path.is_file(), f"{page}: the book build produced no {path.relative_to(HTML.parent)}"
+    driver.get_log("browser")  # drop messages of the previous page
+    driver.get(path.as_uri())
+    WebDriverWait(driver, PAGE_TIMEOUT_S).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+    mathjax = driver.execute_async_script(WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS)
+    images = driver.execute_async_script(WAIT_FOR_IMAGES)
+    info = driver.execute_script(INSPECT_PAGE)
+    shot = _screenshot(driver, page)
+    console = _severe_console_messages(driver)
+
+    problems: list[str] = []
+    if not info["title"] or info["title"].startswith("<no title>"):
+        problems.append(f"no page title ({info['title']!r})")
+    if not info["h1"]:
+        problems.append("no <h1> heading")
+    if info["math"]:
+        if mathjax != "ok":
+            problems.append(f"MathJax did not typeset the page ({mathjax}); is _static/mathjax in the build?")
+        if info["untypeset"]:
+            problems.append(f"{len(info['untypeset'])} formula(s) not typeset, e.g. {info['untypeset'][:3]}")
+        if info["mathErrors"]:
+            problems.append(f"MathJax TeX error(s): {info['mathErrors'][:5]}")
+    raw = sorted({m.group(0) for m in RAW_TEX.finditer(info["text"])})
+    if raw:
+        snippets = []
+        for m in list(RAW_TEX.finditer(info["text"]))[:3]:
+            snippets.append(" ".join(info["text"][max(0, m.start() - 40) : m.end() + 40].split()))
+        problems.append(f"raw TeX left in the visible text {raw}: {snippets}")
+    broken = [img["src"] for img in images if not (img["complete"] and img["width"] > 0)]
+    if broken:
+        problems.append(f"{len(broken)} image(s) did not load: {broken[:5]}")
+    if console:
+        problems.append(f"console errors: {console[:5]}")
+    if info["external"] or info["fetched"]:
+        problems.append(f"page needs the network: {sorted(set(info['external'] + info['fetched']))[:5]}")
+    solutions = info["solutions"]
+    if info["exercises"] and not solutions:
+        problems.append(f"{info['exercises']} exercise(s) but no solution on the page")
+    for solution in solutions:
+        if not (solution["dropdown"] and solution["button"]):
+            problems.append(f"solution {solution['id']} is not a dropdown with a toggle button")
+        elif not solution["collapsed"]:
+            problems.append(f"solution {solution['id']} is open when the page loads")
+    if solutions and all(s["button"] for s in solutions):
+        driver.execute_script(OPEN_FIRST_SOLUTION)
+        try:
+            WebDriverWait(driver, 5).until(lambda d: d.execute_script(FIRST_SOLUTION_VISIBLE))
+        except Exception:  # noqa: BLE001 - reported below
+            problems.append(f"solution {solutions[0]['id']} does not open when its button is clicked")
+    assert not problems, f"{page} ({path}, screenshot {shot}):\n  - " + "\n  - ".join(problems)
+
+
+# --- the solutions-hidden edition ----------------------------------------------------
+
+_BLOCKS = ["p", "li", "pre", "td", "dt", "dd", "div.math", "span.math", "h1", "h2", "h3", "h4", "caption"]
+MIN_SECRET_LENGTH = 16
+
+
+def _lines(element) -> set[str]:
+    lines = set()
+    for block in element.select(", ".join(_BLOCKS)):
+        for line in block.get_text().splitlines():
+            line = " ".join(line.split())
+            if line:
+                lines.add(line)
+    return lines
+
+
+def _solution_lines(html_dir: Path, pages: list[str]):
+    """(lines inside solutions, lines outside them, solution image names) of a full build."""
+    from bs4 import BeautifulSoup
+
+    inside, outside, images = set(), set(), set()
+    for page in pages:
+        path = html_dir / f"{page}.html"
+        if not path.is_file():
+            continue
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        main = soup.find("main") or soup
+        for solution in main.select("div.solution"):
+            inside |= _lines(solution)
+            images |= {Path(img.get("src", "")).name for img in solution.find_all("img")}
+            solution.decompose()
+        outside |= _lines(main)
+    return inside, outside, images
+
+
+def test_solutions_hidden_build():
+    """No solution line of the full build appears anywhere in the solutions-hidden build."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+    if not (STUDENT_HTML / "index.html").is_file():
+        _unavailable(
+            f"no solutions-hidden build at {STUDENT_HTML}: run "
+            "`LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students`"
+        )
+    pytest.importorskip("bs4")
+    from bs4 import BeautifulSoup
+
+    inside, outside, solution_images = _solution_lines(HTML, PAGES)
+    # A line of a solution that also appears outside the solutions (a signature given in
+    # the exercise, a marker documented in the API reference) is not secret.
+    shown = "\n".join(outside)
+    secrets = {line for line in inside - outside if len(line) >= MIN_SECRET_LENGTH and line not in shown}
+    assert secrets, f"the full build at {HTML} has no solution text to check against"
+
+    problems = []
+    missing = [page for page in PAGES if not (STUDENT_HTML / f"{page}.html").is_file()]
+    if missing:
+        problems.append(f"pages missing from the solutions-hidden build: {missing}")
+    if (STUDENT_HTML / "_sources").exists():
+        problems.append("_sources/ was written (html_copy_source must be off: it holds the full notebooks)")
+    notebooks = sorted(str(p.relative_to(STUDENT_HTML)) for p in STUDENT_HTML.rglob("*.ipynb"))
+    if notebooks:
+        problems.append(f"notebooks (with solutions) copied into the build: {notebooks[:5]}")
+    leaked_images = sorted(
+        name for name in solution_images if name and (STUDENT_HTML / "_images" / name).exists()
+    )
+    if leaked_images:
+        problems.append(f"solution figures copied into _images/: {leaked_images[:5]}")
+    for path in sorted(STUDENT_HTML.rglob("*")):
+        if not path.is_file() or path.suffix in {".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf"}:
+            continue
+        if "_static" in path.relative_to(STUDENT_HTML).parts and path.suffix != ".html":
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        haystack = text
+        if path.suffix == ".html":
+            soup = BeautifulSoup(text, "html.parser")
+            if soup.select("div.solution"):
+                problems.append(f"{path.relative_to(STUDENT_HTML)}: contains a solution block")
+            haystack = text + "\n" + "\n".join(_lines(soup))
+        leaks = sorted(secret for secret in secrets if secret in haystack)
+        if leaks:
+            problems.append(f"{path.relative_to(STUDENT_HTML)}: solution text {leaks[:3]}")
+    assert not problems, "solutions-hidden build leaks solutions:\n  - " + "\n  - ".join(problems[:20])
