@@ -176,11 +176,19 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=100_000, help="samples per call in the variance check")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--only", choices=("throughput", "variance"), help="run only one of the two tables")
     args = parser.parse_args(argv)
     if args.quick:
         args.num_samples, args.loop_samples, args.grid, args.repeats = 20_000, 200, 7, 1
     torch.set_num_threads(max(torch.get_num_threads(), 1))
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32 for throughput, float64 for variance")
+    if args.only != "variance":
+        print_throughput(args)
+    if args.only != "throughput":
+        print_variance(args)
+
+
+def print_throughput(args):
     print()
     print(f"Throughput: f(x) = (x - 3)^2, N(1, 1), {args.num_samples:,} samples (loc and scale per sample); "
           f"loop on {args.loop_samples:,} samples")
@@ -189,6 +197,9 @@ def main(argv=None):
     print("-" * len(header))
     for name, seconds, rate, loop_rate, speedup in throughput_table(args.num_samples, args.loop_samples, args.repeats):
         print(f"{name:34s} {seconds:9.3f} {rate:19.3e} {loop_rate:13.3e} {speedup:8.0f}x")
+
+
+def print_variance(args):
     print()
     print(f"Variance: Monte Carlo ({args.num_samples:,} samples) vs quadrature, f(x) = (x - k)^2, "
           f"{args.grid} values of k in [-3, 3], mu = sigma = 1")

@@ -45,7 +45,7 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
         moments = {p: cv.gaussian_score_function_moments(f, 1.0, 1.0, p) for p in params}
         b_star = {p: m.optimal_baseline for p, m in moments.items()}
 
-        x_pilot = estimators.sample(Normal, params, 1000, generator=generator)
+        x_pilot = estimators.sample(Normal, params, 4096, generator=generator)
         b_pilot = cv.optimal_baseline(f(x_pilot), cv.gaussian_scores(x_pilot, 1.0, 1.0))
 
         ema = cv.MovingAverageBaseline(decay=decay)

@@ -21,9 +21,9 @@ hand, following the cell conventions of :mod:`lecture9.exercises`:
 - code cells tagged ``autograde`` are kept, all outputs are cleared.
 
 The work is done by nbconvert preprocessors: :class:`ExercisePreprocessor` (this
-module) stubs the coding exercises and tags everything else that belongs to a
-solution ``solution``; nbconvert's ``TagRemovePreprocessor`` then removes the
-cells tagged ``solution`` and ``ClearOutputPreprocessor`` clears the outputs.
+module) stubs the coding exercises and tags every other cell that belongs to a
+solution with ``solution``; nbconvert's ``TagRemovePreprocessor`` then removes
+the cells tagged ``solution`` and ``ClearOutputPreprocessor`` clears the outputs.
 
 With ``--nbgrader`` the output is instead an nbgrader *source* notebook: the
 coding solutions stay in place between their markers, the cells carry nbgrader
@@ -57,7 +57,6 @@ from traitlets import Bool, Float
 from lecture9 import exercises
 
 __all__ = [
-    "DEFAULT_BOOK",
     "AssignError",
     "ExercisePreprocessor",
     "student_notebook",
@@ -82,6 +81,11 @@ _EXERCISE_DIRECTIVE_RE = re.compile(_FENCE + r"\{exercise(?:-start)?\}", re.MULT
 
 #: nbgrader's cell metadata schema version written by ``--nbgrader``.
 NBGRADER_SCHEMA_VERSION = 3
+
+
+def _default_book() -> Path:
+    """``book/`` next to the package (a source checkout), else ``book/`` in the working folder."""
+    return DEFAULT_BOOK if DEFAULT_BOOK.is_dir() else Path("book")
 
 
 class AssignError(Exception):
@@ -120,7 +124,7 @@ def _nbgrader(*, grade_id: str, solution: bool, grade: bool, locked: bool, point
         "task": False,
     }
     if grade:
-        meta["points"] = points
+        meta["points"] = int(points) if float(points).is_integer() else points
     return meta
 
 
@@ -155,12 +159,14 @@ class ExercisePreprocessor(Preprocessor):
     points = Float(1.0, help="points of each autograde cell and written answer (nbgrader)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        """Convert the cells of ``nb`` in place; return ``(nb, resources)``."""
         cells = []
         block: _Block | None = None
         label = "exercise"
         grade_ids: set[str] = set()
 
         def unique(grade_id: str) -> str:
+            grade_id = re.sub(r"[^A-Za-z0-9_-]", "-", grade_id)  # nbgrader's allowed characters
             candidate, n = grade_id, 2
             while candidate in grade_ids:
                 candidate, n = f"{grade_id}-{n}", n + 1
@@ -312,14 +318,14 @@ def read_notebook(path: Path):
     return nb
 
 
-def find_chapters(chapters: list[str] | None, book: Path = DEFAULT_BOOK) -> list[Path]:
+def find_chapters(chapters: list[str] | None, book: Path | None = None) -> list[Path]:
     """Resolve the chapter arguments of ``assign`` to notebook paths.
 
     Args:
         chapters: notebook paths, file names in ``book`` (with or without
             ``.ipynb``) or chapter numbers (``4`` or ``04`` for ``04_*.ipynb``);
             empty or ``None`` for every notebook in ``book``.
-        book: the book folder.
+        book: the book folder (default: the ``book/`` folder of this repository).
 
     Returns:
         The notebooks, without duplicates, in the order given (sorted by name
@@ -328,7 +334,7 @@ def find_chapters(chapters: list[str] | None, book: Path = DEFAULT_BOOK) -> list
     Raises:
         AssignError: if a chapter does not match exactly one notebook.
     """
-    book = Path(book)
+    book = _default_book() if book is None else Path(book)
     available = sorted(book.glob("*.ipynb"))
     if not chapters:
         if not available:
@@ -361,7 +367,7 @@ def assign(
     notebooks: list[Path],
     out: Path,
     *,
-    book: Path = DEFAULT_BOOK,
+    book: Path | None = None,
     force: bool = False,
     nbgrader: bool = False,
     points: float = 1.0,
@@ -371,7 +377,8 @@ def assign(
     Args:
         notebooks: chapter notebooks (see :func:`find_chapters`).
         out: the output folder (created if needed).
-        book: the book folder; ``out`` may not lie inside it.
+        book: the book folder (default: the ``book/`` folder of this
+            repository); ``out`` may lie neither inside it nor inside the default.
         force: allow a non-empty ``out`` (files of the same name are replaced,
             other files are left alone).
         nbgrader: write nbgrader source notebooks (see :func:`student_notebook`).
@@ -387,7 +394,7 @@ def assign(
     """
     out = Path(out)
     target = out.resolve()
-    for folder in {Path(book).resolve(), DEFAULT_BOOK}:
+    for folder in {Path(book or _default_book()).resolve(), DEFAULT_BOOK}:
         if _is_within(target, folder):
             raise AssignError(
                 f"refusing to write into the book folder ({folder}): the student notebooks would replace "
@@ -441,8 +448,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="output folder for the student notebooks (outside the book folder)")
     parser.add_argument("--force", action="store_true",
                         help="write into a non-empty output folder (replaces notebooks of the same name)")
-    parser.add_argument("--book", type=Path, default=DEFAULT_BOOK, metavar="DIR",
-                        help="the book folder the chapters are taken from (default: %(default)s)")
+    parser.add_argument("--book", type=Path, default=None, metavar="DIR",
+                        help="the book folder the chapters are taken from (default: book/ of this repository)")
     parser.add_argument("--nbgrader", action="store_true",
                         help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
     parser.add_argument("--points", type=float, default=1.0,

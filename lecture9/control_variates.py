@@ -841,7 +841,8 @@ def discrete_score_function_moments(f: Callable, distribution, params: dict, par
         param: the parameter to differentiate.
 
     Returns:
-        The moments: floats for scalar parameters, tensors of ``batch_shape`` otherwise.
+        The moments, as floats for scalar parameters and as tensors of
+        ``batch_shape`` otherwise.
 
     Raises:
         ValueError: if ``param`` is not in ``params`` or is not one scalar per batch entry.

@@ -99,7 +99,7 @@ __all__ = [
 ]
 
 #: The weak-derivative decompositions :func:`measure_valued_grad` knows, by family
-#: and parameter name (Mohamed et al. 2020, Sec. 6, Table 1).
+#: and parameter name (Mohamed et al. 2020, Sec. 6).
 MEASURE_VALUED_SUPPORTED = {
     "Normal": ("loc", "scale"),
     "Bernoulli": ("probs", "logits"),
@@ -409,7 +409,7 @@ def sample(distribution, params, num_samples: int, *, generator: torch.Generator
     ``TransformedDistribution`` (Logistic, Gumbel, Weibull, Pareto, LogNormal, ...), Gamma
     draws for Gamma, Beta, Dirichlet and StudentT. For reparameterizable families the
     samples stay differentiable in ``params`` (like ``rsample``); for discrete ones they
-    are constants (like ``sample``). Mohamed et al. (2020), Sec. 5.1 (sampling paths).
+    are constants (like ``sample``). Mohamed et al. (2020), Sec. 5 (sampling paths).
     Introduced in chapter 3, *Gradients of expectations*.
 
     Args:
@@ -511,7 +511,7 @@ def score_function_grad(
         \nabla_\theta \mathbb{E}_{p(x;\theta)}[f(x)]
         = \mathbb{E}_{p(x;\theta)}\big[(f(x) - b)\, \nabla_\theta \log p(x; \theta)\big],
 
-    for any constant baseline :math:`b` (Sec. 4.3.1; :math:`b = 0` by default). Sample
+    for any constant baseline :math:`b` (Secs. 4 and 7; :math:`b = 0` by default). Sample
     :math:`n` gives :math:`(f(x^{(n)}) - b)\, \nabla_\theta \log p(x^{(n)}; \theta)`. ``f`` is
     a black box (evaluated without gradients); the family only needs a differentiable
     ``log_prob``, so discrete families (Bernoulli, Categorical, Poisson) work. The
@@ -531,7 +531,7 @@ def score_function_grad(
         num_samples: number of samples, an integer >= 1.
         baseline: ``None`` (no baseline); a number or tensor broadcastable to the cost
             shape; a callable ``baseline(f_values) -> Tensor`` of ``f_values``' shape (a
-            sample-dependent baseline such as leave-one-out, Sec. 7.4); or a dict
+            sample-dependent baseline such as leave-one-out, Sec. 7); or a dict
             ``{param_name: number or tensor}`` with one baseline per parameter (e.g. the
             optimal baseline :math:`b^* = \mathbb{E}[f s^2]/\mathbb{E}[s^2]`), where a
             tensor of the parameter's shape is one constant per parameter entry and any
@@ -632,7 +632,7 @@ def pathwise_grad(
     For a Gaussian :math:`x = \mu + \sigma \epsilon`, so the loc and scale samples are
     :math:`f'(x)` and :math:`f'(x)\,\epsilon`. The paths are the explicit transforms of
     :func:`sample` (location-scale, inverse CDF, ``TransformedDistribution`` transforms,
-    implicit reparameterization of Gamma-based families, Sec. 5.2-5.3). ``f`` must be
+    implicit reparameterization of Gamma-based families, Sec. 5). ``f`` must be
     differentiable. Every sample gets its own copy of the parameters, so a single
     backward pass of the summed cost yields all per-sample gradients (no loop).
     Introduced in chapter 5, *The pathwise estimator*.
@@ -710,7 +710,7 @@ def measure_valued_grad(
         = c_\theta \big(\mathbb{E}_{p^+}[f(x^+)] - \mathbb{E}_{p^-}[f(x^-)]\big),
 
     and sample :math:`n` gives :math:`c_\theta (f(x^{+(n)}) - f(x^{-(n)}))`. ``f`` is a
-    black box and need not be differentiable. Implemented decompositions (Sec. 6.2, Table 1):
+    black box and need not be differentiable. Implemented decompositions (Sec. 6):
 
     - Normal loc: :math:`c = 1/(\sigma\sqrt{2\pi})`, :math:`x^\pm = \mu \pm \sigma W` with
       :math:`W \sim \mathrm{Weibull}(\sqrt{2}, 2)` (double-sided Weibull / Rayleigh).
@@ -722,7 +722,7 @@ def measure_valued_grad(
     - Exponential rate: :math:`c = 1/\lambda`, :math:`x^+ \sim \mathrm{Exp}(\lambda)`,
       :math:`x^- \sim \mathrm{Gamma}(2, \lambda)` (sum of two exponentials).
 
-    With ``coupled=True`` the two terms share random numbers (Sec. 6.3, common random
+    With ``coupled=True`` the two terms share random numbers (Secs. 6 and 7, common random
     numbers): the same :math:`W` for both Normal-loc terms; :math:`x^- = \mu + \sigma U M`
     with :math:`U \sim \mathcal{U}(0, 1)` for the Normal scale (since :math:`U M \sim \mathcal{N}(0,1)`);
     the same Poisson draw :math:`x` in :math:`x^+ = x + 1` and :math:`x^- = x`; and
@@ -796,7 +796,8 @@ def measure_valued_grad(
                 est = (cost(loc + scale * w_plus) - cost(loc - scale * w_minus)) / (scale * math.sqrt(2 * math.pi))
             else:
                 sign = torch.where(_uniform(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
-                maxwell = sign * torch.linalg.vector_norm(_randn((3,) + tuple(shape), loc, generator), dim=0)
+                e = _randn((3,) + tuple(shape), loc, generator)
+                maxwell = sign * torch.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])  # +-sqrt(chi^2_3)
                 if coupled:
                     x_minus = loc + scale * _uniform(shape, loc, generator) * maxwell
                 else:

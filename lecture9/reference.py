@@ -4,7 +4,7 @@ The ground truth that the tests and the plots of chapters 3-7 compare the Monte 
 estimators of :mod:`lecture9.estimators` against, for a Gaussian measure
 :math:`\mathcal{N}(x; \mu, \sigma^2)` and a cost ``f`` (a torch callable acting
 elementwise on a 1-D tensor). Reproduces the exact curves of Figures 2 and 3 of
-Mohamed et al. (2020), Sec. 8.1 (a comparison of the estimators of Secs. 4-6).
+Mohamed et al. (2020), Sec. 3 (a comparison of the estimators of Secs. 4-6).
 
 Every single-sample estimate is a function of a few standard random variables, so its
 mean and variance are low-dimensional integrals:
@@ -92,8 +92,8 @@ def _rayleigh(num_nodes: int):
 def _check(f, loc, scale):
     if not callable(f):
         raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
-    loc = float(check_finite(float(loc) if isinstance(loc, torch.Tensor) else loc, "loc"))
-    scale = float(check_positive(float(scale) if isinstance(scale, torch.Tensor) else scale, "scale"))
+    loc = float(check_finite(float(loc.detach()) if isinstance(loc, torch.Tensor) else loc, "loc"))
+    scale = float(check_positive(float(scale.detach()) if isinstance(scale, torch.Tensor) else scale, "scale"))
     return loc, scale
 
 
@@ -350,7 +350,7 @@ def estimator_moments(
       :math:`(Z^2 - 1)/\sigma` (scale).
     - ``"score_function_optimal_baseline"``: :math:`(f(x) - b^*)\, s(Z)` with the optimal
       constant :math:`b^* = \mathbb{E}[f s^2] / \mathbb{E}[s^2]`, whose variance is
-      :math:`\mathbb{E}[f^2 s^2] - \mathbb{E}[f s^2]^2/\mathbb{E}[s^2] - \eta^2` (Sec. 7.4).
+      :math:`\mathbb{E}[f^2 s^2] - \mathbb{E}[f s^2]^2/\mathbb{E}[s^2] - \eta^2` (Sec. 7).
     - ``"pathwise"``: :math:`f'(x)` (loc) or :math:`f'(x) Z` (scale); ``f'`` by autograd.
     - ``"measure_valued"``: :math:`c\,(f(x^+) - f(x^-))` with independent :math:`x^\pm`
       (Weibull / Rayleigh for loc, double-sided Maxwell minus Normal for scale).

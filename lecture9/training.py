@@ -351,6 +351,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: torch's choice; 1 is fastest for small models)")
     parser.add_argument("--iwae-samples", type=int, default=1000,
                         help="importance samples for the final test log-likelihood (0 skips it)")
     parser.add_argument("--measure-variance", action="store_true",
@@ -392,6 +394,11 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print(f"error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(args.threads)  # this process is the command: its thread count is ours to set
     generator = torch.Generator().manual_seed(args.seed)
     try:
         model = VAE(

@@ -171,9 +171,10 @@ def _normal(line: str) -> str:
 def distinctive_lines(nb) -> list[tuple[str, str]]:
     """(description, line) pairs: for each solution, its lines that appear nowhere else.
 
-    A line counts if it is not blank, not a bare comment or directive fence, at
-    least 12 characters long, and does not occur in any cell outside the
-    solutions (so a solution that repeats a line of the chapter is not blamed).
+    A line counts if it is not a directive fence or option, at least 12 characters
+    long, and does not occur (even as part of a line) in any cell outside the
+    solutions: a solution that repeats a line of the chapter or of the exercise's
+    text is not blamed for it.
     """
     parts = _solution_parts(nb)
     solution_text = {text for _, text in parts}
@@ -183,11 +184,12 @@ def distinctive_lines(nb) -> list[tuple[str, str]]:
             continue
         source = exercises.stub_source(cell.source) if exercises.has_solution_region(cell.source) else cell.source
         elsewhere.update(_normal(line) for line in source.splitlines())
+    elsewhere_text = "\n".join(sorted(elsewhere))
     found = []
     for what, text in parts:
         for line in text.splitlines():
             norm = _normal(line)
-            if len(norm) < 12 or norm in elsewhere or norm.startswith(("```", ":::", ":class:", ":label:")):
+            if len(norm) < 12 or norm in elsewhere_text or norm.startswith(("```", ":::", ":class:", ":label:")):
                 continue
             found.append((what, norm))
     return found

@@ -7,7 +7,7 @@ cheaply, on every real ``book/NN_*.ipynb`` that exists when the tests run.
 from __future__ import annotations
 
 import json
-import os
+import re
 
 import nbformat
 import pytest
@@ -52,18 +52,55 @@ def student(book, tmp_path):
     return out / "01_fixture.ipynb"
 
 
-def execute(nb, folder):
-    """Execute ``nb`` with nbclient; return the index of the cell that failed (or None) and the error."""
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    try:
-        client.execute()
-    except CellExecutionError as err:
-        failed = [
-            i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and any(out.get("output_type") == "error" for out in cell.get("outputs", []))
-        ]
-        return failed[0], err
-    return None, None
+def execute_in_one_kernel(notebooks, folder):
+    """Execute each notebook top to bottom with nbclient, all in one kernel (one start-up, one torch import).
+
+    Returns, for each notebook, the index of the cell that failed (or None) and its
+    ``CellExecutionError``; a failing notebook stops there, like ``jupyter nbconvert --execute``.
+    """
+    client = NotebookClient(notebooks[0], timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}})
+    results = []
+    with client.setup_kernel():
+        for nb in notebooks:
+            client.nb = nb
+            result = (None, None)
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                try:
+                    client.execute_cell(cell, index)
+                except CellExecutionError as err:
+                    result = (index, err)
+                    break
+            results.append(result)
+    return results
+
+
+def _fill(nb, answers):
+    for cell in nb.cells:
+        header = exercises.parse_exercise_header(cell.source) if exercises.STUB in tags(cell) else None
+        if header and header[0] in answers:
+            cell.source = answers[header[0]]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """The fixture's student notebook executed as handed out, filled with the reference, filled with a bias."""
+    folder = tmp_path_factory.mktemp("executed")
+    write_fixture_book(folder / "book")
+    assign.assign([folder / "book" / "01_fixture.ipynb"], folder / "student", book=folder / "book")
+    path = folder / "student" / "01_fixture.ipynb"
+    notebooks = {
+        "as handed out": nbformat.read(path, as_version=4),
+        "reference": _fill(nbformat.read(path, as_version=4),
+                           {"ex-99-mc-integral": MC_INTEGRAL_SOLUTION, "ex-99-mean": SAMPLE_MEAN_SOLUTION}),
+        "biased": _fill(nbformat.read(path, as_version=4),
+                        {"ex-99-mc-integral": MC_INTEGRAL_BIASED, "ex-99-mean": SAMPLE_MEAN_SOLUTION}),
+    }
+    results = execute_in_one_kernel(list(notebooks.values()), folder / "student")
+    return {name: (nb, *result) for (name, nb), result in zip(notebooks.items(), results)}
 
 
 # ---------------------------------------------------------------------------------------
@@ -109,9 +146,8 @@ def test_student_notebook_contains_no_solution_text(student, book):
         assert marker not in raw
 
 
-def test_student_notebook_fails_exactly_at_the_first_stub(student):
-    nb = nbformat.read(student, as_version=4)
-    failed, err = execute(nb, student.parent)
+def test_student_notebook_fails_exactly_at_the_first_stub(executed):
+    nb, failed, err = executed["as handed out"]
     first_stub = next(i for i, c in enumerate(nb.cells) if exercises.STUB in tags(c))
     first_check = next(i for i, c in enumerate(nb.cells) if i > first_stub and exercises.AUTOGRADE in tags(c))
     assert failed == first_check  # the stub only defines the function; its first use raises
@@ -124,27 +160,15 @@ def test_student_notebook_fails_exactly_at_the_first_stub(student):
             assert all(out.output_type != "error" for out in cell.outputs)
 
 
-def _fill(nb, answers):
-    for cell in nb.cells:
-        header = exercises.parse_exercise_header(cell.source) if exercises.STUB in tags(cell) else None
-        if header and header[0] in answers:
-            cell.source = answers[header[0]]
-    return nb
-
-
-def test_filled_with_the_reference_solution_the_autograde_cells_pass(student):
-    nb = _fill(nbformat.read(student, as_version=4),
-               {"ex-99-mc-integral": MC_INTEGRAL_SOLUTION, "ex-99-mean": SAMPLE_MEAN_SOLUTION})
-    failed, err = execute(nb, student.parent)
+def test_filled_with_the_reference_solution_the_autograde_cells_pass(executed):
+    nb, failed, err = executed["reference"]
     assert failed is None, err
     printed = [out.text for c in nb.cells if exercises.AUTOGRADE in tags(c) for out in c.outputs if "text" in out]
     assert printed == ["ex-99-mc-integral: all checks passed\n", "ex-99-mean: all checks passed\n"]
 
 
-def test_filled_with_a_biased_estimator_the_autograde_cell_explains_the_bias(student):
-    nb = _fill(nbformat.read(student, as_version=4),
-               {"ex-99-mc-integral": MC_INTEGRAL_BIASED, "ex-99-mean": SAMPLE_MEAN_SOLUTION})
-    failed, err = execute(nb, student.parent)
+def test_filled_with_a_biased_estimator_the_autograde_cell_explains_the_bias(executed):
+    nb, failed, err = executed["biased"]
     assert exercises.AUTOGRADE in tags(nb.cells[failed])
     assert err.ename == "ExerciseCheckError"
     assert err.evalue.startswith("your estimate of the integral is biased: mean 1.6")
@@ -205,6 +229,15 @@ def test_nbgrader_source_notebook(book, tmp_path):
     text = "\n".join(c.source for c in nb.cells)
     assert "{solution-start}" not in text and WRITTEN_SOLUTION_CODE not in text
     assert nb.cells.index(answer) == nb.cells.index(graded["ex-99-mc-integral"]) - 2  # after the exercise
+
+
+def test_nbgrader_grade_ids_are_unique_and_valid():
+    nb = fixture_notebook()
+    nb.cells[12].source = nb.cells[12].source.replace("ex-99-mc-integral:", "3.2:")
+    nb.cells[17].source = nb.cells[17].source.replace("ex-99-mean:", "3.2:")
+    ids = [c.metadata.nbgrader.grade_id for c in assign.student_notebook(nb, nbgrader=True).cells
+           if "nbgrader" in c.metadata]
+    assert ids == ["ex-99-unbiased-answer", "3-2", "3-2-autograde", "3-2-2", "3-2-autograde-2"]
 
 
 def test_refuses_output_inside_the_book(book, capsys):
@@ -276,7 +309,7 @@ def test_refuses_a_malformed_notebook_and_writes_nothing(tmp_path, capsys, damag
     assert run_assign("--book", book, "--out", out) == 1
     err = capsys.readouterr().err
     assert str(bad) in err
-    assert __import__("re").search(message, err), err
+    assert re.search(message, err), err
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]  # no staging folder left behind
 
@@ -364,6 +397,3 @@ def test_real_chapters_are_listed():
     assert all(path.suffix == ".ipynb" and path.parent == assign.DEFAULT_BOOK for path in REAL_CHAPTERS)
     assert len({p.name[:2] for p in REAL_CHAPTERS}) == len(REAL_CHAPTERS), "two notebooks share a chapter number"
 
-
-if os.environ.get("LECTURE9_DEBUG_ASSIGN"):  # pragma: no cover - handy when a chapter fails
-    print([p.name for p in REAL_CHAPTERS])

@@ -178,6 +178,26 @@ const external = Array.from(document.querySelectorAll(
   .map((el) => el.src || el.href).filter((url) => /^(https?:)?\\/\\//.test(url));
 const fetched = performance.getEntriesByType("resource").map((e) => e.name)
   .filter((url) => !/^(file|data|blob|about):/.test(url));
+function mathErrors() {
+  // TeX errors (merror) and undefined macros, which MathJax's noundefined package
+  // typesets as their own name in red instead of failing.
+  const errors = [];
+  if (!(window.MathJax && MathJax.startup && MathJax.startup.document)) return errors;
+  for (const item of MathJax.startup.document.math) {
+    let problem = null;
+    item.root.walkTree((node) => {
+      if (problem) return;
+      if (node.isKind("merror")) {
+        problem = "TeX error";
+      } else if (node.isKind("mtext") && node.attributes.get("mathcolor") === "red"
+                 && node.getText && node.getText().startsWith("\\\\")) {
+        problem = "undefined macro " + node.getText();
+      }
+    });
+    if (problem) errors.push(problem + " in " + String(item.math).slice(0, 80));
+  }
+  return errors;
+}
 const solutions = Array.from(document.querySelectorAll("div.solution")).map((el) => {
   const body = Array.from(el.children).filter((c) => !c.classList.contains("admonition-title"));
   return {
@@ -193,8 +213,7 @@ return {
   math: mathElements.length,
   untypeset: mathElements.filter((el) => !el.querySelector("mjx-container")).map((el) => el.textContent.slice(0, 80)),
   rendered: document.querySelectorAll("mjx-container").length,
-  mathErrors: Array.from(document.querySelectorAll("mjx-merror")).map(
-    (el) => el.getAttribute("data-mjx-error") || el.textContent.slice(0, 80)),
+  mathErrors: mathErrors(),
   text: clone.textContent,
   external: external,
   fetched: fetched,
@@ -268,7 +287,7 @@ def test_page_renders(driver, page):
         if info["untypeset"]:
             problems.append(f"{len(info['untypeset'])} formula(s) not typeset, e.g. {info['untypeset'][:3]}")
         if info["mathErrors"]:
-            problems.append(f"MathJax TeX error(s): {info['mathErrors'][:5]}")
+            problems.append(f"MathJax could not typeset: {info['mathErrors'][:5]}")
     raw = sorted({m.group(0) for m in RAW_TEX.finditer(info["text"])})
     if raw:
         snippets = []

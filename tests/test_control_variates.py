@@ -87,6 +87,22 @@ def test_leave_one_out_beta_matches_a_loop():
         torch.testing.assert_close(out[n], f[n] - beta_n * (h[n] - 0.25))
 
 
+def test_same_sample_beta_is_biased_leave_one_out_and_pilot_are_not():
+    # E[e^U], U ~ U(0, 1), h = U, N = 5 samples, 20 000 repetitions (columns).
+    n, reps = 5, 20_000
+    u = torch.rand(n, reps, generator=gen(20), dtype=DTYPE)
+    u_pilot = torch.rand(n, reps, generator=gen(21), dtype=DTYPE)
+    beta_pilot = cv.optimal_beta(torch.exp(u_pilot), u_pilot)
+    errors = {
+        beta if isinstance(beta, str) else "pilot": cv.control_variate(torch.exp(u), u, 0.5, beta=beta).mean(0) - (math.e - 1)
+        for beta in ("estimate", "leave_one_out", beta_pilot)
+    }
+    se = {name: float(err.std()) / math.sqrt(reps) for name, err in errors.items()}
+    assert float(errors["estimate"].mean()) < -10 * se["estimate"]  # O(1/N) bias, clearly visible at N = 5
+    for name in ("leave_one_out", "pilot"):
+        assert abs(float(errors[name].mean())) < 5 * se[name]
+
+
 @pytest.mark.parametrize(
     "f, h_mean, name",
     [
@@ -310,6 +326,21 @@ def test_delta_method_unbiased_for_a_non_polynomial_cost():
             assert float(fitted[p].var()) <= float(plain[p].var())
 
 
+def test_delta_method_moments_match_closed_forms():
+    # f = (x - k)^2, sigma = 1: the first-order remainder is (x - mu)^2, so the score-function variances are
+    # Var[z^2 z] = 15 (loc) and Var[z^2 (z^2 - 1)] = 74 (scale); pathwise: 4 (loc, unchanged) and Var[2 z^2] = 8.
+    f = quadratic(3.0)
+    expected = {("score_function", 1): (15.0, 74.0), ("pathwise", 1): (4.0, 8.0),
+                ("score_function", 2): (0.0, 0.0), ("pathwise", 2): (0.0, 0.0)}
+    for (estimator, order), variances in expected.items():
+        for p, var in zip(("loc", "scale"), variances):
+            mean, variance = cv.delta_method_moments(f, 1.0, 1.0, p, estimator=estimator, order=order)
+            assert mean == pytest.approx(exact_quadratic_grad(3.0)[p], rel=1e-9)
+            assert variance == pytest.approx(var, abs=1e-8)
+    _, plain = cv.delta_method_moments(f, 1.0, 1.0, "loc", beta=0.0)
+    assert plain == pytest.approx(reference.quadratic_variance("score_function", 3.0, param="loc"), rel=1e-9)
+
+
 # ---------------------------------------------------------------------------
 # The binary toy of Tucker et al. (2017), by enumeration
 # ---------------------------------------------------------------------------
@@ -332,6 +363,20 @@ def test_toy_moments_by_enumeration_match_closed_forms():
     assert m.optimal_variance == pytest.approx(0.0, abs=1e-15)  # two outcomes: b* makes the estimator exact
     # baseline E[f] (what a moving average tracks): Var = (1 - 2t)^2 p (1 - p) (1 - 2p)^2
     assert m.variance(m.mean_f) == pytest.approx((1 - 2 * t) ** 2 * p * (1 - p) * (1 - 2 * p) ** 2, rel=1e-12)
+
+
+def test_discrete_moments_batched_equal_scalar():
+    thetas = torch.tensor([-2.0, 0.0, 1.5], dtype=DTYPE)
+    batched = cv.discrete_score_function_moments(toy, Bernoulli, {"logits": thetas}, "logits")
+    for i, theta in enumerate(thetas):
+        scalar = cv.discrete_score_function_moments(toy, Bernoulli, {"logits": theta}, "logits")
+        for field in ("mean_f", "mean_f2", "grad", "mean_s2", "mean_f_s2", "mean_f2_s2"):
+            assert float(getattr(batched, field)[i]) == pytest.approx(getattr(scalar, field), rel=1e-12)
+        assert float(batched.rloo_variance(3)[i]) == pytest.approx(scalar.rloo_variance(3), rel=1e-12)
+    with pytest.raises(ValueError, match="one scalar parameter per problem"):
+        cv.discrete_score_function_moments(
+            lambda c: c.double(), torch.distributions.Categorical, {"logits": torch.zeros(3)}, "logits"
+        )
 
 
 def _two_point_variance_se(values: torch.Tensor, probs: torch.Tensor, n: int) -> float:

@@ -187,7 +187,7 @@ def test_training_on_cuda_matches_cpu_statistically(digits):
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "runs" / "digits-z2"
     argv = ["train-vae", "--data", "digits", "--latent-dim", "2", "--hidden-dims", "32", "--epochs", "2", "--batch-size", "300",
-            "--out", str(out), "--no-progress", "--iwae-samples", "20"]
+            "--out", str(out), "--no-progress", "--iwae-samples", "20", "--threads", "1"]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "epoch    2" in printed and "IWAE NLL (K=20)" in printed and "metrics.json" in printed
@@ -221,6 +221,11 @@ def test_cli_mnist_from_tiny_idx_files(tmp_path, capsys):
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model_config"]["input_dim"] == 784 and "test_iwae_nll" not in metrics["final"]
+
+
+def test_cli_bad_threads(tmp_path, capsys):
+    assert cli.main(["train-vae", "--epochs", "1", "--threads", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
 
 
 def test_cli_mnist_missing_files(tmp_path, capsys):

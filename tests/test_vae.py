@@ -381,6 +381,8 @@ def test_plotting_helpers_draw():
         plotting.latent_traversal(m),
         plotting.learning_curves({"pathwise": {"epoch": [1, 2], "time": [0.1, 0.2], "test_elbo": [-30, -25]}}),
         plotting.gradient_variance_bars({"pathwise": 0.1, "score_function": 100.0}),
+        plotting.vae_computation_graph(),
+        plotting.vae_computation_graph(estimator="score_function"),
     ]
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
@@ -391,3 +393,5 @@ def test_plotting_helpers_draw():
         plotting.latent_traversal(m, dims=(0, 0))
     with pytest.raises(ValueError, match="> 0"):
         plotting.gradient_variance_bars({"a": 0.0})
+    with pytest.raises(ValueError, match="estimator must be"):
+        plotting.vae_computation_graph(estimator="measure_valued")

@@ -264,7 +264,8 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
 
 
 def estimate_histograms(estimates, *, truth=None, ax=None, bins: int = 60, xlabel: str = "gradient estimate",
-                        title: str | None = None, clip_quantile: float = 0.995, density: bool = True):
+                        title: str | None = None, clip_quantile: float = 0.995, density: bool = True,
+                        legend_loc: str = "best"):
     """Overlay histograms of per-sample estimates, one per estimator.
 
     Used to show unbiasedness (every histogram is centred on the truth) and
@@ -285,6 +286,7 @@ def estimate_histograms(estimates, *, truth=None, ax=None, bins: int = 60, xlabe
         clip_quantile: the x-range covers the central ``clip_quantile`` of all
             estimates pooled, so that a few extreme draws do not squash the plot.
         density: normalise the histograms to unit area.
+        legend_loc: matplotlib legend location.
 
     Returns:
         The ``Figure`` that holds the axes.
@@ -313,7 +315,7 @@ def estimate_histograms(estimates, *, truth=None, ax=None, bins: int = 60, xlabe
             ax.axvline(float(truth), color="black", lw=1.5, label=f"exact: {float(truth):.3f}")
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density" if density else "count")
-        ax.legend(loc="upper right")
+        ax.legend(loc=legend_loc)
         if title:
             ax.set_title(title)
     return fig

@@ -18,6 +18,7 @@ import torch
 from .common import ESTIMATOR_COLORS, figure, style
 
 __all__ = [
+    "vae_computation_graph",
     "image_grid",
     "reconstruction_grid",
     "latent_scatter",
@@ -36,8 +37,87 @@ def _numpy(values) -> np.ndarray:
     return np.asarray(values, dtype=float)
 
 
+#: Display names of estimator labels (others: underscores become spaces).
+_DISPLAY_NAMES = {"score_function_baseline": "score function + baseline"}
+
+
+def _display(label: str) -> str:
+    return _DISPLAY_NAMES.get(label, label.replace("_", " "))
+
+
 def _color(label: str, index: int) -> str:
     return ESTIMATOR_COLORS.get(label, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
+
+
+def vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
+    """Draw the VAE's stochastic computation graph and where the encoder's gradient flows.
+
+    Nodes: the data :math:`x`, the encoder parameters :math:`\\phi`, the encoder
+    outputs :math:`\\mu, \\sigma`, the noise :math:`\\epsilon`, the code
+    :math:`z = \\mu + \\sigma\\epsilon`, the decoder parameters :math:`\\theta`, the
+    logits :math:`\\ell` and the reconstruction term :math:`\\log p_\\theta(x \\mid z)`.
+    With ``estimator="pathwise"`` the gradient flows from the cost through
+    :math:`z` into :math:`\\mu, \\sigma` and :math:`\\phi`; with
+    ``"score_function"`` :math:`z` is a random node sampled from
+    :math:`q_\\phi(z \\mid x)` and the path from :math:`\\mu, \\sigma` to
+    :math:`z` is blocked (the encoder then learns only through the score
+    :math:`\\nabla_\\phi \\log q_\\phi(z \\mid x)`).
+
+    Introduced in chapter 9, *Training a variational autoencoder*; drawn with
+    :func:`lecture9.plotting.draw_computation_graph`.
+
+    Args:
+        estimator: ``"pathwise"`` or ``"score_function"``.
+        width: figure width in inches.
+        height: figure height in inches.
+
+    Returns:
+        The ``Figure``.
+
+    Raises:
+        ValueError: on an unknown ``estimator``.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    from .graphs import draw_computation_graph
+
+    if estimator not in ("pathwise", "score_function"):
+        raise ValueError(f"estimator must be 'pathwise' or 'score_function', got {estimator!r}")
+    pathwise = estimator == "pathwise"
+    nodes = {
+        "x": (0.0, 1.0, "deterministic", r"$x$"),
+        "phi": (0.0, -0.6, "parameter", r"$\phi$"),
+        "mu": (1.6, 1.8, "deterministic", r"$\mu$"),
+        "sigma": (1.6, 0.2, "deterministic", r"$\sigma$"),
+        "z": (3.2, 1.0, "deterministic" if pathwise else "random", r"$z$"),
+        "theta": (4.8, 2.6, "parameter", r"$\theta$"),
+        "logits": (4.8, 1.0, "deterministic", r"$\ell$"),
+        "cost": (6.4, 1.0, "deterministic", r"$\mathcal{L}$"),
+    }
+    edges = [("x", "mu"), ("x", "sigma"), ("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"),
+             ("z", "logits"), ("theta", "logits"), ("logits", "cost")]
+    annotations = {"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder"}
+    if pathwise:
+        nodes["eps"] = (3.2, -0.6, "random", r"$\epsilon$")
+        edges.append(("eps", "z"))
+        annotations["eps"] = r"$\mathcal{N}(0, I)$"
+        gradient = [("logits", "cost"), ("z", "logits"), ("theta", "logits"), ("mu", "z"), ("sigma", "z"),
+                    ("phi", "mu"), ("phi", "sigma")]
+        blocked = []
+        title = r"pathwise: $z = \mu + \sigma\epsilon$, gradients reach $\phi$ through $z$"
+    else:
+        gradient = [("logits", "cost"), ("theta", "logits")]
+        blocked = [("mu", "z"), ("sigma", "z")]
+        annotations["z"] = r"$z \sim q_\phi(z \mid x)$"
+        title = r"score function: $z$ is sampled, the path to $\phi$ is cut"
+    fig, ax = figure(1, 1, width=width, height=height)
+    draw_computation_graph(ax, nodes, edges, gradient_edges=gradient, blocked_edges=blocked, title=title,
+                           annotations=annotations)
+    with style():
+        ax.set_xlim(-0.9, 7.4)
+        ax.set_ylim(-1.7, 3.4)
+    return fig
 
 
 def _tile(images: np.ndarray, nrows: int, ncols: int, image_shape, pad: int = 1) -> np.ndarray:
@@ -238,9 +318,9 @@ def learning_curves(histories: dict, *, key: str = "test_elbo", ylabel: str = "t
     with style():
         for i, (label, hist) in enumerate(histories.items()):
             color = _color(label, i)
-            axes[0].plot(hist["epoch"], hist[key], color=color, label=label.replace("_", " "))
+            axes[0].plot(hist["epoch"], hist[key], color=color, label=_display(label))
             if time_axis:
-                axes[1].plot(hist["time"], hist[key], color=color, label=label.replace("_", " "))
+                axes[1].plot(hist["time"], hist[key], color=color, label=_display(label))
         axes[0].set_xlabel("epoch")
         axes[0].set_ylabel(ylabel)
         if time_axis:
@@ -283,7 +363,8 @@ def gradient_variance_bars(variances: dict, *, ax=None, width: float = 6.0,
     with style():
         bars = ax.bar(range(len(labels)), vals, color=[_color(k, i) for i, k in enumerate(labels)])
         ax.set_yscale("log")
-        ax.set_xticks(range(len(labels)), [k.replace("_", " ") for k in labels])
+        ax.set_ylim(min(vals) / 10, max(vals) * 3)  # every bar visible, room for its value
+        ax.set_xticks(range(len(labels)), [_display(k) for k in labels])
         ax.set_ylabel(ylabel)
         for bar, v in zip(bars, vals):
             ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=9)

@@ -1,7 +1,7 @@
 """Figure helpers for the variance-reduction chapter (chapter 8, *Control variates*).
 
-Each helper draws on a given ``ax`` (or a new book-style figure) inside
-:func:`~lecture9.plotting.common.style` and returns the ``Figure``.
+Each helper draws on a given ``ax`` (or a new book-style figure) inside the book
+style (``style()`` of the common helpers) and returns the ``Figure``.
 """
 
 from __future__ import annotations
