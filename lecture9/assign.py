@@ -114,6 +114,34 @@ def _strip_solution_directives(source: str) -> str:
     return "\n".join(out)
 
 
+def _directive_end(source: str, start: int) -> int:
+    """Offset just after the closing fence of the directive whose opening line starts at ``start``."""
+    line_end = source.find("\n", start)
+    if line_end == -1:
+        return len(source)
+    fence = re.match(r"[ \t]*(`{3,}|:{3,})", source[start:])[1]
+    closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$", re.MULTILINE)
+    match = closing.search(source, line_end + 1)
+    if match is None:
+        return len(source)
+    return match.end()
+
+
+def _text_outside_blocks(source: str, events, in_block: bool) -> str:
+    """The text of a markdown cell that lies outside gated solution blocks (directives excluded)."""
+    outside, position = [], 0
+    for offset, kind, _ in events:
+        if kind == "start" and not in_block:
+            outside.append(source[position:offset])
+            in_block = True
+        elif kind == "end":
+            position = _directive_end(source, offset)
+            in_block = False
+    if not in_block:
+        outside.append(source[position:])
+    return "".join(outside)
+
+
 def _nbgrader(*, grade_id: str, solution: bool, grade: bool, locked: bool, points: float | None) -> dict:
     meta = {
         "grade": grade,
@@ -193,6 +221,12 @@ class ExercisePreprocessor(Preprocessor):
                     + [(m.start(), "end", "") for m in SOLUTION_END_RE.finditer(source)]
                 )
                 part_of_block = block is not None or bool(events)
+                if events and _text_outside_blocks(source, events, block is not None).strip():
+                    raise ValueError(
+                        f"{where}: '{{solution-start}}' and '{{solution-end}}' must each be in a markdown "
+                        "cell of their own (this cell also has text outside the solution, which the "
+                        "student version would lose)"
+                    )
                 if block is not None and not events:
                     block.answer.append(source)
                 for _, kind, block_label in events:

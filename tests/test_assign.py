@@ -290,6 +290,8 @@ def test_refuses_an_output_that_is_a_file(book, tmp_path):
          r"cell 11 \(markdown\): '\{solution-start\}' inside the solution block of 'ex-99-unbiased' "
          r"\(opened in cell 7\)"),
         (lambda path: _edit(path, 18, None), r"cell 17: the '\{solution-start\} ex-99-mean' block is never closed"),
+        (lambda path: _edit(path, 11, fixture_notebook().cells[10].source + "\n\n" + fixture_notebook().cells[11].source),
+         r"cell 12 \(markdown\): '\{solution-start\}' and '\{solution-end\}' must each be in a markdown cell"),
         (lambda path: _edit(path, 6, "Some text"), r"cell 10 \(markdown\): '\{solution-end\}' without"),
         (lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.replace("    ### END SOLUTION", "")),
          r"cell 13 \(code\): a '### BEGIN SOLUTION' line has no matching"),
@@ -298,7 +300,8 @@ def test_refuses_an_output_that_is_a_file(book, tmp_path):
         (lambda path: _edit(path, 3, "x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
          r"cell 4 \(code\): has '### BEGIN SOLUTION' markers but is not tagged 'solution'"),
     ],
-    ids=["not-json", "invalid-schema", "nested-block", "unclosed-block", "end-without-start", "unbalanced-markers",
+    ids=["not-json", "invalid-schema", "nested-block", "unclosed-block", "exercise-and-start-in-one-cell",
+         "end-without-start", "unbalanced-markers",
          "no-header", "untagged-markers"],
 )
 def test_refuses_a_malformed_notebook_and_writes_nothing(tmp_path, capsys, damage, message):
@@ -340,6 +343,17 @@ def test_solution_directive_inside_a_markdown_cell_is_cut_out():
     assert "A hidden answer" not in student.cells[5].source
     assert student.cells[5].source.endswith("\n\nAfter.")
     assert "{exercise}" in student.cells[5].source
+
+
+def test_a_whole_gated_solution_in_one_markdown_cell_is_removed():
+    nb = fixture_notebook()
+    nb.cells[7].source = (
+        "```{solution-start} ex-99-unbiased\n:class: dropdown\n```\n\nAll in one cell.\n\n```{solution-end}\n```"
+    )
+    del nb.cells[8:10], nb.cells[6]
+    student = assign.student_notebook(nb)
+    assert "All in one cell" not in "".join(c.source for c in student.cells)
+    assert student.cells[5].source == nb.cells[5].source  # the exercise stays
 
 
 def test_student_notebook_leaves_its_input_alone():

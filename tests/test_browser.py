@@ -33,6 +33,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -353,6 +354,17 @@ def _solution_lines(html_dir: Path, pages: list[str]):
     return inside, outside, images
 
 
+def _notebook_text(notebook) -> list[str]:
+    """Cell sources and text outputs of a notebook, as a reader of the file would see them."""
+    texts = []
+    for cell in notebook.cells:
+        texts.append(cell.source)
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            texts.extend(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
+    return texts
+
+
 def test_solutions_hidden_build():
     """No solution line of the full build appears anywhere in the solutions-hidden build."""
     if not (HTML / "index.html").is_file():
@@ -376,11 +388,14 @@ def test_solutions_hidden_build():
     missing = [page for page in PAGES if not (STUDENT_HTML / f"{page}.html").is_file()]
     if missing:
         problems.append(f"pages missing from the solutions-hidden build: {missing}")
-    if (STUDENT_HTML / "_sources").exists():
-        problems.append("_sources/ was written (html_copy_source must be off: it holds the full notebooks)")
-    notebooks = sorted(str(p.relative_to(STUDENT_HTML)) for p in STUDENT_HTML.rglob("*.ipynb"))
-    if notebooks:
-        problems.append(f"notebooks (with solutions) copied into the build: {notebooks[:5]}")
+    # _sources/ may hold only the student notebooks behind the download button; the page
+    # sources (html_copy_source) would be the full notebooks.
+    copied = sorted(
+        str(p.relative_to(STUDENT_HTML)) for p in (STUDENT_HTML / "_sources").rglob("*")
+        if p.is_file() and p.suffix != ".ipynb"
+    )
+    if copied:
+        problems.append(f"page sources copied into _sources/ (html_copy_source must be off): {copied[:5]}")
     leaked_images = sorted(
         name for name in solution_images if name and (STUDENT_HTML / "_images" / name).exists()
     )
@@ -393,7 +408,12 @@ def test_solutions_hidden_build():
             continue
         text = path.read_text(encoding="utf-8", errors="ignore")
         haystack = text
-        if path.suffix == ".html":
+        if path.suffix == ".ipynb":
+            notebook = nbformat.reads(text, as_version=4)
+            haystack = "\n".join(_notebook_text(notebook))
+            if "### BEGIN SOLUTION" in haystack:
+                problems.append(f"{path.relative_to(STUDENT_HTML)}: a solution region (### BEGIN SOLUTION)")
+        elif path.suffix == ".html":
             soup = BeautifulSoup(text, "html.parser")
             if soup.select("div.solution"):
                 problems.append(f"{path.relative_to(STUDENT_HTML)}: contains a solution block")

@@ -157,14 +157,19 @@ def test_stub_source_errors(source, message):
 # Exercises of a chapter notebook: conventions, and the autograde cells against the reference.
 
 
+_EXERCISE_BLOCK_RE = re.compile(
+    r"^[ \t]*(`{3,}|:{3,})[ \t]*\{exercise(?:-start)?\}(?P<title>[^\n]*)\n(?P<body>.*?)^[ \t]*\1[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
 def exercise_blocks(nb) -> list[dict]:
     """Every ``{exercise}`` directive of a notebook: label, title line, text."""
     found = []
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
-        for match in re.finditer(r"^[ \t]*(`{3,}|:{3,})[ \t]*\{exercise(?:-start)?\}(?P<title>[^\n]*)\n(?P<body>.*?)^[ \t]*\1[ \t]*$",
-                                 cell.source, re.MULTILINE | re.DOTALL):
+        for match in _EXERCISE_BLOCK_RE.finditer(cell.source):
             label = re.search(r"^[ \t]*:label:[ \t]*(\S+)", match["body"], re.MULTILINE)
             found.append({"label": label.group(1) if label else None, "title": match["title"].strip(),
                           "text": match["body"]})

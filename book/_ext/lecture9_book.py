@@ -21,8 +21,10 @@ It does three things:
      ``hide_solutions`` cannot be used: with gated solutions it crashes (sphinx-exercise
      1.2.1 leaves an unknown ``solution_end_node``) and would leave the solution's cells
      on the page;
-   - ``html_copy_source`` is off, so ``_sources/`` (which holds the full notebooks) is
-     not written, and the page's download menu offers only the PDF (print) entry;
+   - ``html_copy_source`` is off, so the full notebooks are not copied into
+     ``_sources/``; instead the download menu of a chapter offers the *student* notebook
+     (:func:`lecture9.assign.student_notebook`: exercises kept, solutions removed or
+     stubbed, outputs cleared), written to ``_sources/``, and the PDF (print) entry;
    - notebooks are not executed: their stored outputs are used (the repository keeps
      them executed, and nbval checks that they are current);
    - the launch buttons (Binder, Colab, JupyterHub) are turned off, because they would
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 from docutils import nodes
 from pybtex.plugin import register_plugin
@@ -46,6 +49,9 @@ from pybtex.style.labels import BaseLabelStyle
 from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
 from sphinxcontrib.bibtex.style.referencing import BracketStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 #: Environment variable that switches on the solutions-hidden edition.
 HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
@@ -149,13 +155,41 @@ def _remove_solutions(app, doctree: nodes.document) -> None:
         node.parent.remove(node)
 
 
-def _keep_only_print_download(app, pagename, templatename, context, doctree) -> None:
-    # Without _sources/ the theme's ".ipynb"/".md" download links would be dead.
+def _student_downloads(app, pagename, templatename, context, doctree) -> None:
+    # The theme's download links point into _sources/, which this edition does not copy:
+    # keep the PDF (print) entry and, for a notebook page, offer the student notebook.
     if not app.config.lecture9_hide_solutions:
         return
-    for button in context.get("header_buttons", []):
-        if button.get("label") == "download-buttons":
-            button["buttons"] = [b for b in button["buttons"] if b.get("label") == "download-pdf-button"]
+    group = next((b for b in context.get("header_buttons", []) if b.get("label") == "download-buttons"), None)
+    if group is None:
+        return
+    buttons = [b for b in group["buttons"] if b.get("label") == "download-pdf-button"]
+    source = Path(app.env.doc2path(pagename))
+    if source.suffix == ".ipynb":
+        import nbformat
+
+        from lecture9.assign import student_notebook
+
+        try:
+            student = student_notebook(nbformat.read(source, as_version=4))
+        except Exception as err:  # noqa: BLE001 - reported as a build warning (an error with -W)
+            logger.warning(f"no student notebook for {pagename}: {type(err).__name__}: {err}", location=pagename)
+        else:
+            target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(student, target)
+            buttons.insert(
+                0,
+                {
+                    "type": "link",
+                    "url": f"{context['pathto']('_sources', 1)}/{pagename}.ipynb",
+                    "text": ".ipynb",
+                    "icon": "fas fa-code",
+                    "tooltip": "Download the student notebook (exercises, no solutions)",
+                    "label": "download-notebook-button",
+                },
+            )
+    group["buttons"] = buttons
 
 
 # --- one copy of each script per page ------------------------------------------------
@@ -184,6 +218,6 @@ def setup(app):
     app.add_config_value("lecture9_hide_solutions", False, "env", types=[bool])
     app.connect("config-inited", _configure_edition, priority=900)
     app.connect("doctree-read", _remove_solutions, priority=100)
-    app.connect("html-page-context", _keep_only_print_download, priority=900)
+    app.connect("html-page-context", _student_downloads, priority=900)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
