@@ -504,4 +504,10 @@ def run(args: argparse.Namespace) -> int:
     kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
     for path in written:
         print(f"wrote {kind} {path}")
+    if args.nbgrader:
+        print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
+              "and run 'nbgrader generate_assignment <assignment>'")
+    else:
+        print("to publish the book without solutions: "
+              "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students")
     return 0

@@ -718,7 +718,8 @@ def measure_valued_grad(
       Maxwell (density :math:`z^2 \phi(z)`), :math:`x^- \sim \mathcal{N}(\mu, \sigma^2)`.
     - Bernoulli probs: :math:`c = 1`, :math:`x^+ = 1`, :math:`x^- = 0` (logits by the chain
       rule, times :math:`p(1-p)`).
-    - Poisson rate: :math:`c = 1`, :math:`x^+ = x + 1`, :math:`x^- = x'` with :math:`x, x' \sim \mathrm{Poisson}(\lambda)`.
+    - Poisson rate: :math:`c = 1`, :math:`x^+ = x + 1`, :math:`x^- = x'` with
+      :math:`x, x' \sim \mathrm{Poisson}(\lambda)`.
     - Exponential rate: :math:`c = 1/\lambda`, :math:`x^+ \sim \mathrm{Exp}(\lambda)`,
       :math:`x^- \sim \mathrm{Gamma}(2, \lambda)` (sum of two exponentials).
 

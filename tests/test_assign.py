@@ -205,7 +205,8 @@ def test_assign_selected_chapters_only(tmp_path, capsys):
     write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb"))
     assert run_assign("--book", book, "--out", tmp_path / "out", "02") == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["02_two.ipynb"]
-    assert "wrote student notebook" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "wrote student notebook" in printed and "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build" in printed
 
 
 def test_nbgrader_source_notebook(book, tmp_path):

@@ -355,9 +355,17 @@ def _solution_lines(html_dir: Path, pages: list[str]):
 
 
 def _notebook_text(notebook) -> list[str]:
-    """Cell sources and text outputs of a notebook, as a reader of the file would see them."""
+    """Cell sources and text outputs of a student notebook, except its exercise stubs.
+
+    A stub (tag ``stub``, written by ``lecture9.assign``) keeps the header, signature and
+    docstring of a coding exercise's solution cell on purpose; what replaced the
+    solution is checked by the ``### BEGIN SOLUTION`` test and by tests/test_assign.py.
+    """
     texts = []
     for cell in notebook.cells:
+        if "stub" in cell.get("metadata", {}).get("tags", []):
+            texts.append("\n".join(line for line in cell.source.splitlines() if "BEGIN SOLUTION" in line))
+            continue
         texts.append(cell.source)
         for output in cell.get("outputs", []):
             texts.append(output.get("text", ""))

@@ -170,7 +170,8 @@ def check_unbiased(grads: torch.Tensor, truth: torch.Tensor):
 def test_bernoulli_score_function_and_measure_valued_match_enumeration():
     f = lambda x: torch.exp(x) - 2 * x  # noqa: E731
     probs = torch.tensor([0.1, 0.5, 0.8], dtype=DTYPE)
-    truth = (f(torch.tensor(1.0, dtype=DTYPE)) - f(torch.tensor(0.0, dtype=DTYPE))).expand(3)  # d/dp [p f(1) + (1 - p) f(0)]
+    # d/dp [p f(1) + (1 - p) f(0)] = f(1) - f(0)
+    truth = (f(torch.tensor(1.0, dtype=DTYPE)) - f(torch.tensor(0.0, dtype=DTYPE))).expand(3)
     check_unbiased(estimators.score_function_grad(f, D.Bernoulli, {"probs": probs}, 40_000, generator=gen())["probs"],
                    truth)
     mv = estimators.measure_valued_grad(f, D.Bernoulli, {"probs": probs}, 10, generator=gen())["probs"]
@@ -310,8 +311,8 @@ def test_batched_parameters(estimator, shape):
     f = COSTS["quadratic"]  # (x - 3)^2: d/dloc = 2 (loc - 3), d/dscale = 2 scale
     params = {"loc": loc, "scale": scale}
     if estimator == "score_function_optimal_baseline":
-        grads = estimators.score_function_grad(f, Normal, params, 10_000, baseline={"loc": (loc - 3) ** 2 + 3 * scale**2,
-                                               "scale": (loc - 3) ** 2 + 5 * scale**2}, generator=gen())
+        b_star = {"loc": (loc - 3) ** 2 + 3 * scale**2, "scale": (loc - 3) ** 2 + 5 * scale**2}  # per entry
+        grads = estimators.score_function_grad(f, Normal, params, 10_000, baseline=b_star, generator=gen())
     else:
         grads = run(estimator, f, params, 10_000, gen())
     assert grads["loc"].shape == (10_000, *shape) and grads["scale"].shape == (10_000, *shape)

@@ -547,7 +547,8 @@ def trajectory_plot(iterates, *, optimum=None, ax=None, xlabel: str = "iteration
 
 
 def convergence_plot(lines=None, markers=None, *, ax=None, xlabel: str = "number of evaluations of $f$",
-                     ylabel: str = "absolute error", title: str | None = None, legend_loc: str = "best"):
+                     ylabel: str = "absolute error", title: str | None = None, legend_loc: str = "best",
+                     colors=None):
     """Log-log plot of errors against cost, one series per method, each with its own x-values.
 
     Used to compare a tensor-product quadrature rule in several dimensions with
@@ -566,6 +567,8 @@ def convergence_plot(lines=None, markers=None, *, ax=None, xlabel: str = "number
         ylabel: y-axis label.
         title: optional axes title.
         legend_loc: matplotlib legend location.
+        colors: optional ``{name: matplotlib colour}`` overriding the default
+            colour of a series.
 
     Returns:
         The ``Figure`` that holds the axes.
@@ -583,9 +586,10 @@ def convergence_plot(lines=None, markers=None, *, ax=None, xlabel: str = "number
         raise ValueError("pass lines and/or markers to plot")
     fig, ax = _axes(ax)
     names = list(dict.fromkeys([*lines, *markers]))
+    colors = dict(colors or {})
     with style():
         for i, name in enumerate(names):
-            c = _color(name, i)
+            c = colors.get(name, _color(name, i))
             label = name.replace("_", " ")
             for group, kw in ((lines, dict(marker=".", markersize=6)),
                               (markers, dict(ls="none", marker="o", markersize=5, markerfacecolor="white", mew=1.3))):
