@@ -1,6 +1,6 @@
-"""Write student versions of the chapter notebooks: ``python -m lecture9 assign``.
+"""Write student versions of the chapter notebooks, without solutions (for instructors).
 
-For instructors (see the book's *For instructors* appendix). Usage::
+The command ``python -m lecture9 assign``; see the book's *For instructors* appendix. Usage::
 
     python -m lecture9 assign --out student/              # every chapter in book/
     python -m lecture9 assign --out student/ 04 05        # chapters 4 and 5

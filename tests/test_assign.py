@@ -364,6 +364,12 @@ def test_student_notebook_leaves_its_input_alone():
     assert nbformat.writes(nb) == before
 
 
+def test_refuses_non_positive_points(book, tmp_path, capsys):
+    assert run_assign("--book", book, "--out", tmp_path / "out", "--nbgrader", "--points", "0") == 1
+    assert "--points must be > 0, got 0.0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_cli_help_lists_assign(capsys):
     with pytest.raises(SystemExit):
         cli.main(["assign", "--help"])

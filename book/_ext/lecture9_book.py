@@ -30,10 +30,12 @@ It does three things:
    - the launch buttons (Binder, Colab, JupyterHub) are turned off, because they would
      open the repository's notebooks, solutions included.
 
-3. **No JavaScript errors in the browser.** sphinx-thebe registers its configuration
-   script with ``add_js_file(None, body=...)`` and Sphinx 7.4 then writes it twice
-   (once as ``None``, once as ``''``), so every page raised "Identifier 'THEBE_JS_URL'
-   has already been declared". Duplicate scripts are dropped from each page.
+3. **No JavaScript errors, no CDN.** sphinx-thebe registers its configuration script
+   with ``add_js_file(None, body=...)`` and Sphinx 7.4 then writes it twice (once as
+   ``None``, once as ``''``), so every page raised "Identifier 'THEBE_JS_URL' has
+   already been declared". Duplicate scripts are dropped from each page, and while
+   live code (thebe, loaded from unpkg.com) is off, so are thebe's scripts: the pages
+   then reference no CDN at all.
 """
 
 from __future__ import annotations
@@ -201,16 +203,24 @@ def _script_key(script) -> tuple:
     return (str(filename), tuple(sorted((str(k), str(v)) for k, v in attributes.items())))
 
 
-def _drop_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+def _is_thebe_script(key: tuple) -> bool:
+    filename, attributes = key
+    return filename.endswith("sphinx-thebe.js") or any("THEBE_JS_URL" in value for _, value in attributes)
+
+
+def _clean_scripts(app, pagename, templatename, context, doctree) -> None:
     scripts = context.get("script_files")
     if not scripts:
         return
+    launch = (app.config.html_theme_options or {}).get("launch_buttons") or {}
+    thebe_on = bool(launch.get("thebe")) or bool((app.config["thebe_config"] or {}).get("always_load"))
     seen, unique = set(), []
     for script in scripts:
         key = _script_key(script)
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
+        if key in seen or (not thebe_on and _is_thebe_script(key)):
+            continue
+        seen.add(key)
+        unique.append(script)
     scripts[:] = unique
 
 
@@ -219,5 +229,5 @@ def setup(app):
     app.connect("config-inited", _configure_edition, priority=900)
     app.connect("doctree-read", _remove_solutions, priority=100)
     app.connect("html-page-context", _student_downloads, priority=900)
-    app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
+    app.connect("html-page-context", _clean_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
