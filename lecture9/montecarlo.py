@@ -30,6 +30,7 @@ from typing import Callable, NamedTuple
 import torch
 from scipy import stats
 
+from .sampling import draw
 from ._validation import (
     check_distribution,
     check_finite,
@@ -163,84 +164,21 @@ class RejectionSamples(NamedTuple):
 # --------------------------------------------------------------------------- sampling helpers
 
 
-def _dtype_of(distribution) -> torch.dtype:
-    for name in ("loc", "probs", "rate", "low", "scale", "concentration"):
-        try:
-            tensor = getattr(distribution, name)
-        except (AttributeError, NotImplementedError):
-            continue
-        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
-            return tensor.dtype
-    return torch.get_default_dtype()
-
-
-def _device_of(distribution) -> torch.device:
-    for value in distribution.__dict__.values():
-        if isinstance(value, torch.Tensor):
-            return value.device
-    return torch.device("cpu")
-
-
 def _uniform(shape, generator, dtype, device) -> Tensor:
     """Uniform(0, 1) noise strictly above 0 (so that log and icdf stay finite)."""
     u = torch.rand(shape, generator=generator, dtype=dtype, device=device)
     return u.clamp_min(torch.finfo(dtype).tiny)
 
 
-def _sample(d, sample_shape: torch.Size, generator) -> Tensor:
-    D = torch.distributions
-    if isinstance(d, D.Independent):
-        return _sample(d.base_dist, sample_shape, generator)
-    if isinstance(d, D.TransformedDistribution):
-        x = _sample(d.base_dist, sample_shape, generator)
-        for transform in d.transforms:
-            x = transform(x)
-        return x
-    shape = d._extended_shape(sample_shape)
-    dtype, device = _dtype_of(d), _device_of(d)
-    if isinstance(d, D.Normal):
-        return d.loc + d.scale * torch.randn(shape, generator=generator, dtype=dtype, device=device)
-    if isinstance(d, D.MultivariateNormal):
-        eps = torch.randn(shape, generator=generator, dtype=dtype, device=device)
-        return d.loc + (d.scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
-    if isinstance(d, D.Uniform):
-        return d.low + (d.high - d.low) * torch.rand(shape, generator=generator, dtype=dtype, device=device)
-    if isinstance(d, D.Bernoulli):
-        return (torch.rand(shape, generator=generator, dtype=dtype, device=device) < d.probs).to(dtype)
-    if isinstance(d, D.Poisson):
-        return torch.poisson(d.rate.expand(shape), generator=generator)
-    if isinstance(d, D.Categorical):
-        probs = d.probs.reshape(-1, d.probs.shape[-1])
-        n = int(torch.Size(sample_shape).numel())
-        idx = torch.multinomial(probs, n, replacement=True, generator=generator)  # (B, n)
-        return idx.T.reshape(shape)
-    if isinstance(d, D.MixtureSameFamily):
-        comp = _sample(d.component_distribution, sample_shape, generator)  # (*s, *b, K, *e)
-        which = _sample(d.mixture_distribution, sample_shape, generator)  # (*s, *b)
-        event_dims = len(d.event_shape)
-        index = which.reshape(which.shape + (1,) + (1,) * event_dims)
-        index = index.expand(which.shape + (1,) + d.event_shape)
-        return comp.gather(len(which.shape), index).squeeze(len(which.shape))
-    u = _uniform(shape, generator, dtype, device)
-    try:
-        return d.icdf(u)
-    except NotImplementedError:
-        raise NotImplementedError(
-            f"sample_distribution cannot draw from {type(d).__name__} with an explicit generator: it has no icdf. "
-            "Supported: Normal, MultivariateNormal, Uniform, Bernoulli, Categorical, Poisson, "
-            "MixtureSameFamily, Independent, TransformedDistribution (e.g. LogNormal, HalfNormal, Gumbel) "
-            "and every distribution with an icdf (Exponential, Laplace, Cauchy, HalfCauchy, ...)"
-        ) from None
-
-
 def sample_distribution(distribution, num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Draw samples from a ``torch.distributions.Distribution`` with an explicit generator.
 
     ``Distribution.sample`` uses the global random state; this function draws the
-    base noise with ``generator`` and transforms it: location-scale for the Normal
-    family, the inverse CDF :math:`x = F^{-1}(u)`, :math:`u \\sim U(0, 1)` for
-    distributions with an ``icdf``, comparisons of uniforms for Bernoulli and
-    Categorical, and the transforms of a ``TransformedDistribution``.
+    base noise with ``generator`` and transforms it (see :func:`lecture9.sampling.draw`):
+    location-scale for the Normal family, the inverse CDF :math:`x = F^{-1}(u)`,
+    :math:`u \\sim U(0, 1)` for distributions with an ``icdf``, comparisons of
+    uniforms for Bernoulli and Categorical, and the transforms of a
+    ``TransformedDistribution``.
 
     Introduced in chapter 2, *Sampling*.
 
@@ -253,10 +191,9 @@ def sample_distribution(distribution, num_samples: int, *, generator: torch.Gene
         The samples.
 
     Raises:
-        TypeError: if ``distribution`` is not a Distribution or ``num_samples`` not an integer.
+        TypeError: if ``distribution`` is not a Distribution, ``num_samples`` not an
+            integer, or the family has no generator-aware sampler (e.g. VonMises).
         ValueError: if ``num_samples < 1``.
-        NotImplementedError: for a family without a generator-aware sampler
-            (e.g. Gamma, Beta, StudentT).
 
     Shapes:
         Output: ``(num_samples, *batch_shape, *event_shape)``.
@@ -265,7 +202,7 @@ def sample_distribution(distribution, num_samples: int, *, generator: torch.Gene
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
     with torch.no_grad():
-        return _sample(distribution, torch.Size((num_samples,)), generator)
+        return draw(distribution, (num_samples,), generator)
 
 
 def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor:

@@ -222,9 +222,15 @@ def test_sample_distribution_discrete_and_shapes():
     assert mvn.shape == (10, 3)
 
 
+def test_sample_distribution_gamma_moments():
+    x = mc.sample_distribution(D.Gamma(torch.tensor(2.0), torch.tensor(1.5)), 20_000, generator=gen(3))
+    mean, var = 2.0 / 1.5, 2.0 / 1.5**2
+    assert abs(x.mean() - mean) < NUM_SE * math.sqrt(var / 20_000)
+
+
 def test_sample_distribution_unsupported_family():
-    with pytest.raises(NotImplementedError, match="Gamma"):
-        mc.sample_distribution(D.Gamma(2.0, 1.0), 10, generator=gen())
+    with pytest.raises(TypeError, match="cannot sample VonMises"):
+        mc.sample_distribution(D.VonMises(torch.tensor(0.0), torch.tensor(1.0)), 10, generator=gen())
 
 
 # --------------------------------------------------------------------------- rejection sampling

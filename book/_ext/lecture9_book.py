@@ -40,10 +40,12 @@ It does three things:
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
 from pathlib import Path
 
+import latexcodec  # noqa: F401 - registers the "ulatex" codec (a dependency of pybtex)
 from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
@@ -62,9 +64,14 @@ HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
 # --- author-year bibliography --------------------------------------------------------
 
 
+def _plain(latex: str) -> str:
+    """``V{\\'a}zquez-Abad`` -> ``Vázquez-Abad``: LaTeX accents decoded, braces dropped."""
+    return codecs.decode(latex, "ulatex").replace("{", "").replace("}", "")
+
+
 def _last_names(entry) -> list[str]:
     persons = entry.persons.get("author") or entry.persons.get("editor") or []
-    return [" ".join(person.last_names) for person in persons]
+    return [_plain(" ".join(person.last_names)) for person in persons]
 
 
 class AuthorYearLabelStyle(BaseLabelStyle):
@@ -82,7 +89,7 @@ class AuthorYearLabelStyle(BaseLabelStyle):
                 who = f"{names[0]} and {names[1]}"
             else:
                 who = f"{names[0]} et al."
-            who = who.replace("{", "").replace("}", "")
+            who = _plain(who)
             labels.append(f"{who}, {entry.fields.get('year', 'n.d.')}")
         for label in set(labels):
             positions = [i for i, other in enumerate(labels) if other == label]

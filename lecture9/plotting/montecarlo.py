@@ -12,8 +12,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..montecarlo import _dtype_of
 from .common import figure, style
+
+
+def _dtype_of(distribution) -> torch.dtype:
+    """Floating dtype of a distribution's parameters (the grid its log_prob is evaluated on)."""
+    try:
+        mean = distribution.mean
+    except NotImplementedError:
+        mean = None
+    if isinstance(mean, torch.Tensor) and mean.is_floating_point():
+        return mean.dtype
+    return torch.get_default_dtype()
+
 
 __all__ = [
     "MC_COLORS",
