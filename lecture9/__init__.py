@@ -8,6 +8,7 @@ introduced by one chapter of the book:
 module                    chapter
 ========================  ==========================================================
 ``montecarlo``            1-2: Monte Carlo estimation, importance / rejection sampling
+``sampling``              2: drawing from torch.distributions with an explicit generator
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, baselines, leave-one-out
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "montecarlo",
+    "sampling",
     "estimators",
     "reference",
     "control_variates",

@@ -27,8 +27,9 @@ It does three things:
      stubbed, outputs cleared), written to ``_sources/``, and the PDF (print) entry;
    - notebooks are not executed: their stored outputs are used (the repository keeps
      them executed, and nbval checks that they are current);
-   - the launch buttons (Binder, Colab, JupyterHub) are turned off, because they would
-     open the repository's notebooks, solutions included.
+   - the launch buttons (Binder, Colab, JupyterHub) and the repository, edit and issue
+     buttons are turned off, because they lead to the repository's notebooks, solutions
+     included.
 
 3. **No JavaScript errors, no CDN.** sphinx-thebe registers its configuration script
    with ``add_js_file(None, body=...)`` and Sphinx 7.4 then writes it twice (once as
@@ -144,6 +145,8 @@ def _configure_edition(app, config) -> None:
     launch = dict(theme_options.get("launch_buttons") or {})
     launch.update(binderhub_url="", colab_url="", jupyterhub_url="", deepnote_url="", thebe=False)
     theme_options["launch_buttons"] = launch
+    # and no links to the repository, which holds the solutions
+    theme_options.update(use_repository_button=False, use_edit_page_button=False, use_issues_button=False)
     config.html_theme_options = theme_options
 
 
