@@ -11,9 +11,10 @@ For each page in ``_toc.yml`` the test opens the built HTML page in Debian's Chr
 - the browser console shows no error (JavaScript exceptions, failed loads);
 - nothing is fetched from the network (all resources are local files);
 - solutions are collapsed dropdowns that open when clicked, and a page with exercises
-  has solutions.
+  has solutions (in the solutions-hidden edition: no solution at all).
 
-A full-page screenshot of each page is written to ``_build/screenshots/``.
+A full-page screenshot of each page is written to ``_build/screenshots/`` (``<page>.png``,
+and ``<page>-2.png``, ... for the rest of a very long page).
 
 ``test_solutions_hidden_build`` checks the instructors' solutions-hidden edition
 (``LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students``): no
@@ -27,6 +28,7 @@ environment sets ``LECTURE9_REQUIRE_BROWSER=1`` (as ``.ci/run`` does): then they
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
@@ -60,7 +62,8 @@ CHROMIUM_FLAGS = [
 ]
 PAGE_TIMEOUT_S = 60
 MATHJAX_TIMEOUT_MS = 30_000
-MAX_SCREENSHOT_HEIGHT = 16_000
+SCREENSHOT_TILE = 12_000  # px per screenshot file (Chromium caps one capture at 16384 px)
+MAX_SCREENSHOT_TILES = 5
 
 # TeX that survived typesetting: delimiters or common commands left in the visible text.
 RAW_TEX = re.compile(
@@ -208,7 +211,9 @@ const solutions = Array.from(document.querySelectorAll("div.solution")).map((el)
     collapsed: body.every((c) => getComputedStyle(c).display === "none" || c.getBoundingClientRect().height === 0),
   };
 });
+const edition = document.querySelector("meta[name='lecture9-edition']");
 return {
+  edition: edition ? edition.content : "full",
   title: document.title,
   h1: h1 ? h1.textContent.replace(/#\\s*$/, "").trim() : "",
   math: mathElements.length,
@@ -236,23 +241,28 @@ return body.some((c) => getComputedStyle(c).display !== "none" && c.getBoundingC
 
 
 def _screenshot(driver, page: str) -> Path:
+    """Full-page screenshot(s): ``<page>.png``, and ``<page>-2.png``, ... for a very long page."""
     metrics = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
     size = metrics.get("cssContentSize") or metrics["contentSize"]
-    height = int(min(max(size["height"], 1), MAX_SCREENSHOT_HEIGHT))
+    height = int(max(size["height"], 1))
     width = int(driver.execute_script("return document.documentElement.clientWidth") or 1280)
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-        },
-    )
-    import base64
-
-    path = SCREENSHOTS / (page.replace("/", "_") + ".png")
-    path.write_bytes(base64.b64decode(shot["data"]))
-    return path
+    name = page.replace("/", "_")
+    for old in SCREENSHOTS.glob(f"{name}-*.png"):
+        old.unlink()
+    first = None
+    for number, top in enumerate(range(0, min(height, MAX_SCREENSHOT_TILES * SCREENSHOT_TILE), SCREENSHOT_TILE), 1):
+        shot = driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": top, "width": width, "height": min(SCREENSHOT_TILE, height - top), "scale": 1},
+            },
+        )
+        path = SCREENSHOTS / (f"{name}.png" if number == 1 else f"{name}-{number}.png")
+        path.write_bytes(base64.b64decode(shot["data"]))
+        first = first or path
+    return first
 
 
 def _severe_console_messages(driver) -> list[str]:
@@ -303,7 +313,10 @@ def test_page_renders(driver, page):
     if info["external"] or info["fetched"]:
         problems.append(f"page needs the network: {sorted(set(info['external'] + info['fetched']))[:5]}")
     solutions = info["solutions"]
-    if info["exercises"] and not solutions:
+    if info["edition"] == "solutions-hidden":
+        if solutions:
+            problems.append(f"{len(solutions)} solution(s) on a page of the solutions-hidden edition")
+    elif info["exercises"] and not solutions:
         problems.append(f"{info['exercises']} exercise(s) but no solution on the page")
     for solution in solutions:
         if not (solution["dropdown"] and solution["button"]):

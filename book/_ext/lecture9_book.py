@@ -172,6 +172,8 @@ def _student_downloads(app, pagename, templatename, context, doctree) -> None:
     # keep the PDF (print) entry and, for a notebook page, offer the student notebook.
     if not app.config.lecture9_hide_solutions:
         return
+    # tell readers' tools (and tests/test_browser.py) which edition this page belongs to
+    context["metatags"] = context.get("metatags", "") + '\n<meta name="lecture9-edition" content="solutions-hidden" />'
     group = next((b for b in context.get("header_buttons", []) if b.get("label") == "download-buttons"), None)
     if group is None:
         return
