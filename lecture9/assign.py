@@ -36,6 +36,17 @@ non-empty output folder unless ``--force``, and refuses a malformed notebook
 (naming the file). Every notebook is converted in memory and written into a
 temporary folder next to the output folder before anything is moved into place,
 so an error leaves no half-written output.
+
+Next to the notebooks the command writes :data:`README_NAME`
+(``README-instructors.md``, :func:`instructor_readme`): what was generated
+(chapters, coding exercises, autograde cells) and how to build and publish the
+book without solutions, the *solutions-hidden edition*::
+
+    LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students
+
+run in the folder that holds the book's ``_config.yml`` (see
+``book/_ext/lecture9_book.py``; sphinx-exercise's own ``hide_solutions`` cannot
+be used with gated solutions). It is written atomically with the notebooks.
 """
 
 from __future__ import annotations
@@ -44,6 +55,7 @@ import argparse
 import copy
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -57,11 +69,16 @@ from traitlets import Bool, Float
 from lecture9 import exercises
 
 __all__ = [
+    "README_NAME",
+    "HIDE_SOLUTIONS_ENV",
+    "HIDE_SOLUTIONS_BUILD",
+    "HIDE_SOLUTIONS_HTML",
     "AssignError",
     "ExercisePreprocessor",
     "student_notebook",
     "read_notebook",
     "find_chapters",
+    "instructor_readme",
     "assign",
     "configure_parser",
     "run",
@@ -78,6 +95,16 @@ SOLUTION_END_RE = re.compile(_FENCE + r"\{solution-end\}", re.MULTILINE)
 _SOLUTION_DIRECTIVE_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})[ \t]*\{solution\}")
 _EXERCISE_LABEL_RE = re.compile(r"^[ \t]*:label:[ \t]*(?P<label>\S+)", re.MULTILINE)
 _EXERCISE_DIRECTIVE_RE = re.compile(_FENCE + r"\{exercise(?:-start)?\}", re.MULTILINE)
+
+#: File name of the instructors' notes that ``assign`` writes next to the notebooks.
+README_NAME = "README-instructors.md"
+#: Environment variable that switches the book build to the solutions-hidden edition
+#: (read by ``book/_ext/lecture9_book.py``).
+HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
+#: The command that builds the solutions-hidden edition (run where ``_config.yml`` is).
+HIDE_SOLUTIONS_BUILD = f"{HIDE_SOLUTIONS_ENV}=1 jupyter-book build . --path-output _build/students"
+#: Where that build writes the site, relative to the folder it is run in.
+HIDE_SOLUTIONS_HTML = "_build/students/_build/html"
 
 #: nbgrader's cell metadata schema version written by ``--nbgrader``.
 NBGRADER_SCHEMA_VERSION = 3
@@ -393,6 +420,133 @@ def find_chapters(chapters: list[str] | None, book: Path | None = None) -> list[
     return found
 
 
+def _exercise_summary(nb, *, nbgrader: bool) -> tuple[list[str], list[str], int]:
+    """(labels of all exercises, ``label: task`` of the coding exercises, number of autograde cells)."""
+    labels, coding, checks = [], [], 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for directive in _EXERCISE_DIRECTIVE_RE.finditer(cell.source):
+                match = _EXERCISE_LABEL_RE.search(cell.source, directive.end())
+                if match and match["label"] not in labels:
+                    labels.append(match["label"])
+            continue
+        tags = cell.metadata.get("tags", [])
+        if exercises.AUTOGRADE in tags:
+            checks += 1
+        meta = cell.metadata.get("nbgrader", {})
+        is_coding = (meta.get("solution") and not meta.get("grade")) if nbgrader else exercises.STUB in tags
+        header = exercises.parse_exercise_header(cell.source) if is_coding else None
+        if header:
+            coding.append(f"{header[0]}: {header[1]}")
+    return labels, coding, checks
+
+
+def _book_root(book: Path) -> Path:
+    """The folder holding the book's ``_config.yml`` (where ``jupyter-book build .`` runs)."""
+    for folder in (book, book.parent):
+        if (folder / "_config.yml").is_file():
+            return folder
+    return DEFAULT_BOOK.parent
+
+
+def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = False) -> str:
+    """The instructors' notes written next to the notebooks (:data:`README_NAME`).
+
+    They list what was generated and say how to hand the notebooks out, how
+    they are graded, and how to build and publish the book without solutions
+    (the solutions-hidden edition of ``book/_ext/lecture9_book.py``).
+
+    Args:
+        notebooks: ``(file name, converted notebook)`` pairs, as written.
+        book: the book folder the chapters came from (default: ``book/`` of
+            this repository); the build command is run in the folder holding
+            its ``_config.yml``.
+        nbgrader: the notebooks are nbgrader source notebooks.
+
+    Returns:
+        Markdown text.
+    """
+    source = Path(book or _default_book()).resolve()
+    root = _book_root(source)
+    kind = "nbgrader source notebook" if nbgrader else "student notebook"
+    kind += "" if len(notebooks) == 1 else "s"
+    kind += " (solutions included)" if nbgrader else ""
+    lines = [
+        "# lecture9: notes for instructors",
+        "",
+        f"Written by `python -m lecture9 assign{' --nbgrader' if nbgrader else ''}` from the chapter notebooks",
+        f"in `{source}`. This file is for you, not for the students.",
+        "",
+        f"## What was generated: {len(notebooks)} {kind}",
+        "",
+        "| Notebook | Exercises | Coding exercises | Autograde cells |",
+        "|---|---|---|---|",
+    ]
+    for name, nb in notebooks:
+        labels, coding, checks = _exercise_summary(nb, nbgrader=nbgrader)
+        coding_cell = "<br>".join(f"`{c}`".replace("|", "\\|") for c in coding) or "-"
+        lines.append(f"| `{name}` | {len(labels)} | {coding_cell} | {checks} |")
+    lines.append("")
+    if nbgrader:
+        lines += [
+            "These notebooks contain the solutions: keep them private. The coding solutions are marked as nbgrader",
+            "solution cells, the `autograde` cells as graded, locked test cells, and each written exercise's",
+            "worked solution as a manually graded answer cell. Copy a notebook into your nbgrader course's",
+            "`source/<assignment>/` folder and run `nbgrader generate_assignment <assignment>` to make the",
+            "student version.",
+            "",
+        ]
+    else:
+        lines += [
+            "In these notebooks the solutions of the written exercises are removed, each coding exercise's",
+            "solution is replaced by a stub that raises `NotImplementedError(\"Exercise <label>: <task>\")`,",
+            "outputs are cleared and the `autograde` cells are kept. Hand them out: they run in JupyterLab in",
+            "the course environment (`pip install -r requirements.txt`; the checks import `lecture9`). A",
+            "student notebook runs until the first exercise not done yet and stops there with its message.",
+            "",
+            "To grade a submission, run it top to bottom:",
+            "",
+            "```bash",
+            "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb",
+            "```",
+            "",
+            "Every `autograde` cell that runs without an error is a passed coding exercise; the written",
+            "exercises are graded by hand against the worked solutions in the book.",
+            "",
+        ]
+    lines += [
+        "## Publish the book without solutions",
+        "",
+        "The normal build shows every solution in a collapsed dropdown. While the exercises are being",
+        "worked on, publish the *solutions-hidden edition* instead. In the folder that holds the book's",
+        "`_config.yml`:",
+        "",
+        "```bash",
+        f"cd {shlex.quote(str(root))}",
+        HIDE_SOLUTIONS_BUILD,
+        "```",
+        "",
+        f"The site is written to `{HIDE_SOLUTIONS_HTML}/` (the normal build stays in `_build/html/`);",
+        "publish that folder on any static host, for example",
+        "",
+        "```bash",
+        f"ghp-import -n -p -f {HIDE_SOLUTIONS_HTML}",
+        "```",
+        "",
+        "In that edition every solution (text, code cells, outputs, figures, search-index entries) is",
+        "removed from the pages, the notebook sources are not copied, the download menu offers the",
+        "student notebooks, and the launch and repository buttons are off (they lead to the solutions).",
+        "Instead of the environment variable you can set `lecture9_hide_solutions: true` under",
+        "`sphinx: config:` in a copy of `_config.yml`. The switch is implemented by the book's Sphinx",
+        "extension `book/_ext/lecture9_book.py`; sphinx-exercise's own `hide_solutions` option is not",
+        "used, because with gated solutions it stops the build (sphinx-exercise 1.2.1).",
+        "",
+        "More in the book's *For instructors* appendix.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
@@ -419,12 +573,16 @@ def assign(
         points: points per autograded cell (``nbgrader``).
 
     Returns:
-        The written notebooks.
+        The written notebooks. Next to them, :data:`README_NAME` is written
+        (:func:`instructor_readme`: what was generated, and how to build the
+        book without solutions).
 
     Raises:
         AssignError: if ``out`` lies in the book or over an input, is a
             non-empty folder without ``force`` or a file, or if a notebook is
-            malformed (naming the file). Nothing is written then.
+            malformed (naming the file). Nothing is written then: the notebooks
+            and the notes are written into a temporary folder first and moved
+            into place together.
     """
     out = Path(out)
     target = out.resolve()
@@ -460,10 +618,12 @@ def assign(
     try:
         for name, nb in converted:
             nbformat.write(nb, staging / name)
+        readme = instructor_readme(converted, book=book, nbgrader=nbgrader)
+        (staging / README_NAME).write_text(readme, encoding="utf-8")
         if not target.exists():
             os.replace(staging, target)
         else:
-            for name, _ in converted:
+            for name in [name for name, _ in converted] + [README_NAME]:
                 os.replace(staging / name, target / name)
     except OSError as err:
         raise AssignError(f"could not write {out}: {err}") from err
@@ -481,7 +641,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="output folder for the student notebooks (outside the book folder)")
     parser.add_argument("--force", action="store_true",
-                        help="write into a non-empty output folder (replaces notebooks of the same name)")
+                        help=f"write into a non-empty output folder (replaces notebooks of the same name "
+                             f"and {README_NAME})")
     parser.add_argument("--book", type=Path, default=None, metavar="DIR",
                         help="the book folder the chapters are taken from (default: book/ of this repository)")
     parser.add_argument("--nbgrader", action="store_true",
@@ -504,10 +665,10 @@ def run(args: argparse.Namespace) -> int:
     kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
     for path in written:
         print(f"wrote {kind} {path}")
+    print(f"wrote {Path(args.out) / README_NAME} (what was generated; how to publish the book without solutions)")
     if args.nbgrader:
         print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
               "and run 'nbgrader generate_assignment <assignment>'")
-    else:
-        print("to publish the book without solutions: "
-              "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students")
+    print(f"to publish the book without solutions, run in {_book_root(Path(args.book or _default_book()).resolve())}: "
+          f"{HIDE_SOLUTIONS_BUILD} (site in {HIDE_SOLUTIONS_HTML}/)")
     return 0

@@ -588,6 +588,7 @@ def measure_valued_grad(
     Raises:
         NotImplementedError: if the family or a parameter has no decomposition here
             (the message lists the supported ones).
+        TypeError: if ``coupled`` is not a bool.
         ValueError: if ``num_samples < 1``, a parameter is invalid or ``f`` returns the
             wrong shape.
 
@@ -598,6 +599,11 @@ def measure_valued_grad(
     """
     num_samples = check_num_samples(num_samples)
     generator = check_generator(generator)
+    if not isinstance(coupled, bool):
+        raise TypeError(
+            f"coupled must be a bool, got {coupled!r} of type {type(coupled).__name__}; pass coupled=True "
+            f"(common random numbers) or coupled=False (independent samples)"
+        )
     params = _as_params(params)
     dist = _build(distribution, params)
     family = type(dist).__name__

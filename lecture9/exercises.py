@@ -117,9 +117,23 @@ def check_estimate(estimate, expected, standard_error, *, what: str = "estimate"
 def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, atol: float = 1e-8) -> None:
     """Check a deterministic result (number or tensor) against the reference value.
 
+    Both are compared as float64 tensors (gradients are not tracked), elementwise
+    with ``torch.allclose``: ``|actual - expected| <= atol + rtol * |expected|``.
+
+    Args:
+        actual: the student's result (number, sequence or tensor).
+        expected: the reference value (number, sequence or tensor) of the same
+            shape.
+        what: what the result is, for the message (``"gradient"`` gives
+            ``your gradient differs ...``).
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+
     Raises:
-        ExerciseCheckError: on a shape mismatch or values that differ, naming the
-            largest difference.
+        ExerciseCheckError: on a shape mismatch (``your gradient has shape (2,),
+            expected (3,)``) or on values that differ, naming the largest
+            difference (``your gradient differs from the reference: largest
+            difference 0.5 (allowed: rtol=1e-05, atol=1e-08)``).
     """
     actual_t = torch.as_tensor(actual, dtype=torch.float64) if not isinstance(actual, torch.Tensor) else actual.detach().double()
     expected_t = torch.as_tensor(expected, dtype=torch.float64) if not isinstance(expected, torch.Tensor) else expected.detach().double()

@@ -24,6 +24,7 @@ transforms it (location-scale, inverse CDF, ...).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from typing import Callable, NamedTuple
 
@@ -205,6 +206,29 @@ def sample_distribution(distribution, num_samples: int, *, generator: torch.Gene
         return draw(distribution, (num_samples,), generator)
 
 
+def _check_generator_keyword(fn, name: str, signature: str) -> None:
+    """Raise ``TypeError`` if the callable ``fn`` cannot take a ``generator=`` keyword.
+
+    Callables whose signature Python cannot inspect (some builtins) are let through.
+    """
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return
+    for param in params:
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            return
+        if param.name == "generator" and param.kind in (
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        ):
+            return
+    raise TypeError(
+        f"{name} must accept a generator keyword: expected the signature {signature}, e.g. "
+        f"lambda n, generator=None: torch.rand(n, generator=generator); randomness is passed explicitly"
+    )
+
+
 def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor:
     """Samples from a Distribution or a callable ``sampler(num_samples, generator=...)``."""
     if isinstance(sampler, torch.distributions.Distribution):
@@ -214,6 +238,7 @@ def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor
             f"{name} must be a torch.distributions.Distribution or a callable "
             f"{name}(num_samples, generator=...) -> Tensor, got {type(sampler).__name__}"
         )
+    _check_generator_keyword(sampler, name, f"{name}(num_samples, generator=None) -> Tensor")
     x = sampler(num_samples, generator=generator)
     if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[0] != num_samples:
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -369,7 +394,8 @@ def mc_estimate(
         The :class:`MonteCarloEstimate`.
 
     Raises:
-        TypeError: for a bad ``num_samples``, ``generator``, ``sampler`` or ``f``.
+        TypeError: for a bad ``num_samples``, ``generator``, ``sampler`` or ``f``, or a
+            callable ``sampler`` without a ``generator`` keyword.
         ValueError: if ``num_samples < 1``, or ``sampler`` / ``f`` return the wrong shape.
 
     Shapes:
@@ -608,9 +634,11 @@ def integral_estimate(
         The :class:`ImportanceEstimate` of :math:`F`.
 
     Raises:
-        TypeError: for a bad ``proposal``, ``f``, ``num_samples`` or ``generator``.
-        ValueError: if ``a >= b``, a limit is infinite without a proposal, the
-            proposal is not one-dimensional, or ``f`` returns the wrong shape.
+        TypeError: for a bad ``proposal``, ``f``, ``num_samples`` or ``generator``,
+            or if ``a`` or ``b`` is not a real number.
+        ValueError: if ``a >= b``, ``a`` or ``b`` is a tensor that is not a single
+            number, a limit is infinite without a proposal, the proposal is not
+            one-dimensional, or ``f`` returns the wrong shape.
 
     Shapes:
         samples: ``(num_samples,)``; ``f(samples)``: ``(num_samples,)``.
@@ -618,6 +646,11 @@ def integral_estimate(
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
     for name, value in (("a", a), ("b", b)):
+        if isinstance(value, torch.Tensor) and value.numel() != 1:
+            raise ValueError(
+                f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}; "
+                f"integral_estimate handles one interval at a time"
+            )
         if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)) or math.isnan(float(value)):
             raise TypeError(f"{name} must be a real number (or +-inf with a proposal), got {value!r}")
     a, b = float(a), float(b)
@@ -685,7 +718,8 @@ def importance_estimate(
 
     Raises:
         TypeError: for a bad ``f``, ``proposal``, ``target``, ``num_samples`` or
-            ``generator``, or a callable target without ``self_normalized=True``.
+            ``generator``, a ``self_normalized`` that is not a bool, or a callable
+            target without ``self_normalized=True``.
         ValueError: if target and proposal have different event shapes, a batch
             shape other than ``()``, or ``f`` / ``target`` return the wrong shape.
 
@@ -695,6 +729,11 @@ def importance_estimate(
     """
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
+    if not isinstance(self_normalized, bool):
+        raise TypeError(
+            f"self_normalized must be a bool, got {self_normalized!r} of type {type(self_normalized).__name__}; "
+            f"pass self_normalized=True or self_normalized=False"
+        )
     check_distribution(proposal, "proposal")
     _scalar_batch(proposal, "proposal")
     if isinstance(target, torch.distributions.Distribution):
@@ -751,7 +790,8 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
         The samples.
 
     Raises:
-        TypeError: if ``icdf`` is not callable, or for a bad ``num_samples`` / ``generator``.
+        TypeError: if ``icdf`` is not callable, is a Distribution without an
+            ``icdf`` (e.g. Gamma), or for a bad ``num_samples`` / ``generator``.
         ValueError: if ``num_samples < 1`` or ``icdf`` returns the wrong shape.
 
     Shapes:
@@ -759,12 +799,25 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
     """
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
-    if isinstance(icdf, torch.distributions.Distribution):
-        icdf = icdf.icdf
-    if not callable(icdf):
+    distribution = icdf if isinstance(icdf, torch.distributions.Distribution) else None
+    if distribution is not None:
+        icdf = distribution.icdf
+    elif not callable(icdf):
         raise TypeError(f"icdf must be a callable quantile function u -> x, got {type(icdf).__name__}")
+    no_icdf = TypeError(
+        f"icdf: {type(distribution).__name__} does not implement icdf; pass the quantile function as a "
+        f"callable instead, e.g. icdf=lambda u: torch.as_tensor(scipy.stats.gamma(a).ppf(u.numpy())), "
+        f"or use sample_distribution"
+    )
+    if distribution is not None and type(distribution).icdf is torch.distributions.Distribution.icdf:
+        raise no_icdf
     u = _uniform((num_samples,), generator, dtype, torch.device("cpu"))
-    return _evaluate(icdf, u, num_samples, "icdf")
+    try:
+        return _evaluate(icdf, u, num_samples, "icdf")
+    except NotImplementedError as error:
+        if distribution is None:
+            raise
+        raise no_icdf from error
 
 
 def rejection_sample(
@@ -802,8 +855,10 @@ def rejection_sample(
 
     Raises:
         TypeError: for a bad ``target_log_prob``, ``proposal``, ``num_samples`` or ``generator``.
-        ValueError: if ``log_M`` is not finite, the event shapes differ, the target
-            log-density has the wrong shape, or the envelope is violated on a proposal.
+        ValueError: if ``log_M`` is not finite or not a single number, the event
+            shapes differ, the target is a Distribution with a batch shape other than
+            ``()``, the target log-density has the wrong shape, or the envelope is
+            violated on a proposal.
         RuntimeError: if more than ``max_proposals`` proposals are needed.
 
     Shapes:
@@ -825,6 +880,7 @@ def rejection_sample(
                 f"target and proposal must have the same event_shape, got {tuple(target_log_prob.event_shape)} "
                 f"and {tuple(proposal.event_shape)}"
             )
+        _scalar_batch(target_log_prob, "target_log_prob")
         target_log_prob = target_log_prob.log_prob
     elif not callable(target_log_prob):
         raise TypeError(
@@ -932,7 +988,10 @@ def stochastic_gradient_descent(
         The trajectory, initial point included.
 
     Raises:
-        TypeError, ValueError: for bad arguments or a gradient of the wrong shape.
+        TypeError: if ``init`` is not a tensor, ``learning_rate`` not a number, or
+            ``grad_estimate`` not a callable with a ``generator`` keyword.
+        ValueError: if ``learning_rate`` is not finite and positive, ``num_steps < 1``,
+            or ``grad_estimate`` returns the wrong shape.
 
     Shapes:
         ``init``: ``param_shape``; output: ``(num_steps + 1, *param_shape)``.
@@ -942,6 +1001,9 @@ def stochastic_gradient_descent(
     check_positive(learning_rate, "learning_rate")
     num_steps = check_num_samples(num_steps, "num_steps")
     check_generator(generator)
+    if not callable(grad_estimate):
+        raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")
+    _check_generator_keyword(grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor")
     theta = init.detach().clone()
     trajectory = [theta]
     for _ in range(num_steps):

@@ -321,10 +321,27 @@ def _resolve_baseline(baseline, num_samples: int):
     )
 
 
+def _check_baseline_shape(baseline: torch.Tensor, cost_shape: tuple[int, ...], what: str = "baseline") -> None:
+    """Raise a ValueError naming ``baseline`` unless it broadcasts to ``cost_shape`` without enlarging it."""
+    shape = tuple(baseline.shape)
+    try:
+        ok = tuple(torch.broadcast_shapes(shape, cost_shape)) == tuple(cost_shape)
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{what} has shape {shape}, but it must broadcast to the cost's shape (num_samples, *batch) = "
+            f"{tuple(cost_shape)}: pass a number, a tensor of shape {tuple(cost_shape)} (or one that broadcasts "
+            f"to it, e.g. {tuple(cost_shape[1:])}), or a callable returning the cost's shape"
+        )
+
+
 def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
     """Per-sample REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
     if callable(baseline):
         baseline = baseline(cost.detach())
+        if isinstance(baseline, torch.Tensor):
+            _check_baseline_shape(baseline, tuple(cost.shape), "the tensor returned by the baseline callable")
     return score_function_surrogate(log_prob, cost, baseline, reduction="none")
 
 
@@ -332,6 +349,23 @@ def _check_estimator(estimator: str) -> str:
     if estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
     return estimator
+
+
+def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
+    """Validate ``estimator`` and ``baseline`` together; return the resolved baseline.
+
+    Shared by :func:`elbo_terms`, :func:`encoder_gradients` and
+    :func:`lecture9.training.train`, so that all three raise the same errors. With
+    ``batch_shape`` a tensor baseline is also checked against the cost's shape
+    ``(num_samples, *batch_shape)``.
+    """
+    _check_estimator(estimator)
+    resolved = _resolve_baseline(baseline, num_samples)
+    if resolved is not None and estimator == "pathwise":
+        raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
+    if isinstance(resolved, torch.Tensor) and batch_shape is not None:
+        _check_baseline_shape(resolved, (num_samples, *batch_shape))
+    return resolved
 
 
 def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
@@ -376,10 +410,7 @@ def elbo_terms(
         raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
-    _check_estimator(estimator)
-    baseline = _resolve_baseline(baseline, num_samples)
-    if baseline is not None and estimator == "pathwise":
-        raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
+    baseline = _check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
     eps = _randn((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
     return _elbo_from_noise(model, x, eps, estimator, baseline)
@@ -433,7 +464,8 @@ def elbo(
     Raises:
         TypeError: if ``model`` is not a :class:`VAE` or ``x`` is not a floating tensor.
         ValueError: if ``x`` does not have ``model.input_dim`` columns, ``num_samples < 1``,
-            ``estimator`` is unknown, or a baseline is given for the pathwise estimator.
+            ``estimator`` is unknown, a baseline is given for the pathwise estimator, or a
+            tensor baseline (or a callable's result) does not broadcast to ``(num_samples, *batch)``.
 
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
@@ -606,8 +638,7 @@ def encoder_gradients(
     if num_draws < 2:
         raise ValueError("num_draws must be >= 2 to measure a variance")
     num_samples = check_num_samples(num_samples)
-    _check_estimator(estimator)
-    baseline = _resolve_baseline(baseline, num_samples)
+    baseline = _check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
     loss = _ELBOLoss(model, estimator, baseline)
     params = {k: v.detach() for k, v in loss.named_parameters()}
@@ -637,9 +668,20 @@ def encoder_gradient_variance(
 
         \\operatorname{tr}\\operatorname{Cov}[\\hat g] = \\sum_{p} \\operatorname{Var}[\\hat g_p],
 
-    estimated from ``num_draws`` draws of :func:`encoder_gradients` (unbiased sample
-    variances), together with the squared norm of the mean gradient (the signal) so
-    that a signal-to-noise ratio can be formed.
+    estimated from ``num_draws`` draws :math:`\\hat g_1, \\dots, \\hat g_n` of
+    :func:`encoder_gradients` (unbiased sample variances), together with the squared
+    norm of the mean gradient :math:`\\|\\mathbb{E}[\\hat g]\\|^2` (the signal) so that a
+    signal-to-noise ratio can be formed. The plug-in value :math:`\\|\\bar g\\|^2` of the
+    sample mean :math:`\\bar g` is inflated by the noise, since
+    :math:`\\mathbb{E}\\|\\bar g\\|^2 = \\|\\mathbb{E}[\\hat g]\\|^2 + \\operatorname{tr}\\operatorname{Cov}[\\hat g] / n`;
+    the unbiased estimate returned is
+
+    .. math::
+
+        \\widehat{\\|\\mathbb{E}[\\hat g]\\|^2} = \\|\\bar g\\|^2 - \\frac1n \\sum_p s_p^2,
+
+    with :math:`s_p^2` the unbiased sample variances. It can be negative when the signal
+    is small compared with ``total_variance / num_draws``.
 
     Introduced in chapter 9, *Training a variational autoencoder*.
 
@@ -648,17 +690,23 @@ def encoder_gradient_variance(
             :func:`encoder_gradients`.
 
     Returns:
-        ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}``.
+        ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}`` with
+        ``mean_norm_sq`` the unbiased estimate above (plug-in value minus
+        ``total_variance / num_draws``).
 
     Raises:
         TypeError, ValueError: as :func:`encoder_gradients`.
+
+    Shapes:
+        ``x``: ``(batch, input_dim)``; the two variances summarize ``(num_draws, P)`` draws.
     """
     g = encoder_gradients(
         model, x, num_draws=num_draws, num_samples=num_samples, estimator=estimator, baseline=baseline,
         generator=generator,
     )
+    total_variance = float(g.var(0).sum())
     return {
-        "total_variance": float(g.var(0).sum()),
-        "mean_norm_sq": float(g.mean(0).square().sum()),
+        "total_variance": total_variance,
+        "mean_norm_sq": float(g.mean(0).square().sum()) - total_variance / num_draws,
         "num_draws": int(num_draws),
     }

@@ -310,3 +310,126 @@ def with_dependencies(nb, wanted) -> list[int]:
                     selected.add(definers[-1])
                     changed = True
     return sorted(selected)
+
+
+# ---------------------------------------------------------------------------------------
+# Deliberately wrong answers for the real chapters' coding exercises.
+
+
+class WrongAnswer:
+    """A plausible mistake for a chapter's coding exercise and the message its autograde cell must give.
+
+    ``body`` replaces the stub's ``raise NotImplementedError(...)`` line (the header,
+    signature and docstring of the stub are kept), so it uses the stub's argument names.
+    """
+
+    def __init__(self, label: str, mistake: str, body: str, message: str):
+        self.label = label
+        self.chapter = label.split("-")[1]  # "ex-01-mc-integral" -> "01"
+        self.mistake = mistake
+        self.body = body
+        self.message = message  # a regular expression searched in the error message
+
+    def __repr__(self) -> str:
+        return f"WrongAnswer({self.label!r}: {self.mistake})"
+
+
+#: One deliberately wrong answer (at least) for every chapter's coding exercises.
+WRONG_ANSWERS = [
+    WrongAnswer(
+        "ex-01-mc-integral", "the factor (b - a) is forgotten: the average of f, not the integral",
+        """\
+x = a + (b - a) * torch.rand(num_samples, generator=generator, dtype=torch.float64)
+return f(x).mean()""",
+        r"your estimate of the integral of sin over \[0, pi\] is biased: mean 0\.63\d*, expected 2 \+- ",
+    ),
+    WrongAnswer(
+        "ex-02-laplace", "the scale is used as a rate (divided by instead of multiplied with)",
+        """\
+u = torch.rand(num_samples, generator=generator, dtype=torch.float64) - 0.5
+return loc - torch.sign(u) * torch.log1p(-2 * u.abs()) / scale""",
+        r"your mean absolute deviation is biased: mean 0\.5\d*, expected 2 \+- ",
+    ),
+    WrongAnswer(
+        "ex-03-central-difference", "no common random numbers: independent draws in the two terms",
+        """\
+x_plus = loc + scale * torch.randn(num_samples, generator=generator, dtype=torch.float64)
+x_minus = loc + scale * torch.randn(num_samples, generator=generator, dtype=torch.float64)
+return (f(x_plus + h) - f(x_minus - h)) / (2 * h)""",
+        r"^the variance is too large: did you use the same eps in both terms\?$",
+    ),
+    WrongAnswer(
+        "ex-04-quadratic-variance", "the second moment E[g^2], without subtracting the squared mean (2(loc - k))^2",
+        """\
+d, s2 = loc - k, scale ** 2
+return {"loc": d ** 4 / s2 + 14 * d ** 2 + 15 * s2 + (2 * d) ** 2,
+        "scale": 2 * d ** 4 / s2 + 60 * d ** 2 + 74 * s2 + (2 * scale) ** 2}""",
+        r"your variance for loc at k=0\.0, loc=1\.0, scale=1\.0 differs from the reference: largest difference 4",
+    ),
+    WrongAnswer(
+        "ex-04-bernoulli-logits", "the score with respect to probs, not logits: (x - p) / (p (1 - p))",
+        """\
+probs = torch.sigmoid(logits)
+x = (torch.rand(num_samples, generator=generator, dtype=torch.float64) < probs).to(torch.float64)
+return f(x) * (x - probs) / (probs * (1 - probs))""",
+        r"your gradient at logit -1\.0 is biased: mean ",
+    ),
+    WrongAnswer(
+        "ex-05-exponential", "the rate used as a scale: x = -log(u) * rate",
+        """\
+u = torch.rand(num_samples, generator=generator, dtype=torch.float64)
+rate_n = torch.full((num_samples,), float(rate), dtype=torch.float64, requires_grad=True)
+x = -torch.log(u) * rate_n
+(grad,) = torch.autograd.grad(f(x).sum(), rate_n)
+return grad""",
+        r"your gradient at rate 0\.5 is biased: mean 2\.0\d*, expected -32 \+- ",
+    ),
+    WrongAnswer(
+        "ex-06-uncoupled-mean", "the coupled estimator: one Weibull draw for both terms",
+        """\
+u = torch.rand(num_samples, generator=generator, dtype=torch.float64)
+w = torch.sqrt(-2.0 * torch.log1p(-u))
+c = 1.0 / (scale * math.sqrt(2.0 * math.pi))
+return c * (f(loc + scale * w) - f(loc - scale * w))""",
+        r"your single-sample variance \(are the two Weibull draws independent\?\) is biased: mean ",
+    ),
+    WrongAnswer(
+        "ex-07-sf-variance", "the formula for scale = 1 only (the powers of scale forgotten)",
+        """\
+a = loc - k
+return a**4 + 14.0 * a**2 + 15.0""",
+        r"your variance at k = 2\.5, loc = -0\.5, scale = 2\.0 differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-08-design-cv", "h(x) = x, which is uncorrelated with the even cos x: no variance reduction",
+        """\
+x = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+return cv.control_variate(torch.cos(x), x, 0.0, beta="leave_one_out")""",
+        r"your controlled values keep 1\.0\d* of the variance of cos x.*is your h correlated with cos x",
+    ),
+    WrongAnswer(
+        "ex-09-pathwise-variance", "the chain-rule factor w forgotten in the pathwise estimate",
+        # (not a sign error sigmoid(t) for sigmoid(-t): the check's t = w z + b is symmetric about 0,
+        # so both have the same distribution and the check cannot see it)
+        """\
+eps = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+z = mu + sigma * eps
+f = torch.nn.functional.logsigmoid(w * z + b)
+return f * (z - mu) / sigma**2, torch.sigmoid(-(w * z + b))""",
+        r"your pathwise gradient is biased: mean ",
+    ),
+    WrongAnswer(
+        "ex-09-gaussian-decoder", "the normalising constant -d log(scale) - d/2 log(2 pi) forgotten",
+        """\
+return -0.5 * ((x - mean) ** 2).sum(-1) / scale**2""",
+        r"your log-likelihood for shape \(4, 64\), scale 0\.1 differs from the reference: largest difference ",
+    ),
+]
+
+
+def fill_stub(stub: str, body: str) -> str:
+    """A stub's source with its ``raise NotImplementedError(...)`` line replaced by ``body`` (indented like it)."""
+    lines = stub.split("\n")
+    (index,) = [i for i, line in enumerate(lines) if line.strip().startswith("raise NotImplementedError(")]
+    indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    return "\n".join(lines[:index] + [indent + line if line else line for line in body.split("\n")] + lines[index + 1:])

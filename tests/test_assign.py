@@ -18,9 +18,12 @@ from _exercise_notebooks import (
     SAMPLE_MEAN_SOLUTION,
     WRITTEN_SOLUTION_CODE,
     WRITTEN_SOLUTION_TEXT,
+    WRONG_ANSWERS,
     CellError,
+    _names,
     code_indices,
     distinctive_lines,
+    fill_stub,
     fixture_notebook,
     leaked_solution_lines,
     run_cells,
@@ -204,9 +207,113 @@ def test_assign_selected_chapters_only(tmp_path, capsys):
     book = tmp_path / "book"
     write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb"))
     assert run_assign("--book", book, "--out", tmp_path / "out", "02") == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["02_two.ipynb"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["02_two.ipynb", assign.README_NAME]
     printed = capsys.readouterr().out
     assert "wrote student notebook" in printed and "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build" in printed
+    assert f"wrote {tmp_path / 'out' / assign.README_NAME} (what was generated; how to publish" in printed
+
+
+# ---------------------------------------------------------------------------------------
+# The instructors' notes written next to the notebooks: what was generated, and the
+# solutions-hidden build of the book.
+
+BOOK_EXTENSION = assign.DEFAULT_BOOK / "_ext" / "lecture9_book.py"
+
+
+def test_the_build_command_matches_the_book_extension():
+    """The notes' command switches on what book/_ext/lecture9_book.py reads, and names where the site lands."""
+    extension = BOOK_EXTENSION.read_text(encoding="utf-8")
+    assert f'HIDE_SOLUTIONS_ENV = "{assign.HIDE_SOLUTIONS_ENV}"' in extension
+    assert assign.HIDE_SOLUTIONS_BUILD in extension
+    assert f"``{assign.HIDE_SOLUTIONS_HTML}``" in extension
+    assert assign.HIDE_SOLUTIONS_BUILD == "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students"
+
+
+def test_assign_writes_the_instructors_notes(book, tmp_path):
+    out = tmp_path / "student"
+    written = assign.assign([book / "01_fixture.ipynb"], out, book=book)
+    assert written == [out / "01_fixture.ipynb"]  # the notes are not a notebook
+    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", assign.README_NAME]
+    notes = (out / assign.README_NAME).read_text(encoding="utf-8")
+    assert notes.startswith("# lecture9: notes for instructors\n")
+    assert f"in `{book.resolve()}`" in notes
+    # what was generated: the notebook, its exercises, the stubbed coding exercises, the checks
+    assert "## What was generated: 1 student notebook\n" in notes
+    assert ("| `01_fixture.ipynb` | 3 | `ex-99-mc-integral: implement a Monte Carlo estimate of an integral over "
+            "[a, b].`<br>`ex-99-mean: implement the sample mean of a 1-d tensor.` | 2 |") in notes
+    assert "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb" in notes
+    # how to publish the book without solutions: where to run the exact command, where the site lands
+    # (the fixture book has no _config.yml, nor has its parent: the repository's book is meant)
+    assert f"```bash\ncd {assign.DEFAULT_BOOK.parent}\n{assign.HIDE_SOLUTIONS_BUILD}\n```" in notes
+    assert f"The site is written to `{assign.HIDE_SOLUTIONS_HTML}/`" in notes
+    assert f"ghp-import -n -p -f {assign.HIDE_SOLUTIONS_HTML}" in notes
+    assert "`lecture9_hide_solutions: true`" in notes and "book/_ext/lecture9_book.py" in notes
+    # and no solution
+    source = nbformat.read(book / "01_fixture.ipynb", as_version=4)
+    assert [line for _, line in distinctive_lines(source) if line in " ".join(notes.split())] == []
+
+
+def test_the_notes_name_the_folder_of_the_books_config(tmp_path):
+    root = tmp_path / "my course"
+    (root / "_config.yml").parent.mkdir()
+    (root / "_config.yml").write_text("title: x\n")
+    write_fixture_book(root / "book")
+    assign.assign([root / "book" / "01_fixture.ipynb"], tmp_path / "out", book=root / "book")
+    notes = (tmp_path / "out" / assign.README_NAME).read_text(encoding="utf-8")
+    assert f"\ncd '{root}'\n{assign.HIDE_SOLUTIONS_BUILD}\n" in notes  # quoted for the shell
+
+
+def test_the_notes_of_nbgrader_source_notebooks(book, tmp_path, capsys):
+    out = tmp_path / "nbgrader"
+    assert run_assign("--book", book, "--out", out, "--nbgrader") == 0
+    notes = (out / assign.README_NAME).read_text(encoding="utf-8")
+    assert "`python -m lecture9 assign --nbgrader`" in notes
+    assert "## What was generated: 1 nbgrader source notebook (solutions included)\n" in notes
+    assert "`ex-99-mc-integral: implement a Monte Carlo estimate" in notes
+    assert "keep them private" in notes and "nbgrader generate_assignment <assignment>" in notes
+    assert assign.HIDE_SOLUTIONS_BUILD in notes
+
+
+def test_forced_assign_replaces_the_notes_and_keeps_other_files(book, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / assign.README_NAME).write_text("old notes")
+    assign.assign([book / "01_fixture.ipynb"], out, book=book, force=True)
+    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", assign.README_NAME, "notes.txt"]
+    assert (out / assign.README_NAME).read_text(encoding="utf-8").startswith("# lecture9: notes for instructors")
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "forced-into-a-folder"])
+def test_a_failure_while_writing_the_notes_leaves_nothing(book, tmp_path, monkeypatch, existing):
+    """The notes are written with the notebooks into the staging folder: no notebook without its notes."""
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+    real_write_text = assign.Path.write_text
+
+    def broken_write_text(self, *args, **kwargs):
+        if self.name == assign.README_NAME:
+            raise OSError("disk full")
+        return real_write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(assign.Path, "write_text", broken_write_text)
+    with pytest.raises(assign.AssignError, match="could not write .*disk full"):
+        assign.assign([book / "01_fixture.ipynb"], out, book=book, force=existing)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["book", "out"] if existing else ["book"])
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_a_failure_while_making_the_notes_leaves_nothing(book, tmp_path, monkeypatch):
+    def broken_notes(*args, **kwargs):
+        raise OSError("cannot read the book folder")
+
+    monkeypatch.setattr(assign, "instructor_readme", broken_notes)
+    with pytest.raises(assign.AssignError, match="could not write .*cannot read the book folder"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book"]
 
 
 def test_nbgrader_source_notebook(book, tmp_path):
@@ -267,7 +374,7 @@ def test_refuses_a_non_empty_output_folder_unless_forced(book, tmp_path, capsys)
     assert "is not empty; use --force" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert run_assign("--book", book, "--out", out, "--force") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", assign.README_NAME, "notes.txt"]
     assert run_assign("--book", book, "--out", out, "--force") == 0  # replacing our own output is fine
     # an existing empty folder is fine without --force
     (tmp_path / "empty").mkdir()
@@ -410,7 +517,70 @@ def test_real_chapter_stubs_raise_the_exercise_error(chapter, tmp_path):
     label = exercises.parse_exercise_header(student.cells[stubs[0]].source)[0]
     assert isinstance(info.value.error, NotImplementedError), info.value
     assert str(info.value.error).startswith(f"Exercise {label}: "), info.value
-    assert info.value.index >= stubs[0]
+    # exactly at the first cell that calls the stubbed function: its autograde cell (the stub only defines it)
+    first_check = _first_autograde_after(student, stubs[0])
+    assert info.value.index == first_check, (info.value, first_check)
+    defined = _names(student.cells[stubs[0]].source)[0]
+    assert defined & _names(student.cells[first_check].source)[1], "the check does not call the stubbed function"
+    between = [i for i in code_indices(student) if stubs[0] < i < first_check
+               and defined & _names(student.cells[i].source)[1]]
+    assert between == [], f"cells {between} call the stubbed function before its autograde cell"
+
+
+def _first_autograde_after(nb, index):
+    return next((i for i, c in enumerate(nb.cells) if i > index and exercises.AUTOGRADE in tags(c)), None)
+
+
+def _stubs_by_label(nb) -> dict[str, int]:
+    return {exercises.parse_exercise_header(c.source)[0]: i for i, c in enumerate(nb.cells) if exercises.STUB in tags(c)}
+
+
+def test_every_real_chapter_has_a_wrong_answer_in_the_table():
+    """At least one deliberately wrong answer per chapter with a coding exercise (see WRONG_ANSWERS)."""
+    covered = {wrong.chapter for wrong in WRONG_ANSWERS}
+    missing = [p.name for p in REAL_CHAPTERS if p.name[:2] not in covered]
+    assert missing == [], f"add a deliberately wrong answer for {missing} to WRONG_ANSWERS in tests/_exercise_notebooks.py"
+
+
+@pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=lambda wrong: wrong.label)
+def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_message(wrong):
+    """The student notebook, its stubs filled (the reference solutions, and one plausible mistake): the
+    mistake's autograde cell fails with an ExerciseCheckError (an AssertionError) saying what is wrong."""
+    chapters = [p for p in REAL_CHAPTERS if p.name.startswith(f"{wrong.chapter}_")]
+    if not chapters:
+        pytest.skip(f"no chapter {wrong.chapter} notebook in book/")
+    (chapter,) = chapters
+    source = nbformat.read(chapter, as_version=4)
+    student = assign.student_notebook(source)
+    stubs = _stubs_by_label(student)
+    if wrong.label not in stubs:
+        pytest.skip(f"{chapter.name} has no coding exercise {wrong.label!r} (it has {sorted(stubs)}): "
+                    "the chapter changed; update WRONG_ANSWERS in tests/_exercise_notebooks.py")
+    solutions = {exercises.parse_exercise_header(c.source)[0]: c.source for c in source.cells
+                 if c.cell_type == "code" and exercises.SOLUTION in tags(c) and exercises.has_solution_region(c.source)}
+    for label, index in stubs.items():
+        cell = student.cells[index]
+        cell.source = fill_stub(cell.source, wrong.body) if label == wrong.label else solutions[label]
+    target = stubs[wrong.label]
+    check = _first_autograde_after(student, target)
+    assert check is not None, f"{wrong.label} has no autograde cell after its stub"
+    failure = None
+    try:
+        run_cells(student, with_dependencies(student, [target, check]), folder=chapter.parent, name=chapter.name)
+    except CellError as err:
+        failure = err
+    if failure is not None and failure.index != check:
+        # the selection missed something the check needs: run every cell in order up to the check (exact)
+        failure = None
+        try:
+            run_cells(student, [i for i in code_indices(student) if i <= check], folder=chapter.parent,
+                      name=chapter.name)
+        except CellError as err:
+            failure = err
+    assert failure is not None, f"the wrong answer ({wrong.mistake}) passes the autograde cell of {wrong.label}"
+    assert failure.index == check, failure
+    assert isinstance(failure.error, AssertionError), failure
+    assert re.search(wrong.message, str(failure.error)), (wrong.mistake, str(failure.error))
 
 
 def test_real_chapters_are_listed():

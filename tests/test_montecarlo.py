@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import matplotlib
@@ -112,7 +113,7 @@ def test_from_values_matches_hand_computation():
 
 def test_estimate_is_frozen():
     est = mc.MonteCarloEstimate(1.0, 0.1, 10)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         est.value = 2.0  # type: ignore[misc]
 
 
@@ -304,8 +305,13 @@ def test_unbiasedness_over_200_seeds():
     ], dtype=torch.float64)
     se = estimates.std() / math.sqrt(200)
     assert abs(estimates.mean() - 1.0) < NUM_SE * se
-    # The spread matches Var[X^2] / n = 2 / 50 (chi-square bound on the sample variance, 5 sigma).
-    assert abs(estimates.var() / (2.0 / 50) - 1.0) < NUM_SE * math.sqrt(2 / 199) * 2
+    # The spread matches Var[X^2] / n = 2 / 50. Each estimate is chi^2_50 / 50: variance s2 = 2 / 50 and
+    # fourth central moment mu4 = s2^2 (3 + 12 / 50), so the unbiased sample variance of m = 200 estimates
+    # has Var = (mu4 - s2^2 (m - 3) / (m - 1)) / m.
+    m, s2 = 200, 2.0 / 50
+    mu4 = s2**2 * (3.0 + 12.0 / 50)
+    se_var = math.sqrt((mu4 - s2**2 * (m - 3) / (m - 1)) / m)
+    assert abs(float(estimates.var()) - s2) < NUM_SE * se_var
 
 
 def test_importance_unbiased_over_200_seeds():
@@ -364,10 +370,25 @@ def test_stochastic_gradient_descent_converges_on_noisy_quadratic():
         x = 3.0 + torch.randn(16, generator=generator, dtype=torch.float64)
         return 2 * (theta - x).mean().reshape(theta.shape)
 
-    traj = mc.stochastic_gradient_descent(grad, torch.tensor(0.0, dtype=torch.float64), learning_rate=0.05,
-                                          num_steps=300, generator=gen(26))
-    assert traj.shape == (301,)
-    assert abs(float(traj[-50:].mean()) - 3.0) < 0.1
+    lr, batch, steps, burn_in = 0.05, 16, 2000, 100
+    traj = mc.stochastic_gradient_descent(grad, torch.tensor(0.0, dtype=torch.float64), learning_rate=lr,
+                                          num_steps=steps, generator=gen(26))
+    assert traj.shape == (steps + 1,)
+    # Exact recursion: theta_{t+1} = theta_t - lr * grad(theta_t), same generator, same draws.
+    g, theta = gen(26), torch.tensor(0.0, dtype=torch.float64)
+    for t in range(5):
+        theta = theta - lr * 2 * (theta - (3.0 + torch.randn(batch, generator=g, dtype=torch.float64)).mean())
+        assert float(traj[t + 1]) == pytest.approx(float(theta), rel=1e-12)
+    # e_t = theta_t - 3 is AR(1): e_{t+1} = a e_t + 2 lr xi_t, a = 1 - 2 lr, xi_t ~ N(0, 1 / batch).
+    # Stationary variance v = (2 lr)^2 / batch / (1 - a^2), autocovariance v a^|i-j|; the start e_0 = -3
+    # has decayed by a^burn_in (~1e-4 of the tolerance). SE of the mean of the last k iterates:
+    a = 1 - 2 * lr
+    v = (2 * lr) ** 2 / batch / (1 - a**2)
+    tail = traj[burn_in:]
+    k = tail.numel()
+    lags = torch.arange(k, dtype=torch.float64)
+    var_mean = v / k**2 * float((k + 2 * ((k - lags[1:]) * a ** lags[1:]).sum()))
+    assert abs(float(tail.mean()) - 3.0) < NUM_SE * math.sqrt(var_mean)
     with pytest.raises(ValueError, match="grad_estimate returned"):
         mc.stochastic_gradient_descent(lambda t, generator=None: torch.zeros(3), torch.tensor(0.0), learning_rate=0.1,
                                        num_steps=1)
@@ -458,6 +479,214 @@ def test_confidence_interval_bad_level():
 def test_inverse_cdf_not_callable():
     with pytest.raises(TypeError, match="icdf"):
         mc.inverse_cdf_sample(3.0, 10)
+
+
+# --------------------------------------------------------------------------- documented errors
+
+
+NOT_1D = [torch.zeros(0), torch.zeros(3, 2), torch.tensor(1.0), [0.0, 1.0]]
+
+
+@pytest.mark.parametrize("bad", NOT_1D, ids=["empty", "2d", "scalar", "list"])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (mc.effective_sample_size, "log_weights must be a non-empty 1-D tensor"),
+        (mc.running_mean, "values must be a non-empty 1-D tensor"),
+        (mc.MonteCarloEstimate.from_values, "values must be a non-empty 1-D tensor"),
+    ],
+    ids=["effective_sample_size", "running_mean", "from_values"],
+)
+def test_not_1d_values_rejected(call, match, bad):
+    with pytest.raises(ValueError, match=match):
+        call(bad)
+
+
+@pytest.mark.parametrize("points", [torch.rand(5, 3), torch.rand(5), torch.zeros(0, 2), [[0.1, 0.2]]],
+                         ids=["3-columns", "1d", "empty", "list"])
+def test_pi_from_points_bad_shape(points):
+    with pytest.raises(ValueError, match=r"points must be a tensor of shape \(num_samples, 2\)"):
+        mc.pi_from_points(points)
+
+
+@pytest.mark.parametrize(
+    "sizes, errors, match",
+    [
+        ([10], [0.1], "same length, at least 2"),
+        ([], [], "same length, at least 2"),
+        ([10, 100, 1000], [0.1, 0.01], "same length, at least 2"),
+        ([10, 100], [0.1, 0.0], "positive"),
+        ([10, 100], [0.1, -0.01], "positive"),
+        ([0, 100], [0.1, 0.01], "positive"),
+    ],
+    ids=["one-point", "empty", "unequal-lengths", "zero-error", "negative-error", "zero-size"],
+)
+def test_loglog_slope_bad_input(sizes, errors, match):
+    with pytest.raises(ValueError, match=match):
+        mc.loglog_slope(sizes, errors)
+
+
+@pytest.mark.parametrize(
+    "truth, sizes, err, match",
+    [
+        (1.0, [], ValueError, "sample_sizes must contain at least one"),
+        (math.nan, [10], ValueError, "truth must be finite"),
+        (math.inf, [10], ValueError, "truth must be finite"),
+        (torch.tensor(math.nan), [10], ValueError, "truth must be finite"),
+        ("1.0", [10], TypeError, "truth must be a real number"),
+        (1.0, [10, 0], ValueError, "sample_sizes entry must be >= 1"),
+        (1.0, [10, 2.5], TypeError, "sample_sizes entry must be a positive integer"),
+    ],
+    ids=["empty-sizes", "nan-truth", "inf-truth", "nan-tensor-truth", "str-truth", "zero-size", "float-size"],
+)
+def test_error_by_sample_size_bad_input(truth, sizes, err, match):
+    with pytest.raises(err, match=match):
+        mc.error_by_sample_size(lambda x: x, D.Normal(0.0, 1.0), truth, sizes, 5, generator=gen())
+
+
+@pytest.mark.parametrize("target", [3.0, "beta", None], ids=["float", "str", "none"])
+def test_rejection_sample_non_callable_target(target):
+    with pytest.raises(TypeError, match="target_log_prob must be a callable"):
+        mc.rejection_sample(target, D.Uniform(0.0, 1.0), 0.5, 10, generator=gen())
+
+
+@pytest.mark.parametrize("log_m", [torch.tensor([0.5, 0.6]), torch.zeros(2, 1), torch.zeros(0)],
+                         ids=["two", "2x1", "empty"])
+def test_rejection_sample_multi_element_log_m(log_m):
+    with pytest.raises(ValueError, match="log_M must be a single number"):
+        mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), log_m, 10, generator=gen())
+
+
+def test_rejection_sample_single_element_tensor_log_m_accepted():
+    a = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), torch.tensor([math.log(1.5)]), 50, generator=gen(5))
+    b = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 50, generator=gen(5))
+    assert torch.equal(a.samples, b.samples)
+
+
+def test_rejection_sample_batched_target():
+    target = D.Beta(torch.tensor([2.0, 3.0]), torch.tensor([2.0, 3.0]))
+    with pytest.raises(ValueError, match=r"target_log_prob must have batch_shape \(\), got \(2,\).*Independent"):
+        mc.rejection_sample(target, D.Uniform(0.0, 1.0), 1.0, 10, generator=gen())
+
+
+def _zero_grad(theta, generator=None):
+    return torch.zeros_like(theta)
+
+
+@pytest.mark.parametrize(
+    "init, learning_rate, err, match",
+    [
+        (0.0, 0.1, TypeError, "init must be a torch.Tensor"),
+        ([0.0, 1.0], 0.1, TypeError, "init must be a torch.Tensor"),
+        (torch.tensor(0.0), 0.0, ValueError, "learning_rate must be finite and > 0"),
+        (torch.tensor(0.0), -0.1, ValueError, "learning_rate must be finite and > 0"),
+        (torch.tensor(0.0), math.nan, ValueError, "learning_rate must be finite and > 0"),
+        (torch.tensor(0.0), math.inf, ValueError, "learning_rate must be finite and > 0"),
+        (torch.tensor(0.0), "0.1", TypeError, "learning_rate must be a positive number"),
+        (torch.tensor(0.0), True, TypeError, "learning_rate must be a positive number"),
+    ],
+    ids=["float-init", "list-init", "zero-lr", "negative-lr", "nan-lr", "inf-lr", "str-lr", "bool-lr"],
+)
+def test_stochastic_gradient_descent_bad_input(init, learning_rate, err, match):
+    with pytest.raises(err, match=match):
+        mc.stochastic_gradient_descent(_zero_grad, init, learning_rate=learning_rate, num_steps=3, generator=gen())
+
+
+def test_stochastic_gradient_descent_grad_estimate_needs_generator_keyword():
+    with pytest.raises(TypeError, match=r"grad_estimate must accept a generator keyword.*grad_estimate\(theta, generator=None\)"):
+        mc.stochastic_gradient_descent(lambda theta: torch.zeros_like(theta), torch.tensor(0.0), learning_rate=0.1,
+                                       num_steps=1)
+    with pytest.raises(TypeError, match="grad_estimate must be callable"):
+        mc.stochastic_gradient_descent(3.0, torch.tensor(0.0), learning_rate=0.1, num_steps=1)
+
+
+# --------------------------------------------------------------------------- bad inputs with clear errors
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [D.Gamma(torch.tensor(2.0), torch.tensor(1.0)), D.Beta(torch.tensor(2.0), torch.tensor(2.0)),
+     D.Poisson(torch.tensor(3.0))],
+    ids=["Gamma", "Beta", "Poisson"],
+)
+def test_inverse_cdf_distribution_without_icdf(dist):
+    name = type(dist).__name__
+    with pytest.raises(TypeError, match=rf"icdf: {name} does not implement icdf; pass the quantile function as a callable"):
+        mc.inverse_cdf_sample(dist, 10, generator=gen())
+
+
+def test_inverse_cdf_transformed_distribution_without_icdf():
+    # TransformedDistribution defines icdf, but its Gamma base does not: the NotImplementedError is translated.
+    dist = D.TransformedDistribution(D.Gamma(torch.tensor(2.0), torch.tensor(1.0)), [D.transforms.ExpTransform()])
+    with pytest.raises(TypeError, match="does not implement icdf; pass the quantile function as a callable"):
+        mc.inverse_cdf_sample(dist, 10, generator=gen())
+
+
+def test_inverse_cdf_with_quantile_callable_for_gamma():
+    # The fix the error suggests: a quantile callable (here scipy's), KS-tested against Gamma(2, 1).
+    quantile = lambda u: torch.as_tensor(stats.gamma(2.0).ppf(u.numpy()))  # noqa: E731
+    x = mc.inverse_cdf_sample(quantile, 4000, generator=gen(30))
+    assert stats.kstest(x.numpy(), stats.gamma(2.0).cdf).pvalue > 0.01
+
+
+@pytest.mark.parametrize("name", ["a", "b"])
+@pytest.mark.parametrize("limit", [torch.tensor([0.0, 1.0]), torch.zeros(2, 2), torch.zeros(0)],
+                         ids=["two", "2x2", "empty"])
+def test_integral_estimate_multi_element_limit(name, limit):
+    kwargs = {"a": 0.0, "b": 1.0}
+    kwargs[name] = limit if name == "a" else limit + 1.0
+    with pytest.raises(ValueError, match=rf"^{name} must be a single number, got a tensor of shape"):
+        mc.integral_estimate(lambda x: x, kwargs["a"], kwargs["b"], 10, generator=gen())
+
+
+def test_integral_estimate_single_element_tensor_limits_accepted():
+    a = mc.integral_estimate(lambda x: x**2, torch.tensor([0.0]), torch.tensor(1.0), 100, generator=gen(3))
+    b = mc.integral_estimate(lambda x: x**2, 0.0, 1.0, 100, generator=gen(3))
+    assert a == b
+
+
+@pytest.mark.parametrize("flag", [1, 0, "yes", None, torch.tensor(True)], ids=["one", "zero", "str", "none", "tensor"])
+def test_self_normalized_must_be_bool(flag):
+    normal = D.Normal(0.0, 1.0)
+    with pytest.raises(TypeError, match="self_normalized must be a bool"):
+        mc.importance_estimate(lambda x: x, normal, normal, 10, self_normalized=flag, generator=gen())
+
+
+def _sampler_without_generator(n):
+    return torch.rand(n)
+
+
+def _sampler_positional_only_generator(n, generator, /):
+    return torch.rand(n, generator=generator)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: mc.mc_estimate(lambda x: x, s, 10, generator=gen()),
+        lambda s: mc.repeated_estimates(lambda x: x, s, 10, 3, generator=gen()),
+        lambda s: mc.error_by_sample_size(lambda x: x, s, 0.5, [10, 20], 3, generator=gen()),
+        lambda s: mc.minimize_by_sampling(lambda x: x, s, 10, generator=gen()),
+    ],
+    ids=["mc_estimate", "repeated_estimates", "error_by_sample_size", "minimize_by_sampling"],
+)
+@pytest.mark.parametrize("sampler", [_sampler_without_generator, _sampler_positional_only_generator,
+                                     lambda n, seed=None: torch.rand(n)], ids=["no-keyword", "positional-only", "other-keyword"])
+def test_sampler_without_generator_keyword(call, sampler):
+    with pytest.raises(TypeError, match=r"sampler must accept a generator keyword.*sampler\(num_samples, generator=None\)"):
+        call(sampler)
+
+
+def test_sampler_generator_keyword_variants_accepted():
+    def kw_only(n, *, generator=None):
+        return torch.rand(n, generator=generator, dtype=torch.float64)
+
+    def var_kw(n, **kwargs):
+        return torch.rand(n, generator=kwargs["generator"], dtype=torch.float64)
+
+    a = mc.mc_estimate(lambda x: x, kw_only, 100, generator=gen(4))
+    b = mc.mc_estimate(lambda x: x, var_kw, 100, generator=gen(4))
+    assert a == b
 
 
 # --------------------------------------------------------------------------- determinism

@@ -126,10 +126,10 @@ def test_checkpoint_is_loadable_with_weights_only(digits, tmp_path):
 def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
     path = tmp_path / "ck.pt"
     training.save_checkpoint(path, {"a": torch.ones(2)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]
 
     def broken_save(obj, f):
-        with open(f, "wb") as fh:
-            fh.write(b"partial")
+        f.write(b"partial")  # save_checkpoint hands torch.save an open file
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
@@ -137,6 +137,18 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
         training.save_checkpoint(path, {"a": torch.zeros(2)})
     monkeypatch.undo()
     assert torch.equal(training.load_checkpoint(path)["a"], torch.ones(2))  # the old checkpoint survived
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]  # and no temporary file was left behind
+
+
+def test_save_checkpoint_fsyncs_before_replacing(tmp_path, monkeypatch):
+    calls = []
+    real_fsync, real_replace = training.os.fsync, training.os.replace
+    monkeypatch.setattr(training.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(training.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    training.save_checkpoint(tmp_path / "sub" / "ck.pt", {"a": torch.ones(2)})
+    assert calls == ["fsync", "replace"]
+    monkeypatch.undo()
+    assert torch.equal(training.load_checkpoint(tmp_path / "sub" / "ck.pt")["a"], torch.ones(2))
 
 
 def test_train_errors(digits, tmp_path):
@@ -156,11 +168,63 @@ def test_train_errors(digits, tmp_path):
         training.train(model, digits, epochs=1, resume=True, generator=g)
     with pytest.raises(TypeError, match="data must be"):
         training.train(model, {"x": 1}, epochs=1, generator=g)
+    with pytest.raises(ValueError, match="only used by estimator='score_function'"):
+        training.train(model, digits, epochs=1, estimator="pathwise", baseline=1.0, generator=g)
+    with pytest.raises(ValueError, match="needs num_samples >= 2"):
+        training.train(model, digits, epochs=1, estimator="score_function", baseline="leave_one_out", generator=g)
     ckpt = tmp_path / "c.pt"
     training.train(model, digits.x_train[:100], epochs=1, generator=g, checkpoint=ckpt, progress=False)
     with pytest.raises(ValueError, match="holds a model with config"):
         training.train(make_model(latent_dim=3), digits.x_train[:100], epochs=2, generator=g, checkpoint=ckpt,
                        resume=True, progress=False)
+
+
+def test_baseline_is_checked_before_the_model_moves_or_a_checkpoint_loads(digits, tmp_path, monkeypatch):
+    model = make_model()
+    moved = []
+    monkeypatch.setattr(model, "to", lambda *a, **k: moved.append(a))
+    monkeypatch.setattr(training, "load_checkpoint", lambda path: pytest.fail("checkpoint loaded"))
+    ckpt = tmp_path / "c.pt"
+    ckpt.write_bytes(b"not read")
+    with pytest.raises(ValueError, match="only used by estimator='score_function'"):
+        training.train(model, digits, epochs=1, estimator="pathwise", baseline="leave_one_out", num_samples=2,
+                       checkpoint=ckpt, resume=True, generator=torch.Generator().manual_seed(0), progress=False)
+    assert moved == []
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(lr=2e-3), "lr: checkpoint 0.001, now 0.002"),
+    (dict(batch_size=25), "batch_size: checkpoint 50, now 25"),
+    (dict(estimator="score_function"), "estimator: checkpoint 'pathwise', now 'score_function'"),
+    (dict(num_samples=2), "num_samples: checkpoint 1, now 2"),
+    (dict(estimator="score_function", num_samples=2, baseline="leave_one_out"),
+     "baseline: checkpoint None, now 'leave_one_out'"),
+    (dict(eval_num_samples=3), "eval_num_samples: checkpoint 1, now 3"),
+    (dict(measure_variance=True, variance_draws=5), "measure_variance: checkpoint False, now True"),
+    (dict(test_data=None), "num_test: checkpoint 50, now None"),
+])
+def test_resume_with_changed_settings_is_refused(digits, tmp_path, change, message):
+    x_train = digits.x_train[:100]
+    kw = dict(test_data=digits.x_test[:50], batch_size=50, lr=1e-3, progress=False)
+    ckpt = tmp_path / "c.pt"
+    model = make_model()
+    training.train(model, x_train, epochs=1, generator=torch.Generator().manual_seed(0), checkpoint=ckpt, **kw)
+    before = ckpt.read_bytes()
+    params = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(ValueError, match="written with different settings") as err:
+        training.train(model, x_train, epochs=2, generator=torch.Generator().manual_seed(0), checkpoint=ckpt,
+                       resume=True, **{**kw, **change})
+    assert message in str(err.value)
+    assert ckpt.read_bytes() == before  # nothing trained, nothing overwritten
+    for p, q in zip(params, model.parameters()):
+        assert torch.equal(p, q)
+    # all differences are listed, and the unchanged settings resume fine
+    with pytest.raises(ValueError, match=r"batch_size: checkpoint 50, now 25; lr: checkpoint 0.001, now 0.01"):
+        training.train(model, x_train, epochs=2, generator=torch.Generator().manual_seed(0), checkpoint=ckpt,
+                       resume=True, **{**kw, "batch_size": 25, "lr": 1e-2})
+    hist = training.train(model, x_train, epochs=2, checkpoint=ckpt, resume=True, **kw)
+    assert hist["epoch"] == [1, 2]
+    assert training.load_checkpoint(ckpt)["settings"]["lr"] == 1e-3
 
 
 def test_resolve_device():
@@ -191,8 +255,10 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "epoch    2" in printed and "IWAE NLL (K=20)" in printed and "metrics.json" in printed
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text(), parse_constant=_reject_constant)
     assert metrics["final"]["epochs"] == 2 and metrics["model_config"]["latent_dim"] == 2
+    assert metrics["history"]["encoder_grad_variance"] == [None, None]  # not measured: null, not NaN
+    assert metrics["settings"]["threads"] == 1
     assert metrics["final"]["test_neg_elbo"] == pytest.approx(-metrics["history"]["test_elbo"][-1])
     assert metrics["final"]["test_iwae_nll"] < metrics["final"]["test_neg_elbo"] + 1.0
     assert not list(out.glob("*.tmp"))
@@ -202,8 +268,43 @@ def test_cli_end_to_end(tmp_path, capsys):
     argv3 = [a if a != "2" else "3" for a in argv]
     argv3[argv3.index("--latent-dim") + 1] = "2"
     assert cli.main([*argv3, "--resume"]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text(), parse_constant=_reject_constant)
     assert metrics["history"]["epoch"] == [1, 2, 3]
+    # resuming with a changed setting is refused with the differences listed
+    argv4 = [*argv3, "--resume", "--lr", "0.01", "--batch-size", "200"]
+    argv4[argv4.index("--epochs") + 1] = "4"
+    assert cli.main(argv4) == 2
+    err = capsys.readouterr().err
+    assert "different settings" in err and "lr: checkpoint 0.001, now 0.01" in err
+    assert "batch_size: checkpoint 300, now 200" in err
+    assert training.load_checkpoint(out / "checkpoint.pt")["epoch"] == 3
+
+
+def _reject_constant(name):
+    raise ValueError(f"metrics.json is not standard JSON: it contains {name}")
+
+
+def test_metrics_json_is_standard_json(tmp_path):
+    path = tmp_path / "m.json"
+    training._write_json(path, {"a": math.nan, "b": [1.0, math.inf, -math.inf], "c": {"d": (math.nan, 2)}})
+    assert json.loads(path.read_text(), parse_constant=_reject_constant) == {
+        "a": None, "b": [1.0, None, None], "c": {"d": [None, 2]}}
+    assert not list(tmp_path.glob("*.tmp"))
+    with pytest.raises(ValueError, match="not standard JSON"):
+        json.loads('{"a": NaN}', parse_constant=_reject_constant)  # the strict parser does reject NaN
+
+
+def test_cli_threads_default_to_one_on_cpu(tmp_path, monkeypatch):
+    torch.set_num_threads(2)
+    calls = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n))[1])
+    assert cli.main(["train-vae", "--epochs", "1", "--hidden-dims", "8", "--latent-dim", "2", "--no-progress",
+                     "--iwae-samples", "0", "--out", str(tmp_path / "r")]) == 0
+    assert calls == [1] and torch.get_num_threads() == 1
+    args = training.argparse.ArgumentParser()
+    training.configure_parser(args)
+    assert args.parse_args(["--out", "x"]).threads is None  # None: 1 on the CPU, torch's choice on CUDA
 
 
 def test_cli_mnist_from_tiny_idx_files(tmp_path, capsys):

@@ -269,8 +269,32 @@ def test_encoder_gradient_variance_summary():
     grads = vae.encoder_gradients(m, x, num_draws=50, estimator="score_function",
                                   generator=torch.Generator().manual_seed(0))
     assert out["total_variance"] == pytest.approx(grads.var(0).sum().item(), rel=1e-6)
-    assert out["mean_norm_sq"] == pytest.approx(grads.mean(0).square().sum().item(), rel=1e-6)
+    plug_in = grads.mean(0).square().sum().item()
+    assert out["mean_norm_sq"] == pytest.approx(plug_in - out["total_variance"] / 50, rel=1e-6)
     assert out["num_draws"] == 50
+
+
+def test_encoder_gradient_mean_norm_sq_is_unbiased():
+    """E[||mean of n draws||^2] = ||g||^2 + tr Cov / n: the returned value removes the noise term.
+
+    Exact check: average the estimate over many independent batches of n = 4 draws and compare
+    with ||g||^2 from the mean of all draws (whose own bias, tr Cov / N, is accounted for).
+    """
+    m = small_model()
+    x = binary_data(8, 6)
+    n, batches = 4, 2000
+    g = vae.encoder_gradients(m, x, num_draws=n * batches, estimator="score_function",
+                              generator=torch.Generator().manual_seed(3), chunk_size=None).double()
+    tr_cov = g.var(0).sum()
+    truth = g.mean(0).square().sum() - tr_cov / len(g)
+    per_batch = g.reshape(batches, n, -1)
+    plug_in = per_batch.mean(1).square().sum(-1)
+    unbiased = plug_in - per_batch.var(1).sum(-1) / n
+    se = unbiased.std() / math.sqrt(batches)
+    assert abs(unbiased.mean() - truth) < 5 * se
+    # the noise term is large here, so the plug-in value is clearly biased upwards
+    assert plug_in.mean() - truth > 5 * plug_in.std() / math.sqrt(batches)
+    assert (plug_in.mean() - truth) == pytest.approx(tr_cov.item() / n, rel=0.2)
     with pytest.raises(ValueError, match="num_draws must be >= 2"):
         vae.encoder_gradients(m, x, num_draws=1)
 
@@ -339,6 +363,11 @@ def test_bad_input_errors():
         vae.encoder_gradients(m, x, estimator="measure_valued")
     with pytest.raises(ValueError, match="only used by estimator='score_function'"):
         vae.elbo(m, x, baseline=1.0)
+    for baseline in (1.0, "leave_one_out", torch.zeros(2, 4), lambda cost: cost.mean(0)):
+        with pytest.raises(ValueError, match="only used by estimator='score_function'"):
+            vae.encoder_gradients(m, x, num_samples=2, estimator="pathwise", baseline=baseline)
+        with pytest.raises(ValueError, match="only used by estimator='score_function'"):
+            vae.encoder_gradient_variance(m, x, num_samples=2, estimator="pathwise", baseline=baseline)
     with pytest.raises(ValueError, match="needs num_samples >= 2"):
         vae.elbo(m, x, estimator="score_function", baseline="leave_one_out")
     with pytest.raises(ValueError, match="baseline must be one of"):
@@ -351,6 +380,26 @@ def test_bad_input_errors():
         vae.elbo(torch.nn.Linear(6, 6), x)
     with pytest.raises(TypeError, match="generator"):
         vae.elbo(m, x, generator=0)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (3, 2, 4), (2, 2, 4)])
+def test_baseline_of_the_wrong_shape_names_baseline(shape):
+    m = small_model()
+    x = binary_data(4, 6)  # cost shape (num_samples, batch) = (2, 4)
+    bad = torch.zeros(shape)
+    with pytest.raises(ValueError, match=r"baseline has shape .* must broadcast to the cost's shape .*\(2, 4\)"):
+        vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=bad)
+    with pytest.raises(ValueError, match=r"baseline has shape .*\(2, 4\)"):
+        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=bad)
+    with pytest.raises(ValueError, match=r"baseline callable has shape"):
+        vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=lambda cost: torch.zeros(shape))
+    with pytest.raises(ValueError, match=r"baseline callable has shape"):
+        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function",
+                              baseline=lambda cost: torch.zeros(shape))
+    # shapes that broadcast to (2, 4) are fine
+    for good in (torch.zeros(()), torch.zeros(4), torch.zeros(1, 4), torch.zeros(2, 1), torch.zeros(2, 4)):
+        vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=good)
+        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=good)
 
 
 def test_score_function_with_constant_and_callable_baselines():
@@ -384,6 +433,10 @@ def test_plotting_helpers_draw():
         plotting.vae_computation_graph(),
         plotting.vae_computation_graph(estimator="score_function"),
     ]
+    graph = plotting.encoder_reparameterization_graph()
+    labels = [t.get_text() for t in graph.findobj(matplotlib.text.Text)]
+    assert r"$\phi$" in labels and r"$\varphi$" not in labels
+    figs.append(graph)
     for fig in figs:
         assert isinstance(fig, matplotlib.figure.Figure)
         plt.close(fig)

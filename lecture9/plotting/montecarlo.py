@@ -72,6 +72,8 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
 
     The title gives :math:`n` and the estimate :math:`\\hat{\\pi} = 4 n_\\text{in} / n`.
 
+    Introduced in chapter 1, *Monte Carlo estimation*.
+
     Args:
         points: tensor or array of shape ``(n, 2)`` in the unit square.
         ax: axes to draw into (default: a new square figure).
@@ -102,6 +104,8 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
 def plot_convergence(sample_sizes, estimates, truth=None, *, standard_errors=None, ax=None,
                      ylabel: str = "estimate", label: str = "estimate", truth_label: str = "exact value"):
     """Estimates against the sample size :math:`n` (log x axis), with the exact value.
+
+    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         sample_sizes: the values of :math:`n`.
@@ -134,6 +138,8 @@ def plot_convergence(sample_sizes, estimates, truth=None, *, standard_errors=Non
 def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean", ylabel: str = "estimate",
                       color: str | None = None, log_x: bool = True, max_points: int = 2000):
     """Running mean of per-sample values with a +-2 standard-error band (law of large numbers).
+
+    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         values: per-sample values :math:`f(x_i)` in sampling order, shape ``(n,)``.
@@ -175,6 +181,8 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
 def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, labels=None,
                              xlabel: str = "estimate", value_range=None, legend_loc: str = "best"):
     """Histogram(s) of repeated estimates: the estimator as a random variable.
+
+    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         estimates: a 1-D tensor/array of estimates, or a dict ``{label: estimates}``
@@ -221,6 +229,8 @@ def plot_loglog_error(sample_sizes, errors, *, ax=None, label: str = "RMSE", ref
 
     The reference line passes through the first point; the legend gives the fitted slope.
 
+    Introduced in chapter 1, *Monte Carlo estimation*; reused in chapter 2, *Sampling*.
+
     Args:
         sample_sizes: the values of :math:`n`.
         errors: the errors (e.g. RMSE over repetitions), positive.
@@ -255,6 +265,8 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
                             envelope_label: str = "envelope $M q(x)$", xlabel: str = "$x$",
                             legend_loc: str = "best"):
     """Normalised histogram of samples against a density curve (and optionally an envelope).
+
+    Introduced in chapter 2, *Sampling*.
 
     Args:
         samples: 1-D samples.
@@ -308,6 +320,8 @@ def plot_integrand_and_proposals(x_grid, integrand, proposals: dict, *, ax=None,
     A good proposal puts its mass where :math:`|f|` is large, and has tails at
     least as heavy as :math:`|f|`'s.
 
+    Introduced in chapter 1, *Monte Carlo estimation*.
+
     Args:
         x_grid: 1-D grid of :math:`x`.
         integrand: callable ``x -> f(x)``; drawn as :math:`|f|` normalised to unit area on the grid.
@@ -339,6 +353,8 @@ def plot_integrand_and_proposals(x_grid, integrand, proposals: dict, *, ax=None,
 
 def plot_sgd_trajectory(trajectory, optimum=None, *, ax=None, ylabel: str = r"$\theta_t$", label: str = "SGD iterate"):
     """Parameter value(s) along a stochastic-gradient trajectory.
+
+    Introduced in chapter 2, *Sampling* (the simulation view).
 
     Args:
         trajectory: ``(num_steps + 1,)`` or ``(num_steps + 1, d)`` iterates.
@@ -375,6 +391,8 @@ def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_p
     A proposal :math:`x \\sim q` with height :math:`h = u M q(x)`, :math:`u \\sim U(0, 1)`, is
     uniform under the envelope :math:`M q`; it is accepted when :math:`h \\le p(x)`, so the
     accepted points are uniform under :math:`p`.
+
+    Introduced in chapter 2, *Sampling*.
 
     Args:
         proposals: 1-D proposals :math:`x_i`.

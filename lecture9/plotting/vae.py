@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from .common import ESTIMATOR_COLORS, figure, style
+from .graphs import reparameterization_graph
 
 __all__ = [
+    "encoder_reparameterization_graph",
     "vae_computation_graph",
     "image_grid",
     "reconstruction_grid",
@@ -47,6 +49,33 @@ def _display(label: str) -> str:
 
 def _color(label: str, index: int) -> str:
     return ESTIMATOR_COLORS.get(label, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
+
+
+def encoder_reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
+    """The graph before and after reparameterization, with the encoder's parameters labelled :math:`\\phi`.
+
+    The figure of :func:`lecture9.plotting.reparameterization_graph` (chapter 5,
+    where the parameters are called :math:`\\varphi`), relabelled with chapter 9's
+    notation: the parameters are the encoder's :math:`\\phi`, which give the mean
+    :math:`\\mu` and scale :math:`\\sigma` of :math:`q_\\phi(z \\mid x)`.
+
+    Introduced in chapter 9, *Training a variational autoencoder*.
+
+    Args:
+        width: figure width in inches.
+        height: figure height in inches.
+
+    Returns:
+        The ``Figure``, two panels and a legend.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    fig = reparameterization_graph(width=width, height=height)
+    for text in fig.findobj(lambda artist: hasattr(artist, "get_text") and hasattr(artist, "set_text")):
+        if text.get_text() == r"$\varphi$":
+            text.set_text(r"$\phi$")
+    return fig
 
 
 def vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
