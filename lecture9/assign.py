@@ -441,12 +441,12 @@ def _exercise_summary(nb, *, nbgrader: bool) -> tuple[list[str], list[str], int]
     return labels, coding, checks
 
 
-def _book_root(book: Path) -> Path:
-    """The folder holding the book's ``_config.yml`` (where ``jupyter-book build .`` runs)."""
+def _book_root(book: Path) -> Path | None:
+    """The folder holding the book's ``_config.yml`` (where ``jupyter-book build .`` runs), if found."""
     for folder in (book, book.parent):
         if (folder / "_config.yml").is_file():
             return folder
-    return DEFAULT_BOOK.parent
+    return None
 
 
 def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = False) -> str:
@@ -522,10 +522,18 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
         "`_config.yml`:",
         "",
         "```bash",
-        f"cd {shlex.quote(str(root))}",
+        f"cd {shlex.quote(str(root or source.parent))}",
         HIDE_SOLUTIONS_BUILD,
         "```",
         "",
+    ]
+    if root is None:
+        lines += [
+            f"(No `_config.yml` was found in `{source}` or the folder above it: run the command in the folder",
+            "that holds the book's `_config.yml`, the root of the course repository.)",
+            "",
+        ]
+    lines += [
         f"The site is written to `{HIDE_SOLUTIONS_HTML}/` (the normal build stays in `_build/html/`);",
         "publish that folder on any static host, for example",
         "",
@@ -669,6 +677,8 @@ def run(args: argparse.Namespace) -> int:
     if args.nbgrader:
         print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
               "and run 'nbgrader generate_assignment <assignment>'")
-    print(f"to publish the book without solutions, run in {_book_root(Path(args.book or _default_book()).resolve())}: "
-          f"{HIDE_SOLUTIONS_BUILD} (site in {HIDE_SOLUTIONS_HTML}/)")
+    root = _book_root(Path(args.book or _default_book()).resolve())
+    where = f"in {root}" if root else "where the book's _config.yml is"
+    print(f"to publish the book without solutions, run {where}: {HIDE_SOLUTIONS_BUILD} "
+          f"(site in {HIDE_SOLUTIONS_HTML}/)")
     return 0

@@ -243,8 +243,9 @@ def test_assign_writes_the_instructors_notes(book, tmp_path):
             "[a, b].`<br>`ex-99-mean: implement the sample mean of a 1-d tensor.` | 2 |") in notes
     assert "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb" in notes
     # how to publish the book without solutions: where to run the exact command, where the site lands
-    # (the fixture book has no _config.yml, nor has its parent: the repository's book is meant)
-    assert f"```bash\ncd {assign.DEFAULT_BOOK.parent}\n{assign.HIDE_SOLUTIONS_BUILD}\n```" in notes
+    # (the fixture book has no _config.yml, nor has its parent: the notes say so)
+    assert f"```bash\ncd {book.parent.resolve()}\n{assign.HIDE_SOLUTIONS_BUILD}\n```" in notes
+    assert f"(No `_config.yml` was found in `{book.resolve()}` or the folder above it" in notes
     assert f"The site is written to `{assign.HIDE_SOLUTIONS_HTML}/`" in notes
     assert f"ghp-import -n -p -f {assign.HIDE_SOLUTIONS_HTML}" in notes
     assert "`lecture9_hide_solutions: true`" in notes and "book/_ext/lecture9_book.py" in notes
@@ -261,6 +262,16 @@ def test_the_notes_name_the_folder_of_the_books_config(tmp_path):
     assign.assign([root / "book" / "01_fixture.ipynb"], tmp_path / "out", book=root / "book")
     notes = (tmp_path / "out" / assign.README_NAME).read_text(encoding="utf-8")
     assert f"\ncd '{root}'\n{assign.HIDE_SOLUTIONS_BUILD}\n" in notes  # quoted for the shell
+    assert "No `_config.yml` was found" not in notes
+
+
+def test_the_notes_of_the_repositorys_book_name_the_repository_root(tmp_path):
+    (chapter,) = REAL_CHAPTERS[:1] or pytest.skip("no chapter notebooks in book/")
+    assign.assign([chapter], tmp_path / "out")
+    notes = (tmp_path / "out" / assign.README_NAME).read_text(encoding="utf-8")
+    assert (assign.DEFAULT_BOOK.parent / "_config.yml").is_file()
+    assert f"\ncd {assign.DEFAULT_BOOK.parent}\n{assign.HIDE_SOLUTIONS_BUILD}\n" in notes
+    assert f"| `{chapter.name}` |" in notes
 
 
 def test_the_notes_of_nbgrader_source_notebooks(book, tmp_path, capsys):
