@@ -6,7 +6,7 @@ import contextlib
 
 import matplotlib.pyplot as plt
 
-__all__ = ["BOOK_STYLE", "ESTIMATOR_COLORS", "style", "figure"]
+__all__ = ["BOOK_STYLE", "ESTIMATOR_COLORS", "style", "figure", "finish_axes"]
 
 #: rc settings applied inside :func:`style`; sized for a ~700 px wide book column.
 BOOK_STYLE = {
@@ -65,3 +65,26 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
     with style():
         fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), constrained_layout=True, **subplot_kw)
     return fig, axes
+
+
+def finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None = None, logx: bool = False,
+                logy: bool = False, legend_loc: str | None = "best") -> None:
+    """Scales, axis labels, title and legend of one panel, the same way in every figure.
+
+    Args:
+        ax: the matplotlib ``Axes``.
+        xlabel, ylabel: axis labels, with units.
+        title: panel title, or ``None``.
+        logx, logy: logarithmic axes.
+        legend_loc: where to put the legend; ``None`` draws none.
+    """
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend_loc is not None:
+        ax.legend(loc=legend_loc)
+    if title:
+        ax.set_title(title)

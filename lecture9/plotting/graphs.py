@@ -26,7 +26,7 @@ import torch
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, Polygon, Rectangle
 
-from .common import ESTIMATOR_COLORS, figure, style
+from .common import ESTIMATOR_COLORS, figure, finish_axes, style
 
 __all__ = [
     "GRAPH_COLORS",
@@ -442,15 +442,7 @@ def variance_curves(x, exact=None, mc=None, *, x_mc=None, ax=None, xlabel: str =
             ax.plot([], [], color="grey", label="exact (line)")
             ax.plot([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="grey",
                     label="Monte Carlo (markers)")
-        if logx:
-            ax.set_xscale("log")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend(loc=legend_loc)
-        if title:
-            ax.set_title(title)
+        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx, logy=logy, legend_loc=legend_loc)
     return fig
 
 
@@ -600,11 +592,5 @@ def convergence_plot(lines=None, markers=None, *, ax=None, xlabel: str = "number
                     raise ValueError(f"series {name!r}: x and y differ in length ({x.size} and {y.size})")
                 ax.plot(x, y, color=c, markeredgecolor=c, label=label, **kw)
                 label = None
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend(loc=legend_loc)
-        if title:
-            ax.set_title(title)
+        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=True, logy=True, legend_loc=legend_loc)
     return fig

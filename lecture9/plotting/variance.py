@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .common import ESTIMATOR_COLORS, figure, style
+from .common import ESTIMATOR_COLORS, figure, finish_axes, style
 
 __all__ = [
     "VARIANCE_METHOD_COLORS",
@@ -157,16 +157,8 @@ def plot_exact_vs_measured(
                 ax.plot(mx, _np(measured[name]), linestyle="none", marker=_MARKERS[i % len(_MARKERS)],
                         markersize=5, color=color, markerfacecolor="white", markeredgewidth=1.3,
                         label=None if name in exact else name)
-        if logx:
-            ax.set_xscale("log")
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
-        if legend:
-            ax.legend(loc="best")
+        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx, logy=logy,
+                    legend_loc="best" if legend else None)
     return fig
 
 
@@ -220,12 +212,6 @@ def plot_learning_curves(
                 ax.fill_between(s, _np(lo), _np(hi), color=color, alpha=0.2, linewidth=0)
         if reference is not None:
             ax.axhline(reference, color=ESTIMATOR_COLORS["exact"], linestyle="--", linewidth=1.2, label=reference_label)
-        if logy:
-            ax.set_yscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if title:
-            ax.set_title(title)
-        if legend:
-            ax.legend(loc="best")
+        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy,
+                    legend_loc="best" if legend else None)
     return fig
