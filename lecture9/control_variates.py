@@ -133,6 +133,17 @@ def _check_broadcast(value: torch.Tensor, shape: torch.Size, name: str, target: 
 # ---------------------------------------------------------------------------
 
 
+def _centred(f_values, h_values) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Checked, centred ``f`` and ``h`` values and the sum of squares of ``h`` (> 0 in every coordinate)."""
+    f_values, h_values = _check_pair(f_values, h_values)
+    fc = f_values - f_values.mean(0)
+    hc = h_values - h_values.mean(0)
+    var_h = (hc * hc).sum(0)
+    if (var_h <= _zero_variance_threshold(h_values) * h_values.shape[0]).any():
+        _raise_zero_variance()
+    return fc, hc, var_h
+
+
 def optimal_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
     """Estimate the variance-minimising coefficient from samples.
 
@@ -162,12 +173,7 @@ def optimal_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor
     Shapes:
         ``f_values``, ``h_values``: ``(num_samples, *shape)``; result: ``shape``.
     """
-    f_values, h_values = _check_pair(f_values, h_values)
-    fc = f_values - f_values.mean(0)
-    hc = h_values - h_values.mean(0)
-    var_h = (hc * hc).sum(0)
-    if (var_h <= _zero_variance_threshold(h_values) * h_values.shape[0]).any():
-        _raise_zero_variance()
+    fc, hc, var_h = _centred(f_values, h_values)
     return (fc * hc).sum(0) / var_h
 
 
@@ -189,15 +195,9 @@ def correlation(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
     Shapes:
         ``f_values``, ``h_values``: ``(num_samples, *shape)``; result: ``shape``.
     """
-    f_values, h_values = _check_pair(f_values, h_values)
-    fc = f_values - f_values.mean(0)
-    hc = h_values - h_values.mean(0)
-    var_h = (hc * hc).sum(0)
+    fc, hc, var_h = _centred(f_values, h_values)
     var_f = (fc * fc).sum(0)
-    n = h_values.shape[0]
-    if (var_h <= _zero_variance_threshold(h_values) * n).any():
-        _raise_zero_variance()
-    if (var_f <= _zero_variance_threshold(f_values) * n).any():
+    if (var_f <= _zero_variance_threshold(f_values) * f_values.shape[0]).any():
         raise ValueError("f_values has zero variance: there is nothing to reduce and the correlation is undefined")
     return ((fc * hc).sum(0) / torch.sqrt(var_f * var_h)).clamp(-1.0, 1.0)
 
