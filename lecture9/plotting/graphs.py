@@ -177,7 +177,7 @@ def draw_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
     return ax.figure
 
 
-def reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
+def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"):
     """Draw the stochastic computation graph before and after reparameterization.
 
     Left, the original form: the parameters :math:`\\varphi` give the mean and
@@ -202,6 +202,8 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
     Args:
         width: figure width in inches.
         height: figure height in inches.
+        param_label: label of the parameter node (the lecture's :math:`\\varphi`;
+            chapter 9 writes the encoder's parameters :math:`\\phi`).
 
     Returns:
         The ``Figure`` with two panels and a legend.
@@ -211,7 +213,7 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
     """
     fig, axes = figure(1, 2, width=width, height=height)
     left = {
-        "phi": (0.0, 1.0, "parameter", r"$\varphi$"),
+        "phi": (0.0, 1.0, "parameter", param_label),
         "mu": (1.6, 2.0, "deterministic", r"$\mu$"),
         "sigma": (1.6, 0.0, "deterministic", r"$\sigma$"),
         "z": (3.2, 1.0, "random", r"$z$"),
@@ -227,7 +229,7 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6):
     )
     axes[0].text(3.3, -0.1, r"$z\sim\mathcal{N}(\mu,\sigma^2)$", fontsize=9, ha="center", va="top")
     right = {
-        "phi": (0.0, 1.0, "parameter", r"$\varphi$"),
+        "phi": (0.0, 1.0, "parameter", param_label),
         "mu": (1.6, 2.0, "deterministic", r"$\mu$"),
         "sigma": (1.6, 0.0, "deterministic", r"$\sigma$"),
         "eps": (3.2, -0.6, "random", r"$\epsilon$"),

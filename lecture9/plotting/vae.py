@@ -55,7 +55,7 @@ def encoder_reparameterization_graph(*, width: float = 7.0, height: float = 3.6)
     """The graph before and after reparameterization, with the encoder's parameters labelled :math:`\\phi`.
 
     The figure of :func:`lecture9.plotting.reparameterization_graph` (chapter 5,
-    where the parameters are called :math:`\\varphi`), relabelled with chapter 9's
+    where the parameters are called :math:`\\varphi`), labelled with chapter 9's
     notation: the parameters are the encoder's :math:`\\phi`, which give the mean
     :math:`\\mu` and scale :math:`\\sigma` of :math:`q_\\phi(z \\mid x)`.
 
@@ -71,11 +71,7 @@ def encoder_reparameterization_graph(*, width: float = 7.0, height: float = 3.6)
     Shapes:
         Not tensor-valued.
     """
-    fig = reparameterization_graph(width=width, height=height)
-    for text in fig.findobj(lambda artist: hasattr(artist, "get_text") and hasattr(artist, "set_text")):
-        if text.get_text() == r"$\varphi$":
-            text.set_text(r"$\phi$")
-    return fig
+    return reparameterization_graph(width=width, height=height, param_label=r"$\phi$")
 
 
 def vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
