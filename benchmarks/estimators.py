@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import numpy as np
 import torch
+
+from _timing import best_time
 
 from lecture9 import estimators, reference
 
@@ -99,15 +100,6 @@ def run_loop(name, f, params, num_samples, generator, baseline=None):
     return loop_measure_valued(f, params, num_samples, generator, coupled=name == "measure_valued_coupled")
 
 
-def best_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def throughput_table(num_samples, loop_samples, repeats):
     params = {"loc": torch.tensor(1.0), "scale": torch.tensor(1.0)}
     b_star = {"loc": (1 - K) ** 2 + 3.0, "scale": (1 - K) ** 2 + 5.0}  # optimal baselines for (x - k)^2
@@ -116,8 +108,8 @@ def throughput_table(num_samples, loop_samples, repeats):
         baseline = b_star if name == "score_function_optimal_baseline" else None
         g = torch.Generator().manual_seed(0)
         run_estimator(name, cost, params, 1000, g, baseline)  # warm-up
-        vec = best_time(lambda: run_estimator(name, cost, params, num_samples, g, baseline), repeats)
-        loop = best_time(lambda: run_loop(name, cost, params, loop_samples, g, baseline), 1)
+        vec = best_time(lambda: run_estimator(name, cost, params, num_samples, g, baseline), repeats, warmup=False)
+        loop = best_time(lambda: run_loop(name, cost, params, loop_samples, g, baseline), 1, warmup=False)
         # each sample yields a gradient for both parameters (loc and scale)
         vec_rate = num_samples / vec
         loop_rate = loop_samples / loop

@@ -21,10 +21,11 @@ import argparse
 import math
 import os
 import platform
-import time
 
 import numpy as np
 import torch
+
+from _timing import best_time
 
 from lecture9 import montecarlo
 
@@ -43,16 +44,6 @@ def numpy_estimate_pi(num_samples: int, rng: np.random.Generator, batch_size: in
 def numpy_mc_estimate(num_samples: int, rng: np.random.Generator) -> tuple[float, float]:
     values = np.cos(rng.standard_normal(num_samples, dtype=np.float32)).astype(np.float64)
     return float(values.mean()), float(values.std(ddof=1) / math.sqrt(num_samples))
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()  # warm-up (first-call overheads, allocator)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

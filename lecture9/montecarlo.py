@@ -272,6 +272,17 @@ def _scalar_batch(distribution, name: str) -> None:
         )
 
 
+
+def _target_log_prob(target, proposal, name: str):
+    """``target.log_prob`` after checking that the target Distribution matches the proposal's space."""
+    if target.event_shape != proposal.event_shape:
+        raise ValueError(
+            f"target and proposal must have the same event_shape, got {tuple(target.event_shape)} and "
+            f"{tuple(proposal.event_shape)}; both must be densities over the same space"
+        )
+    _scalar_batch(target, name)
+    return target.log_prob
+
 # --------------------------------------------------------------------------- pi and plain MC
 
 
@@ -737,13 +748,7 @@ def importance_estimate(
     check_distribution(proposal, "proposal")
     _scalar_batch(proposal, "proposal")
     if isinstance(target, torch.distributions.Distribution):
-        if target.event_shape != proposal.event_shape:
-            raise ValueError(
-                f"target and proposal must have the same event_shape, got {tuple(target.event_shape)} and "
-                f"{tuple(proposal.event_shape)}; both must be densities over the same space"
-            )
-        _scalar_batch(target, "target")
-        log_p = target.log_prob
+        log_p = _target_log_prob(target, proposal, "target")
     elif callable(target):
         if not self_normalized:
             raise TypeError(
@@ -875,13 +880,7 @@ def rejection_sample(
         log_M = log_M.item()
     log_M = float(check_finite(log_M, "log_M"))
     if isinstance(target_log_prob, torch.distributions.Distribution):
-        if target_log_prob.event_shape != proposal.event_shape:
-            raise ValueError(
-                f"target and proposal must have the same event_shape, got {tuple(target_log_prob.event_shape)} "
-                f"and {tuple(proposal.event_shape)}"
-            )
-        _scalar_batch(target_log_prob, "target_log_prob")
-        target_log_prob = target_log_prob.log_prob
+        target_log_prob = _target_log_prob(target_log_prob, proposal, "target_log_prob")
     elif not callable(target_log_prob):
         raise TypeError(
             f"target_log_prob must be a callable x -> log p(x) or a Distribution, got {type(target_log_prob).__name__}"
