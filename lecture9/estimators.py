@@ -87,7 +87,7 @@ import torch
 from torch import distributions as D
 
 from ._validation import check_generator, check_num_samples, check_shape
-from .sampling import _randn, _uniform
+from .sampling import normal_noise, uniform_noise
 from .sampling import draw as _draw
 
 __all__ = [
@@ -635,17 +635,17 @@ def measure_valued_grad(
         if family == "Normal":
             loc, scale = dist.loc, dist.scale
             if name == "loc":
-                w_plus = torch.sqrt(-2.0 * torch.log(_uniform(shape, loc, generator)))
-                w_minus = w_plus if coupled else torch.sqrt(-2.0 * torch.log(_uniform(shape, loc, generator)))
+                w_plus = torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
+                w_minus = w_plus if coupled else torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
                 est = (cost(loc + scale * w_plus) - cost(loc - scale * w_minus)) / (scale * math.sqrt(2 * math.pi))
             else:
-                sign = torch.where(_uniform(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
-                e = _randn((3,) + tuple(shape), loc, generator)
+                sign = torch.where(uniform_noise(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
+                e = normal_noise((3,) + tuple(shape), loc, generator)
                 maxwell = sign * torch.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])  # +-sqrt(chi^2_3)
                 if coupled:
-                    x_minus = loc + scale * _uniform(shape, loc, generator) * maxwell
+                    x_minus = loc + scale * uniform_noise(shape, loc, generator) * maxwell
                 else:
-                    x_minus = loc + scale * _randn(shape, loc, generator)
+                    x_minus = loc + scale * normal_noise(shape, loc, generator)
                 est = (cost(loc + scale * maxwell) - cost(x_minus)) / scale
         elif family == "Bernoulli":
             probs = dist.probs
@@ -659,12 +659,12 @@ def measure_valued_grad(
             est = cost(x + 1) - cost(x_minus)
         else:  # Exponential
             rate = dist.rate
-            e1 = -torch.log(_uniform(shape, rate, generator)) / rate
-            e2 = -torch.log(_uniform(shape, rate, generator)) / rate
+            e1 = -torch.log(uniform_noise(shape, rate, generator)) / rate
+            e2 = -torch.log(uniform_noise(shape, rate, generator)) / rate
             if coupled:
                 x_minus = e1 + e2
             else:
-                x_minus = e2 - torch.log(_uniform(shape, rate, generator)) / rate
+                x_minus = e2 - torch.log(uniform_noise(shape, rate, generator)) / rate
             est = (cost(e1) - cost(x_minus)) / rate
         pad = max(batch_ndim - value.dim(), 0)
         target = (num_samples,) + (1,) * pad + tuple(value.shape)

@@ -24,19 +24,38 @@ import math
 import torch
 from torch import distributions as D
 
-__all__ = ["draw"]
+__all__ = ["draw", "uniform_noise", "normal_noise"]
 
 
 
 
-def _uniform(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    """Uniform noise on the open interval (0, 1)."""
-    u = torch.rand(shape, dtype=like.dtype, device=like.device, generator=generator)
-    return u.clamp_min(torch.finfo(like.dtype).tiny)
+def _noise(fn, shape, like: torch.Tensor, generator) -> torch.Tensor:
+    # Drawn on the generator's device (a CUDA generator cannot fill a CPU tensor, nor the
+    # reverse), then moved to ``like``'s device, so a seed gives the same noise everywhere.
+    if generator is None:
+        return fn(shape, dtype=like.dtype, device=like.device)
+    return fn(shape, generator=generator, dtype=like.dtype, device=generator.device).to(like.device)
 
 
-def _randn(shape, like: torch.Tensor, generator) -> torch.Tensor:
-    return torch.randn(shape, dtype=like.dtype, device=like.device, generator=generator)
+def uniform_noise(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Uniform noise on the open interval (0, 1), with ``like``'s dtype and device.
+
+    The base noise of every inverse-CDF sampler: clamped away from 0 so that ``log(u)``
+    and ``icdf(u)`` stay finite.
+
+    Shapes:
+        Output: ``shape``.
+    """
+    return _noise(torch.rand, shape, like, generator).clamp_min(torch.finfo(like.dtype).tiny)
+
+
+def normal_noise(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise with ``like``'s dtype and device (the reparameterization's epsilon).
+
+    Shapes:
+        Output: ``shape``.
+    """
+    return _noise(torch.randn, shape, like, generator)
 
 
 def _gamma(concentration: torch.Tensor, shape, generator) -> torch.Tensor:
@@ -46,20 +65,20 @@ def _gamma(concentration: torch.Tensor, shape, generator) -> torch.Tensor:
 
 
 def _sample_normal(d, shape, g):
-    return d.loc + d.scale * _randn(shape, d.loc, g)
+    return d.loc + d.scale * normal_noise(shape, d.loc, g)
 
 
 def _sample_laplace(d, shape, g):
-    u = _uniform(shape, d.loc, g) - 0.5
+    u = uniform_noise(shape, d.loc, g) - 0.5
     return d.loc - d.scale * u.sign() * torch.log1p(-2.0 * u.abs())
 
 
 def _sample_cauchy(d, shape, g):
-    return d.loc + d.scale * torch.tan(math.pi * (_uniform(shape, d.loc, g) - 0.5))
+    return d.loc + d.scale * torch.tan(math.pi * (uniform_noise(shape, d.loc, g) - 0.5))
 
 
 def _sample_exponential(d, shape, g):
-    return -torch.log(_uniform(shape, d.rate, g)) / d.rate
+    return -torch.log(uniform_noise(shape, d.rate, g)) / d.rate
 
 
 def _sample_uniform(d, shape, g):
@@ -84,19 +103,19 @@ def _sample_dirichlet(d, shape, g):
 
 
 def _sample_student_t(d, shape, g):
-    z = _randn(shape, d.loc, g)
+    z = normal_noise(shape, d.loc, g)
     chi2 = 2.0 * _gamma(0.5 * d.df, shape, g)
     return d.loc + d.scale * z * torch.rsqrt(chi2 / d.df)
 
 
 def _sample_bernoulli(d, shape, g):
     probs = d.probs.detach()
-    return (_uniform(shape, probs, g) < probs).to(probs.dtype)
+    return (uniform_noise(shape, probs, g) < probs).to(probs.dtype)
 
 
 def _sample_geometric(d, shape, g):
     probs = d.probs.detach()
-    return (torch.log(_uniform(shape, probs, g)) / torch.log1p(-probs)).floor()
+    return (torch.log(uniform_noise(shape, probs, g)) / torch.log1p(-probs)).floor()
 
 
 def _sample_poisson(d, shape, g):
@@ -125,18 +144,18 @@ def _sample_one_hot_categorical(d, shape, g):
 
 
 def _sample_multivariate_normal(d, shape, g):
-    eps = _randn(shape, d.loc, g)
+    eps = normal_noise(shape, d.loc, g)
     return d.loc + (d._unbroadcasted_scale_tril @ eps.unsqueeze(-1)).squeeze(-1)
 
 
 def _sample_logit_relaxed_bernoulli(d, shape, g):
-    u = _uniform(shape, d.logits, g)
+    u = uniform_noise(shape, d.logits, g)
     u = u.clamp(max=1 - torch.finfo(u.dtype).eps)
     return (d.logits + torch.log(u) - torch.log1p(-u)) / d.temperature
 
 
 def _sample_exp_relaxed_categorical(d, shape, g):
-    u = _uniform(shape, d.logits, g).clamp(max=1 - torch.finfo(d.logits.dtype).eps)
+    u = uniform_noise(shape, d.logits, g).clamp(max=1 - torch.finfo(d.logits.dtype).eps)
     scores = (d.logits - torch.log(-torch.log(u))) / d.temperature
     return scores - scores.logsumexp(-1, keepdim=True)
 
@@ -205,7 +224,7 @@ def draw(dist: D.Distribution, sample_shape: tuple[int, ...], generator: torch.G
     if not dist.support.is_discrete:  # fall back on the inverse CDF
         like = dist.mean if isinstance(getattr(dist, "mean", None), torch.Tensor) else torch.zeros(())
         try:
-            return dist.icdf(_uniform(shape, like, generator))
+            return dist.icdf(uniform_noise(shape, like, generator))
         except NotImplementedError:
             pass
     raise TypeError(

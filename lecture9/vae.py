@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validation import check_generator, check_num_samples
+from .sampling import normal_noise, uniform_noise
 from .control_variates import leave_one_out_baseline
 from .estimators import score_function_surrogate
 
@@ -223,10 +224,10 @@ class VAE(nn.Module):
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
         p = next(self.parameters())
-        z = _randn((num_samples, self.latent_dim), p, generator)
+        z = normal_noise((num_samples, self.latent_dim), p, generator)
         probs = torch.sigmoid(self.decode(z))
         if binary:
-            u = _rand(probs.shape, probs, generator)
+            u = uniform_noise(probs.shape, probs, generator)
             return (u < probs).to(probs.dtype)
         return probs
 
@@ -236,20 +237,6 @@ class VAE(nn.Module):
         self.check_input(x)
         loc, _ = self.encode(x)
         return torch.sigmoid(self.decode(loc))
-
-
-def _randn(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Standard normal noise of ``shape`` on ``like``'s device, drawn on the generator's device."""
-    if generator is None:
-        return torch.randn(shape, dtype=like.dtype, device=like.device)
-    eps = torch.randn(shape, generator=generator, dtype=like.dtype, device=generator.device)
-    return eps.to(like.device)
-
-
-def _rand(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    if generator is None:
-        return torch.rand(shape, dtype=like.dtype, device=like.device)
-    return torch.rand(shape, generator=generator, dtype=like.dtype, device=generator.device).to(like.device)
 
 
 def _kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -412,7 +399,7 @@ def elbo_terms(
     num_samples = check_num_samples(num_samples)
     baseline = _check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
-    eps = _randn((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    eps = normal_noise((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
     return _elbo_from_noise(model, x, eps, estimator, baseline)
 
 
@@ -520,7 +507,7 @@ def iwae_bound(
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
-    eps = _randn((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    eps = normal_noise((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
     return torch.logsumexp(_log_weights(model, x, eps), dim=0) - math.log(num_samples)
 
 
@@ -573,7 +560,7 @@ def log_likelihood(
         log_w = []
         for s in range(0, num_samples, chunk):
             k = min(chunk, num_samples - s)
-            eps = _randn((k, len(xb), model.latent_dim), xb, generator)
+            eps = normal_noise((k, len(xb), model.latent_dim), xb, generator)
             log_w.append(_log_weights(model, xb, eps))
         out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(num_samples))
     return torch.cat(out).reshape(x.shape[:-1])
@@ -647,7 +634,7 @@ def encoder_gradients(
     def loss_of(enc_params, eps):
         return torch.func.functional_call(loss, {**params, **enc_params}, (x, eps))
 
-    eps = _randn((num_draws, num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    eps = normal_noise((num_draws, num_samples, *x.shape[:-1], model.latent_dim), x, generator)
     grads = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, 0), chunk_size=chunk_size)(enc, eps)
     return torch.cat([grads[k].reshape(num_draws, -1) for k in enc], dim=1)
 
