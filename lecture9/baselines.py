@@ -239,6 +239,11 @@ class MovingAverageBaseline:
 
 def _check_group_size(group_size, num_samples: int) -> int:
     if group_size is None:
+        if num_samples < 2:
+            raise ValueError(
+                f"the leave-one-out baseline needs K >= 2 samples per group, got {num_samples}; "
+                f"draw num_samples >= 2"
+            )
         group_size = num_samples
     group_size = check_positive_int(group_size, "group_size", minimum=2)
     if num_samples % group_size:

@@ -631,7 +631,7 @@ def measure_valued_grad(
 
 
 def _weak_derivative(family: str, name: str, dist, shape, coupled: bool, generator):
-    """The constant :math:`c_\theta` and the samples :math:`x^\pm` of one weak derivative, each of ``shape``."""
+    r"""The constant :math:`c_\theta` and the samples :math:`x^\pm` of one weak derivative, each of ``shape``."""
     if family == "Normal":
         loc, scale = dist.loc, dist.scale
         if name == "loc":

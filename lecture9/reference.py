@@ -130,6 +130,12 @@ def _eval_grad(f, x: torch.Tensor) -> torch.Tensor:
     with torch.enable_grad():
         fx = _eval(f, x)
         if not fx.requires_grad:
+            if bool((fx != fx[:1]).any()):
+                raise ValueError(
+                    "f's output does not depend on x through autograd (a step function such as (x > 0).float(), "
+                    "or a detached x), so the pathwise estimator is undefined for it; use the score-function "
+                    "or measure-valued estimator for a cost that is not differentiable in x"
+                )
             return torch.zeros_like(x)
         (g,) = torch.autograd.grad(fx.sum(), x, allow_unused=True)
     return torch.zeros_like(x) if g is None else g.detach()
@@ -392,13 +398,12 @@ def estimator_moments(
     Raises:
         ValueError: if ``estimator``, ``param`` or ``method`` is unknown, or ``scale <= 0``.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    if param not in PARAMS:
-        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
-    if method not in ("gauss", "quad"):
-        raise ValueError(f"method must be 'gauss' or 'quad', got {method!r}")
+    check_choice(estimator, ESTIMATORS, "estimator")
+    check_choice(param, PARAMS, "param")
+    check_choice(method, ("gauss", "quad"), "method")
     loc, scale = _check(f, loc, scale)
+    if estimator == "pathwise":  # f must be differentiable in x: checked on the nodes at once
+        _eval_grad(f, loc + scale * _hermite(64)[0])
     if method == "quad":
         return _moments_quad(estimator, f, loc, scale, param)
     return _moments_gauss(estimator, f, loc, scale, param, _check_nodes(num_nodes))
@@ -719,10 +724,8 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     Raises:
         ValueError: if ``estimator`` or ``param`` is unknown or ``scale <= 0``.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    if param not in PARAMS:
-        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
+    check_choice(estimator, ESTIMATORS, "estimator")
+    check_choice(param, PARAMS, "param")
     check_positive(float(scale), "scale")
     d = float(loc) - np.asarray(k, dtype=np.float64)
     s2 = float(scale) ** 2
