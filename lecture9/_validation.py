@@ -42,8 +42,9 @@ def check_positive_int(value, name: str, *, minimum: int = 1, maximum: int | Non
     if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_floating_point() and value.dtype != torch.bool:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise TypeError(
-            f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}; "
+            f"{name} must be {kind}, got {value!r} of type {type(value).__name__}; "
             f"pass e.g. {name}={max(minimum, 1) * 10}"
         )
     value = int(value)
@@ -96,6 +97,8 @@ def check_finite(value, name: str, *, hint: str = ""):
     """Check that a number or every entry of a tensor is finite (no NaN, no inf)."""
     extra = f"; {hint}" if hint else ""
     if isinstance(value, torch.Tensor):
+        if _under_vmap(value):  # values are not inspectable inside torch.func transforms: checked outside
+            return value
         if not torch.isfinite(value).all():
             raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
     else:
@@ -104,6 +107,13 @@ def check_finite(value, name: str, *, hint: str = ""):
         if not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value}{extra}")
     return value
+
+
+def _under_vmap(tensor: torch.Tensor) -> bool:
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
+    except (AttributeError, RuntimeError):  # pragma: no cover - older torch
+        return False
 
 
 def check_shape(tensor: torch.Tensor, expected: tuple[int, ...] | torch.Size, name: str, hint: str = "") -> torch.Tensor:

@@ -354,7 +354,7 @@ def score_function_grad(
     num_samples, generator, params = _checked(num_samples, generator, params)
     dist = _build(distribution, params)
     x = _draw(dist, (num_samples,), generator).detach()
-    return _score_function(f, distribution, params, dist, x, baseline)
+    return _finite(_score_function(f, distribution, params, dist, x, baseline), "score_function_grad")
 
 
 def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -468,7 +468,7 @@ def pathwise_grad(
             f"differentiable sampling path (has_rsample is False); use score_function_grad, or "
             f"measure_valued_grad (supported: {_supported_text()})"
         )
-    return _pathwise(f, distribution, params, dist, num_samples, lambda d: _draw(d, (), generator))
+    return _finite(_pathwise(f, distribution, params, dist, num_samples, lambda d: _draw(d, (), generator)), "pathwise_grad")
 
 
 def pathwise_terms(f, distribution, params, noise: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -512,6 +512,17 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
         else:
             grads = torch.autograd.grad(fx.sum(), [leaves[n] for n in names], allow_unused=True)
     return {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
+
+
+def _finite(grads: dict[str, torch.Tensor], estimator: str) -> dict[str, torch.Tensor]:
+    """Refuse per-sample gradients that overflowed (e.g. float16 parameters with a tiny scale)."""
+    for name, g in grads.items():
+        if not bool(torch.isfinite(g).all()):
+            raise ValueError(
+                f"{estimator} overflowed: the per-sample gradients of params[{name!r}] ({g.dtype}) are not finite; "
+                f"use float64 parameters or rescale the problem"
+            )
+    return grads
 
 
 def _supported_text() -> str:
@@ -627,7 +638,7 @@ def measure_valued_grad(
         pad = max(batch_ndim - value.dim(), 0)
         target = (num_samples,) + (1,) * pad + tuple(value.shape)
         out[name] = est.expand(shape).sum_to_size(target).reshape((num_samples,) + tuple(value.shape)).detach()
-    return out
+    return _finite(out, "measure_valued_grad")
 
 
 def _weak_derivative(family: str, name: str, dist, shape, coupled: bool, generator):

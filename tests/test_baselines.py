@@ -182,3 +182,23 @@ def test_other_bad_inputs():
         bl.optimal_baseline(torch.ones(3), torch.zeros(3))
     with pytest.raises(ValueError, match="not in scores"):
         bl.apply_baseline(torch.ones(3), {"loc": torch.ones(3)}, {"scale": 1.0})
+
+
+@pytest.mark.parametrize(("initial", "error"), [(float("nan"), ValueError), (float("inf"), ValueError), ("abc", TypeError),
+                                                (torch.tensor([1.0, float("nan")]), ValueError)])
+def test_moving_average_baseline_checks_initial_at_construction(initial, error):
+    with pytest.raises(error, match="initial"):
+        bl.MovingAverageBaseline(initial=initial)
+
+
+def test_non_finite_costs_and_scores_are_named():
+    good = torch.ones(4, dtype=DTYPE)
+    bad = torch.tensor([1.0, float("nan"), 2.0, 3.0], dtype=DTYPE)
+    with pytest.raises(ValueError, match="f_values must be finite"):
+        bl.optimal_baseline(bad, good)
+    with pytest.raises(ValueError, match="scores must be finite"):
+        bl.optimal_baseline(good, bad)
+    with pytest.raises(ValueError, match="f_values must be finite"):
+        bl.MovingAverageBaseline()(bad)
+    with pytest.raises(ValueError, match="baseline must be finite"):
+        bl.apply_baseline(good, good, float("inf"))

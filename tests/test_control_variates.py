@@ -264,3 +264,21 @@ def test_other_bad_inputs():
         cv.delta_method_grad(quadratic(0.0), gaussian_params(), 4, order=3)
     with pytest.raises(ValueError, match="param must be"):
         cv.delta_method_moments(quadratic(0.0), 1.0, 1.0, "rate")
+
+
+def test_non_finite_input_is_named():
+    f = torch.randn(10, generator=gen(0), dtype=DTYPE)
+    bad = f.clone()
+    bad[3] = float("nan")
+    with pytest.raises(ValueError, match="f_values must be finite"):
+        cv.optimal_beta(bad, f)
+    with pytest.raises(ValueError, match="h_values must be finite"):
+        cv.control_variate(f, bad, 0.0)
+    with pytest.raises(ValueError, match="h_mean must be finite"):
+        cv.control_variate(f, f, float("inf"))
+    with pytest.raises(ValueError, match="beta must be finite"):
+        cv.control_variate(f, f, 0.0, beta=float("nan"))
+    with pytest.raises(ValueError, match="rho must be finite"):
+        cv.variance_reduction_factor(float("nan"))
+    with pytest.raises(ValueError, match="rho must be finite"):
+        cv.variance_reduction_factor(torch.tensor([0.5, float("nan")]))

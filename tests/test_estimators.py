@@ -497,3 +497,144 @@ def test_does_not_touch_the_global_random_state():
     estimators.score_function_grad(COSTS["cos"], Normal, normal_params(), 10, generator=gen())
     estimators.measure_valued_grad(COSTS["cos"], Normal, normal_params(), 10, generator=gen())
     assert torch.equal(state, torch.get_rng_state())
+
+
+# ------------------------------------------------------------------------------------------------
+# relaxed families (pathwise), multivariate measure-valued
+# ------------------------------------------------------------------------------------------------
+
+
+def _relaxed_bernoulli_truth(f, temperature: float, logits, num_nodes: int = 4000):
+    """Gradient of E[f(x)], x = sigmoid((logits + L) / temperature), L ~ Logistic(0, 1), by Gauss-Legendre
+    quadrature over u = sigmoid(L) in (0, 1) (one dimension per coordinate), differentiated by autograd."""
+    from scipy.special import roots_legendre
+
+    t, w = roots_legendre(num_nodes)
+    u = torch.from_numpy(0.5 * (t + 1)).to(DTYPE)
+    w = torch.from_numpy(0.5 * w).to(DTYPE)
+    noise = torch.log(u) - torch.log1p(-u)  # the logistic noise
+    tau = torch.tensor(temperature, dtype=DTYPE, requires_grad=True)
+    lg = torch.as_tensor(logits, dtype=DTYPE).clone().requires_grad_(True)
+    x = torch.sigmoid((lg.unsqueeze(-1) + noise) / tau)  # (*logits.shape, num_nodes)
+    expectation = (w * f(x)).sum(-1)
+    d_tau, d_logits = torch.autograd.grad(expectation.sum(), (tau, lg))
+    return {"temperature": d_tau, "logits": d_logits}
+
+
+def test_pathwise_relaxed_bernoulli_matches_quadrature():
+    f = lambda x: (x - 0.45) ** 2  # noqa: E731
+    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor(0.3, dtype=DTYPE)}
+    grads = estimators.pathwise_grad(f, D.RelaxedBernoulli, params, 40_000, generator=gen(21))
+    truth = _relaxed_bernoulli_truth(f, 0.5, 0.3)
+    for name in params:
+        check_unbiased(grads[name], truth[name])
+
+
+def test_pathwise_relaxed_bernoulli_under_independent_with_scalar_temperature():
+    t = torch.tensor([0.45, 0.2, 0.8], dtype=DTYPE)
+    f = lambda x: ((x - t) ** 2).sum(-1)  # noqa: E731  one cost per sample, summed over the 3 coordinates
+    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor([0.0, -1.0, 2.0], dtype=DTYPE)}
+    grads = estimators.pathwise_grad(
+        f, lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
+        params, 40_000, generator=gen(22))
+    assert grads["temperature"].shape == (40_000,) and grads["logits"].shape == (40_000, 3)
+    truth = _relaxed_bernoulli_truth(lambda x: (x - t.unsqueeze(-1)) ** 2, 0.5, params["logits"])
+    check_unbiased(grads["logits"], truth["logits"])
+    check_unbiased(grads["temperature"], truth["temperature"])
+    # the issue's own call, float32: no broadcast error, one gradient per sample and parameter entry
+    g = estimators.pathwise_grad(
+        lambda x: x.sum(-1), lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
+        {"temperature": torch.tensor(0.5), "logits": torch.zeros(3)}, 1000)
+    assert g["temperature"].shape == (1000,) and g["logits"].shape == (1000, 3)
+
+
+def _independent_normal(loc, scale):
+    return D.Independent(Normal(loc, scale), 1)
+
+
+@pytest.mark.parametrize("coupled", [True, False])
+@pytest.mark.parametrize(
+    ("cost", "truth"),
+    [
+        (lambda x: torch.full(x.shape[:-1], 2.0, dtype=x.dtype), lambda mu, s: (torch.zeros_like(mu), torch.zeros_like(s))),
+        (lambda x: x.sum(-1), lambda mu, s: (torch.ones_like(mu), torch.zeros_like(s))),
+        (lambda x: (x**2).sum(-1), lambda mu, s: (2 * mu, 2 * s)),
+        # a cost that couples the coordinates: E[x1 x2 + x2 x3] = mu1 mu2 + mu2 mu3
+        (lambda x: x[..., 0] * x[..., 1] + x[..., 1] * x[..., 2],
+         lambda mu, s: (torch.stack([mu[1], mu[0] + mu[2], mu[1]]), torch.zeros_like(s))),
+    ],
+    ids=["constant", "linear", "quadratic", "coupling"],
+)
+def test_measure_valued_independent_normal(cost, truth, coupled):
+    params = {"loc": torch.tensor([0.5, -1.0, 2.0], dtype=DTYPE), "scale": torch.tensor([1.0, 0.5, 2.0], dtype=DTYPE)}
+    grads = estimators.measure_valued_grad(cost, _independent_normal, params, 20_000, coupled=coupled, generator=gen(23))
+    d_loc, d_scale = truth(params["loc"], params["scale"])
+    assert grads["loc"].shape == (20_000, 3) and grads["scale"].shape == (20_000, 3)
+    check_unbiased(grads["loc"], d_loc)
+    check_unbiased(grads["scale"], d_scale)
+
+
+def test_measure_valued_independent_bernoulli_with_a_coupling_cost():
+    # E[b1 b2 b3] = p1 p2 p3: d/dp_i = product of the others (exact enumeration of the weak derivative)
+    probs = torch.tensor([0.3, 0.6, 0.9], dtype=DTYPE)
+    grads = estimators.measure_valued_grad(lambda b: b.prod(-1), lambda probs: D.Independent(D.Bernoulli(probs), 1),
+                                           {"probs": probs}, 20_000, generator=gen(24))
+    truth = torch.stack([probs[1] * probs[2], probs[0] * probs[2], probs[0] * probs[1]])
+    check_unbiased(grads["probs"], truth)
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input that used to pass silently (issue 14)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", [lambda x: (x > 0).to(x.dtype), lambda x: x.detach() ** 2], ids=["step", "detached"])
+def test_pathwise_refuses_a_cost_without_a_gradient_path(f):
+    with pytest.raises(ValueError, match="f's output does not depend on the sample x.*score_function_grad"):
+        estimators.pathwise_grad(f, Normal, normal_params(), 100, generator=gen())
+    with pytest.raises(ValueError, match="f's output does not depend on x.*score-function"):
+        reference.estimator_moments("pathwise", f, 0.0, 1.0, "loc")
+
+
+def test_score_function_and_measure_valued_are_immune_to_in_place_costs():
+    def in_place(x):
+        x.mul_(0.0)
+        return (x - 3.0) ** 2
+
+    def clean(x):
+        return (x - 3.0) ** 2
+
+    for estimator in (estimators.score_function_grad, estimators.measure_valued_grad):
+        a = estimator(lambda x: clean(x.clone()) + 0 * in_place(x), Normal, normal_params(), 200, generator=gen(3))
+        b = estimator(clean, Normal, normal_params(), 200, generator=gen(3))
+        for name in a:
+            torch.testing.assert_close(a[name], b[name])
+
+
+@pytest.mark.parametrize("estimator", [estimators.score_function_grad, estimators.pathwise_grad,
+                                       estimators.measure_valued_grad])
+def test_estimators_name_bad_arguments(estimator):
+    f = COSTS["quadratic"]
+    with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
+        estimator(lambda x: torch.where(x > 1.0, torch.nan, x) ** 2, Normal, normal_params(), 100, generator=gen())
+    with pytest.raises(ValueError, match="num_samples must be at most"):
+        estimator(f, Normal, normal_params(), 10**12)
+    with pytest.raises(TypeError, match="num_samples"):
+        estimator(f, Normal, normal_params(), 10.0)
+    with pytest.raises(ValueError, match="shapes .*loc.*scale.*broadcast"):
+        estimator(f, Normal, {"loc": torch.zeros(3), "scale": torch.ones(2)}, 10)
+
+
+def test_score_function_names_non_finite_baselines():
+    f = COSTS["quadratic"]
+    for baseline, name in [(float("nan"), "baseline"), ({"loc": float("inf")}, "baseline\\['loc'\\]"),
+                           (lambda fx: fx * torch.nan, "baseline\\(f_values\\)")]:
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            estimators.score_function_grad(f, Normal, normal_params(), 10, baseline=baseline)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_generator_with_cpu_parameters():
+    with pytest.raises(ValueError, match="generator is a cuda generator"):
+        estimators.score_function_grad(COSTS["quadratic"], Normal, normal_params(), 10,
+                                       generator=torch.Generator(device="cuda"))

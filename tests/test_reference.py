@@ -217,3 +217,21 @@ def test_discrete_moments_batched_equal_scalar():
 def test_param_errors_of_the_moments():
     with pytest.raises(ValueError, match="param must be"):
         reference.gaussian_score_function_moments(quadratic(0.0), 1.0, 1.0, "rate")
+
+
+def test_bad_input_is_named():
+    f = quadratic(0.0)
+    x = torch.zeros(3, dtype=DTYPE)
+    for scale in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale"):
+            reference.gaussian_scores(x, 0.0, scale)
+    with pytest.raises(TypeError, match="num_nodes"):
+        reference.gaussian_expectation(f, 0.0, 1.0, num_nodes=1.7)
+    with pytest.raises(TypeError, match="num_nodes"):
+        reference.estimator_moments("pathwise", f, 0.0, 1.0, "loc", num_nodes="abc")
+    with pytest.raises(ValueError, match="num_nodes must be at most"):
+        reference.gaussian_expectation(f, 0.0, 1.0, num_nodes=10**8)
+    with pytest.raises(ValueError, match="num_nodes must be an integer >= 1"):
+        reference.exact_gradient(f, 0.0, 1.0, num_nodes=0)
+    with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
+        reference.gaussian_expectation(lambda x: torch.where(x > 0, torch.nan, x), 0.0, 1.0)
