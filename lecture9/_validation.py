@@ -99,7 +99,8 @@ def check_finite(value, name: str, *, hint: str = ""):
     if isinstance(value, torch.Tensor):
         if _under_vmap(value):  # values are not inspectable inside torch.func transforms: checked outside
             return value
-        if not torch.isfinite(value).all():
+        # fast path: a finite sum means finite entries; an overflowing sum falls back to the entrywise test
+        if not bool(torch.isfinite(value.sum())) and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
     else:
         if not isinstance(value, numbers.Real) or isinstance(value, bool):

@@ -517,7 +517,7 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
 def _finite(grads: dict[str, torch.Tensor], estimator: str) -> dict[str, torch.Tensor]:
     """Refuse per-sample gradients that overflowed (e.g. float16 parameters with a tiny scale)."""
     for name, g in grads.items():
-        if not bool(torch.isfinite(g).all()):
+        if not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
             raise ValueError(
                 f"{estimator} overflowed: the per-sample gradients of params[{name!r}] ({g.dtype}) are not finite; "
                 f"use float64 parameters or rescale the problem"
