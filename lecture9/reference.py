@@ -184,19 +184,10 @@ def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NU
         \partial_\mu \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z}{\sigma}\Big], \qquad
         \partial_\sigma \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z^2 - 1}{\sigma}\Big],
 
-    each computed by Gauss-Hermite quadrature.
-
-    Args:
-        f: torch callable acting elementwise on a 1-D float64 tensor.
-        loc: mean :math:`\mu`.
-        scale: standard deviation :math:`\sigma > 0`.
-        num_nodes: number of quadrature nodes.
+    each computed by Gauss-Hermite quadrature. Arguments and errors as :func:`gaussian_expectation`.
 
     Returns:
         ``{"loc": float, "scale": float}``.
-
-    Raises:
-        ValueError: if ``scale`` is not positive or ``loc`` is not finite.
     """
     loc, scale = _check(f, loc, scale)
     z, w = _hermite(_check_nodes(num_nodes))
