@@ -175,7 +175,8 @@ class MovingAverageBaseline:
         initial: the value before any update (default 0).
 
     Raises:
-        ValueError: if ``decay`` is outside ``[0, 1)``.
+        ValueError: if ``decay`` is outside ``[0, 1)`` or ``initial`` is not finite.
+        TypeError: if ``initial`` is not a number or tensor.
 
     Shapes:
         The value has the costs' per-sample shape (``batch_shape``), or is a scalar

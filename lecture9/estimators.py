@@ -20,7 +20,8 @@ DeepMind's ``mc_gradients`` ``gradient_estimators.py``).
   problems: the cost of batch entry ``b`` may only depend on the sample of entry
   ``b`` (reduce over ``event_shape`` inside ``f``). The score-function and
   measure-valued estimators treat ``f`` as a black box (no gradient flows through
-  it); the pathwise estimator differentiates it.
+  it) and hand it a copy of the samples, so ``f`` may modify its input in place;
+  the pathwise estimator differentiates it.
 - ``distribution``: a :class:`torch.distributions.Distribution` subclass (e.g.
   ``torch.distributions.Normal``) or any factory callable ``**params ->
   Distribution`` (e.g. a ``lambda loc, scale: TransformedDistribution(...)``).
