@@ -23,6 +23,7 @@ __all__ = [
     "check_distribution",
     "check_samples",
     "check_broadcast",
+    "as_finite_tensor",
     "check_choice",
     "check_vae",
 ]
@@ -170,6 +171,13 @@ def check_broadcast(value: torch.Tensor, shape, name: str, target: str = "the co
             f"pass a number or a tensor of shape {tuple(shape)} (or of its trailing dimensions)"
         )
     return value.expand(shape)
+
+
+def as_finite_tensor(value, like: torch.Tensor, name: str, *, allowed: str = "a number or a tensor") -> torch.Tensor:
+    """A number or tensor (a baseline, ``h_mean``, ``beta``) as a finite, detached tensor of ``like``'s dtype and device."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
+        raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
+    return check_finite(torch.as_tensor(value).detach().to(dtype=like.dtype, device=like.device), name)
 
 
 def check_choice(value, choices, name: str) -> str:

@@ -21,7 +21,7 @@ import numbers
 
 import torch
 
-from ._validation import check_finite, check_positive_int, check_samples
+from ._validation import as_finite_tensor, check_finite, check_positive_int, check_samples
 
 __all__ = [
     "apply_baseline",
@@ -31,12 +31,6 @@ __all__ = [
     "LeaveOneOutBaseline",
     "group_means",
 ]
-
-
-def _as_tensor_like(value, like: torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
-        raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
-    return check_finite(torch.as_tensor(value, dtype=like.dtype, device=like.device), name)
 
 
 def _baseline_values(baseline, f_values: torch.Tensor, name: str):
@@ -50,7 +44,7 @@ def _baseline_values(baseline, f_values: torch.Tensor, name: str):
                 f"a callable baseline must return a tensor of f_values' shape {tuple(f_values.shape)}, got {got}"
             )
         return check_finite(b.detach(), "baseline(f_values)")
-    return _as_tensor_like(baseline, f_values, name).detach()
+    return as_finite_tensor(baseline, f_values, name).detach()
 
 
 def apply_baseline(f_values: torch.Tensor, scores, baseline=None):

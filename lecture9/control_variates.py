@@ -35,7 +35,7 @@ from typing import Callable
 import torch
 
 from . import estimators
-from ._validation import check_broadcast, check_choice, check_finite, check_generator, check_num_samples, check_samples
+from ._validation import as_finite_tensor, check_broadcast, check_choice, check_finite, check_generator, check_num_samples, check_samples
 from .reference import gaussian_expectation
 from .sampling import normal_noise
 
@@ -76,12 +76,6 @@ def _raise_zero_variance(where: str = "") -> None:
         f"h_values has zero variance{where}: a constant control variate is perfectly known and cannot "
         f"reduce variance (beta = Cov(f, h) / Var(h) is undefined); choose an h that varies with x"
     )
-
-
-def _as_tensor_like(value, like: torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
-        raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
-    return check_finite(torch.as_tensor(value, dtype=like.dtype, device=like.device), name)
 
 
 # ---------------------------------------------------------------------------
@@ -251,7 +245,7 @@ def control_variate(f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, b
         tensor ``beta``: broadcastable to ``shape``; result: ``(num_samples, *shape)``.
     """
     f_values, h_values = _check_pair(f_values, h_values, min_samples=1)
-    h_mean = _as_tensor_like(h_mean, f_values, "h_mean")
+    h_mean = as_finite_tensor(h_mean, f_values, "h_mean")
     check_broadcast(h_mean, f_values.shape[1:], "h_mean", "one sample's shape")
     if isinstance(beta, str):
         if beta == "estimate":
@@ -261,7 +255,7 @@ def control_variate(f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, b
         else:
             raise ValueError(f"beta must be a number, a tensor or one of {_BETA_MODES}, got {beta!r}")
     else:
-        beta_t = _as_tensor_like(beta, f_values, "beta")
+        beta_t = as_finite_tensor(beta, f_values, "beta")
         check_broadcast(beta_t, f_values.shape[1:], "beta", "one sample's shape")
     return f_values - beta_t * (h_values - h_mean)
 

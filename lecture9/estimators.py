@@ -95,7 +95,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import distributions as D
 
-from ._validation import check_finite, check_generator, check_num_samples, check_shape
+from ._validation import as_finite_tensor, check_broadcast, check_finite, check_generator, check_num_samples, check_shape
 from .sampling import normal_noise, uniform_noise
 from .sampling import draw as _draw
 
@@ -119,6 +119,7 @@ MEASURE_VALUED_SUPPORTED = {
     "Exponential": ("rate",),
 }
 
+_BASELINE_KINDS = "a number, a tensor, a dict or a callable"
 # Parameters that must be strictly positive, whatever the family.
 _POSITIVE_PARAMS = ("scale", "rate", "concentration", "concentration0", "concentration1", "df", "alpha", "temperature")
 
@@ -291,26 +292,6 @@ def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> 
     return fx if differentiable else fx.detach()
 
 
-def _as_tensor(value, like: torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        value = torch.tensor(float(value), dtype=like.dtype, device=like.device)
-    elif isinstance(value, torch.Tensor):
-        value = value.detach().to(like.dtype)
-    else:
-        raise TypeError(f"{name} must be a number, a tensor, a dict or a callable, got {type(value).__name__}")
-    return check_finite(value, name)
-
-
-def _broadcast_to_cost(value: torch.Tensor, fx: torch.Tensor, name: str) -> torch.Tensor:
-    try:
-        return value.expand(fx.shape)
-    except RuntimeError as err:
-        raise ValueError(
-            f"{name} has shape {tuple(value.shape)}, which does not broadcast to the cost shape "
-            f"{tuple(fx.shape)}; pass a scalar, a tensor of shape batch_shape, or a per-sample tensor"
-        ) from err
-
-
 # ----------------------------------------------------------------------------------------------
 # the estimators
 # ----------------------------------------------------------------------------------------------
@@ -394,7 +375,7 @@ def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, tor
             raise ValueError(
                 f"baseline has keys {sorted(unknown)} that are not parameters; use keys from {names}"
             )
-        per_param_baselines = {n: _as_tensor(v, fx, f"baseline[{n!r}]") for n, v in baseline.items()}
+        per_param_baselines = {n: as_finite_tensor(v, fx, f"baseline[{n!r}]", allowed=_BASELINE_KINDS) for n, v in baseline.items()}
         weights = fx
     elif baseline is None:
         weights = fx
@@ -404,7 +385,7 @@ def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, tor
         check_shape(b, fx.shape, "baseline(f_values)", hint="a callable baseline must return one value per cost")
         weights = fx - check_finite(b.detach(), "baseline(f_values)")
     else:
-        weights = fx - _broadcast_to_cost(_as_tensor(baseline, fx, "baseline"), fx, "baseline")
+        weights = fx - check_broadcast(as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS), fx.shape, "baseline")
 
     need_score = any(
         b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()
@@ -422,7 +403,7 @@ def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, tor
             if b.dim() == 0 or b.shape == params[n].shape:
                 out[n] = out[n] - b * scores[n]
             else:
-                w = fx - _broadcast_to_cost(b, fx, f"baseline[{n!r}]")
+                w = fx - check_broadcast(b, fx.shape, f"baseline[{n!r}]")
                 (g,) = torch.autograd.grad((w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True)
                 out[n] = _per_sample(g, leaves[n], params[n])
     return out
@@ -718,7 +699,7 @@ def score_function_surrogate(
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     weight = cost.detach()
     if baseline is not None:
-        weight = weight - _as_tensor(baseline, weight, "baseline")
+        weight = weight - as_finite_tensor(baseline, weight, "baseline")
     try:
         loss = weight * log_prob
     except RuntimeError as err:
