@@ -271,14 +271,15 @@ def is_reparameterizable(distribution, params) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
-def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> torch.Tensor:
+def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool, copy: bool = False) -> torch.Tensor:
+    """``f(x)``, checked; ``copy=True`` when the estimator still needs ``x`` (``f`` may modify its input)."""
     if not callable(f):
         raise TypeError(f"f must be a callable mapping samples to costs, got {type(f).__name__}")
     if differentiable:
         fx = f(x)
     else:
         with torch.no_grad():
-            fx = f(x.clone())  # f may modify its input in place: it gets a copy
+            fx = f(x.clone() if copy else x)
     check_shape(
         fx,
         expected,
@@ -361,7 +362,7 @@ def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, 
 def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, torch.Tensor]:
     num_samples = x.shape[0]
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
-    fx = _cost(f, x, cost_shape, differentiable=False)
+    fx = _cost(f, x, cost_shape, differentiable=False, copy=True)
     with torch.enable_grad():
         dist_n, leaves = _expanded(distribution, params, dist, num_samples)
         log_prob = dist_n.log_prob(x)
@@ -602,7 +603,8 @@ def measure_valued_grad(
             (event_size,) + (1,) * (1 + len(dist.batch_shape)) + tuple(dist.event_shape))
 
     def difference(x_plus, x_minus):
-        """f(x+) - f(x-) per sample and element (one event coordinate perturbed at a time)."""
+        """f(x+) - f(x-) per sample and element (one event coordinate perturbed at a time); f sees fresh
+        tensors that nothing else reads afterwards, so it may modify them in place."""
         if not event_ndim:
             return _cost(f, x_plus, cost_shape, differentiable=False) - _cost(f, x_minus, cost_shape, differentiable=False)
         both = torch.stack([torch.where(mask, x_plus, x0), torch.where(mask, x_minus, x0)])  # (2, E, N, *b, *e)
