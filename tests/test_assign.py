@@ -6,8 +6,10 @@ cheaply, on every real ``book/NN_*.ipynb`` that exists when the tests run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import sys
 
 import nbformat
 import pytest
@@ -223,10 +225,22 @@ BOOK_EXTENSION = assign.DEFAULT_BOOK / "_ext" / "lecture9_book.py"
 def test_the_build_command_matches_the_book_extension():
     """The notes' command switches on what book/_ext/lecture9_book.py reads, and names where the site lands."""
     extension = BOOK_EXTENSION.read_text(encoding="utf-8")
-    assert f'HIDE_SOLUTIONS_ENV = "{assign.HIDE_SOLUTIONS_ENV}"' in extension
+    assert "from lecture9.assign import HIDE_SOLUTIONS_ENV" in extension  # defined once, in assign
     assert assign.HIDE_SOLUTIONS_BUILD in extension
     assert f"``{assign.HIDE_SOLUTIONS_HTML}``" in extension
     assert assign.HIDE_SOLUTIONS_BUILD == "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students"
+
+
+def test_the_book_extension_reads_the_variable_defined_in_assign(monkeypatch):
+    spec = importlib.util.spec_from_file_location("_lecture9_book_under_test", BOOK_EXTENSION)
+    extension = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, extension)  # its dataclasses look the module up
+    spec.loader.exec_module(extension)
+    assert extension.HIDE_SOLUTIONS_ENV is assign.HIDE_SOLUTIONS_ENV
+    monkeypatch.setenv(assign.HIDE_SOLUTIONS_ENV, "1")
+    assert extension.hide_solutions_requested()
+    monkeypatch.setenv(assign.HIDE_SOLUTIONS_ENV, "0")
+    assert not extension.hide_solutions_requested()
 
 
 def test_assign_writes_the_instructors_notes(book, tmp_path):
