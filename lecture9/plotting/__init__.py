@@ -6,7 +6,7 @@ that draws is called ``plot_*`` and returns the ``Figure`` it drew (the
 ``plot_*_panel`` helpers draw on the axes they are given). The helpers never change
 global matplotlib state (no ``rcParams`` edits): styling is applied per figure
 through :func:`figure` (a ``matplotlib.rc_context``). Styles and colours shared by
-all figures are in :mod:`lecture9.plotting.common`.
+all figures are in ``lecture9.plotting.common``.
 """
 
 from __future__ import annotations

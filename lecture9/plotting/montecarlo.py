@@ -139,7 +139,7 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
     """Running mean of per-sample values with a band of plus/minus ``num_se`` standard errors.
 
     The running mean :math:`\\bar{f}_k` of i.i.d. values approaches the truth as
-    :math:`k` grows (law of large numbers; :func:`lecture9.montecarlo.running_mean`);
+    :math:`k` grows (law of large numbers; ``lecture9.montecarlo.running_mean``);
     the band shrinks like :math:`k^{-1/2}`.
 
     Args:

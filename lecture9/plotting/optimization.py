@@ -94,7 +94,7 @@ def plot_learning_curves(
 
     Args:
         curves: ``{name: values per step}``, or ``{name: history}`` with a history
-            dict of :func:`lecture9.training.train` (its ``"epoch"`` list is the
+            dict of ``lecture9.training.train`` (its ``"epoch"`` list is the
             x axis, ``key`` the values, ``"time"`` the seconds for ``time_axis``).
         key: the history entry drawn (``"test_elbo"``, ``"train_elbo"``, ...).
         steps: the x values of plain curves (default ``0, 1, ...``).
