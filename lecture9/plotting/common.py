@@ -228,3 +228,41 @@ def dtype_of(distribution) -> torch.dtype:
     if isinstance(mean, torch.Tensor) and mean.is_floating_point():
         return mean.dtype
     return torch.get_default_dtype()
+
+
+_OPEN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def draw_series(ax, lines, markers, *, colors=None, standard_errors=None, line_marker: str | None = None,
+                marker_cycle: bool = False, arg_names=("lines", "markers")) -> None:
+    """Draw ``{name: (x, y)}`` series: ``lines`` as lines, ``markers`` as open markers.
+
+    A name in both gets one colour and one legend entry; ``standard_errors``
+    (``{name: standard errors of y}``, lines only) become bars of plus/minus 2 standard
+    errors. ``marker_cycle`` gives each name its own marker shape. Shape errors name
+    the argument (``arg_names``) and the series.
+    """
+    names = list(dict.fromkeys([*lines, *markers]))
+    standard_errors = standard_errors or {}
+    for i, name in enumerate(names):
+        c = color(name, i, colors)
+        label = display_name(name)
+        for group, arg in zip((lines, markers), arg_names):
+            if name not in group:
+                continue
+            x, y = (as_numpy(v).ravel() for v in group[name])
+            if x.shape != y.shape:
+                raise ValueError(f"{arg}[{name!r}] has {y.size} values for {x.size} x-values; pass one per x-value")
+            if group is markers:
+                marker = _OPEN_MARKERS[i % len(_OPEN_MARKERS)] if marker_cycle else "o"
+                ax.plot(x, y, linestyle="none", marker=marker, markersize=5, color=c, markerfacecolor="white",
+                        markeredgewidth=1.3, label=label)
+            elif name in standard_errors:
+                se = as_numpy(standard_errors[name]).ravel()
+                if se.shape != y.shape:
+                    raise ValueError(f"standard_errors[{name!r}] has {se.size} values for {y.size} values of y")
+                ax.errorbar(x, y, yerr=2 * se, color=c, marker=line_marker, markersize=3.5, capsize=3,
+                            label=f"{label} $\\pm 2$ SE")
+            else:
+                ax.plot(x, y, color=c, marker=line_marker, markersize=3.5, label=label)
+            label = None

@@ -21,7 +21,7 @@ import torch
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 
-from .common import ESTIMATOR_COLORS, ESTIMATOR_LABELS, estimator_style, as_numpy, style
+from .common import ESTIMATOR_COLORS, ESTIMATOR_LABELS, as_numpy, estimator_style, style
 
 __all__ = [
     "plot_variance_panel",

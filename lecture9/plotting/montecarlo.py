@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from .common import CYCLE, MC_COLORS, axes, display_name, dtype_of, finish_axes, as_numpy, style
+from .common import CYCLE, MC_COLORS, as_numpy, axes, display_name, draw_series, dtype_of, finish_axes, style
 from .common import color as series_color
 
 __all__ = [
@@ -94,30 +94,12 @@ def plot_convergence(lines=None, markers=None, *, truth=None, standard_errors=No
     Shapes:
         Each series: ``x`` and ``y`` of shape ``(num_points,)``.
     """
-    lines, markers, standard_errors = dict(lines or {}), dict(markers or {}), dict(standard_errors or {})
+    lines, markers = dict(lines or {}), dict(markers or {})
     if not lines and not markers:
         raise ValueError("pass lines and/or markers to plot, as {name: (x, y)}")
-    names = list(dict.fromkeys([*lines, *markers]))
     with style():
         fig, ax = axes(ax)
-        for i, name in enumerate(names):
-            c = series_color(name, i, colors)
-            label = display_name(name)
-            for group, kw in ((lines, dict(marker="o", markersize=3.5)),
-                              (markers, dict(ls="none", marker="o", markersize=5, markerfacecolor="white", mew=1.3))):
-                if name not in group:
-                    continue
-                x, y = (as_numpy(v).ravel() for v in group[name])
-                if x.shape != y.shape:
-                    raise ValueError(f"series {name!r}: x and y differ in length ({x.size} and {y.size})")
-                if group is lines and name in standard_errors:
-                    se = as_numpy(standard_errors[name]).ravel()
-                    if se.shape != y.shape:
-                        raise ValueError(f"standard_errors[{name!r}] has {se.size} values, expected {y.size}")
-                    ax.errorbar(x, y, yerr=2 * se, color=c, capsize=3, label=f"{label} $\\pm 2$ SE", **kw)
-                else:
-                    ax.plot(x, y, color=c, markeredgecolor=c, label=label, **kw)
-                label = None
+        draw_series(ax, lines, markers, colors=colors, standard_errors=standard_errors, line_marker="o")
         if truth is not None:
             ax.axhline(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=1.2, label=truth_label)
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=True, logy=logy, legend_loc=legend_loc)

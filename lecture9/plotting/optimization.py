@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .common import ESTIMATOR_COLORS, axes, color, display_name, figure, finish_axes, as_numpy, style
+from .common import ESTIMATOR_COLORS, as_numpy, axes, color, display_name, figure, finish_axes, style
 
 __all__ = ["plot_trajectory", "plot_learning_curves"]
 

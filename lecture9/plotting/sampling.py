@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .common import MC_COLORS, axes, dtype_of, finish_axes, as_numpy, style
+from .common import MC_COLORS, as_numpy, axes, dtype_of, finish_axes, style
 
 __all__ = ["plot_density_comparison", "plot_rejection_envelope"]
 

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .common import color, display_name, figure, as_numpy, style
+from .common import as_numpy, color, display_name, figure, style
 
 __all__ = [
     "plot_image_grid",

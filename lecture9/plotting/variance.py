@@ -10,11 +10,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .common import ESTIMATOR_COLORS, axes, color, display_name, finish_axes, as_numpy, style
+from .common import ESTIMATOR_COLORS, as_numpy, axes, draw_series, finish_axes, style
 
 __all__ = ["plot_exact_vs_measured", "plot_control_variate_scatter"]
-
-_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def plot_exact_vs_measured(
@@ -69,24 +67,10 @@ def plot_exact_vs_measured(
         raise ValueError("pass exact and/or measured values to plot, as {name: values}")
     xs = as_numpy(x)
     mx = xs if measured_x is None else as_numpy(measured_x)
-    names = list(dict.fromkeys([*exact, *measured]))
     with style():
         fig, ax = axes(ax)
-        for i, name in enumerate(names):
-            c = color(name, i, colors)
-            label = display_name(name)
-            if name in exact:
-                y = as_numpy(exact[name])
-                if y.shape != xs.shape:
-                    raise ValueError(f"exact[{name!r}] has shape {y.shape}, expected {xs.shape} like x")
-                ax.plot(xs, y, color=c, label=label)
-                label = None
-            if name in measured:
-                y = as_numpy(measured[name])
-                if y.shape != mx.shape:
-                    raise ValueError(f"measured[{name!r}] has shape {y.shape}, expected {mx.shape} like measured_x")
-                ax.plot(mx, y, linestyle="none", marker=_MARKERS[i % len(_MARKERS)], markersize=5, color=c,
-                        markerfacecolor="white", markeredgewidth=1.3, label=label)
+        draw_series(ax, {name: (xs, y) for name, y in exact.items()}, {name: (mx, y) for name, y in measured.items()},
+                    colors=colors, marker_cycle=True, arg_names=("exact", "measured"))
         if exact and measured and legend:
             ax.plot([], [], color="grey", label="exact (line)")
             ax.plot([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="grey",
