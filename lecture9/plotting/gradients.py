@@ -1,6 +1,6 @@
 """Gradient estimators compared (chapters 6 and 7): variance panels, costs, weak derivatives, estimates.
 
-Chapter 7 reproduces Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. The
+:func:`plot_variance_figure` reproduces Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. The
 ``plot_*_panel`` helpers draw on the axes they are given (first argument);
 :func:`plot_variance_figure` makes a whole figure. All draw inside
 :func:`lecture9.plotting.style` and return the ``Figure``.
@@ -8,7 +8,7 @@ Chapter 7 reproduces Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. The
 Estimators are named as in ``lecture9.reference``: ``"score_function"``,
 ``"score_function_optimal_baseline"``, ``"pathwise"``, ``"measure_valued"``
 (uncoupled) and ``"measure_valued_coupled"``; :func:`lecture9.plotting.estimator_style`
-gives each the same colour, marker and label in every chapter.
+gives each the same colour, marker and label everywhere.
 """
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ def plot_function_panel(
         f: ``f(x, k)``, elementwise in a float64 tensor ``x``.
         ks: the values of ``k`` to draw, one colour each.
         x: the grid; defaults to 801 points on ``[-4, 6]`` (mean 1 plus/minus five
-            standard deviations of the chapter's Gaussian).
+            standard deviations of :math:`\mathcal{N}(1, 1)`).
         xlabel, title: axis label and title.
         legend: whether to add a legend with one entry per ``k``.
         ylim: optional y-limits.

@@ -150,7 +150,7 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
         width: figure width in inches.
         height: figure height in inches.
         param_label: label of the parameter node (the lecture's :math:`\\varphi`;
-            chapter 9 passes ``r"$\\phi$"``, the encoder's parameters).
+            ``r"$\\phi$"`` for a VAE's encoder parameters).
 
     Returns:
         The ``Figure`` with two panels and a legend.
@@ -226,7 +226,7 @@ def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.
     :math:`z` is blocked (the encoder then learns only through the score
     :math:`\\nabla_\\phi \\log q_\\phi(z \\mid x)`).
 
-    Chapter 9, *Training a variational autoencoder*; drawn with :func:`plot_computation_graph`.
+    Drawn with :func:`plot_computation_graph`.
 
     Args:
         estimator: ``"pathwise"`` or ``"score_function"``.
