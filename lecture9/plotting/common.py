@@ -214,6 +214,15 @@ def color(name: str, index: int, colors: Mapping[str, str] | None = None) -> str
     return CYCLE[index % len(CYCLE)]
 
 
+def named_series(values, label: str) -> dict:
+    """``{name: values}`` from a dict of series, or ``{label: values}`` for one series; ValueError if empty."""
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError("the dict of series is empty; pass {name: values}")
+        return dict(values)
+    return {label: values}
+
+
 def display_name(name: str) -> str:
     """Legend text of a series name: the estimator's label, else underscores become spaces."""
     return ESTIMATOR_LABELS.get(name, name.replace("_", " "))

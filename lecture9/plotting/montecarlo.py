@@ -9,12 +9,12 @@ Every helper draws inside :func:`lecture9.plotting.style`, accepts an optional
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import numpy as np
 import torch
 
-from .common import CYCLE, MC_COLORS, as_numpy, axes, display_name, draw_series, dtype_of, finish_axes, style
+from .common import (CYCLE, MC_COLORS, as_numpy, axes, display_name, draw_series, dtype_of, finish_axes, named_series,
+                     style)
 from .common import color as series_color
 
 __all__ = [
@@ -106,15 +106,6 @@ def plot_convergence(lines=None, markers=None, *, truth=None, standard_errors=No
     return fig
 
 
-def _series(values, label: str) -> dict:
-    """``{name: values}`` from a dict, or one unnamed series."""
-    if isinstance(values, Mapping):
-        if not values:
-            raise ValueError("the dict of series is empty; pass {name: values}")
-        return dict(values)
-    return {label: values}
-
-
 def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean", ylabel: str = "estimate",
                       xlabel: str = "number of samples $k$", color: str | None = None, num_se: float = 2.0,
                       log_x: bool = True, max_points: int = 2000, title: str | None = None):
@@ -148,7 +139,7 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
     """
     from ..montecarlo import running_mean
 
-    series = _series(values, label)
+    series = named_series(values, label)
     with style():
         fig, ax = axes(ax)
         for i, (name, v) in enumerate(series.items()):
@@ -204,7 +195,7 @@ def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, 
     Shapes:
         Each series: ``(num_estimates,)``.
     """
-    groups = {k: as_numpy(v).ravel() for k, v in _series(estimates, labels or "estimates").items()}
+    groups = {k: as_numpy(v).ravel() for k, v in named_series(estimates, labels or "estimates").items()}
     pooled = np.concatenate(list(groups.values()))
     if pooled.size == 0:
         raise ValueError("estimates is empty; pass at least one estimate")

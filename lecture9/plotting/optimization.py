@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .common import ESTIMATOR_COLORS, as_numpy, axes, color, display_name, figure, finish_axes, style
+from .common import ESTIMATOR_COLORS, as_numpy, axes, color, display_name, figure, finish_axes, named_series, style
 
 __all__ = ["plot_trajectory", "plot_learning_curves"]
 
@@ -43,12 +43,7 @@ def plot_trajectory(iterates, optimum=None, *, ax=None, label: str = "iterate", 
     Shapes:
         Each run: ``(num_steps + 1,)`` or ``(num_steps + 1, d)``; ``optimum``: ``()`` or ``(d,)``.
     """
-    if isinstance(iterates, Mapping):
-        if not iterates:
-            raise ValueError("iterates is empty; pass {name: trajectory}")
-        runs = dict(iterates)
-    else:
-        runs = {label: iterates}
+    runs = named_series(iterates, label)
     opt = None if optimum is None else np.atleast_1d(as_numpy(optimum)).ravel()
     with style():
         fig, ax = axes(ax)
