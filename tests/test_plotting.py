@@ -88,6 +88,8 @@ def test_plot_convergence_estimates_with_error_bars_and_truth():
                                     standard_errors={"estimate": [0.5, 0.1, 0.05]}, truth_label=r"$\pi$")
     ax = _check(fig, logx=True, logy=False)
     assert sorted(_legend_texts(ax)) == sorted([r"estimate $\pm 2$ SE", r"$\pi$"])
+    fig = plotting.plot_convergence({r"$\hat\pi_n$": ([10, 100], [3.0, 3.1]), "moving_average": ([10, 100], [3.0, 3.1])})
+    assert _legend_texts(fig.axes[0]) == [r"$\hat\pi_n$", "moving average"]  # math labels kept as written
     # the error bars span plus/minus two standard errors
     segments = ax.collections[0].get_segments()
     np.testing.assert_allclose([s[1, 1] - s[0, 1] for s in segments], [2.0, 0.4, 0.2])

@@ -224,8 +224,11 @@ def named_series(values, label: str) -> dict:
 
 
 def display_name(name: str) -> str:
-    """Legend text of a series name: the estimator's label, else underscores become spaces."""
-    return ESTIMATOR_LABELS.get(name, name.replace("_", " "))
+    """Legend text of a series name: the estimator's label; in an identifier (``"moving_average"``)
+    underscores become spaces; any other text (math such as ``"$\\hat\\pi_n$"``) is kept as it is."""
+    if name in ESTIMATOR_LABELS:
+        return ESTIMATOR_LABELS[name]
+    return name.replace("_", " ") if name.isidentifier() else name
 
 
 def dtype_of(distribution) -> torch.dtype:
