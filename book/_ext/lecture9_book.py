@@ -56,11 +56,9 @@ from sphinxcontrib.bibtex.style.referencing import BracketStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 from sphinx.util import logging
 
+from lecture9.assign import HIDE_SOLUTIONS_ENV  # the one definition, shared with ``assign``'s notes
+
 logger = logging.getLogger(__name__)
-
-#: Environment variable that switches on the solutions-hidden edition.
-HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
-
 
 # --- author-year bibliography --------------------------------------------------------
 
