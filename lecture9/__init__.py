@@ -13,6 +13,7 @@ module                    chapter
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, baselines, leave-one-out
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
+``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
 ========================  ==========================================================
@@ -36,6 +37,7 @@ _SUBMODULES = (
     "control_variates",
     "data",
     "vae",
+    "policy_gradient",
     "exercises",
     "plotting",
 )
