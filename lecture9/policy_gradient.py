@@ -60,6 +60,7 @@ __all__ = [
     "reinforce_grad",
     "gymnasium_returns",
     "random_mdp",
+    "train_policy",
 ]
 
 
@@ -618,3 +619,49 @@ def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount:
             done = terminated or truncated
         returns.append(total)
     return torch.tensor(returns, dtype=torch.float64)
+
+
+# ---------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------
+
+
+def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, num_episodes: int | None = None,
+                 reward_to_go: bool = True, baseline: str | Callable | None = None,
+                 logits: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Gradient ascent on :math:`J(\theta)` with Adam, from REINFORCE estimates or the exact gradient.
+
+    Each iteration draws ``num_episodes`` fresh episodes and steps along the mean of
+    :func:`reinforce_grad` (with ``reward_to_go`` and ``baseline``); with
+    ``num_episodes=None`` it steps along :func:`exact_policy_gradient` instead (no episodes).
+    The exact return is recorded before the first and after every iteration, so runs
+    can be compared against the number of episodes used.
+
+    Args:
+        num_iterations: the number of gradient steps.
+        learning_rate: Adam's step size.
+        num_episodes: episodes per iteration, or ``None`` for the exact gradient.
+        logits: the starting logits (default: zeros, the uniform policy); not modified.
+
+    Returns:
+        The exact return after each iteration, shape ``(num_iterations + 1,)``.
+    """
+    num_iterations = check_num_samples(num_iterations, "num_iterations")
+    if num_episodes is not None:
+        num_episodes = check_num_samples(num_episodes, "num_episodes")
+    if logits is None:
+        logits = torch.zeros(mdp.num_states, mdp.num_actions, dtype=mdp.transitions.dtype)
+    theta = _check_logits(mdp, logits).detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([theta], lr=learning_rate)
+    history = [exact_return(mdp, theta.detach())]
+    for _ in range(num_iterations):
+        if num_episodes is None:
+            grad = exact_policy_gradient(mdp, theta.detach())
+        else:
+            grad = reinforce_grad(mdp, theta, num_episodes, reward_to_go=reward_to_go, baseline=baseline,
+                                  generator=generator).mean(0)
+        optimizer.zero_grad()
+        theta.grad = -grad  # ascent
+        optimizer.step()
+        history.append(exact_return(mdp, theta.detach()))
+    return torch.stack(history)
