@@ -60,6 +60,7 @@ __all__ = [
     "reinforce_grad",
     "gymnasium_returns",
     "random_mdp",
+    "enumerate_trajectories",
     "train_policy",
 ]
 
@@ -576,6 +577,43 @@ def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, r
     return grads.scatter_add_(1, index, weights[..., None] * score)
 
 
+def enumerate_trajectories(mdp: FiniteMDP, logits: torch.Tensor, *, max_trajectories: int = 1_000_000):
+    r"""Every trajectory of a small MDP with its probability :math:`p_\theta(\tau)`: exact expectations by enumeration.
+
+    With ``episodes, probs = enumerate_trajectories(mdp, logits)``, the exact mean and
+    single-episode covariance of any estimator follow from its values on ``episodes``,
+    e.g. ``torch.einsum("n,nsa->sa", probs, reinforce_grad(mdp, logits, len(probs),
+    episodes=episodes))`` is its expectation. The probabilities are differentiable in
+    ``logits``.
+
+    Returns:
+        ``(episodes, probs)``: :class:`Episodes` of all :math:`S^{T+1} A^T` state and
+        action sequences (the last state only decides a transition reward) and their
+        probabilities, which sum to 1.
+
+    Raises:
+        ValueError: if there are more than ``max_trajectories`` trajectories.
+
+    Shapes:
+        episodes ``(M, T)`` each, probs ``(M,)`` with :math:`M = S^{T+1} A^T`.
+    """
+    logits = _check_logits(mdp, logits)
+    S, A, T = mdp.num_states, mdp.num_actions, mdp.horizon
+    count = S ** (T + 1) * A**T
+    if count > max_trajectories:
+        raise ValueError(f"the MDP has {count} trajectories, more than max_trajectories={max_trajectories}; "
+                         f"use a smaller horizon or fewer states, or raise max_trajectories")
+    grids = torch.meshgrid(*([torch.arange(S)] * (T + 1) + [torch.arange(A)] * T), indexing="ij")
+    index = torch.stack([g.reshape(-1) for g in grids], 1)
+    states, actions = index[:, : T + 1], index[:, T + 1 :]
+    transitions, _, initial = _tables(mdp, logits)
+    pi = policy(logits)
+    probs = initial[states[:, 0]] * (pi[states[:, :-1], actions] * transitions[states[:, :-1], actions, states[:, 1:]]).prod(1)
+    rewards = mdp.rewards.to(logits.dtype)
+    step_rewards = rewards[states[:, :-1], actions, states[:, 1:]] if rewards.dim() == 3 else rewards[states[:, :-1], actions]
+    return Episodes(states[:, :-1], actions, step_rewards), probs
+
+
 # ---------------------------------------------------------------------------
 # Gymnasium's own loop, the reference for the sampler
 # ---------------------------------------------------------------------------
@@ -628,7 +666,8 @@ def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount:
 
 def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, num_episodes: int | None = None,
                  reward_to_go: bool = True, baseline: str | Callable | None = None,
-                 logits: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+                 logits: torch.Tensor | None = None,
+                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradient ascent on :math:`J(\theta)` with Adam, from REINFORCE estimates or the exact gradient.
 
     Each iteration draws ``num_episodes`` fresh episodes and steps along the mean of
@@ -644,7 +683,11 @@ def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, n
         logits: the starting logits (default: zeros, the uniform policy); not modified.
 
     Returns:
-        The exact return after each iteration, shape ``(num_iterations + 1,)``.
+        ``(returns, logits)``: the exact return before and after each iteration, and the
+        final logits.
+
+    Shapes:
+        returns ``(num_iterations + 1,)``, logits ``(S, A)``.
     """
     num_iterations = check_num_samples(num_iterations, "num_iterations")
     if num_episodes is not None:
@@ -664,4 +707,4 @@ def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, n
         theta.grad = -grad  # ascent
         optimizer.step()
         history.append(exact_return(mdp, theta.detach()))
-    return torch.stack(history)
+    return torch.stack(history), theta.detach()

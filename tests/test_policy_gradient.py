@@ -297,3 +297,31 @@ def test_bad_estimator_arguments():
         pg.sample_episodes(mdp, logits, 10, generator=0)
     with pytest.raises(TypeError, match="mdp must be a FiniteMDP"):
         pg.exact_return("frozen lake", logits)
+
+
+def test_enumerate_trajectories_matches_the_explicit_enumeration():
+    mdp, logits = random_problem(5, num_states=3, num_actions=2, horizon=3, discount=0.8)
+    episodes, probs = pg.enumerate_trajectories(mdp, logits)
+    assert probs.sum().item() == pytest.approx(1.0, abs=1e-12)
+    reference, reference_probs = all_trajectories(mdp, logits)
+    expected = torch.einsum("n,nsa->sa", reference_probs,
+                            pg.reinforce_grad(mdp, logits, len(reference_probs), episodes=reference, baseline="value"))
+    got = torch.einsum("n,nsa->sa", probs, pg.reinforce_grad(mdp, logits, len(probs), episodes=episodes, baseline="value"))
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
+    torch.testing.assert_close((probs * episodes.returns(0.8)).sum(), pg.exact_return(mdp, logits), atol=1e-12, rtol=0)
+    with pytest.raises(ValueError, match="max_trajectories"):
+        pg.enumerate_trajectories(mdp, logits, max_trajectories=10)
+
+
+def test_train_policy_exact_ascent_approaches_the_dynamic_programming_optimum():
+    mdp, _ = random_problem(19, num_states=4, num_actions=3, horizon=4, discount=0.9)
+    v = torch.zeros(mdp.num_states, dtype=DTYPE)
+    for _ in range(mdp.horizon):  # backward induction over deterministic time-dependent policies
+        v = (mdp.expected_rewards + mdp.discount * mdp.transitions @ v).max(-1).values
+    optimum = (mdp.initial @ v).item()
+    returns, logits = pg.train_policy(mdp, 300, learning_rate=0.1)
+    assert returns.shape == (301,) and logits.shape == (4, 3)
+    assert returns[-1] > returns[0] and returns[-1] <= optimum + 1e-12
+    assert pg.exact_return(mdp, logits).item() == pytest.approx(returns[-1].item())
+    sampled, _ = pg.train_policy(mdp, 30, learning_rate=0.1, num_episodes=200, baseline="value", generator=gen(2))
+    assert sampled[-1] > sampled[0]

@@ -96,18 +96,21 @@ def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, n
     return fig
 
 
-def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: str, exact_squared_norm=None, ax=None,
-                             logy: bool = True, title: str | None = None):
+def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: str, exact: Mapping[str, Sequence] | None = None,
+                             signal=None, ax=None, logy: bool = True, title: str | None = None):
     r"""Total variance :math:`\mathbb{E}\lVert \hat\eta - \nabla J \rVert^2` of one-episode estimates, per estimator.
+
+    Measured values as markers, exact ones (by enumeration) as lines of the same colour.
 
     Introduced in chapter 11, *Policy gradients*.
 
     Args:
         x: the varied setting (e.g. the horizon).
-        variances: ``{name: values}``, one value per entry of ``x``.
+        variances: ``{name: values}``, measured, one value per entry of ``x``.
         xlabel: label of ``x``.
-        exact_squared_norm: optional :math:`\lVert \nabla J \rVert^2` per entry of ``x``,
-            drawn dashed: the signal the noise competes with.
+        exact: ``{name: values}``, the exact variances, drawn as lines.
+        signal: optional :math:`\lVert \nabla J \rVert^2` per entry of ``x``, drawn dashed:
+            the signal the noise competes with.
         ax: axes to draw on (default: a new figure).
         logy: logarithmic variance axis.
         title: panel title.
@@ -116,11 +119,17 @@ def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: st
     with style():
         fig, ax = _axes(ax, height=3.2)
         for i, (name, values) in enumerate(variances.items()):
-            ax.plot(xs, _np(values), "o-", color=_color(name, i), label=name)
-        if exact_squared_norm is not None:
-            ax.plot(xs, _np(exact_squared_norm), "--", color=POLICY_GRADIENT_COLORS["exact"],
-                    label=r"$\lVert \nabla J \rVert^2$ (exact)")
-        finish_axes(ax, xlabel=xlabel, ylabel="total variance of one episode's estimate", logy=logy, title=title)
+            color = _color(name, i)
+            has_exact = exact is not None and name in exact
+            ax.plot(xs, _np(values), "o", color=color, label=None if has_exact else name)
+            if has_exact:
+                ax.plot(xs, _np(exact[name]), "-", color=color, label=name)
+        if exact is not None:
+            ax.plot([], [], "o", color="#777777", label="markers: measured, lines: exact")
+        if signal is not None:
+            ax.plot(xs, _np(signal), "--", color=POLICY_GRADIENT_COLORS["exact"], label=r"$\|\nabla J\|^2$ (exact)")
+        finish_axes(ax, xlabel=xlabel, ylabel="total variance, one episode", logy=logy, title=title,
+                    legend_loc="lower right")
     return fig
 
 
@@ -200,7 +209,7 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
 
 
 def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=None, optimum: float | None = None,
-                         ax=None, logx: bool = False, title: str | None = None):
+                         ax=None, logx: bool = False, title: str | None = None, legend_loc: str = "center right"):
     r"""Training curves: the exact return :math:`J(\theta)` against the episodes used, mean and range over seeds.
 
     Introduced in chapter 11, *Policy gradients*.
@@ -214,6 +223,7 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
         ax: axes to draw on (default: a new figure).
         logx: logarithmic episode axis.
         title: panel title.
+        legend_loc: where to put the legend.
     """
     xs = _np(episodes)
     with style():
@@ -229,5 +239,5 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
         if optimum is not None:
             ax.axhline(optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}")
         finish_axes(ax, xlabel="episodes used", ylabel=r"exact return $J(\theta)$", logx=logx, title=title,
-                    legend_loc="upper left")
+                    legend_loc=legend_loc)
     return fig
