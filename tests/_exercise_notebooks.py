@@ -447,7 +447,7 @@ for _ in range(mdp.horizon):
     v_next = (pi * (mdp.expected_rewards + mdp.transitions @ v_next)).sum(-1)
     out.append(v_next)
 return torch.stack(out[::-1])""",
-        r"your state values differ from the reference: largest difference ",
+        r"your value table V_t\(s\) differs from the reference: largest difference ",
     ),
 ]
 
