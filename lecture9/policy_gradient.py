@@ -503,6 +503,14 @@ def sample_episodes(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *,
 _BASELINES = (None, "value")
 
 
+def _baseline_values(baseline: Callable, t: int, states: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    values = torch.as_tensor(baseline(t, states), dtype=dtype)
+    if values.shape not in ((), states.shape):
+        raise ValueError(f"baseline(t, states) must return one value per episode, shape {tuple(states.shape)}, "
+                         f"got shape {tuple(values.shape)} at t={t}")
+    return values.expand(states.shape)
+
+
 def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, reward_to_go: bool = True,
                    baseline: str | Callable | None = None, drop_discount: bool = False,
                    generator: torch.Generator | None = None, episodes: Episodes | None = None) -> torch.Tensor:
@@ -567,8 +575,7 @@ def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, r
             _, v = values(mdp, logits)
             b = v.gather(1, states.T).T  # (N, T): V_t(s_t)
         else:
-            b = torch.stack([torch.as_tensor(baseline(t, states[:, t]), dtype=logits.dtype).expand(num_episodes)
-                             for t in range(horizon)], 1)
+            b = torch.stack([_baseline_values(baseline, t, states[:, t], logits.dtype) for t in range(horizon)], 1)
         weights = weights - (b if drop_discount else discounts * b)
     pi = policy(logits)
     score = torch.nn.functional.one_hot(actions, mdp.num_actions).to(logits.dtype) - pi[states]  # (N, T, A)

@@ -291,6 +291,8 @@ def test_bad_estimator_arguments():
         pg.exact_return(mdp, torch.zeros(3, 2))
     with pytest.raises(ValueError, match="baseline must be"):
         pg.reinforce_grad(mdp, logits, 10, baseline="mean")
+    with pytest.raises(ValueError, match="one value per episode"):
+        pg.reinforce_grad(mdp, logits, 10, baseline=lambda t, s: torch.zeros(3))
     with pytest.raises(ValueError, match="drop_discount"):
         pg.reinforce_grad(mdp, logits, 10, reward_to_go=False, drop_discount=True)
     with pytest.raises(TypeError, match="generator"):
