@@ -14,6 +14,7 @@ module                    chapter
 ``control_variates``      8: control variates, the delta method
 ``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
+``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
 ========================  ==========================================================
@@ -38,6 +39,7 @@ _SUBMODULES = (
     "baselines",
     "data",
     "vae",
+    "policy_gradient",
     "exercises",
     "plotting",
 )

@@ -11,22 +11,15 @@ all figures are in ``lecture9.plotting.common``.
 
 from __future__ import annotations
 
-from .common import *  # noqa: F401,F403
-from .common import __all__ as _common_all
-from .montecarlo import *  # noqa: F401,F403
-from .montecarlo import __all__ as _montecarlo_all
-from .sampling import *  # noqa: F401,F403
-from .sampling import __all__ as _sampling_all
-from .optimization import *  # noqa: F401,F403
-from .optimization import __all__ as _optimization_all
-from .graphs import *  # noqa: F401,F403
-from .graphs import __all__ as _graphs_all
-from .variance import *  # noqa: F401,F403
-from .variance import __all__ as _variance_all
-from .gradients import *  # noqa: F401,F403
-from .gradients import __all__ as _gradients_all
-from .vae import *  # noqa: F401,F403
-from .vae import __all__ as _vae_all
+import importlib
+import pkgutil
 
-__all__ = [*_common_all, *_montecarlo_all, *_sampling_all, *_optimization_all, *_graphs_all, *_variance_all,
-           *_gradients_all, *_vae_all]
+# Every submodule is one family of figures; each lists its figures in ``__all__``.
+# They are found, not listed, so that adding a family is adding a file.
+__all__: list[str] = []
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "common", m.name)):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+    __all__ += [n for n in _module.__all__ if n not in __all__]
+del _info, _module, _name
