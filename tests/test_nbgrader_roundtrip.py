@@ -6,14 +6,15 @@ On a temporary nbgrader course folder:
    nbgrader source notebook of every chapter;
 2. ``nbgrader generate_assignment`` turns all of them into the release (no solution left),
    ``nbgrader release_assignment`` puts it into a temporary exchange;
-3. three students hand in one chapter (``submitted/<student>/<assignment>/``, where
-   ``nbgrader collect`` puts submissions): the solutions; the untouched release; the
-   solutions with one coding exercise answered wrongly (a mistake from the table in
-   ``tests/_exercise_notebooks.py``);
+3. three students hand in one chapter: the solutions (``nbgrader fetch_assignment``, the
+   answers written in, ``nbgrader submit``, then ``nbgrader collect``); the untouched
+   release; the solutions with one coding exercise answered wrongly (a mistake from the
+   table in ``tests/_exercise_notebooks.py``); the last two are put straight into
+   ``submitted/<student>/<assignment>/``, where ``collect`` puts submissions;
 4. ``nbgrader autograde``, then the gradebook (nbgrader's :class:`~nbgrader.api.Gradebook`):
    all code points, none, and all but exactly the wrong exercise's points;
-5. ``nbgrader generate_feedback`` and ``nbgrader export`` produce the feedback pages and
-   the grades table.
+5. ``nbgrader generate_feedback``, ``nbgrader release_feedback`` and ``nbgrader export``
+   produce the feedback pages, return them through the exchange, and write the grades table.
 
 nbgrader runs ``alembic`` from its own environment, so the commands run with this
 environment's ``bin`` first on ``PATH``. One chapter stands in for the students (the
@@ -24,7 +25,9 @@ test well under a minute.
 from __future__ import annotations
 
 import csv
+import getpass
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 COURSE_ID = "lecture9"
 ASSIGNMENT = "ps1"
 POINTS = 2
-SOLVED, UNTOUCHED, ONE_WRONG = "solved", "untouched", "one-wrong"
+#: The students: the solutions (submitted through the exchange by the account running the
+#: test, so nbgrader names the student after it); the untouched release; one exercise wrong.
+SOLVED, UNTOUCHED, ONE_WRONG = getpass.getuser(), "untouched", "one-wrong"
 COMMAND_TIMEOUT_S = 240
 
 
@@ -127,17 +132,35 @@ def course(tmp_path_factory):
         UNTOUCHED: {},
         ONE_WRONG: {gid: _answer(src, wrong.body if gid == wrong.label else None) for gid, src in solutions.items()},
     }
-    for student, filled in answers.items():
-        nb = nbformat.from_dict(release)
+    def answered(nb, filled):
+        nb = nbformat.from_dict(nb)
         for cell in nb.cells:
             if _nbgrader(cell).get("grade_id") in filled:
                 cell.source = filled[_nbgrader(cell)["grade_id"]]
+        return nb
+
+    # The student with the solutions goes the students' way, through the exchange:
+    # fetch_assignment, answer, submit (as the account running the test); then collect.
+    home = tmp_path_factory.mktemp("student-home")
+    shutil.copy(course / "nbgrader_config.py", home / "nbgrader_config.py")
+    _run(home, "-m", "nbgrader", "fetch_assignment", ASSIGNMENT)
+    fetched = nbformat.read(home / ASSIGNMENT / name, as_version=4)
+    for other in (home / ASSIGNMENT).glob("*.ipynb"):  # hand in the stand-in chapter only
+        if other.name != name:
+            other.unlink()
+    nbformat.write(answered(fetched, answers.pop(SOLVED)), home / ASSIGNMENT / name)
+    _run(home, "-m", "nbgrader", "submit", ASSIGNMENT)
+    _run(course, "-m", "nbgrader", "collect", ASSIGNMENT)
+    # the other two are put where collect puts submissions
+    for student, filled in answers.items():
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
-        nbformat.write(nb, folder / name)
+        nbformat.write(answered(release, filled), folder / name)
         (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC", encoding="utf-8")
-    autograde = _run(course, "-m", "nbgrader", "autograde", ASSIGNMENT, "--create")
+    autograde = _run(course, "-m", "nbgrader", "autograde", ASSIGNMENT)
     _run(course, "-m", "nbgrader", "generate_feedback", ASSIGNMENT)
+    # feedback goes back through the exchange to the students who submitted through it
+    _run(course, "-m", "nbgrader", "release_feedback", ASSIGNMENT, "--student", SOLVED)
     _run(course, "-m", "nbgrader", "export", "--to", "grades.csv")
     return {"path": course, "exchange": exchange, "notebook": name, "wrong": wrong,
             "points": _code_points(source), "autograde_log": autograde}  # fmt: skip
@@ -190,6 +213,8 @@ def test_feedback_and_export(course):
     for student in (SOLVED, UNTOUCHED, ONE_WRONG):
         page = path / "feedback" / student / ASSIGNMENT / f"{notebook}.html"
         assert page.is_file(), f"no feedback page {page}"
+    released = list((course["exchange"] / COURSE_ID / "feedback").glob("*.html"))
+    assert len(released) == 1, f"release_feedback put {len(released)} feedback pages into the exchange, not 1"
     # the wrong answer's feedback shows the check's message, which the student can act on
     feedback = (path / "feedback" / ONE_WRONG / ASSIGNMENT / f"{notebook}.html").read_text(encoding="utf-8")
     assert "ExerciseCheckError" in feedback
