@@ -264,9 +264,10 @@ from test_browser import RAW_TEX  # noqa: E402 - TeX left untypeset, as in the b
 SCREENSHOTS = ROOT / "_build" / "screenshots" / "jupyterlab"
 RENDER_TIMEOUT_S = 90
 
-#: MyST markup that jupyterlab-myst should have rendered: a role (``{cite:t}`key```), a
-#: directive fence (```` ```{exercise} ````, ``:::{note}``), raw inline or display math.
-RAW_MYST = re.compile(r"\{[a-z][\w:+-]*\}`|`{3,}\s*\{|:{3,}\s*\{|\{(?:cite|ref|numref|eq|doc|py:\w+)\}|\$[^$\s][^$]*\$|\$\$")
+#: MyST markup that jupyterlab-myst should have rendered: a role name (``{cite:t}``, ``{ref}``,
+#: ``{py:mod}``; plain Markdown would show it before the key as inline code), a directive
+#: fence (```` ```{exercise} ````, ``:::{note}``), raw inline or display math.
+RAW_MYST = re.compile(r"\{[a-z][\w-]*(?::[\w-]+)*\}|`{3,}\s*\{|:{3,}\s*\{|\$[^$\s][^$]*\$|\$\$")
 #: Source markers: an exercise directive, and math.
 EXERCISE_DIRECTIVE = re.compile(r"^(`{3,}|:{3,})\s*\{exercise\}", re.MULTILINE)
 SOURCE_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\s][^$]*?\$|\\begin\{", re.DOTALL)
@@ -363,11 +364,11 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
     driver = lab_browser
     nb = nbformat.read(BOOK / notebook, as_version=4)
     markdown = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+    stem = notebook.removesuffix(".ipynb")
     try:
         driver.get(f"{lab.base}/lab/tree/book/{notebook}?reset&token={lab.token}")
         _wait_until_rendered(driver, len(markdown))
         info = json.loads(driver.execute_script(INSPECT_NOTEBOOK))
-        stem = notebook.removesuffix(".ipynb")
         driver.save_screenshot(str(SCREENSHOTS / f"{stem}.png"))
         exercise = driver.find_elements("css selector", ".jp-MarkdownCell .myst-exercise")
         if exercise:
@@ -382,8 +383,9 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
     if info["renderedByMyst"] != len(markdown):
         problems.append(f"{len(markdown) - info['renderedByMyst']} of {len(markdown)} markdown cells not rendered "
                         "by jupyterlab-myst (is it installed and enabled? `jupyter labextension list`)")
-    raw = [" ".join(info["text"][max(0, m.start() - 40) : m.end() + 40].split()) for m in RAW_MYST.finditer(info["text"])]
-    raw += [" ".join(info["text"][max(0, m.start() - 40) : m.end() + 40].split()) for m in RAW_TEX.finditer(info["text"])]
+    text = info["text"]
+    raw = [" ".join(text[max(0, m.start() - 40) : m.end() + 40].split())
+           for pattern in (RAW_MYST, RAW_TEX) for m in pattern.finditer(text)]  # fmt: skip
     if raw:
         problems.append(f"raw MyST or TeX in the visible text: {raw[:5]}")
     if info["fencedDirectives"]:
@@ -403,4 +405,5 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
     cites = sorted({text for title, text in info["warnings"] if title in ALLOWED_WARNINGS})
     print(f"{notebook}: {len(markdown)} markdown cells, {info['math']} formulas, {info['exercises']} exercises, "
           f"citations shown as keys: {cites}")
-    assert not problems, f"{notebook} in JupyterLab (screenshot {SCREENSHOTS / notebook.replace('.ipynb', '.png')}):\n  - " + "\n  - ".join(problems)
+    shot = SCREENSHOTS / f"{stem}.png"
+    assert not problems, f"{notebook} in JupyterLab (screenshot {shot}):\n  - " + "\n  - ".join(problems)

@@ -132,6 +132,7 @@ def course(tmp_path_factory):
         UNTOUCHED: {},
         ONE_WRONG: {gid: _answer(src, wrong.body if gid == wrong.label else None) for gid, src in solutions.items()},
     }
+
     def answered(nb, filled):
         nb = nbformat.from_dict(nb)
         for cell in nb.cells:
