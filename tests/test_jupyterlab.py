@@ -401,7 +401,9 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
         problems.append(f"{info['exercises']} exercise boxes rendered, {expected_exercises} exercise directives")
     warnings = sorted({f"{title}: {text}" for title, text in info["warnings"] if title not in ALLOWED_WARNINGS})
     if warnings:
-        problems.append(f"jupyterlab-myst warnings: {warnings[:5]}")
+        problems.append(f"jupyterlab-myst warnings: {warnings[:5]} (a reference to a figure named in a code "
+                        "cell's metadata or to a label in another chapter cannot resolve in JupyterLab: "
+                        "write it as a link with its own text, [the figure below](#label))")
     cites = sorted({text for title, text in info["warnings"] if title in ALLOWED_WARNINGS})
     print(f"{notebook}: {len(markdown)} markdown cells, {info['math']} formulas, {info['exercises']} exercises, "
           f"citations shown as keys: {cites}")
