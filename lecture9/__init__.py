@@ -12,6 +12,7 @@ module                    chapter
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, baselines, leave-one-out
+``discrete``              10: Gumbel-max, straight-through and DisARM estimators
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
@@ -34,6 +35,7 @@ _SUBMODULES = (
     "estimators",
     "reference",
     "control_variates",
+    "discrete",
     "data",
     "vae",
     "exercises",
