@@ -449,6 +449,8 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
 
 #: Largest number of Bernoulli bits :func:`enumerated_gradient` enumerates (2**16 configurations).
 MAX_ENUMERATED_BITS = 16
+_NUM_RELAXED_NODES = 2000  # Gauss-Legendre nodes per side of the jump
+_RELAXED_RANGE = 40.0  # sigma'(40) = 4e-18: negligible
 
 __all__ += ["MAX_ENUMERATED_BITS", "enumerated_gradient", "relaxed_bernoulli_moments"]
 
@@ -546,8 +548,10 @@ def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, es
     - ``"straight_through"`` (Bengio et al. 2013): :math:`f'(b)\, z(1-z)/\tau`;
 
     and their moments are one-dimensional integrals over the logistic density
-    :math:`\sigma(l)\sigma(-l)`, computed with ``scipy.integrate.quad`` (split at the jump
-    :math:`l = -\theta`). ``f'`` comes from autograd.
+    :math:`\sigma(l)\sigma(-l)`. In the variable :math:`s = (\theta + l)/\tau` the factor
+    :math:`z(1-z)/\tau\,dl = \sigma'(s)\,ds` has unit width whatever the temperature, so a
+    Gauss-Legendre rule on :math:`[-40, 0]` and :math:`[0, 40]` (split at the jump of ``b``)
+    resolves every :math:`\tau`; ``f'`` comes from autograd, vectorised.
     Introduced in chapter 10, *Discrete latent variables*.
 
     Args:
@@ -568,19 +572,14 @@ def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, es
         raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
     theta = float(check_finite(float(logits), "logits"))
     tau = float(check_positive(float(temperature), "temperature"))
-    slope = _scalar(f, derivative=True)
-
-    def sample(l: float) -> float:
-        z = 1.0 / (1.0 + math.exp(-(theta + l) / tau)) if (theta + l) / tau > -700 else 0.0
-        at = z if estimator == "gumbel_softmax" else float(theta + l > 0)
-        return slope(at) * z * (1.0 - z) / tau
-
-    def density(l: float) -> float:
-        e = math.exp(-abs(l))
-        return e / (1.0 + e) ** 2
-
-    lo, hi, jump = -60.0, 60.0, -theta
-    mean = _quad(lambda l: sample(l) * density(l), lo, jump) + _quad(lambda l: sample(l) * density(l), jump, hi)
-    second = (_quad(lambda l: sample(l) ** 2 * density(l), lo, jump)
-              + _quad(lambda l: sample(l) ** 2 * density(l), jump, hi))
+    nodes, weights = _legendre(_NUM_RELAXED_NODES, 0.0, _RELAXED_RANGE)
+    s, w = torch.cat([-nodes, nodes]), torch.cat([weights, weights])  # both sides of the jump at s = 0
+    z = torch.sigmoid(s)
+    at = z if estimator == "gumbel_softmax" else (s > 0).to(z.dtype)
+    l = tau * s - theta
+    density = torch.exp(-l.abs()) / (1 + torch.exp(-l.abs())) ** 2  # logistic density of the noise
+    slope = _eval_grad(f, at)
+    # one estimate is slope * z (1 - z) / tau; with dl = tau ds its weight is density * tau
+    mean = float((w * density * slope * z * (1 - z)).sum())
+    second = float((w * density * (slope * z * (1 - z)) ** 2 / tau).sum())
     return mean, second - mean**2
