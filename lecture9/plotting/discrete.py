@@ -128,10 +128,9 @@ def plot_relaxation_tradeoff(
         left.axhline(0.0, color="#999999", linewidth=0.8)
         for i, (name, value) in enumerate((unbiased_variances or {}).items()):
             right.axhline(value, color=_color(name, i), linestyle="--", linewidth=1.2, label=name)
-        finish_axes(left, xlabel=r"temperature $\tau$", ylabel="mean of one estimate", logx=True,
-                    legend_loc="lower left")
+        finish_axes(left, xlabel=r"temperature $\tau$", ylabel="mean of one estimate", logx=True, legend_loc=None)
         finish_axes(right, xlabel=r"temperature $\tau$", ylabel="variance of one estimate", logx=True, logy=True,
-                    legend_loc="upper right")
-        left.legend(loc="best", fontsize=7)
-        right.legend(loc="best", fontsize=7)
+                    legend_loc=None)
+        left.legend(loc="lower left", fontsize=7)
+        right.legend(loc="lower left", fontsize=7)
     return fig
