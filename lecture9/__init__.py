@@ -13,6 +13,7 @@ module                    chapter
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, the delta method
 ``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
+``discrete``              10: Gumbel-max, straight-through and DisARM estimators
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises
@@ -27,21 +28,14 @@ Submodules are imported on first use (``from lecture9 import montecarlo``).
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "montecarlo",
-    "sampling",
-    "estimators",
-    "reference",
-    "control_variates",
-    "baselines",
-    "data",
-    "vae",
-    "policy_gradient",
-    "exercises",
-    "plotting",
+# Every public submodule (no leading underscore, not the entry point), found rather than
+# listed, so that a new module needs no edit here.
+_SUBMODULES = tuple(
+    sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "__main__")
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -728,3 +728,4 @@ def score_function_surrogate(
     if reduction == "sum":
         return loss.sum()
     return loss
+from .discrete import disarm_grad, straight_through_grad  # noqa: E402
