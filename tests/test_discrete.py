@@ -11,7 +11,7 @@ from scipy import integrate
 from lecture9 import discrete, estimators, reference
 
 # Today's home of the leave-one-out baseline (chapter 8); it may move to lecture9.baselines.
-from lecture9.control_variates import LeaveOneOutBaseline, group_means
+from lecture9.baselines import LeaveOneOutBaseline, group_means
 
 D = torch.distributions
 DTYPE = torch.float64
