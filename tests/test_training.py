@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 
@@ -286,7 +287,7 @@ def _reject_constant(name):
 
 def test_metrics_json_is_standard_json(tmp_path):
     path = tmp_path / "m.json"
-    training._write_json(path, {"a": math.nan, "b": [1.0, math.inf, -math.inf], "c": {"d": (math.nan, 2)}})
+    training.save_metrics(path, {"a": math.nan, "b": [1.0, math.inf, -math.inf], "c": {"d": (math.nan, 2)}})
     assert json.loads(path.read_text(), parse_constant=_reject_constant) == {
         "a": None, "b": [1.0, None, None], "c": {"d": [None, 2]}}
     assert not list(tmp_path.glob("*.tmp"))
@@ -302,8 +303,8 @@ def test_cli_threads_default_to_one_on_cpu(tmp_path, monkeypatch):
     assert cli.main(["train-vae", "--epochs", "1", "--hidden-dims", "8", "--latent-dim", "2", "--no-progress",
                      "--iwae-samples", "0", "--out", str(tmp_path / "r")]) == 0
     assert calls == [1] and torch.get_num_threads() == 1
-    args = training.argparse.ArgumentParser()
-    training.configure_parser(args)
+    args = argparse.ArgumentParser()
+    cli.configure_train_vae(args)
     assert args.parse_args(["--out", "x"]).threads is None  # None: 1 on the CPU, torch's choice on CUDA
 
 
