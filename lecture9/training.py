@@ -159,8 +159,6 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     killed while writing leaves the previous checkpoint intact; if saving raises, the
     temporary file is removed and the error propagates.
 
-    Introduced in chapter 9, *Training a variational autoencoder*.
-
     Args:
         path: the checkpoint file; its folder is created if needed.
         state: what to save (tensors, numbers, strings, lists and dicts, so that
