@@ -516,6 +516,7 @@ def rejection_sample(
     while accepted < num_samples:
         remaining = num_samples - accepted
         batch = int(min(max(math.ceil(1.2 * remaining / accept_prob_guess) + 16, 64), 2**20))
+        batch = min(batch, max(64, max_proposals - proposed))  # stop near max_proposals
         with torch.no_grad():
             x = _draw_distribution(proposal, (batch,), generator)
         log_p = _evaluate(target_log_prob, x, batch, "target_log_prob").detach().double()

@@ -507,3 +507,85 @@ def test_plotting_helpers_return_figures():
         assert isinstance(fig, matplotlib.figure.Figure)
         plt.close(fig)
     assert "plot_pi_scatter" in plotting.__all__
+
+
+# --------------------------------------------------------------------------- extreme and non-finite input (issue 14)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [lambda: mc.estimate_pi(10**12), lambda: mc.mc_estimate(torch.cos, D.Normal(0.0, 1.0), 10**12)],
+    ids=["estimate_pi", "mc_estimate"],
+)
+def test_sample_counts_have_an_upper_bound(call):
+    with pytest.raises(ValueError, match=r"num_samples=1e\+12 is more than MAX_STREAMING_SAMPLES"):
+        call()
+
+
+def test_mc_estimate_in_chunks_equals_the_closed_form(monkeypatch):
+    # E[cos X] = exp(-1/2) for X ~ N(0, 1), with the streaming path forced through many small chunks;
+    # the chunked mean and SE equal those of all the values at once (Chan et al.'s update is exact).
+    monkeypatch.setattr(mc, "CHUNK_SIZE", 1000)
+    values = []
+    sampler = lambda n, generator=None: torch.randn(n, generator=generator, dtype=torch.float64)  # noqa: E731
+    f = lambda x: (values.append(torch.cos(x)), torch.cos(x))[1]  # noqa: E731
+    est = mc.mc_estimate(f, sampler, 10_500, generator=gen(40))
+    assert len(values) == 11
+    whole = mc.MonteCarloEstimate.from_values(torch.cat(values))
+    assert est.value == pytest.approx(whole.value, rel=1e-12)
+    assert est.standard_error == pytest.approx(whole.standard_error, rel=1e-9)
+    assert_within_se(est, math.exp(-0.5))
+
+
+@pytest.mark.parametrize(
+    "f, sampler, name",
+    [
+        (lambda x: torch.log(x), D.Normal(0.0, 1.0), "f returned nan"),
+        (lambda x: 1.0 / x.abs().clamp_max(0.0), D.Normal(0.0, 1.0), "f returned inf"),
+        (lambda x: x, lambda n, generator=None: torch.full((n,), math.nan), "sampler returned a non-finite sample"),
+    ],
+    ids=["nan-f", "inf-f", "nan-sampler"],
+)
+def test_mc_estimate_non_finite_is_an_error_naming_its_source(f, sampler, name):
+    with pytest.raises(ValueError, match=name):
+        mc.mc_estimate(f, sampler, 100, generator=gen())
+
+
+def test_importance_proposal_that_misses_the_target_is_an_error():
+    # U(0, 1) for N(0, 1): E[x^2] = 1 would come out as 1/3 * (density ratio) with a tiny SE.
+    with pytest.raises(ValueError, match=r"proposal's support \[0, 1\] does not cover the target's \[-inf, inf\]"):
+        mc.importance_estimate(lambda x: x**2, D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0), 1000, generator=gen())
+    with pytest.raises(ValueError, match=r"proposal's support .* does not cover"):
+        mc.importance_estimate(lambda x: x, D.Gamma(2.0, 1.0), D.Uniform(0.0, 5.0), 1000, generator=gen())
+
+
+def test_importance_bounded_target_with_unbounded_proposal():
+    # Uniform(0, 1) target, Normal proposal: outside-support log-densities are -inf (zero weight), not an error.
+    est = mc.importance_estimate(lambda x: x, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000, generator=gen(41))
+    assert_within_se(est, 0.5)
+    snis = mc.importance_estimate(lambda x: x**2, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000,
+                                  self_normalized=True, generator=gen(42))
+    assert_within_se(snis, 1.0 / 3.0)
+
+
+def test_self_normalised_with_all_weights_zero_is_an_error():
+    with pytest.raises(ValueError, match="every importance weight is zero"):
+        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, -math.inf), D.Normal(0.0, 1.0), 100,
+                               self_normalized=True, generator=gen())
+    with pytest.raises(ValueError, match="target returned the log-density nan"):
+        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, math.nan), D.Normal(0.0, 1.0), 100,
+                               self_normalized=True, generator=gen())
+
+
+@pytest.mark.parametrize(
+    "log_weights, match",
+    [
+        (torch.tensor([0.0, math.nan]), r"log_weights\[1\] is nan"),
+        (torch.tensor([math.inf, 0.0]), r"log_weights\[0\] is inf"),
+        (torch.full((3,), -math.inf), "log_weights are all -inf"),
+    ],
+    ids=["nan", "inf", "all-zero-weights"],
+)
+def test_effective_sample_size_non_finite(log_weights, match):
+    with pytest.raises(ValueError, match=match):
+        mc.effective_sample_size(log_weights)

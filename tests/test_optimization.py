@@ -86,3 +86,20 @@ def test_stochastic_gradient_descent_grad_estimate_needs_generator_keyword():
                                        num_steps=1)
     with pytest.raises(TypeError, match="grad_estimate must be callable"):
         optimization.stochastic_gradient_descent(3.0, torch.tensor(0.0), learning_rate=0.1, num_steps=1)
+
+
+# --------------------------------------------------------------------------- non-finite input (issue 14)
+
+
+def test_minimize_by_sampling_nan_candidate_is_an_error():
+    with pytest.raises(ValueError, match=r"f returned nan for candidate"):
+        optimization.minimize_by_sampling(torch.log, D.Normal(0.0, 1.0), 100, generator=gen())
+
+
+def test_sgd_non_finite_gradient_and_init():
+    with pytest.raises(ValueError, match="grad_estimate returned a non-finite gradient at step 1"):
+        optimization.stochastic_gradient_descent(lambda t, generator=None: torch.full_like(t, math.nan),
+                                                 torch.tensor(0.0), learning_rate=0.1, num_steps=3)
+    with pytest.raises(ValueError, match="init must be finite"):
+        optimization.stochastic_gradient_descent(lambda t, generator=None: t, torch.tensor(math.inf),
+                                                 learning_rate=0.1, num_steps=3)

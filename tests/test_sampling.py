@@ -184,3 +184,71 @@ def test_inverse_cdf_with_quantile_callable_for_gamma():
     quantile = lambda u: torch.as_tensor(stats.gamma(2.0).ppf(u.numpy()))  # noqa: E731
     x = sampling.inverse_cdf_sample(quantile, 4000, generator=gen(30))
     assert stats.kstest(x.numpy(), stats.gamma(2.0).cdf).pvalue > 0.01
+
+
+# --------------------------------------------------------------------------- draw
+
+
+def test_draw_is_differentiable_and_takes_an_int_or_a_tuple():
+    loc = torch.tensor(0.5, requires_grad=True)
+    x = sampling.draw(D.Normal(loc, 2.0), 1000, generator=gen(1))
+    x.mean().backward()
+    assert loc.grad == pytest.approx(1.0)  # d/dloc of loc + scale * eps
+    assert sampling.draw(D.Normal(torch.zeros(3), 1.0), (4, 5), generator=gen()).shape == (4, 5, 3)
+    assert sampling.draw(D.Normal(0.0, 1.0), 0, generator=gen()).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "args, err, match",
+    [
+        ((D.Normal(0.0, 1.0), 10**12), ValueError, "sample_shape .* MAX_DRAW_NUMEL"),
+        ((D.Normal(0.0, 1.0), (-1,)), ValueError, "sample_shape must have entries >= 0"),
+        ((D.Normal(0.0, 1.0), 2.5), TypeError, "sample_shape must be an integer"),
+        (("normal", 10), TypeError, "distribution must be a torch.distributions.Distribution"),
+        ((D.Normal(0.0, 1.0), 10, 0), TypeError, "generator must be a torch.Generator"),
+    ],
+    ids=["too-many", "negative", "float", "not-a-distribution", "bad-generator"],
+)
+def test_draw_bad_arguments(args, err, match):
+    with pytest.raises(err, match=match):
+        sampling.draw(*args)
+
+
+# --------------------------------------------------------------------------- extreme and non-finite input (issue 14)
+
+
+def test_inverse_cdf_non_finite_and_integer_dtype():
+    with pytest.raises(ValueError, match="icdf returned a non-finite value"):
+        sampling.inverse_cdf_sample(lambda u: torch.log(u - 2.0), 10, generator=gen())
+    with pytest.raises(TypeError, match="dtype must be a floating torch.dtype"):
+        sampling.inverse_cdf_sample(lambda u: u, 10, generator=gen(), dtype=torch.int64)
+
+
+def test_rejection_more_samples_than_max_proposals_with_a_perfect_envelope():
+    normal = D.Normal(0.0, 1.0)
+    with pytest.raises(ValueError, match="num_samples=1000 exceeds max_proposals=100"):
+        sampling.rejection_sample(normal, normal, 0.0, 1000, generator=gen(), max_proposals=100)
+    # an envelope whose acceptance rate is the expected 1/M, but too few proposals: not blamed on the envelope
+    with pytest.raises(RuntimeError, match="raise max_proposals") as info:
+        sampling.rejection_sample(normal, normal, 2.0, 1000, generator=gen(), max_proposals=2000)
+    assert "too loose" not in str(info.value)
+
+
+def test_rejection_nan_target_density_is_named():
+    with pytest.raises(ValueError, match="target_log_prob returned nan"):
+        sampling.rejection_sample(lambda x: torch.full_like(x, math.nan), D.Normal(0.0, 1.0), 0.0, 10, generator=gen())
+
+
+def test_rejection_huge_log_m_gives_up_cleanly():
+    with pytest.raises(RuntimeError, match="max_proposals=1000.*too loose"):
+        sampling.rejection_sample(D.Normal(0.0, 1.0), D.Normal(0.0, 1.0), 800.0, 10, generator=gen(), max_proposals=1000)
+
+
+def test_rejection_bounded_support_target_with_normal_proposal():
+    # Uniform(0, 1) target, N(0.5, 1) proposal: M = max p/q = 1 / q(0 or 1) = sqrt(2 pi) exp(1/8).
+    log_m = 0.5 * math.log(2 * math.pi) + 0.125
+    res = sampling.rejection_sample(D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), log_m, 4000, generator=gen(31))
+    assert ((res.samples >= 0) & (res.samples <= 1)).all()
+    assert stats.kstest(res.samples.double().numpy(), stats.uniform(0, 1).cdf).pvalue > 0.01
+    m = math.exp(log_m)
+    assert abs(res.acceptance_rate - 1 / m) < NUM_SE * math.sqrt((1 / m) * (1 - 1 / m) / res.num_proposed)

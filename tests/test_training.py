@@ -350,3 +350,47 @@ def test_cli_mnist_missing_files(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz" in err and "MNIST/raw" in err
+
+
+# ----------------------------------------------------------------------------- bad input (issue 14)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"data": torch.zeros(0, 64)}, "data must be a non-empty"),
+        ({"test_data": torch.zeros(0, 64)}, "test_data must be a non-empty"),
+        ({"data": torch.full((10, 64), math.nan)}, r"data must hold pixel values in \[0, 1\]"),
+    ],
+    ids=["empty-data", "empty-test-data", "nan-data"],
+)
+def test_train_bad_data(digits, kwargs, match):
+    args = {"data": digits.x_train[:50], "test_data": digits.x_test[:20]}
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        training.train(make_model(), args.pop("data"), epochs=1, progress=False, **args)
+
+
+def test_train_bad_checkpoints(digits, tmp_path):
+    ckpt = tmp_path / "c.pt"
+    training.save_checkpoint(ckpt, {"weights": torch.zeros(1)})
+    with pytest.raises(ValueError, match=r"checkpoint .* lacks \['epoch'"):
+        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=ckpt, resume=True, progress=False)
+    ckpt.write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="checkpoint .* cannot be read"):
+        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=ckpt, resume=True, progress=False)
+    with pytest.raises(ValueError, match="checkpoint .* is a folder"):
+        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=tmp_path, progress=False)
+
+
+def test_train_resume_with_fewer_epochs_is_an_error(digits, tmp_path):
+    ckpt = tmp_path / "c.pt"
+    kw = dict(generator=torch.Generator().manual_seed(0), checkpoint=ckpt, progress=False, batch_size=500)
+    training.train(make_model(), digits.x_train[:500], epochs=2, **kw)
+    with pytest.raises(ValueError, match="epochs=1 is less than the 2 epochs"):
+        training.train(make_model(), digits.x_train[:500], epochs=1, resume=True, **kw)
+
+
+def test_resolve_device_rejects_devices_that_cannot_train():
+    with pytest.raises(ValueError, match="device 'meta' cannot train"):
+        training.resolve_device("meta")

@@ -465,3 +465,75 @@ def test_plotting_helpers_draw():
         plotting.gradient_variance_bars({"a": 0.0})
     with pytest.raises(ValueError, match="estimator must be"):
         plotting.vae_computation_graph(estimator="measure_valued")
+
+
+# ----------------------------------------------------------------------------- bad and extreme input (issue 14)
+
+
+@pytest.mark.parametrize(
+    "kwargs, err, match",
+    [
+        ({"hidden_dims": "abc"}, TypeError, "hidden_dims must be a sequence of positive integers"),
+        ({"hidden_dims": (2.7,)}, TypeError, "hidden_dims must be a sequence of positive integers"),
+        ({"min_scale": "x"}, TypeError, "min_scale must be a number"),
+        ({"min_scale": math.nan}, ValueError, "min_scale must be finite"),
+        ({"latent_dim": 2.5}, TypeError, "latent_dim must be a positive integer"),
+    ],
+    ids=["hidden-str", "hidden-float", "min-scale-str", "min-scale-nan", "latent-float"],
+)
+def test_constructor_type_errors(kwargs, err, match):
+    with pytest.raises(err, match=match):
+        small_model(**kwargs)
+
+
+@pytest.mark.parametrize("scale_param, raw_scale", [("softplus", -300.0), ("exp", -300.0), ("exp", 300.0)])
+def test_elbo_stays_finite_with_min_scale_zero_and_extreme_raw_scales(scale_param, raw_scale):
+    m = _extreme_model(3.0, raw_scale, scale_param)
+    x = binary_data(5, 6)
+    _, scale = m.encode(x)
+    lo, hi = vae.SCALE_RANGE
+    assert (scale >= lo * (1 - 1e-5)).all() and (scale <= hi * (1 + 1e-5)).all()  # up to float32 rounding
+    for estimator in vae.ESTIMATORS:
+        out = vae.elbo(m, x, num_samples=2, estimator=estimator, generator=torch.Generator().manual_seed(0))
+        assert torch.isfinite(out).all()
+        m.zero_grad()
+        (-out.mean()).backward()
+        assert all(torch.isfinite(p.grad).all() for p in m.parameters())
+    assert torch.isfinite(vae.iwae_bound(m, x, 10, generator=torch.Generator().manual_seed(0))).all()
+
+
+def test_inputs_outside_the_unit_interval_and_of_another_dtype():
+    m = small_model()
+    x = binary_data(4, 6)
+    for bad in (2.0, -0.5, math.nan):
+        y = x.clone()
+        y[1, 2] = bad
+        with pytest.raises(ValueError, match=r"x must hold pixel values in \[0, 1\]"):
+            vae.elbo(m, y)
+    grey = x * 0.7  # grayscale intensities in [0, 1] stay allowed
+    assert torch.isfinite(vae.elbo(m, grey, generator=torch.Generator().manual_seed(0))).all()
+    with pytest.raises(TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64"):
+        vae.elbo(small_model().double(), x)
+
+
+def test_empty_batch_is_consistent_between_elbo_and_log_likelihood():
+    m = small_model()
+    empty = torch.zeros(0, 6)
+    assert vae.elbo(m, empty).shape == (0,)
+    assert vae.log_likelihood(m, empty, 10).shape == (0,)
+    assert vae.evaluate_bound(m, empty, bound="iwae", num_samples=3).shape == (0,)
+
+
+def test_evaluate_bound_matches_elbo_and_iwae_bound_in_chunks():
+    m = small_model()
+    x = binary_data(7, 6)
+    a = vae.evaluate_bound(m, x, num_samples=3, generator=torch.Generator().manual_seed(2), batch_size=7)
+    with torch.no_grad():
+        b = vae.elbo(m, x, num_samples=3, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(a, b)
+    c = vae.evaluate_bound(m, x, bound="iwae", num_samples=5, generator=torch.Generator().manual_seed(2), batch_size=7)
+    with torch.no_grad():
+        d = vae.iwae_bound(m, x, 5, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(c, d)
+    with pytest.raises(ValueError, match="bound must be 'elbo' or 'iwae'"):
+        vae.evaluate_bound(m, x, bound="kl")
