@@ -5,16 +5,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
 
-matplotlib.use("Agg")
 
-from lecture9 import montecarlo as mc  # noqa: E402
-from lecture9 import optimization, sampling  # noqa: E402
+from lecture9 import montecarlo as mc
+from lecture9 import optimization, sampling
 
 D = torch.distributions
 NUM_SE = 5.0
@@ -480,33 +478,6 @@ def test_library_does_not_touch_global_rng():
     mc.mc_estimate(torch.sin, D.Normal(0.0, 1.0), 100, generator=gen())
     sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 100, generator=gen())
     assert torch.equal(state, torch.random.get_rng_state())
-
-
-# --------------------------------------------------------------------------- plotting smoke tests
-
-
-def test_plotting_helpers_return_figures():
-    import matplotlib.pyplot as plt
-
-    from lecture9 import plotting
-
-    g = gen(27)
-    figs = [
-        plotting.plot_pi_scatter(mc.sample_unit_square(300, generator=g)),
-        plotting.plot_convergence([10, 100, 1000], [3.0, 3.1, 3.14], math.pi, standard_errors=[0.5, 0.1, 0.05]),
-        plotting.plot_running_mean(torch.randn(200, generator=g), 0.0),
-        plotting.plot_estimator_histogram({"a": torch.randn(100, generator=g), "b": torch.randn(100, generator=g)}, 0.0),
-        plotting.plot_loglog_error([10, 100, 1000], [0.3, 0.1, 0.03]),
-        plotting.plot_density_comparison(torch.randn(500, generator=g), D.Normal(0.0, 1.0),
-                                         envelope=lambda x: 1.5 * torch.exp(D.Normal(0.0, 1.5).log_prob(x))),
-        plotting.plot_integrand_and_proposals(torch.linspace(-5, 5, 101), lambda x: 1 / (1 + x**2),
-                                              {"Normal": D.Normal(0.0, 1.0), "Cauchy": D.Cauchy(0.0, 1.0)}, log_y=True),
-        plotting.plot_sgd_trajectory(torch.linspace(0, 3, 20), 3.0),
-    ]
-    for fig in figs:
-        assert isinstance(fig, matplotlib.figure.Figure)
-        plt.close(fig)
-    assert "plot_pi_scatter" in plotting.__all__
 
 
 # --------------------------------------------------------------------------- extreme and non-finite input (issue 14)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import pytest
 import torch
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
-from lecture9 import data, plotting, vae
+from lecture9 import data, vae
 
 
 @pytest.fixture(autouse=True)
@@ -430,41 +426,6 @@ def test_score_function_with_constant_and_callable_baselines():
         if not isinstance(baseline, float):
             torch.testing.assert_close(g, previous)
         previous = g
-
-
-# ----------------------------------------------------------------------------- plotting
-
-
-def test_plotting_helpers_draw():
-    import matplotlib.pyplot as plt
-
-    m = vae.VAE(input_dim=64, latent_dim=2, hidden_dims=(8,), generator=torch.Generator().manual_seed(0))
-    d = data.load_binarized_digits()
-    figs = [
-        plotting.image_grid(m.sample(20, generator=torch.Generator().manual_seed(0))),
-        plotting.reconstruction_grid(d.x_test[:10], m.reconstruct(d.x_test[:10])),
-        plotting.latent_scatter(m.encode(d.x_test)[0], d.y_test),
-        plotting.latent_traversal(m),
-        plotting.learning_curves({"pathwise": {"epoch": [1, 2], "time": [0.1, 0.2], "test_elbo": [-30, -25]}}),
-        plotting.gradient_variance_bars({"pathwise": 0.1, "score_function": 100.0}),
-        plotting.vae_computation_graph(),
-        plotting.vae_computation_graph(estimator="score_function"),
-    ]
-    graph = plotting.encoder_reparameterization_graph()
-    labels = [t.get_text() for t in graph.findobj(matplotlib.text.Text)]
-    assert r"$\phi$" in labels and r"$\varphi$" not in labels
-    figs.append(graph)
-    for fig in figs:
-        assert isinstance(fig, matplotlib.figure.Figure)
-        plt.close(fig)
-    with pytest.raises(ValueError, match="image_shape"):
-        plotting.image_grid(torch.zeros(3, 10))
-    with pytest.raises(ValueError, match="dims"):
-        plotting.latent_traversal(m, dims=(0, 0))
-    with pytest.raises(ValueError, match="> 0"):
-        plotting.gradient_variance_bars({"a": 0.0})
-    with pytest.raises(ValueError, match="estimator must be"):
-        plotting.vae_computation_graph(estimator="measure_valued")
 
 
 # ----------------------------------------------------------------------------- bad and extreme input (issue 14)
