@@ -12,7 +12,8 @@ module                    chapter
 ``optimization``          1-2: stochastic optimisation by sampling (random search, SGD)
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
-``control_variates``      8: control variates, baselines, leave-one-out
+``control_variates``      8: control variates, the delta method
+``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
@@ -36,6 +37,7 @@ _SUBMODULES = (
     "estimators",
     "reference",
     "control_variates",
+    "baselines",
     "data",
     "vae",
     "exercises",

@@ -35,7 +35,7 @@ from torch import nn
 
 from ._validation import check_generator, check_num_samples
 from .sampling import normal_noise, uniform_noise
-from .control_variates import leave_one_out_baseline
+from .baselines import leave_one_out_baseline
 from .estimators import score_function_surrogate
 
 __all__ = [
