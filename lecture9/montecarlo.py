@@ -36,6 +36,7 @@ from ._validation import (
     check_finite,
     check_generator,
     check_num_samples,
+    check_positive_int,
 )
 from .sampling import _draw, _draw_distribution, _evaluate, _scalar_batch, _support_log_prob, _target_log_prob
 
@@ -225,7 +226,7 @@ def estimate_pi(
         Output: a scalar estimate.
     """
     num_samples = _check_streaming_samples(num_samples)
-    batch_size = check_num_samples(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     check_generator(generator)
     inside = 0
     drawn = 0
@@ -291,7 +292,7 @@ def mc_estimate(
 
 
 def _check_streaming_samples(num_samples) -> int:
-    num_samples = check_num_samples(num_samples)
+    num_samples = check_num_samples(num_samples, maximum=None)
     if num_samples > MAX_STREAMING_SAMPLES:
         raise ValueError(
             f"num_samples={num_samples:.3g} is more than MAX_STREAMING_SAMPLES={MAX_STREAMING_SAMPLES:.0e}, hours of "
@@ -344,7 +345,7 @@ def repeated_estimates(
         Output: ``(num_repeats,)``.
     """
     num_samples = check_num_samples(num_samples)
-    num_repeats = check_num_samples(num_repeats, "num_repeats")
+    num_repeats = check_positive_int(num_repeats, "num_repeats")
     check_generator(generator)
     total = num_samples * num_repeats
     values = _evaluate(f, _draw(sampler, total, generator), total)

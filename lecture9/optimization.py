@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from ._validation import check_generator, check_num_samples, check_positive
+from ._validation import check_generator, check_num_samples, check_positive, check_positive_int
 from .sampling import _check_generator_keyword, _draw, _evaluate
 
 __all__ = ["minimize_by_sampling", "stochastic_gradient_descent"]
@@ -106,7 +106,7 @@ def stochastic_gradient_descent(
     if not torch.isfinite(init).all():
         raise ValueError(f"init must be finite, got {init}")
     check_positive(learning_rate, "learning_rate")
-    num_steps = check_num_samples(num_steps, "num_steps")
+    num_steps = check_positive_int(num_steps, "num_steps")
     check_generator(generator)
     if not callable(grad_estimate):
         raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")

@@ -30,7 +30,7 @@ from typing import NamedTuple
 import torch
 from torch import distributions as D
 
-from ._validation import check_distribution, check_finite, check_generator, check_num_samples
+from ._validation import check_distribution, check_finite, check_generator, check_num_samples, check_positive_int
 
 __all__ = ["draw", "uniform_noise", "normal_noise", "inverse_cdf_sample", "rejection_sample", "RejectionSamples"]
 
@@ -492,7 +492,7 @@ def rejection_sample(
     check_generator(generator)
     check_distribution(proposal, "proposal")
     _scalar_batch(proposal, "proposal")
-    max_proposals = check_num_samples(max_proposals, "max_proposals")
+    max_proposals = check_positive_int(max_proposals, "max_proposals")
     if num_samples > max_proposals:
         raise ValueError(
             f"num_samples={num_samples} exceeds max_proposals={max_proposals}: every accepted sample needs at least "

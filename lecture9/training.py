@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._validation import check_generator, check_num_samples, check_positive
-from .vae import VAE, _evaluate_unchecked, check_model, encoder_gradient_variance, evaluate_bound
+from ._validation import check_generator, check_num_samples, check_positive, check_positive_int, check_vae
+from .vae import VAE, _evaluate_unchecked, encoder_gradient_variance, evaluate_bound
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -394,7 +394,7 @@ def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_s
              eval_num_samples, eval_seed, measure_variance, variance_draws, variance_batch_size, checkpoint,
              resume, extra_settings) -> _Run:
     """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
-    check_model(model)
+    check_vae(model)
     x_train, x_test = _split_data(data, test_data)
     model.check_input(x_train, "data")
     if len(x_train) == 0 or x_train.dim() != 2:
@@ -405,14 +405,14 @@ def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_s
         if len(x_test) == 0 or x_test.dim() != 2:
             raise ValueError(f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
                              f"got shape {tuple(x_test.shape)}")
-    epochs = check_num_samples(epochs, "epochs")
-    batch_size = check_num_samples(batch_size, "batch_size")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     num_samples = check_num_samples(num_samples)
     check_positive(lr, "lr")
     # estimator and baseline together (same errors as lecture9.vae.elbo), before touching the model
     resolved = model.check_options(estimator, baseline, num_samples)
-    variance_draws = check_num_samples(variance_draws, "variance_draws")
-    variance_batch_size = check_num_samples(variance_batch_size, "variance_batch_size")
+    variance_draws = check_positive_int(variance_draws, "variance_draws", minimum=2)
+    variance_batch_size = check_positive_int(variance_batch_size, "variance_batch_size")
     eval_num_samples = check_num_samples(eval_num_samples, "eval_num_samples")
     if isinstance(eval_seed, bool) or not isinstance(eval_seed, int) or not 0 <= eval_seed < 2**63 - 1:
         raise ValueError(f"eval_seed must be an integer in [0, 2**63 - 1), got {eval_seed!r}")

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_generator, check_num_samples
+from ._validation import check_generator, check_num_samples, check_choice, check_positive_int, check_vae
 from .sampling import normal_noise, uniform_noise
 from .baselines import leave_one_out_baseline
 from .estimators import score_function_surrogate
@@ -43,7 +43,6 @@ __all__ = [
     "BASELINES",
     "SCALE_RANGE",
     "VAE",
-    "check_model",
     "gaussian_kl",
     "evaluate_bound",
     "elbo",
@@ -303,13 +302,6 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decode(loc))
 
 
-def check_model(model, name: str = "model") -> VAE:
-    """Check that ``model`` is a :class:`VAE` (the one model-type check of the package); return it."""
-    if not isinstance(model, VAE):
-        raise TypeError(f"{name} must be a lecture9.vae.VAE, got {type(model).__name__}; build one with VAE(...)")
-    return model
-
-
 def _kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return 0.5 * (loc.square() + scale.square() - 1.0 - 2.0 * torch.log(scale)).sum(-1)
 
@@ -402,10 +394,6 @@ def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Te
     return score_function_surrogate(log_prob, cost, baseline, reduction="none")
 
 
-def _check_estimator(estimator: str) -> str:
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    return estimator
 
 
 def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
@@ -416,7 +404,7 @@ def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tupl
     ``batch_shape`` a tensor baseline is also checked against the cost's shape
     ``(num_samples, *batch_shape)``.
     """
-    _check_estimator(estimator)
+    check_choice(estimator, ESTIMATORS, "estimator")
     resolved = _resolve_baseline(baseline, num_samples)
     if resolved is not None and estimator == "pathwise":
         raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
@@ -461,7 +449,7 @@ def elbo_terms(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> three tensors of shape ``(*batch,)``.
     """
-    check_model(model)
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
     baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
@@ -566,7 +554,7 @@ def iwae_bound(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    check_model(model)
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
@@ -641,10 +629,10 @@ def evaluate_bound(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    check_model(model)
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
-    batch_size = check_num_samples(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     check_generator(generator)
     if bound not in ("elbo", "iwae"):
         raise ValueError(f"bound must be 'elbo' or 'iwae', got {bound!r}")
@@ -719,11 +707,9 @@ def encoder_gradients(
         ``x``: ``(batch, input_dim)`` -> ``(num_draws, P)`` with ``P`` the number of
         encoder parameters.
     """
-    check_model(model)
+    check_vae(model)
     model.check_input(x)
-    num_draws = check_num_samples(num_draws, "num_draws")
-    if num_draws < 2:
-        raise ValueError("num_draws must be >= 2 to measure a variance")
+    num_draws = check_positive_int(num_draws, "num_draws", minimum=2)
     num_samples = check_num_samples(num_samples)
     baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)

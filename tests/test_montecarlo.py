@@ -11,15 +11,12 @@ import torch
 from scipy import integrate, stats
 
 
+from conftest import gen
 from lecture9 import montecarlo as mc
 from lecture9 import optimization, sampling
 
 D = torch.distributions
 NUM_SE = 5.0
-
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def assert_within_se(estimate, truth):

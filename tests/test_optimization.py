@@ -8,14 +8,11 @@ import pytest
 import torch
 from scipy import stats
 
+from conftest import gen
 from lecture9 import optimization, sampling
 
 D = torch.distributions
 NUM_SE = 5.0
-
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def test_minimize_by_sampling_finds_the_best_candidate():

@@ -8,14 +8,11 @@ import pytest
 import torch
 from scipy import stats
 
+from conftest import gen
 from lecture9 import sampling
 
 D = torch.distributions
 NUM_SE = 5.0
-
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def test_inverse_cdf_sample_exponential_ks():

@@ -12,14 +12,7 @@ import torch
 
 from lecture9 import cli, data, training, vae
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest (and reproducibly) on one thread, especially on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +154,7 @@ def test_train_errors(digits, tmp_path):
         training.train(model, digits, epochs=1, estimator="score_function", baseline="best", generator=g)
     with pytest.raises(ValueError, match=r"expects \(batch, 64\)"):
         training.train(model, torch.zeros(10, 63), epochs=1, generator=g)
-    with pytest.raises(ValueError, match="epochs must be >= 1"):
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         training.train(model, digits, epochs=0, generator=g)
     with pytest.raises(ValueError, match="lr must be finite and > 0"):
         training.train(model, digits, epochs=1, lr=-1.0, generator=g)
