@@ -120,6 +120,9 @@ def configure_train_vae(parser: argparse.ArgumentParser) -> None:
                         help="record the encoder-gradient variance after every epoch")
     parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--checkpoint-seconds", type=float, default=30.0,
+                        help="least seconds between checkpoints; the last epoch is always saved, and a killed run "
+                             "resumes from the previous checkpoint to the identical history (default 30; 0: every epoch)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -138,6 +141,8 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
         raise _UsageError(f"--iwae-samples must be >= 0 (0 skips the IWAE evaluation), got {args.iwae_samples}")
     if not 0 <= args.seed <= _MAX_SEED:
         raise _UsageError(f"--seed must be in [0, 2**63 - 2], got {args.seed}")
+    if not (math.isfinite(args.checkpoint_seconds) and args.checkpoint_seconds >= 0):
+        raise _UsageError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
     if args.threads is not None and args.threads < 1:
         raise _UsageError(f"--threads must be >= 1, got {args.threads}")
     if args.baseline is not None and args.estimator != "score_function":
@@ -268,6 +273,7 @@ def run_train_vae(args: argparse.Namespace) -> int:
             device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
             progress=not args.no_progress, callback=log,
             extra_settings={"seed": args.seed, "data": args.data, "latent": args.latent},
+            checkpoint_seconds=args.checkpoint_seconds,
         )
     except ValueError as err:
         return _error(err, 2)

@@ -247,6 +247,7 @@ def train(
     progress: bool = True,
     callback: Callable[[int, dict], None] | None = None,
     extra_settings: dict | None = None,
+    checkpoint_seconds: float = 0.0,
 ) -> dict[str, list]:
     """Train ``model`` by maximizing the ELBO with Adam; return the per-epoch history.
 
@@ -307,6 +308,9 @@ def train(
         callback: called as ``callback(epoch, history)`` after every epoch.
         extra_settings: more settings (numbers and strings) stored in the checkpoint and
             compared on resume, e.g. the command line's seed and data set.
+        checkpoint_seconds: least time between two checkpoints; the last epoch is always
+            saved. ``0`` saves after every epoch. A run killed in between resumes from the
+            previous checkpoint and replays the lost epochs identically.
 
     Returns:
         History dict with the keys of :data:`HISTORY_KEYS`, each a list with one
@@ -332,7 +336,7 @@ def train(
         num_samples=num_samples, baseline=baseline, generator=generator, device=device,
         eval_num_samples=eval_num_samples, eval_seed=eval_seed, measure_variance=measure_variance,
         variance_draws=variance_draws, variance_batch_size=variance_batch_size, checkpoint=checkpoint, resume=resume,
-        extra_settings=extra_settings,
+        extra_settings=extra_settings, checkpoint_seconds=checkpoint_seconds,
     )
     state = _load_resume_state(run, model, checkpoint) if resume else None
     generator = run.generator
@@ -346,6 +350,7 @@ def train(
         desc=f"VAE {estimator}", unit="epoch", leave=True,
     )
     elapsed = history["time"][-1] if history["time"] else 0.0
+    last_saved = time.monotonic()
     for epoch in bar:
         train_elbo, seconds = _train_epoch(run, model, optimizer, x_train, generator)
         elapsed += seconds
@@ -353,8 +358,11 @@ def train(
         for key, value in zip(HISTORY_KEYS, (epoch + 1, train_elbo, test_elbo, elapsed, variance)):
             history[key].append(value)
         bar.set_postfix(train=f"{train_elbo:.2f}", test=f"{test_elbo:.2f}")
-        if checkpoint is not None:
+        if checkpoint is not None and (
+            epoch + 1 == run.epochs or time.monotonic() - last_saved >= checkpoint_seconds
+        ):
             save_checkpoint(checkpoint, _checkpoint_state(run, model, optimizer, history, epoch + 1))
+            last_saved = time.monotonic()
         if callback is not None:
             callback(epoch + 1, history)
     bar.close()
@@ -392,7 +400,7 @@ class _Run:
 
 def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_samples, baseline, generator, device,
              eval_num_samples, eval_seed, measure_variance, variance_draws, variance_batch_size, checkpoint,
-             resume, extra_settings) -> _Run:
+             resume, extra_settings, checkpoint_seconds) -> _Run:
     """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
     check_vae(model)
     x_train, x_test = _split_data(data, test_data)
@@ -420,6 +428,10 @@ def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_s
         raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>")
     if checkpoint is not None:
         _check_checkpoint_path(Path(checkpoint))
+    if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, (int, float)) or not (
+        math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0
+    ):
+        raise ValueError(f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}")
     check_generator(generator)
     device = resolve_device(device)
     if generator is None:

@@ -387,3 +387,17 @@ def test_train_resume_with_fewer_epochs_is_an_error(digits, tmp_path):
 def test_resolve_device_rejects_devices_that_cannot_train():
     with pytest.raises(ValueError, match="device 'meta' cannot train"):
         training.resolve_device("meta")
+
+
+def test_checkpoint_seconds_saves_less_often_and_the_last_epoch(digits, tmp_path, monkeypatch):
+    saved = []
+    real = training.save_checkpoint
+    monkeypatch.setattr(training, "save_checkpoint", lambda path, state: (saved.append(state["epoch"]), real(path, state))[1])
+    kw = dict(generator=torch.Generator().manual_seed(0), progress=False, batch_size=500)
+    training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint=tmp_path / "a.pt", checkpoint_seconds=3600, **kw)
+    assert saved == [3]
+    saved.clear()
+    training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint=tmp_path / "b.pt", **kw)
+    assert saved == [1, 2, 3]
+    with pytest.raises(ValueError, match="checkpoint_seconds must be a finite number >= 0"):
+        training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint_seconds=-1, **kw)
