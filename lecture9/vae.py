@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_generator, check_num_samples, check_choice, check_positive_int, check_vae
+from ._validation import check_generator, check_num_samples, check_broadcast, check_choice, check_positive_int, check_vae
 from .sampling import normal_noise, uniform_noise
 from .baselines import leave_one_out_baseline
 from .estimators import score_function_surrogate
@@ -74,6 +74,7 @@ _ACTIVATIONS = {
 }
 
 _LOG_2PI = math.log(2.0 * math.pi)
+_COST_SHAPE = "the cost's shape (num_samples, *batch)"
 
 
 def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
@@ -370,27 +371,12 @@ def _resolve_baseline(baseline, num_samples: int):
     )
 
 
-def _check_baseline_shape(baseline: torch.Tensor, cost_shape: tuple[int, ...], what: str = "baseline") -> None:
-    """Raise a ValueError naming ``baseline`` unless it broadcasts to ``cost_shape`` without enlarging it."""
-    shape = tuple(baseline.shape)
-    try:
-        ok = tuple(torch.broadcast_shapes(shape, cost_shape)) == tuple(cost_shape)
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"{what} has shape {shape}, but it must broadcast to the cost's shape (num_samples, *batch) = "
-            f"{tuple(cost_shape)}: pass a number, a tensor of shape {tuple(cost_shape)} (or one that broadcasts "
-            f"to it, e.g. {tuple(cost_shape[1:])}), or a callable returning the cost's shape"
-        )
-
-
 def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
     """Per-sample REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
     if callable(baseline):
         baseline = baseline(cost.detach())
         if isinstance(baseline, torch.Tensor):
-            _check_baseline_shape(baseline, tuple(cost.shape), "the tensor returned by the baseline callable")
+            check_broadcast(baseline, tuple(cost.shape), "the tensor returned by the baseline callable", _COST_SHAPE)
     return score_function_surrogate(log_prob, cost, baseline, reduction="none")
 
 
@@ -409,7 +395,7 @@ def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tupl
     if resolved is not None and estimator == "pathwise":
         raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
     if isinstance(resolved, torch.Tensor) and batch_shape is not None:
-        _check_baseline_shape(resolved, (num_samples, *batch_shape))
+        check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
     return resolved
 
 

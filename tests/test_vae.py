@@ -393,7 +393,7 @@ def test_baseline_of_the_wrong_shape_names_baseline(shape):
     m = small_model()
     x = binary_data(4, 6)  # cost shape (num_samples, batch) = (2, 4)
     bad = torch.zeros(shape)
-    with pytest.raises(ValueError, match=r"baseline has shape .* must broadcast to the cost's shape .*\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"baseline has shape .* does not broadcast to the cost's shape .*\(2, 4\)"):
         vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=bad)
     with pytest.raises(ValueError, match=r"baseline has shape .*\(2, 4\)"):
         vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=bad)
