@@ -262,7 +262,7 @@ def train(
     on the first ``variance_batch_size`` training rows.
 
     With ``checkpoint``, the model, optimizer, generator state, history, epoch and
-    settings are saved after every epoch (atomically). With ``resume=True`` and an
+    settings are saved atomically after every epoch (or every ``checkpoint_seconds``). With ``resume=True`` and an
     existing checkpoint, training continues from it up to ``epochs`` in total and
     reproduces an uninterrupted run exactly (same generator, same floating-point
     operations); without a checkpoint file it starts from scratch. Resuming checks

@@ -653,7 +653,7 @@ class _ELBOLoss(nn.Module):
         self.baseline = baseline
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        return -_elbo_from_noise(self.model, x, eps, self.estimator, self.baseline)[0].mean()
+        return -self.model.elbo_terms_from_noise(x, eps, self.estimator, self.baseline)[0].mean()
 
 
 def encoder_gradients(
