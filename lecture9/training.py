@@ -516,7 +516,7 @@ def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) 
     t0 = time.perf_counter()
     n = len(x_train)
     perm = torch.randperm(n, generator=generator, device=generator.device).to(run.device)
-    total = x_train.new_zeros((), dtype=torch.float64)
+    losses = []
     for start in range(0, n, run.batch_size):
         xb = x_train[perm[start : start + run.batch_size]]
         eps = model.noise(run.num_samples, xb, generator)
@@ -525,8 +525,9 @@ def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) 
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total += values.detach().sum()
-    total = float(total)  # one device synchronisation per epoch
+        losses.append(loss.detach())
+    sizes = torch.tensor([min(run.batch_size, n - s) for s in range(0, n, run.batch_size)], dtype=torch.float64)
+    total = -float(torch.stack(losses).double().cpu() @ sizes)  # one device synchronisation per epoch
     if not math.isfinite(total):
         raise FloatingPointError(
             "the training ELBO became non-finite; lower lr or check the data and the model (min_scale)"

@@ -259,7 +259,9 @@ class VAE(nn.Module):
         h = self.encoder(x)
         loc, raw = h.chunk(2, dim=-1)
         if self.scale_param == "softplus":
-            scale = (F.softplus(raw) + self.min_scale).clamp_min(SCALE_RANGE[0])
+            scale = F.softplus(raw) + self.min_scale
+            if self.min_scale < SCALE_RANGE[0]:  # otherwise the floor holds already
+                scale = scale.clamp_min(SCALE_RANGE[0])
         else:  # clamp the log-variance, not the scale: exp must not overflow (inf * 0 gradients are NaN)
             scale = torch.exp(0.5 * raw.clamp(2.0 * math.log(SCALE_RANGE[0]), 2.0 * math.log(SCALE_RANGE[1])))
         return loc, scale
@@ -406,7 +408,7 @@ def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: 
     z = loc + scale * eps
     if estimator == "pathwise":
         log_px = _log_bernoulli(model.decode(z), x)
-        recon = log_px.mean(0)
+        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)  # a view for one sample: cheaper
         return recon - kl, recon, kl
     z = z.detach()
     log_px = _log_bernoulli(model.decode(z), x)  # decoder: ordinary gradient; no path to the encoder
