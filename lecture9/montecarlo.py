@@ -64,7 +64,7 @@ Tensor = torch.Tensor
 #: a minute or more of sampling; past it a clear error instead of hours of work.
 MAX_STREAMING_SAMPLES = 10**10
 #: Samples drawn and evaluated at once by the streaming estimates (memory bound, cache-friendly).
-CHUNK_SIZE = 2**20
+CHUNK_SIZE = 2**17
 
 # --------------------------------------------------------------------------- estimates
 
