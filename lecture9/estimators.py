@@ -271,14 +271,19 @@ def is_reparameterizable(distribution, params) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
-def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> torch.Tensor:
+def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool, copy: bool = False,
+          finite: bool = True) -> torch.Tensor:
+    """``f(x)``, checked; ``copy=True`` when the estimator still needs ``x`` (``f`` may modify its input).
+
+    ``finite=False`` leaves the finiteness check to the caller (which checks a sum it computes anyway).
+    """
     if not callable(f):
         raise TypeError(f"f must be a callable mapping samples to costs, got {type(f).__name__}")
     if differentiable:
         fx = f(x)
     else:
         with torch.no_grad():
-            fx = f(x.clone())  # f may modify its input in place: it gets a copy
+            fx = f(x.clone() if copy else x)
     check_shape(
         fx,
         expected,
@@ -288,8 +293,13 @@ def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> 
             f"shape {tuple(expected)} (reduce over event dimensions inside f, do not average over samples)"
         ),
     )
-    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at some samples; make f finite on the support")
+    if finite:
+        _check_cost(fx)
     return fx if differentiable else fx.detach()
+
+
+def _check_cost(fx: torch.Tensor) -> None:
+    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at some samples; make f finite on the support")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -361,7 +371,7 @@ def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, 
 def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, torch.Tensor]:
     num_samples = x.shape[0]
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
-    fx = _cost(f, x, cost_shape, differentiable=False)
+    fx = _cost(f, x, cost_shape, differentiable=False, copy=True, finite=False)
     with torch.enable_grad():
         dist_n, leaves = _expanded(distribution, params, dist, num_samples)
         log_prob = dist_n.log_prob(x)
@@ -380,6 +390,7 @@ def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, tor
     elif baseline is None:
         weights = fx
     elif callable(baseline):
+        _check_cost(fx)  # before the baseline sees it
         with torch.no_grad():
             b = baseline(fx.clone())
         check_shape(b, fx.shape, "baseline(f_values)", hint="a callable baseline must return one value per cost")
@@ -390,9 +401,10 @@ def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, tor
     need_score = any(
         b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()
     )
-    grads = torch.autograd.grad(
-        (weights * log_prob).sum(), leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines)
-    )
+    total = (weights * log_prob).sum()
+    if not bool(torch.isfinite(total)):  # name the source: the cost (weights and baselines are checked above)
+        _check_cost(fx)
+    grads = torch.autograd.grad(total, leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines))
     out = {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
     if per_param_baselines:
         scores = None
@@ -481,7 +493,10 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
     with torch.enable_grad():
         dist_n, leaves = _expanded(distribution, params, dist, num_samples)
         x = path(dist_n)
-        fx = _cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True)
+        fx = _cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True, finite=False)
+        total = fx.sum()
+        if not bool(torch.isfinite(total)):
+            _check_cost(fx)
         names = list(leaves)
         if not fx.requires_grad:
             if bool((fx != fx[:1]).any()):  # varies with x, yet no gradient path: not differentiable
@@ -492,7 +507,7 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
                 )
             grads = [None] * len(names)  # a constant cost: the gradient is zero
         else:
-            grads = torch.autograd.grad(fx.sum(), [leaves[n] for n in names], allow_unused=True)
+            grads = torch.autograd.grad(total, [leaves[n] for n in names], allow_unused=True)
     return {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
 
 
@@ -602,7 +617,8 @@ def measure_valued_grad(
             (event_size,) + (1,) * (1 + len(dist.batch_shape)) + tuple(dist.event_shape))
 
     def difference(x_plus, x_minus):
-        """f(x+) - f(x-) per sample and element (one event coordinate perturbed at a time)."""
+        """f(x+) - f(x-) per sample and element (one event coordinate perturbed at a time); f sees fresh
+        tensors that nothing else reads afterwards, so it may modify them in place."""
         if not event_ndim:
             return _cost(f, x_plus, cost_shape, differentiable=False) - _cost(f, x_minus, cost_shape, differentiable=False)
         both = torch.stack([torch.where(mask, x_plus, x0), torch.where(mask, x_minus, x0)])  # (2, E, N, *b, *e)

@@ -555,23 +555,14 @@ def gaussian_score_function_moments(
 
     The one computation of the score-function moments of a Gaussian: :func:`estimator_moments`
     (``"score_function"``, ``"score_function_optimal_baseline"``) and
-    :func:`exact_optimal_baseline` read theirs from it.
-
-    Args:
-        f: a torch-callable cost, elementwise in ``x``.
-        loc: :math:`\\mu` (a number).
-        scale: :math:`\\sigma > 0` (a number).
-        param: ``"loc"`` or ``"scale"``.
-        num_nodes: number of Gauss-Hermite nodes.
+    :func:`exact_optimal_baseline` read theirs from it. Arguments as :func:`gaussian_expectation`, and
+    ``param`` (``"loc"`` or ``"scale"``).
 
     Returns:
         The moments (floats).
 
     Raises:
-        ValueError: if ``param`` is not ``"loc"`` or ``"scale"``, ``scale <= 0`` or ``f`` is not finite.
-
-    Shapes:
-        Scalar parameters.
+        ValueError: as :func:`gaussian_expectation`, or for an unknown ``param``.
     """
     check_choice(param, PARAMS, "param")
     loc, scale = _check(f, loc, scale)
@@ -668,19 +659,11 @@ def exact_optimal_baseline(f: Callable, loc: float, scale: float) -> dict[str, f
 
         b^*_\\theta = \\frac{\\mathbb{E}[f(x)\\, s_\\theta(x)^2]}{\\mathbb{E}[s_\\theta(x)^2]}
 
-    read from :func:`gaussian_score_function_moments`. Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        f: a torch-callable cost, elementwise in ``x``.
-        loc: :math:`\\mu` (a number).
-        scale: :math:`\\sigma > 0` (a number).
+    read from :func:`gaussian_score_function_moments` (same arguments). Mohamed et al. (2020), Sec. 7.4.
 
     Returns:
         ``{"loc": float, "scale": float}``, usable as ``baseline=`` in
         :func:`lecture9.estimators.score_function_grad`.
-
-    Shapes:
-        Scalar parameters.
     """
     return {p: gaussian_score_function_moments(f, loc, scale, p).optimal_baseline for p in PARAMS}
 

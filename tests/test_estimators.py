@@ -638,3 +638,23 @@ def test_cuda_generator_with_cpu_parameters():
     with pytest.raises(ValueError, match="generator is a cuda generator"):
         estimators.score_function_grad(COSTS["quadratic"], Normal, normal_params(), 10,
                                        generator=torch.Generator(device="cuda"))
+
+
+def test_terms_at_given_samples_match_the_gaussian_formulas():
+    params = {"loc": torch.tensor([0.3, -1.0], dtype=DTYPE), "scale": torch.tensor([1.5, 0.7], dtype=DTYPE)}
+    loc, scale = params["loc"], params["scale"]
+    f = lambda x: torch.sin(2 * x) * x  # noqa: E731
+    df = lambda x: 2 * torch.cos(2 * x) * x + torch.sin(2 * x)  # noqa: E731
+    eps = torch.tensor([[0.0, 1.0], [-2.0, 0.5], [3.0, -0.1]], dtype=DTYPE)
+    x = loc + scale * eps
+    sf = estimators.score_function_terms(f, Normal, params, x)
+    torch.testing.assert_close(sf["loc"], f(x) * eps / scale)
+    torch.testing.assert_close(sf["scale"], f(x) * (eps**2 - 1) / scale)
+    pw = estimators.pathwise_terms(f, Normal, params, eps)
+    torch.testing.assert_close(pw["loc"], df(x))
+    torch.testing.assert_close(pw["scale"], df(x) * eps)
+    with pytest.raises(TypeError, match="location-scale"):
+        estimators.pathwise_terms(f, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
+                                  torch.zeros(3))
+    with pytest.raises(ValueError, match="x has shape"):
+        estimators.score_function_terms(f, Normal, params, torch.zeros(3, 3, dtype=DTYPE))
