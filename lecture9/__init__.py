@@ -9,6 +9,7 @@ module                    chapter
 ========================  ==========================================================
 ``montecarlo``            1-2: Monte Carlo estimation, importance / rejection sampling
 ``sampling``              2: drawing from torch.distributions with an explicit generator
+``optimization``          1-2: stochastic optimisation by sampling (random search, SGD)
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, the delta method

@@ -51,7 +51,6 @@ be used with gated solutions). It is written atomically with the notebooks.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import math
 import numbers
@@ -59,7 +58,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -732,46 +730,3 @@ def assign(
     if staging.exists():
         shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name, _ in converted]
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``python -m lecture9 assign``."""
-    parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
-                        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
-                             "default: every notebook in the book folder")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="output folder for the student notebooks (outside the book folder)")
-    parser.add_argument("--force", action="store_true",
-                        help=f"write into a non-empty output folder (replaces notebooks of the same name "
-                             f"and {README_NAME})")
-    parser.add_argument("--book", type=Path, default=None, metavar="DIR",
-                        help="the book folder the chapters are taken from (default: book/ of this repository)")
-    parser.add_argument("--nbgrader", action="store_true",
-                        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
-    parser.add_argument("--points", type=float, default=1.0,
-                        help="nbgrader points per autograde cell and per written answer (default: %(default)s)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``assign``; print what was written, or the error. Returns the exit code."""
-    try:
-        if args.points <= 0:
-            raise AssignError(f"--points must be > 0, got {args.points}")
-        notebooks = find_chapters(args.chapters, args.book)
-        written = assign(notebooks, args.out, book=args.book, force=args.force,
-                         nbgrader=args.nbgrader, points=args.points)
-    except AssignError as err:
-        print(f"lecture9 assign: error: {err}", file=sys.stderr)
-        return 1
-    kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
-    for path in written:
-        print(f"wrote {kind} {path}")
-    print(f"wrote {Path(args.out) / README_NAME} (what was generated; how to publish the book without solutions)")
-    if args.nbgrader:
-        print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
-              "and run 'nbgrader generate_assignment <assignment>'")
-    root = _book_root(Path(args.book or _default_book()).resolve())
-    where = f"in {root}" if root else "where the book's _config.yml is"
-    print(f"to publish the book without solutions, run {where}: {HIDE_SOLUTIONS_BUILD} "
-          f"(site in {HIDE_SOLUTIONS_HTML}/)")
-    return 0
