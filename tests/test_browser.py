@@ -35,6 +35,7 @@ environment sets ``LECTURE9_REQUIRE_BROWSER=1`` (as ``.ci/run`` does): then they
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -117,11 +118,9 @@ def _find_executable(*names: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def driver():
-    """A headless Chromium with a fresh profile; skips (or fails, if required) when unavailable."""
-    if not (HTML / "index.html").is_file():
-        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+@contextlib.contextmanager
+def headless_chromium(*, profile_prefix: str, timeout_s: float, extra_flags=(), browser_log: bool = False):
+    """A headless Chromium with a fresh profile, quit afterwards; skips (or fails, if required) when unavailable."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -133,22 +132,31 @@ def driver():
         _unavailable(
             "headless Chromium is not available (Debian: apt-get install -y chromium chromium-driver)"
         )
-    profile = tempfile.mkdtemp(prefix="lecture9-chromium-")
+    profile = tempfile.mkdtemp(prefix=profile_prefix)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *extra_flags, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(PAGE_TIMEOUT_S)
-    browser.set_script_timeout(PAGE_TIMEOUT_S)
+    browser.set_page_load_timeout(timeout_s)
+    browser.set_script_timeout(timeout_s)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield browser
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """Headless Chromium for the built book's pages."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+    with headless_chromium(profile_prefix="lecture9-chromium-", timeout_s=PAGE_TIMEOUT_S, browser_log=True) as browser:
+        yield browser
 
 
 WAIT_FOR_MATHJAX = """

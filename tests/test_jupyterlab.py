@@ -310,39 +310,15 @@ return JSON.stringify({
 @pytest.fixture(scope="module")
 def lab_browser(request, lab):
     """Headless Chromium on the JupyterLab server (``-m browser`` only; see the module docstring)."""
-    from test_browser import CHROMIUM_FLAGS, REQUIRE, _find_executable
-
-    def unavailable(message):
-        if REQUIRE:
-            pytest.fail(f"{message} (LECTURE9_REQUIRE_BROWSER=1, so this is an error, not a skip)")
-        pytest.skip(message)
+    from test_browser import REQUIRE, headless_chromium
 
     if "browser" not in (request.config.getoption("markexpr") or "") and not REQUIRE:
         pytest.skip("the JupyterLab rendering check runs with `pytest -m browser tests/test_jupyterlab.py`")
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        unavailable("selenium is not installed (pip install -r requirements.txt)")
-    chromium = _find_executable("chromium", "chromium-browser", "google-chrome", "/usr/lib/chromium/chromium")
-    chromedriver = _find_executable("chromedriver", "/usr/lib/chromium/chromedriver")
-    if chromium is None or chromedriver is None:
-        unavailable("headless Chromium is not available (Debian: apt-get install -y chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="lecture9-chromium-lab-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1400,1000")
-    options.add_argument(f"--user-data-dir={profile}")
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(RENDER_TIMEOUT_S)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    try:
+    with headless_chromium(
+        profile_prefix="lecture9-chromium-lab-", timeout_s=RENDER_TIMEOUT_S, extra_flags=("--window-size=1400,1000",)
+    ) as browser:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _wait_until_rendered(driver, expected_cells: int) -> None:
