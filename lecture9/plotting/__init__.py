@@ -21,5 +21,6 @@ from .variance import *  # noqa: F401,F403
 from .variance import __all__ as _variance_all
 from .vae import *  # noqa: F401,F403
 from .vae import __all__ as _vae_all
+from .draws import *  # noqa: F401,F403
 
 __all__ = [*_common_all, *_montecarlo_all, *_gradients_all, *_graphs_all, *_variance_all, *_vae_all]
