@@ -24,5 +24,6 @@ from .vae import __all__ as _vae_all
 from .draws import *  # noqa: F401,F403
 from .error_rates import *  # noqa: F401,F403
 from .sgd_runs import *  # noqa: F401,F403
+from .intuition import *  # noqa: F401,F403
 
 __all__ = [*_common_all, *_montecarlo_all, *_gradients_all, *_graphs_all, *_variance_all, *_vae_all]
