@@ -12,6 +12,12 @@ module                    chapter
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, baselines, leave-one-out
+``doubly_stochastic``     2: minibatch-and-simulation estimates of a loss and its gradient
+``quadrature``            3: tensor-product quadrature against Monte Carlo in high dimension
+``finite_differences``    3: finite-difference gradients of an expectation
+``queueing``              3: the M/M/1 queue as a differentiable simulator
+``exact_gradients``       4-5: exact gradients (series, sums, differences of quadratures)
+``transformed_families``  5: logistic, Rayleigh, isotropic normal from transforms
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
@@ -38,6 +44,12 @@ _SUBMODULES = (
     "vae",
     "exercises",
     "plotting",
+    "doubly_stochastic",
+    "quadrature",
+    "finite_differences",
+    "queueing",
+    "exact_gradients",
+    "transformed_families",
 )
 
 __all__ = ["__version__", *_SUBMODULES]
