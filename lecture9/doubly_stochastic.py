@@ -125,7 +125,7 @@ def gradient_estimate(theta: Tensor, data: Tensor, batch_size: int, *,
 
 
 def gradient_estimator(data: Tensor, batch_size: int) -> Callable[..., Tensor]:
-    """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.montecarlo.stochastic_gradient_descent`.
+    """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.optimization.stochastic_gradient_descent`.
 
     Args:
         data: the observations, shape ``(D,)``.

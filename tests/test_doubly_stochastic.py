@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lecture9 import doubly_stochastic as ds
-from lecture9 import montecarlo
+from lecture9 import optimization
 
 DATA = 2.0 + 1.5 * torch.randn(500, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 
@@ -37,7 +37,7 @@ def test_gradient_estimates_are_unbiased_with_the_predicted_variance():
 
 def test_constant_step_sgd_settles_around_the_minimiser_with_the_stationary_spread():
     runs = torch.full((400,), -2.0, dtype=torch.float64)
-    trajectory = montecarlo.stochastic_gradient_descent(ds.gradient_estimator(DATA, 1), runs, learning_rate=0.05,
+    trajectory = optimization.stochastic_gradient_descent(ds.gradient_estimator(DATA, 1), runs, learning_rate=0.05,
                                                         num_steps=300, generator=torch.Generator().manual_seed(3))
     last = trajectory[-1]                      # 400 independent runs after 300 steps: stationary
     sd = ds.stationary_sd(0.05, 1, DATA)
