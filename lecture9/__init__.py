@@ -15,6 +15,12 @@ module                    chapter
 ``control_variates``      8: control variates, the delta method
 ``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
 ``discrete``              10: Gumbel-max, straight-through and DisARM estimators
+``doubly_stochastic``     2: minibatch-and-simulation estimates of a loss and its gradient
+``quadrature``            3: tensor-product quadrature against Monte Carlo in high dimension
+``finite_differences``    3: finite-difference gradients of an expectation
+``queueing``              3: the M/M/1 queue as a differentiable simulator
+``exact_gradients``       4-5: exact gradients (series, sums, differences of quadratures)
+``transformed_families``  5: logistic, Rayleigh, isotropic normal from transforms
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises
