@@ -24,7 +24,8 @@ import time
 import torch
 
 from lecture9 import discrete, estimators, reference
-from lecture9.control_variates import LeaveOneOutBaseline, discrete_score_function_moments, group_means
+from lecture9.baselines import LeaveOneOutBaseline, group_means
+from lecture9.reference import discrete_score_function_moments
 
 D = torch.distributions
 DTYPE = torch.float64
