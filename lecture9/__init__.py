@@ -16,6 +16,7 @@ module                    chapter
 ``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
 ``discrete``              10: Gumbel-max, straight-through and DisARM estimators
 ``enumeration``           10: exact expectations and gradients by enumerating a discrete support
+``bernoulli_vae``         10: the VAE with Bernoulli latent codes, trained with each discrete estimator
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises

@@ -301,3 +301,28 @@ def test_reference_re_exports_the_enumeration_module():
     # issue 12 names lecture9.reference.enumerated_gradient; the code lives in lecture9.enumeration
     for name in ("enumerated_gradient", "relaxed_bernoulli_moments", "MAX_ENUMERATED_BITS"):
         assert getattr(reference, name) is getattr(enumeration, name)
+
+
+def test_chapter_10_figures_return_labelled_figures():
+    import matplotlib.pyplot as plt
+
+    from lecture9 import plotting
+
+    thetas = torch.linspace(-3, 3, 50)
+    fig = plotting.plot_step_samples(thetas, {"u = 0.5": (thetas > 0).float()}, torch.sigmoid(thetas))
+    assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    taus = [0.1, 1.0]
+    fig2 = plotting.plot_relaxation_tradeoff(taus, {"Gumbel-softmax": [0.01, -0.01]}, {"Gumbel-softmax": [1.0, 0.1]},
+                                             true_gradient=0.02, unbiased_variances={"RLOO": 0.05})
+    assert fig2.axes[1].get_yscale() == "log"
+    curves = {"RLOO": [[25.0, 22.0, 21.0], [26.0, 22.5, 21.2]], "DisARM": [[25.0, 21.8, 20.9], [25.5, 22.0, 21.0]]}
+    fig3 = plotting.plot_discrete_vae_runs(curves, {"RLOO": 5.0, "DisARM": 4.0, "score function": 400.0})
+    left, right = fig3.axes
+    assert left.get_xlabel() == "epoch" and "ELBO" in left.get_ylabel() and right.get_yscale() == "log"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["RLOO", "DisARM"]
+    assert len(right.patches) == 3
+    with pytest.raises(ValueError, match="curves"):
+        plotting.plot_discrete_vae_runs({}, {})
+    with pytest.raises(ValueError, match=r"num_runs, num_epochs"):
+        plotting.plot_discrete_vae_runs({"RLOO": [1.0, 2.0]}, {})
+    plt.close("all")
