@@ -6,6 +6,7 @@ axes or a new figure, and returns the ``Figure``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -178,7 +179,8 @@ def plot_discrete_vae_runs(
         if values.ndim != 2:
             raise ValueError(f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}")
     steps = np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else _np(epochs)
-    colors = {name: _color(name, i) for i, name in enumerate([*runs, *variances])}
+    others = itertools.cycle(("#444444", "#999999", "#E69F00"))  # names without an estimator colour: greys first
+    colors = {name: DISCRETE_COLORS.get(name) or next(others) for name in dict.fromkeys([*runs, *variances])}
     fig, (left, right) = figure(1, 2, width=width, height=3.4)
     plot_learning_curves({n: v.mean(0) for n, v in runs.items()}, steps=steps, ax=left, xlabel="epoch",
                          ylabel=ylabel, ylim=ylim, colors=colors,
