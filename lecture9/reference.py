@@ -719,8 +719,6 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     return float(value) if np.ndim(value) == 0 else value
 
 
-# The exact truth for discrete distributions lives in lecture9.enumeration; re-exported here,
-# where chapter 10 and issue 12 name it (lecture9.reference.enumerated_gradient).
-from .enumeration import MAX_ENUMERATED_BITS, enumerated_gradient, relaxed_bernoulli_moments  # noqa: E402
-
-__all__ += ["MAX_ENUMERATED_BITS", "enumerated_gradient", "relaxed_bernoulli_moments"]
+# The exact truth for discrete distributions lives in lecture9.enumeration (documented there); re-exported
+# here, where chapter 10 and issue 12 name it (lecture9.reference.enumerated_gradient).
+from .enumeration import MAX_ENUMERATED_BITS, enumerated_gradient, relaxed_bernoulli_moments  # noqa: E402,F401
