@@ -4,7 +4,7 @@ For f(b) = (b - t)^2, b ~ Bernoulli(sigmoid(theta)) (Tucker et al. 2017), this p
 
 1. At theta = -1, t = 0.45: the mean and the variance per two evaluations of f of the
    Gumbel-softmax (pathwise on RelaxedBernoulli) and straight-through estimators at several
-   temperatures, Monte Carlo against exact (quadrature, ``reference.relaxed_bernoulli_moments``),
+   temperatures, Monte Carlo against exact (quadrature, ``enumeration.relaxed_bernoulli_moments``),
    with the bias against the exact discrete gradient; and the same for the score function,
    RLOO (K = 2) and DisARM (one antithetic pair), with the DisARM / RLOO variance ratio.
 2. The DisARM / RLOO(K = 2) variance ratio on a three-bit code with a coupled cost.
@@ -23,8 +23,9 @@ import time
 
 import torch
 
-from lecture9 import discrete, estimators, reference
-from lecture9.control_variates import LeaveOneOutBaseline, discrete_score_function_moments, group_means
+from lecture9 import discrete, enumeration, estimators
+from lecture9.baselines import LeaveOneOutBaseline, group_means
+from lecture9.reference import discrete_score_function_moments
 
 D = torch.distributions
 DTYPE = torch.float64
@@ -39,7 +40,7 @@ def estimate(method: str, f, logits: torch.Tensor, num_pairs: int, generator, te
     """Per-estimate gradients, each from two evaluations of f, shape (num_pairs, *logits.shape)."""
     params, tau = {"logits": logits}, torch.tensor(temperature, dtype=DTYPE)
     if method == "exact":
-        return reference.enumerated_gradient(f, D.Bernoulli, params)[1]["logits"][None]
+        return enumeration.enumerated_gradient(f, D.Bernoulli, params)[1]["logits"][None]
     if method == "DisARM":
         return discrete.disarm_grad(f, D.Bernoulli, params, num_pairs, generator=generator)["logits"]
     if method == "Gumbel-softmax":
@@ -58,7 +59,7 @@ def estimate(method: str, f, logits: torch.Tensor, num_pairs: int, generator, te
 def moments_table(num_samples: int, generator) -> None:
     theta, f = -1.0, toy(0.45)
     logits = torch.tensor(theta, dtype=DTYPE)
-    _, exact = reference.enumerated_gradient(f, D.Bernoulli, {"logits": logits})
+    _, exact = enumeration.enumerated_gradient(f, D.Bernoulli, {"logits": logits})
     true = float(exact["logits"])
     print(f"1. theta = {theta}, t = 0.45: exact gradient {true:.5f}; variance per two evaluations of f")
     print(f"{'estimator':<17} {'tau':>5} {'mean (MC)':>11} {'mean exact':>11} {'bias':>9} {'var (MC)':>10} "
@@ -66,7 +67,7 @@ def moments_table(num_samples: int, generator) -> None:
     for name, key in (("Gumbel-softmax", "gumbel_softmax"), ("straight-through", "straight_through")):
         for tau in TEMPERATURES:
             g = estimate(name, f, logits, num_samples // 2, generator, temperature=tau)
-            mean, var = reference.relaxed_bernoulli_moments(f, theta, tau, key)
+            mean, var = enumeration.relaxed_bernoulli_moments(f, theta, tau, key)
             print(f"{name:<17} {tau:>5} {float(g.mean()):>11.5f} {mean:>11.5f} {mean - true:>+9.5f} "
                   f"{float(g.var()):>10.3e} {var / 2:>10.3e}")
     p = 1 / (1 + math.exp(-theta))

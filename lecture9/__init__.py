@@ -21,6 +21,8 @@ module                    chapter
 ``queueing``              3: the M/M/1 queue as a differentiable simulator
 ``exact_gradients``       4-5: exact gradients (series, sums, differences of quadratures)
 ``transformed_families``  5: logistic, Rayleigh, isotropic normal from transforms
+``enumeration``           10: exact expectations and gradients by enumerating a discrete support
+``bernoulli_vae``         10: the VAE with Bernoulli latent codes, trained with each discrete estimator
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises

@@ -5,7 +5,8 @@ Commands:
 ``assign``
     Write student notebooks without solutions (the library is :mod:`lecture9.assign`, for instructors).
 ``train-vae``
-    Train a VAE on binarized digits or MNIST (the library is :mod:`lecture9.training`, chapter 9).
+    Train a VAE on binarized digits or MNIST (the library is :mod:`lecture9.training`, chapter 9),
+    with Gaussian or (``--latent bernoulli``, chapter 10) binary latent codes.
 
 Every parser and ``run`` function of the package lives here; the library modules import no
 ``argparse``. Each command is a pair ``configure(parser)`` (adds its arguments) and
@@ -78,10 +79,17 @@ def run_assign(args: argparse.Namespace) -> int:
 
 #: Latent families of ``train-vae --latent``: name -> (module, model class). A new family (e.g.
 #: Bernoulli codes) registers its model here; it trains with the same :func:`lecture9.training.train`.
-LATENT_FAMILIES = {"gaussian": ("lecture9.vae", "VAE")}
-#: Encoder-gradient estimators of the Gaussian VAE (``lecture9.vae.ESTIMATORS``; kept here so that
-#: ``--help`` needs no torch import).
-_ESTIMATORS = ("pathwise", "score_function")
+LATENT_FAMILIES = {"gaussian": ("lecture9.vae", "VAE"), "bernoulli": ("lecture9.bernoulli_vae", "BernoulliVAE")}
+#: Encoder-gradient estimators of each latent family, the first the default (``lecture9.vae.ESTIMATORS``,
+#: ``lecture9.bernoulli_vae.ESTIMATORS``; kept here so that ``--help`` needs no torch import).
+_FAMILY_ESTIMATORS = {
+    "gaussian": ("pathwise", "score_function"),
+    "bernoulli": ("score_function", "gumbel_softmax", "straight_through", "disarm"),
+}
+_ESTIMATORS = tuple(dict.fromkeys(e for names in _FAMILY_ESTIMATORS.values() for e in names))
+#: Estimators that use the Concrete relaxation's ``--temperature``, and its default.
+_RELAXED = ("gumbel_softmax", "straight_through")
+_DEFAULT_TEMPERATURE = 0.5
 _BASELINES = ("leave_one_out",)
 _MAX_SEED = 2**63 - 2  # the seed and seed + 1 (the IWAE evaluation) must fit torch's manual_seed
 
@@ -101,7 +109,13 @@ def configure_train_vae(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=8, help="dimension of z (default 8)")
     parser.add_argument("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
     parser.add_argument("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
-    parser.add_argument("--estimator", choices=_ESTIMATORS, default="pathwise", help="encoder-gradient estimator")
+    parser.add_argument("--estimator", choices=_ESTIMATORS, default=None,
+                        help="encoder-gradient estimator: pathwise or score_function for --latent gaussian "
+                             "(default pathwise); score_function, gumbel_softmax, straight_through or disarm for "
+                             "--latent bernoulli (default score_function)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help=f"temperature of the Concrete relaxation, > 0, for --latent bernoulli with "
+                             f"--estimator gumbel_softmax or straight_through (default {_DEFAULT_TEMPERATURE})")
     parser.add_argument("--baseline", choices=_BASELINES, default=None,
                         help="baseline for the score-function estimator (needs --num-samples >= 2)")
     parser.add_argument("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
@@ -145,6 +159,18 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
         raise _UsageError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
     if args.threads is not None and args.threads < 1:
         raise _UsageError(f"--threads must be >= 1, got {args.threads}")
+    family = _FAMILY_ESTIMATORS[args.latent]
+    if args.estimator is None:
+        args.estimator = family[0]
+    if args.estimator not in family:
+        raise _UsageError(f"--estimator {args.estimator} does not train --latent {args.latent}; use one of "
+                          f"{', '.join(family)}")
+    if args.temperature is not None:
+        if args.estimator not in _RELAXED:
+            raise _UsageError(f"--temperature is only used by --latent bernoulli with --estimator "
+                              f"{' or '.join(_RELAXED)}, not --latent {args.latent} --estimator {args.estimator}")
+        if not (math.isfinite(args.temperature) and args.temperature > 0):
+            raise _UsageError(f"--temperature must be a finite number > 0, got {args.temperature}")
     if args.baseline is not None and args.estimator != "score_function":
         raise _UsageError("--baseline is only used by --estimator score_function")
     if args.baseline == "leave_one_out" and args.num_samples < 2:
@@ -209,8 +235,11 @@ def _build_model(args: argparse.Namespace, input_dim: int, generator):
 
     module, name = LATENT_FAMILIES[args.latent]
     cls = getattr(importlib.import_module(module), name)
+    options = {}
+    if args.latent == "bernoulli":
+        options["temperature"] = _DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
     return cls(input_dim=input_dim, latent_dim=args.latent_dim, hidden_dims=args.hidden_dims,
-               activation=args.activation, generator=generator)
+               activation=args.activation, generator=generator, **options)
 
 
 def run_train_vae(args: argparse.Namespace) -> int:
@@ -251,7 +280,8 @@ def run_train_vae(args: argparse.Namespace) -> int:
         return _error(err, 2)
     print(
         f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
-        f"VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} {args.activation}, "
+        f"{args.latent} VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} "
+        f"{args.activation}, "
         f"{args.estimator} encoder gradient, {args.epochs} epochs, device {device}",
         flush=True,
     )
@@ -286,6 +316,8 @@ def run_train_vae(args: argparse.Namespace) -> int:
         "train_time_s": history["time"][-1],
         "time_per_epoch_s": history["time"][-1] / max(1, len(history["time"])),
     }
+    if args.latent == "bernoulli":  # the test ELBO (and IWAE bound) of a Bernoulli code use hard codes
+        final["test_elbo_codes"] = "hard"
     if args.iwae_samples > 0:
         from lecture9.vae import log_likelihood
 
@@ -302,6 +334,7 @@ def run_train_vae(args: argparse.Namespace) -> int:
             "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
             "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
             "threads": torch.get_num_threads(),
+            **({"temperature": model.temperature} if args.latent == "bernoulli" else {}),
         },
         "final": final,
         "history": history,

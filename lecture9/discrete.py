@@ -19,7 +19,7 @@ practitioners use besides it:
 Every estimator keeps the contract of :mod:`lecture9.estimators` (cost ``f``, family or
 factory, ``params`` dict, ``num_samples``, keyword-only ``generator``; per-sample
 gradients of shape ``(num_samples, *param.shape)``); exact gradients for checking them
-come from :func:`lecture9.reference.enumerated_gradient`.
+come from :func:`lecture9.enumeration.enumerated_gradient` (also importable as ``lecture9.reference.enumerated_gradient``).
 """
 
 from __future__ import annotations

@@ -284,13 +284,16 @@ def train(
     ``log_weights``, ``config``) trains with this loop.
 
     Args:
-        model: the :class:`lecture9.vae.VAE` to train (moved to ``device``).
+        model: the :class:`lecture9.vae.VAE` (or :class:`lecture9.bernoulli_vae.BernoulliVAE`) to train
+            (moved to ``device``).
         data: training images ``(N, input_dim)``, or a tuple
             ``(x_train, y_train, x_test, y_test)`` (then ``x_test`` is the test set).
         epochs: total number of epochs (including those of a resumed checkpoint).
         batch_size: minibatch size.
         lr: Adam learning rate.
-        estimator: ``"pathwise"`` or ``"score_function"`` (encoder gradient).
+        estimator: the encoder-gradient estimator, one of the model's (``"pathwise"`` or
+            ``"score_function"`` for :class:`~lecture9.vae.VAE`; those of
+            :data:`lecture9.bernoulli_vae.ESTIMATORS` for :class:`~lecture9.bernoulli_vae.BernoulliVAE`).
         num_samples: samples of ``z`` per datapoint per step.
         baseline: score function only, see :func:`lecture9.vae.elbo`.
         generator: random numbers for shuffling and noise (``None``: a fresh,

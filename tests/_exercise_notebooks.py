@@ -449,6 +449,31 @@ for _ in range(mdp.horizon):
 return torch.stack(out[::-1])""",
         r"your value table V_t\(s\) differs from the reference: largest difference ",
     ),
+    WrongAnswer(
+        "ex-10-gumbel-max", "exponential noise -log(u) instead of Gumbel noise -log(-log(u))",
+        """\
+u = torch.rand((num_samples, *logits.shape), generator=generator, dtype=logits.dtype)
+return (logits - torch.log(u)).argmax(-1)""",
+        r"your frequency of category \d for logits \[.*\] is biased: mean ",
+    ),
+    WrongAnswer(
+        "ex-10-concrete", "the hard sample without the straight-through trick: no gradient reaches the logits",
+        """\
+z = torch.sigmoid((logits + torch.log(u) - torch.log1p(-u)) / temperature)
+return z, (z > 0.5).to(z.dtype)""",
+        r"your gradient of the hard sample \(it should be that of z\) differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-10-exact-elbo", "the KL term forgotten: the expected reconstruction only",
+        """\
+bits = model.latent_dim
+codes = ((torch.arange(2**bits)[:, None] >> torch.arange(bits)) & 1).to(x.dtype)
+logits = model.encode(x)
+log_q = D.Independent(D.Bernoulli(logits=logits), 1).log_prob(codes[:, None, :])
+log_px = D.Independent(D.Bernoulli(logits=model.decode(codes)[:, None, :]), 1).log_prob(x)
+return (log_q.exp() * log_px).sum(0)""",
+        r"your exact ELBO differs from the reference: largest difference ",
+    ),
 ]
 
 

@@ -165,3 +165,39 @@ def test_gzip_helper_really_writes_gzip(tmp_path):
     root = _mnist_root(tmp_path)
     with gzip.open(root / f"{data.MNIST_FILES['train'][0]}.gz") as f:
         assert f.read(4) == bytes([0, 0, 8, 3])
+
+
+@pytest.mark.parametrize(
+    "argv, names",
+    [
+        (["--estimator", "disarm"], ["--estimator disarm", "--latent gaussian", "pathwise"]),
+        (["--latent", "bernoulli", "--estimator", "pathwise"], ["--latent bernoulli", "disarm"]),
+        (["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--temperature", 0], ["--temperature", "> 0"]),
+        (["--latent", "bernoulli", "--estimator", "straight_through", "--temperature", "nan"], ["--temperature"]),
+        (["--latent", "bernoulli", "--estimator", "disarm", "--temperature", 0.5], ["--temperature", "gumbel_softmax"]),
+        (["--temperature", 0.5], ["--temperature", "--latent gaussian"]),
+        (["--latent", "bernoulli", "--estimator", "disarm", "--baseline", "leave_one_out", "--num-samples", 2],
+         ["--baseline", "score_function"]),
+    ],
+    ids=["disarm-gaussian", "pathwise-bernoulli", "temperature-zero", "temperature-nan", "temperature-disarm",
+         "temperature-gaussian", "baseline-disarm"],
+)
+def test_latent_family_usage_errors(tmp_path, capsys, no_data_loading, argv, names):
+    out = tmp_path / "run"
+    assert train_vae(*argv, "--epochs", 1, "--out", out) == 2
+    one_line_error(capsys, *names)
+    assert not out.exists()
+
+
+def test_bernoulli_defaults_and_temperature_in_metrics(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    assert train_vae("--latent", "bernoulli", "--estimator", "gumbel_softmax", "--temperature", 0.3, "--epochs", 1,
+                     "--out", out) == 0
+    metrics = json.loads((out / training.METRICS_NAME).read_text())
+    assert metrics["settings"]["temperature"] == 0.3 and metrics["model_config"]["temperature"] == 0.3
+    assert metrics["final"]["test_elbo_codes"] == "hard"
+    out2 = tmp_path / "run2"  # the Bernoulli family's default estimator is the score function
+    assert train_vae("--latent", "bernoulli", "--epochs", 1, "--out", out2) == 0
+    assert json.loads((out2 / training.METRICS_NAME).read_text())["settings"]["estimator"] == "score_function"

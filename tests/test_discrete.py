@@ -1,4 +1,4 @@
-"""Tests for lecture9.discrete and lecture9.reference.enumerated_gradient, against exact enumeration and quadrature."""
+"""Tests for lecture9.discrete and lecture9.enumeration, against exact enumeration and quadrature."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from lecture9 import discrete, estimators, reference
+from lecture9 import discrete, enumeration, estimators, reference
 
 # Today's home of the leave-one-out baseline (chapter 8); it may move to lecture9.baselines.
 from lecture9.baselines import LeaveOneOutBaseline, group_means
@@ -59,19 +59,19 @@ LOGITS = torch.tensor([-1.0, 0.3, 1.2], dtype=DTYPE)
 @pytest.mark.parametrize("t", [0.45, 0.499])
 def test_enumerated_gradient_closed_form_per_bit(t):
     # f(b) = sum_i (b_i - t)^2: E = sum_i p_i (1-t)^2 + (1-p_i) t^2, d/d logit_i = p_i (1-p_i) (1-2t)
-    value, grad = reference.enumerated_gradient(summed_toy(t), independent_bernoulli, {"logits": LOGITS})
+    value, grad = enumeration.enumerated_gradient(summed_toy(t), independent_bernoulli, {"logits": LOGITS})
     p = torch.sigmoid(LOGITS)
     assert torch.allclose(value, (p * (1 - t) ** 2 + (1 - p) * t**2).sum(), atol=1e-12)
     assert torch.allclose(grad["logits"], p * (1 - p) * (1 - 2 * t), atol=1e-12)
     # the plain (batched) Bernoulli: one problem per entry
-    value, grad = reference.enumerated_gradient(toy(t), D.Bernoulli, {"logits": LOGITS})
+    value, grad = enumeration.enumerated_gradient(toy(t), D.Bernoulli, {"logits": LOGITS})
     assert torch.allclose(value, p * (1 - t) ** 2 + (1 - p) * t**2, atol=1e-12)
     assert torch.allclose(grad["logits"], p * (1 - p) * (1 - 2 * t), atol=1e-12)
 
 
 def test_enumerated_gradient_probs_and_sixteen_bits():
     probs = torch.full((16,), 0.3, dtype=DTYPE)
-    value, grad = reference.enumerated_gradient(
+    value, grad = enumeration.enumerated_gradient(
         summed_toy(0.45), lambda probs: D.Independent(D.Bernoulli(probs=probs), 1), {"probs": probs})
     assert value.shape == ()
     assert torch.allclose(value, torch.tensor(16 * (0.3 * 0.55**2 + 0.7 * 0.45**2), dtype=DTYPE))
@@ -83,7 +83,7 @@ def test_enumerated_gradient_categorical_against_autograd(family):
     logits = torch.tensor([[0.2, -1.0, 0.5, 1.5], [0.0, 0.0, 0.0, 0.0]], dtype=DTYPE)
     values = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=DTYPE)
     f = (lambda k: values[k]) if family == "Categorical" else (lambda x: x @ values)
-    value, grad = reference.enumerated_gradient(f, getattr(D, family), {"logits": logits})
+    value, grad = enumeration.enumerated_gradient(f, getattr(D, family), {"logits": logits})
     leaf = logits.clone().requires_grad_(True)
     expected = (torch.softmax(leaf, -1) * values).sum(-1)
     (expected_grad,) = torch.autograd.grad(expected.sum(), leaf)
@@ -93,11 +93,11 @@ def test_enumerated_gradient_categorical_against_autograd(family):
 
 def test_enumerated_gradient_errors():
     with pytest.raises(ValueError, match="16 bits"):
-        reference.enumerated_gradient(summed_toy(0.5), independent_bernoulli, {"logits": torch.zeros(17)})
+        enumeration.enumerated_gradient(summed_toy(0.5), independent_bernoulli, {"logits": torch.zeros(17)})
     with pytest.raises(TypeError, match="Normal"):
-        reference.enumerated_gradient(toy(0.5), D.Normal, {"loc": torch.zeros(()), "scale": torch.ones(())})
+        enumeration.enumerated_gradient(toy(0.5), D.Normal, {"loc": torch.zeros(()), "scale": torch.ones(())})
     with pytest.raises(ValueError, match="f\\(x\\)"):
-        reference.enumerated_gradient(lambda b: b.sum(), D.Bernoulli, {"logits": torch.zeros(3)})
+        enumeration.enumerated_gradient(lambda b: b.sum(), D.Bernoulli, {"logits": torch.zeros(3)})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def test_enumerated_gradient_errors():
 @pytest.mark.parametrize("cost", [summed_toy(0.45), coupled], ids=["summed_toy", "coupled"])
 def test_score_function_rloo_and_disarm_unbiased(cost):
     params = {"logits": LOGITS}
-    _, exact = reference.enumerated_gradient(cost, independent_bernoulli, params)
+    _, exact = enumeration.enumerated_gradient(cost, independent_bernoulli, params)
     plain = estimators.score_function_grad(cost, independent_bernoulli, params, 40_000, generator=gen(1))
     rloo = estimators.score_function_grad(cost, independent_bernoulli, params, 40_000,
                                           baseline=LeaveOneOutBaseline(2), generator=gen(2))
@@ -121,7 +121,7 @@ def test_score_function_rloo_and_disarm_unbiased(cost):
 
 def test_disarm_probs_by_chain_rule_and_batch():
     probs = torch.tensor([0.2, 0.5, 0.9], dtype=DTYPE)
-    _, exact = reference.enumerated_gradient(toy(0.45), D.Bernoulli, {"probs": probs})
+    _, exact = enumeration.enumerated_gradient(toy(0.45), D.Bernoulli, {"probs": probs})
     grads = discrete.disarm_grad(toy(0.45), D.Bernoulli, {"probs": probs}, 20_000, generator=gen(4))
     assert grads["probs"].shape == (20_000, 3)
     assert_unbiased(grads["probs"], exact["probs"])
@@ -166,7 +166,7 @@ def relaxed_objective(f, theta, tau):
 @pytest.mark.parametrize("theta,tau", [(0.0, 0.5), (-1.0, 0.5), (1.0, 1.0)])
 def test_relaxed_moments_mean_is_derivative_of_relaxed_objective(theta, tau):
     f, h = toy(0.45), 1e-4
-    mean, variance = reference.relaxed_bernoulli_moments(f, theta, tau, "gumbel_softmax")
+    mean, variance = enumeration.relaxed_bernoulli_moments(f, theta, tau, "gumbel_softmax")
     slope = (relaxed_objective(f, theta + h, tau) - relaxed_objective(f, theta - h, tau)) / (2 * h)
     assert mean == pytest.approx(slope, abs=1e-7)
     assert variance > 0
@@ -177,10 +177,10 @@ def test_gumbel_softmax_unbiased_for_relaxed_objective_and_biased_for_discrete(t
     tau, f = 0.5, toy(0.45)
     params = {"temperature": torch.tensor(tau, dtype=DTYPE), "logits": torch.tensor(theta, dtype=DTYPE)}
     grads = estimators.pathwise_grad(f, D.RelaxedBernoulli, params, 40_000, generator=gen(8))["logits"]
-    mean, variance = reference.relaxed_bernoulli_moments(f, theta, tau, "gumbel_softmax")
+    mean, variance = enumeration.relaxed_bernoulli_moments(f, theta, tau, "gumbel_softmax")
     assert_unbiased(grads, torch.tensor(mean, dtype=DTYPE))
     assert float(grads.var()) == pytest.approx(variance, rel=0.05)
-    _, exact = reference.enumerated_gradient(f, D.Bernoulli, {"logits": torch.tensor(theta, dtype=DTYPE)})
+    _, exact = enumeration.enumerated_gradient(f, D.Bernoulli, {"logits": torch.tensor(theta, dtype=DTYPE)})
     se = float(grads.std()) / math.sqrt(grads.shape[0])
     assert abs(float(grads.mean()) - float(exact["logits"])) > 10 * se
 
@@ -192,7 +192,7 @@ def test_gumbel_softmax_independent_vector_logits():
     factory = lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1)  # noqa: E731
     params = {"temperature": torch.full((3,), tau, dtype=DTYPE), "logits": LOGITS}
     grads = estimators.pathwise_grad(summed_toy(0.45), factory, params, 40_000, generator=gen(9))["logits"]
-    expected = torch.tensor([reference.relaxed_bernoulli_moments(toy(0.45), float(a), tau, "gumbel_softmax")[0]
+    expected = torch.tensor([enumeration.relaxed_bernoulli_moments(toy(0.45), float(a), tau, "gumbel_softmax")[0]
                              for a in LOGITS], dtype=DTYPE)
     assert_unbiased(grads, expected)
 
@@ -202,7 +202,7 @@ def test_straight_through_matches_its_own_expectation(theta, tau):
     f = toy(0.45)
     grads = discrete.straight_through_grad(f, D.Bernoulli, {"logits": torch.tensor(theta, dtype=DTYPE)}, 40_000,
                                            temperature=tau, generator=gen(10))["logits"]
-    mean, variance = reference.relaxed_bernoulli_moments(f, theta, tau, "straight_through")
+    mean, variance = enumeration.relaxed_bernoulli_moments(f, theta, tau, "straight_through")
     assert_unbiased(grads, torch.tensor(mean, dtype=DTYPE))
     assert float(grads.var()) == pytest.approx(variance, rel=0.05)
 
@@ -218,7 +218,7 @@ def test_straight_through_forward_is_an_exact_sample_and_independent_works():
     p = torch.sigmoid(LOGITS)
     assert ((b.mean(0) - p).abs() <= 5 * torch.sqrt(p * (1 - p) / 40_000)).all()
     # the per-bit straight-through expectation of a separable cost is the scalar one
-    expected = torch.tensor([reference.relaxed_bernoulli_moments(toy(0.45), float(a), 0.5, "straight_through")[0]
+    expected = torch.tensor([enumeration.relaxed_bernoulli_moments(toy(0.45), float(a), 0.5, "straight_through")[0]
                              for a in LOGITS], dtype=DTYPE)
     assert_unbiased(grads["logits"], expected)
 
@@ -287,11 +287,42 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError, match="logits"):
         discrete.gumbel_max_sample(torch.tensor(0.0), 5)
     with pytest.raises(ValueError, match="estimator"):
-        reference.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.5, "disarm")
+        enumeration.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.5, "disarm")
     with pytest.raises(ValueError, match="temperature"):
-        reference.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.0, "gumbel_softmax")
+        enumeration.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.0, "gumbel_softmax")
 
 
 def test_reexported_from_estimators():
     assert estimators.straight_through_grad is discrete.straight_through_grad
     assert estimators.disarm_grad is discrete.disarm_grad
+
+
+def test_reference_re_exports_the_enumeration_module():
+    # issue 12 names lecture9.reference.enumerated_gradient; the code lives in lecture9.enumeration
+    for name in ("enumerated_gradient", "relaxed_bernoulli_moments", "MAX_ENUMERATED_BITS"):
+        assert getattr(reference, name) is getattr(enumeration, name)
+
+
+def test_chapter_10_figures_return_labelled_figures():
+    import matplotlib.pyplot as plt
+
+    from lecture9 import plotting
+
+    thetas = torch.linspace(-3, 3, 50)
+    fig = plotting.plot_step_samples(thetas, {"u = 0.5": (thetas > 0).float()}, torch.sigmoid(thetas))
+    assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel()
+    taus = [0.1, 1.0]
+    fig2 = plotting.plot_relaxation_tradeoff(taus, {"Gumbel-softmax": [0.01, -0.01]}, {"Gumbel-softmax": [1.0, 0.1]},
+                                             true_gradient=0.02, unbiased_variances={"RLOO": 0.05})
+    assert fig2.axes[1].get_yscale() == "log"
+    curves = {"RLOO": [[25.0, 22.0, 21.0], [26.0, 22.5, 21.2]], "DisARM": [[25.0, 21.8, 20.9], [25.5, 22.0, 21.0]]}
+    fig3 = plotting.plot_discrete_vae_runs(curves, {"RLOO": 5.0, "DisARM": 4.0, "score function": 400.0})
+    left, right = fig3.axes
+    assert left.get_xlabel() == "epoch" and "ELBO" in left.get_ylabel() and right.get_yscale() == "log"
+    assert [t.get_text() for t in left.get_legend().get_texts()] == ["RLOO", "DisARM"]
+    assert len(right.patches) == 3
+    with pytest.raises(ValueError, match="curves"):
+        plotting.plot_discrete_vae_runs({}, {})
+    with pytest.raises(ValueError, match=r"num_runs, num_epochs"):
+        plotting.plot_discrete_vae_runs({"RLOO": [1.0, 2.0]}, {})
+    plt.close("all")

@@ -6,14 +6,16 @@ axes or a new figure, and returns the ``Figure``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from .common import ESTIMATOR_COLORS, figure, finish_axes, style
+from .optimization import plot_learning_curves
 
-__all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff"]
+__all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff", "plot_discrete_vae_runs"]
 
 #: One colour per estimator of chapter 10, consistent with ``ESTIMATOR_COLORS`` (Okabe-Ito).
 DISCRETE_COLORS = {
@@ -133,4 +135,59 @@ def plot_relaxation_tradeoff(
                     legend_loc=None)
         left.legend(loc="lower left", fontsize=7)
         right.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def plot_discrete_vae_runs(
+    curves: Mapping[str, Sequence[Sequence[float]]],
+    variances: Mapping[str, float],
+    *,
+    epochs=None,
+    ylabel: str = "test $-$ELBO (nats)",
+    variance_label: str = "encoder-gradient variance",
+    ylim: tuple[float, float] | None = None,
+    width: float = 7.0,
+):
+    """Learning curves over several seeds (mean line, min-max band) and a bar chart of gradient variances.
+
+    Left panel: for each estimator the mean over runs of a per-epoch metric (e.g. the test
+    -ELBO with hard codes), shaded between the best and the worst run. Right panel: one
+    bar per estimator (log scale), e.g. the total variance of the encoder gradient at
+    common parameters. Introduced in chapter 10, *Discrete latent variables*.
+
+    Args:
+        curves: ``{estimator: runs}``, ``runs`` of shape ``(num_runs, num_epochs)``.
+        variances: ``{estimator: value}`` for the bars (estimators may differ from ``curves``).
+        epochs: x values of the curves (default ``1, 2, ...``).
+        ylabel, variance_label: axis labels.
+        ylim: optional y range of the left panel.
+        width: figure width in inches.
+
+    Returns:
+        The figure.
+
+    Raises:
+        ValueError: if ``curves`` is empty or a run is not a 2-D array.
+
+    Shapes:
+        each ``curves[name]``: ``(num_runs, num_epochs)``.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {estimator: runs of shape (num_runs, num_epochs)}")
+    runs = {name: _np(values) for name, values in curves.items()}
+    for name, values in runs.items():
+        if values.ndim != 2:
+            raise ValueError(f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}")
+    steps = np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else _np(epochs)
+    others = itertools.cycle(("#444444", "#999999", "#E69F00"))  # names without an estimator colour: greys first
+    colors = {name: DISCRETE_COLORS.get(name) or next(others) for name in dict.fromkeys([*runs, *variances])}
+    fig, (left, right) = figure(1, 2, width=width, height=3.4)
+    plot_learning_curves({n: v.mean(0) for n, v in runs.items()}, steps=steps, ax=left, xlabel="epoch",
+                         ylabel=ylabel, ylim=ylim, colors=colors,
+                         bands={n: (v.min(0), v.max(0)) for n, v in runs.items()})
+    with style():
+        names = list(variances)
+        right.bar(range(len(names)), [variances[n] for n in names], color=[colors[n] for n in names])
+        right.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
+        finish_axes(right, xlabel="", ylabel=variance_label, logy=True, legend_loc=None)
     return fig
