@@ -81,8 +81,6 @@ __all__ = [
     "instructor_readme",
     "assign",
     "check_points",
-    "configure_parser",
-    "run",
 ]
 
 #: The book folder of this repository (the default source of the chapters).

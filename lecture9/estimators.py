@@ -728,4 +728,7 @@ def score_function_surrogate(
     if reduction == "sum":
         return loss.sum()
     return loss
-from .discrete import disarm_grad, straight_through_grad  # noqa: E402
+
+
+# The estimators for discrete variables follow the same contract; they live in lecture9.discrete.
+from .discrete import disarm_grad, straight_through_grad  # noqa: E402,F401

@@ -38,7 +38,6 @@ The estimators use it directly: no autograd, no loop over episodes.
 from __future__ import annotations
 
 import dataclasses
-import math
 import numbers
 from typing import Callable
 

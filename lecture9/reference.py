@@ -720,5 +720,5 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
 
 
 # The exact truth for discrete distributions lives in lecture9.enumeration (documented there); re-exported
-# here, where chapter 10 and issue 12 name it (lecture9.reference.enumerated_gradient).
+# here too, so that ``lecture9.reference.enumerated_gradient`` works.
 from .enumeration import MAX_ENUMERATED_BITS, enumerated_gradient, relaxed_bernoulli_moments  # noqa: E402,F401

@@ -3,8 +3,7 @@
 import math
 
 import pytest
-import torch
-from scipy import integrate, stats
+from scipy import stats
 
 from lecture9 import exact_gradients
 

@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from scipy import stats
 
 from conftest import gen
 from lecture9 import optimization, sampling

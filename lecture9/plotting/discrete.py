@@ -10,9 +10,8 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 
-from .common import ESTIMATOR_COLORS, figure, finish_axes, style
+from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 from .optimization import plot_learning_curves
 
 __all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff", "plot_discrete_vae_runs"]
@@ -27,12 +26,6 @@ DISCRETE_COLORS = {
     "exact": ESTIMATOR_COLORS["exact"],
     "exact gradient": ESTIMATOR_COLORS["exact"],
 }
-
-
-def _np(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def _color(name: str, index: int) -> str:
@@ -65,12 +58,12 @@ def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, a
         fig, ax = figure(1, 1, width=6.0, height=3.0)
     else:
         fig = ax.figure
-    x = _np(thetas)
+    x = as_numpy(thetas)
     with style():
         for i, (label, values) in enumerate(samples.items()):
-            ax.step(x, _np(values) + 0.015 * (i - (len(samples) - 1) / 2), where="post", linewidth=1.2,
+            ax.step(x, as_numpy(values) + 0.015 * (i - (len(samples) - 1) / 2), where="post", linewidth=1.2,
                     color=("#0072B2", "#E69F00", "#009E73", "#CC79A7")[i % 4], label=label)
-        ax.plot(x, _np(mean), color=ESTIMATOR_COLORS["exact"], linewidth=2.2, label=mean_label)
+        ax.plot(x, as_numpy(mean), color=ESTIMATOR_COLORS["exact"], linewidth=2.2, label=mean_label)
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, legend_loc="center right")
     return fig
 
@@ -113,18 +106,18 @@ def plot_relaxation_tradeoff(
         ``temperatures`` and exact curves: ``(n,)``; measured ones: ``(m,)``.
     """
     fig, (left, right) = figure(1, 2, width=width, height=3.4)
-    tau = _np(temperatures)
+    tau = as_numpy(temperatures)
     with style():
         for i, name in enumerate(exact_means):
             color = _color(name, i)
-            left.plot(tau, _np(exact_means[name]), color=color, label=f"{name} (exact)")
-            right.plot(tau, _np(exact_variances[name]), color=color, label=f"{name} (exact)")
+            left.plot(tau, as_numpy(exact_means[name]), color=color, label=f"{name} (exact)")
+            right.plot(tau, as_numpy(exact_variances[name]), color=color, label=f"{name} (exact)")
             if measured_means and name in measured_means:
-                mt = _np(measured_temperatures)
-                err = None if not measured_errors else _np(measured_errors[name])
-                left.errorbar(mt, _np(measured_means[name]), yerr=err, fmt="o", color=color, markersize=4,
+                mt = as_numpy(measured_temperatures)
+                err = None if not measured_errors else as_numpy(measured_errors[name])
+                left.errorbar(mt, as_numpy(measured_means[name]), yerr=err, fmt="o", color=color, markersize=4,
                               capsize=2, label=f"{name} (Monte Carlo)")
-                right.plot(mt, _np(measured_variances[name]), "o", color=color, markersize=4)
+                right.plot(mt, as_numpy(measured_variances[name]), "o", color=color, markersize=4)
         left.axhline(true_gradient, color=ESTIMATOR_COLORS["exact"], linestyle="--", linewidth=1.2,
                      label="exact gradient")
         left.axhline(0.0, color="#999999", linewidth=0.8)
@@ -174,11 +167,11 @@ def plot_discrete_vae_runs(
     """
     if not curves:
         raise ValueError("curves is empty: pass {estimator: runs of shape (num_runs, num_epochs)}")
-    runs = {name: _np(values) for name, values in curves.items()}
+    runs = {name: as_numpy(values) for name, values in curves.items()}
     for name, values in runs.items():
         if values.ndim != 2:
             raise ValueError(f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}")
-    steps = np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else _np(epochs)
+    steps = np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else as_numpy(epochs)
     others = itertools.cycle(("#444444", "#999999", "#E69F00"))  # names without an estimator colour: greys first
     colors = {name: DISCRETE_COLORS.get(name) or next(others) for name in dict.fromkeys([*runs, *variances])}
     fig, (left, right) = figure(1, 2, width=width, height=3.4)

@@ -8,20 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-import torch
 
-from .common import figure, style
+from .common import as_numpy, figure, style
 
 __all__ = ["plot_estimate_draws"]
 
 _MARK_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7")
-
-
-def _np(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, ax=None, bins: int = 40,
@@ -49,7 +41,7 @@ def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, 
     Shapes:
         ``estimates``: ``(num_runs,)``.
     """
-    values = _np(estimates)
+    values = as_numpy(estimates)
     if values.ndim != 1 or values.size < 2:
         raise ValueError(f"estimates must be one-dimensional with at least 2 values, got shape {values.shape}")
     if ax is None:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .common import ESTIMATOR_COLORS, figure, finish_axes, style
+from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 
 __all__ = [
     "POLICY_GRADIENT_COLORS",
@@ -36,12 +36,6 @@ POLICY_GRADIENT_COLORS = {
 }
 
 _ARROWS = {0: (-1, 0), 1: (0, -1), 2: (1, 0), 3: (0, 1)}  # FrozenLake: left, down, right, up (x, y up)
-
-
-def _np(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def _color(name: str, index: int) -> str:
@@ -78,16 +72,16 @@ def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, n
         num_se: half-width of the error bars in standard errors.
         title: panel title.
     """
-    x = _np(exact).ravel()
+    x = as_numpy(exact).ravel()
     with style():
         fig, ax = _axes(ax, width=5.5, height=4.2)
         lo, hi = x.min(), x.max()
         for i, (name, values) in enumerate(estimates.items()):
-            mean, se = _np(values[0]).ravel(), _np(values[1]).ravel()
+            mean, se = as_numpy(values[0]).ravel(), as_numpy(values[1]).ravel()
             color = _color(name, i)
             ax.errorbar(x, mean, yerr=num_se * se, fmt="o", ms=4, color=color, capsize=2, label=f"{name} (±{num_se:g} SE)")
             if len(values) > 2:
-                ax.plot(x, _np(values[2]).ravel(), "s", mfc="none", ms=8, color=color, label=f"{name}: its exact expectation")
+                ax.plot(x, as_numpy(values[2]).ravel(), "s", mfc="none", ms=8, color=color, label=f"{name}: its exact expectation")
             lo, hi = min(lo, (mean - num_se * se).min()), max(hi, (mean + num_se * se).max())
         pad = 0.05 * (hi - lo)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=POLICY_GRADIENT_COLORS["exact"], lw=1, label="estimate = exact gradient")
@@ -115,19 +109,19 @@ def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: st
         logy: logarithmic variance axis.
         title: panel title.
     """
-    xs = _np(x)
+    xs = as_numpy(x)
     with style():
         fig, ax = _axes(ax, height=3.2)
         for i, (name, values) in enumerate(variances.items()):
             color = _color(name, i)
             has_exact = exact is not None and name in exact
-            ax.plot(xs, _np(values), "o", color=color, label=None if has_exact else name)
+            ax.plot(xs, as_numpy(values), "o", color=color, label=None if has_exact else name)
             if has_exact:
-                ax.plot(xs, _np(exact[name]), "-", color=color, label=name)
+                ax.plot(xs, as_numpy(exact[name]), "-", color=color, label=name)
         if exact is not None:
             ax.plot([], [], "o", color="#777777", label="markers: measured, lines: exact")
         if signal is not None:
-            ax.plot(xs, _np(signal), "--", color=POLICY_GRADIENT_COLORS["exact"], label=r"$\|\nabla J\|^2$ (exact)")
+            ax.plot(xs, as_numpy(signal), "--", color=POLICY_GRADIENT_COLORS["exact"], label=r"$\|\nabla J\|^2$ (exact)")
         finish_axes(ax, xlabel=xlabel, ylabel="total variance, one episode", logy=logy, title=title,
                     legend_loc="lower right")
     return fig
@@ -153,7 +147,7 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
     with style():
         fig, ax = _axes(ax, width=3.6, height=3.6)
         if values is not None:
-            image = ax.imshow(_np(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper")
+            image = ax.imshow(as_numpy(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper")
             fig.colorbar(image, ax=ax, shrink=0.8)
         else:
             ax.imshow(np.zeros((rows, cols)), cmap="Greys", vmin=0, vmax=1, origin="upper")
@@ -197,7 +191,7 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
         fig, ax = _axes(ax, height=3.0)
         styles = ("-", "--", ":", "-.")
         for i, (name, values) in enumerate(returns.items()):
-            v = np.sort(_np(values))
+            v = np.sort(as_numpy(values))
             mean, se = v.mean(), v.std(ddof=1) / np.sqrt(len(v))
             ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", ls=styles[i % 4], color=_color(name, i),
                     label=f"{name}: mean {mean:.4f} ± {se:.4f}")
@@ -225,16 +219,16 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
         title: panel title.
         legend_loc: where to put the legend.
     """
-    xs = _np(episodes)
+    xs = as_numpy(episodes)
     with style():
         fig, ax = _axes(ax, height=3.4)
         for i, (name, runs) in enumerate(curves.items()):
-            runs = _np(runs)
+            runs = as_numpy(runs)
             color = _color(name, i)
             ax.plot(xs, runs.mean(0), color=color, label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)")
             ax.fill_between(xs, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
         if exact is not None:
-            ax.plot(xs, _np(exact), color=POLICY_GRADIENT_COLORS["exact gradient"], ls="--",
+            ax.plot(xs, as_numpy(exact), color=POLICY_GRADIENT_COLORS["exact gradient"], ls="--",
                     label="exact gradient ascent (same iterations)")
         if optimum is not None:
             ax.axhline(optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}")

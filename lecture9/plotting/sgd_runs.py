@@ -8,19 +8,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 
-from .common import figure, style
+from .common import as_numpy, figure, style
 
 __all__ = ["plot_sgd_runs"]
 
 _CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
-
-
-def _np(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None, ylabel: str = r"$\theta_t$",
@@ -47,7 +40,7 @@ def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None
     lo_q, hi_q = quantiles
     with style():
         for i, (label, trajectory) in enumerate(trajectories.items()):
-            t = _np(trajectory)
+            t = as_numpy(trajectory)
             if t.ndim != 2:
                 raise ValueError(f"trajectories[{label!r}] must have shape (num_steps + 1, num_runs), got {t.shape}")
             steps = np.arange(t.shape[0])
