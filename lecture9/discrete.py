@@ -44,6 +44,13 @@ def _contract():
     return estimators
 
 
+def _checked_arguments(distribution, params, num_samples, generator):
+    """The shared argument checks of the estimators' contract: ``(estimators, num_samples, generator, params, dist)``."""
+    est = _contract()
+    params = est._as_params(params)
+    return est, check_num_samples(num_samples), check_generator(generator), params, est._build(distribution, params)
+
+
 def _base(dist: D.Distribution) -> D.Distribution:
     while isinstance(dist, D.Independent):
         dist = dist.base_dist
@@ -160,11 +167,7 @@ def straight_through_grad(
         - samples passed to ``f``: ``(num_samples, *batch_shape, *event_shape)``.
         - returned ``grads[name]``: ``(num_samples, *params[name].shape)``.
     """
-    est = _contract()
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
-    params = est._as_params(params)
-    dist = est._build(distribution, params)
+    est, num_samples, generator, params, dist = _checked_arguments(distribution, params, num_samples, generator)
     base = _base(dist)
     if type(base) not in (D.Bernoulli, D.OneHotCategorical):
         raise TypeError(
@@ -234,11 +237,7 @@ def disarm_grad(
         - samples passed to ``f`` (twice): ``(num_samples, *batch_shape, *event_shape)``.
         - returned ``grads[name]``: ``(num_samples, *params[name].shape)``.
     """
-    est = _contract()
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
-    params = est._as_params(params)
-    dist = est._build(distribution, params)
+    est, num_samples, generator, params, dist = _checked_arguments(distribution, params, num_samples, generator)
     if type(_base(dist)) is not D.Bernoulli:
         raise TypeError(
             f"disarm_grad needs a Bernoulli distribution (optionally in Independent), got "

@@ -713,16 +713,7 @@ def encoder_gradients(
     return torch.cat([grads[k].reshape(num_draws, -1) for k in enc], dim=1)
 
 
-def encoder_gradient_variance(
-    model: VAE,
-    x: torch.Tensor,
-    *,
-    num_draws: int = 100,
-    num_samples: int = 1,
-    estimator: str = "pathwise",
-    baseline=None,
-    generator: torch.Generator | None = None,
-) -> dict[str, float]:
+def encoder_gradient_variance(model: VAE, x: torch.Tensor, **options) -> dict[str, float]:
     """Total variance of the encoder gradient estimate at fixed parameters and minibatch.
 
     .. math::
@@ -745,8 +736,9 @@ def encoder_gradient_variance(
     is small compared with ``total_variance / num_draws``.
 
     Args:
-        model, x, num_draws, num_samples, estimator, baseline, generator: as in
-            :func:`encoder_gradients`.
+        model, x: as in :func:`encoder_gradients`.
+        **options: the keyword arguments of :func:`encoder_gradients` (``num_draws``,
+            ``num_samples``, ``estimator``, ``baseline``, ``generator``, ``chunk_size``).
 
     Returns:
         ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}`` with
@@ -759,10 +751,8 @@ def encoder_gradient_variance(
     Shapes:
         ``x``: ``(batch, input_dim)``; the two variances summarize ``(num_draws, P)`` draws.
     """
-    g = encoder_gradients(
-        model, x, num_draws=num_draws, num_samples=num_samples, estimator=estimator, baseline=baseline,
-        generator=generator,
-    )
+    g = encoder_gradients(model, x, **options)
+    num_draws = g.shape[0]
     total_variance = float(g.var(0).sum())
     return {
         "total_variance": total_variance,
