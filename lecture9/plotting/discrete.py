@@ -37,7 +37,7 @@ def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, a
                       mean_label: str = r"$\mathbb{E}[b] = \sigma(\theta)$"):
     """Samples drawn with fixed noise as functions of the parameter (steps), and their smooth mean.
 
-    Introduced in chapter 10, *Discrete latent variables*: with the noise held fixed a
+    With the noise held fixed a
     Bernoulli sample jumps from 0 to 1 at one value of the logit and is flat elsewhere,
     while its expectation changes smoothly.
 
@@ -87,8 +87,6 @@ def plot_relaxation_tradeoff(
     markers with error bars) against the true gradient of the discrete objective.
     Right panel: the single-sample variance on log-log axes, with horizontal lines for
     the unbiased estimators, which have no temperature.
-    Introduced in chapter 10, *Discrete latent variables*.
-
     Args:
         temperatures: the temperatures of the exact curves.
         exact_means, exact_variances: ``{estimator: values at temperatures}``.
@@ -146,7 +144,7 @@ def plot_discrete_vae_runs(
     Left panel: for each estimator the mean over runs of a per-epoch metric (e.g. the test
     -ELBO with hard codes), shaded between the best and the worst run. Right panel: one
     bar per estimator (log scale), e.g. the total variance of the encoder gradient at
-    common parameters. Introduced in chapter 10, *Discrete latent variables*.
+    common parameters.
 
     Args:
         curves: ``{estimator: runs}``, ``runs`` of shape ``(num_runs, num_epochs)``.

@@ -62,8 +62,6 @@ def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, n
     to draw it as open markers (e.g. the dropped-discount slip, whose expectation is not
     the gradient).
 
-    Introduced in chapter 11, *Policy gradients*.
-
     Args:
         exact: the exact gradient (any shape; flattened).
         estimates: ``{name: (mean, standard_error)}`` or ``{name: (mean, standard_error,
@@ -95,8 +93,6 @@ def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: st
     r"""Total variance :math:`\mathbb{E}\lVert \hat\eta - \nabla J \rVert^2` of one-episode estimates, per estimator.
 
     Measured values as markers, exact ones (by enumeration) as lines of the same colour.
-
-    Introduced in chapter 11, *Policy gradients*.
 
     Args:
         x: the varied setting (e.g. the horizon).
@@ -132,8 +128,6 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
 
     Arrows point along each action, their length proportional to :math:`\pi(a \mid s)`.
     Letters mark the start (S), holes (H) and goal (G).
-
-    Introduced in chapter 11, *Policy gradients*.
 
     Args:
         desc: the map, ``env.unwrapped.desc`` (rows of bytes).
@@ -179,8 +173,6 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
 
     Two samplers of the same process give CDFs that lie on top of each other.
 
-    Introduced in chapter 11, *Policy gradients*.
-
     Args:
         returns: ``{name: returns}``, one 1-d tensor of episode returns each.
         exact_mean: the exact expected return, drawn as a vertical line.
@@ -205,8 +197,6 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
 def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=None, optimum: float | None = None,
                          ax=None, logx: bool = False, title: str | None = None, legend_loc: str = "center right"):
     r"""Training curves: the exact return :math:`J(\theta)` against the episodes used, mean and range over seeds.
-
-    Introduced in chapter 11, *Policy gradients*.
 
     Args:
         episodes: episodes used after each iteration, shape ``(num_iterations + 1,)``.
