@@ -424,6 +424,29 @@ return f * (z - mu) / sigma**2, torch.sigmoid(-(w * z + b))""",
 return -0.5 * ((x - mean) ** 2).sum(-1) / scale**2""",
         r"your log-likelihood for shape \(4, 64\), scale 0\.1 differs from the reference: largest difference ",
     ),
+    WrongAnswer(
+        "ex-09-elbo-estimate", "the noise forgotten: the decoder is evaluated at z = loc",
+        """\
+loc, scale = model.encode(x)
+log_px = -torch.nn.functional.binary_cross_entropy_with_logits(model.decode(loc), x, reduction="none").sum(-1)
+return log_px - 0.5 * (loc**2 + scale**2 - 1 - torch.log(scale**2)).sum(-1)""",
+        r"your ELBO estimate \(z = loc \+ scale \* eps, minus the closed-form KL\) differs from the reference: ",
+    ),
+    WrongAnswer(
+        "ex-09-reinforce-surrogate", "the sample z not detached before log q (the score then carries a pathwise term)",
+        """\
+loc, scale = model.encode(x)
+z = loc + scale * eps
+cost = -torch.nn.functional.binary_cross_entropy_with_logits(model.decode(z), x, reduction="none").sum(-1)
+return cost.detach() * torch.distributions.Normal(loc, scale).log_prob(z).sum(-1)""",
+        r"your gradient for encoder\.0\.weight \(is z detached before log q\?\) differs from the reference",
+    ),
+    WrongAnswer(
+        "ex-09-learnable-prior", "the log-ratio term log(s / sigma) of the KL forgotten",
+        """\
+return 0.5 * ((scale / prior_scale) ** 2 + ((loc - prior_loc) / prior_scale) ** 2 - 1).sum(-1)""",
+        r"your KL to the prior N\(m, diag s\^2\) differs from the reference: largest difference ",
+    ),
 ]
 
 

@@ -23,3 +23,5 @@ from .vae import *  # noqa: F401,F403
 from .vae import __all__ as _vae_all
 
 __all__ = [*_common_all, *_montecarlo_all, *_gradients_all, *_graphs_all, *_variance_all, *_vae_all]
+from .replicates import *  # noqa: F401,F403
+from .gradient_paths import *  # noqa: F401,F403
