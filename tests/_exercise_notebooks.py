@@ -394,11 +394,16 @@ return c * (f(loc + scale * w) - f(loc - scale * w))""",
         r"your single-sample variance \(are the two Weibull draws independent\?\) is biased: mean ",
     ),
     WrongAnswer(
-        "ex-07-sf-variance", "the formula for scale = 1 only (the powers of scale forgotten)",
+        "ex-07-variance-se", "the Gaussian formula s^2 sqrt(2 / N) used for the standard error of any variance",
         """\
-a = loc - k
-return a**4 + 14.0 * a**2 + 15.0""",
-        r"your variance at k = 2\.5, loc = -0\.5, scale = 2\.0 differs from the reference: largest difference ",
+return g.var(), g.var() * math.sqrt(2.0 / len(g))""",
+        r"your standard error for exponential \(rate 1\) draws .* differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-07-cos-pathwise", "the squared mean (sin(k mu) exp(-k^2 sigma^2 / 2))^2 not subtracted",
+        """\
+return k**2 * 0.5 * (1.0 - math.cos(2.0 * k * mu) * math.exp(-2.0 * k**2 * sigma**2))""",
+        r"your pathwise variance at k = 0\.5, mu = 1\.0, sigma = 1\.0 differs from the reference: largest difference ",
     ),
     WrongAnswer(
         "ex-08-design-cv", "h(x) = x, which is uncorrelated with the even cos x: no variance reduction",
