@@ -413,6 +413,12 @@ return cv.control_variate(torch.cos(x), x, 0.0, beta="leave_one_out")""",
         r"your controlled values keep 1\.0\d* of the variance of cos x.*is your h correlated with cos x",
     ),
     WrongAnswer(
+        "ex-08-rloo-terms", "the batch mean, sample n included, as the baseline: biased by the factor (K - 1) / K",
+        """\
+return (f_values - f_values.mean(0, keepdim=True)) * scores""",
+        r"your RLOO gradient with K = 4 \(exact -4; the batch-mean baseline gives -3\) is biased: mean -2\.9",
+    ),
+    WrongAnswer(
         "ex-09-pathwise-variance", "the chain-rule factor w forgotten in the pathwise estimate",
         # (not a sign error sigmoid(t) for sigmoid(-t): the check's t = w z + b is symmetric about 0,
         # so both have the same distribution and the check cannot see it)
