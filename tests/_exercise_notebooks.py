@@ -394,6 +394,15 @@ return c * (f(loc + scale * w) - f(loc - scale * w))""",
         r"your single-sample variance \(are the two Weibull draws independent\?\) is biased: mean ",
     ),
     WrongAnswer(
+        "ex-06-coupled-scale", "an independent Normal sample for x_ddot instead of U M: no coupling",
+        """\
+m = torch.randn(num_samples, 3, generator=generator, dtype=torch.float64).norm(dim=1)
+sign = torch.where(torch.rand(num_samples, generator=generator, dtype=torch.float64) < 0.5, -1.0, 1.0)
+normal = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+return (f(loc + scale * sign * m) - f(loc + scale * normal)) / scale""",
+        r"your single-sample variance \(is the Normal sample U M built from the same M\?\) is biased: mean 9",
+    ),
+    WrongAnswer(
         "ex-07-variance-se", "the Gaussian formula s^2 sqrt(2 / N) used for the standard error of any variance",
         """\
 return g.var(), g.var() * math.sqrt(2.0 / len(g))""",
