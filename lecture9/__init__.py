@@ -12,6 +12,11 @@ module                    chapter
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
 ``control_variates``      8: control variates, baselines, leave-one-out
+``comparison``            6-7: exact and Monte Carlo variance tables, crossings
+``cost_counting``         6: evaluations of the cost per sample of an estimator
+``baseline_comparison``   8: baselines and control variates on the Fig. 2 problem
+``binary_toy``            8: the binary toy problem of REINFORCE
+``replicates``            9: training comparisons over several seeds
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
@@ -38,6 +43,11 @@ _SUBMODULES = (
     "vae",
     "exercises",
     "plotting",
+    "comparison",
+    "cost_counting",
+    "baseline_comparison",
+    "binary_toy",
+    "replicates",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -20,7 +20,8 @@ With :math:`N` independent estimates of mean :math:`g` and standard deviation
 .. math::
 
     N_q = \bigl\lceil (z_q\, \sigma_1 / |g|)^2 \bigr\rceil, \qquad z_{0.95} = 1.645
-    \quad (:func:`samples_for_sign`).
+
+:func:`samples_for_sign` computes it.
 
 For RLOO with one group of :math:`N` the estimate is
 :math:`(f(1) - f(0))\, m (N - m) / (N (N - 1))` with :math:`m` the number of ones, so the sign
