@@ -29,7 +29,7 @@ class CountingCost:
     """Wrap a cost ``f`` and count the cost values it computes (one per sample and call).
 
     Calling the wrapper calls ``f`` and adds the number of entries of the result to
-    :attr:`evaluations`, so a cost evaluated on ``n`` samples at once counts ``n``.
+    ``evaluations``, so a cost evaluated on ``n`` samples at once counts ``n``.
 
     Args:
         f: the cost, a callable returning a tensor with one value per sample.

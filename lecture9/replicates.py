@@ -39,7 +39,7 @@ from .vae import VAE, encoder_gradient_variance
 
 __all__ = ["SETTING_KEYS", "train_over_seeds", "summarize_runs", "final_summary", "encoder_variance_over_models"]
 
-#: Keys a setting may hold: the encoder-gradient options of :func:`lecture9.training.train`.
+#: The keys a setting may hold, the encoder-gradient options of :func:`lecture9.training.train`.
 SETTING_KEYS = ("estimator", "baseline", "num_samples")
 
 
