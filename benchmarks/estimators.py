@@ -180,24 +180,25 @@ def main(argv=None):
         print_variance(args)
 
 
-def print_throughput(args):
+def print_header(title, header):
     print()
-    print(f"Throughput: f(x) = (x - 3)^2, N(1, 1), {args.num_samples:,} samples (loc and scale per sample); "
-          f"loop on {args.loop_samples:,} samples")
-    header = f"{'estimator':34s} {'time [s]':>9s} {'per-sample grads/s':>19s} {'loop grads/s':>13s} {'speed-up':>9s}"
+    print(title)
     print(header)
     print("-" * len(header))
+
+
+def print_throughput(args):
+    print_header(f"Throughput: f(x) = (x - 3)^2, N(1, 1), {args.num_samples:,} samples (loc and scale per sample); "
+                 f"loop on {args.loop_samples:,} samples",
+                 f"{'estimator':34s} {'time [s]':>9s} {'per-sample grads/s':>19s} {'loop grads/s':>13s} {'speed-up':>9s}")
     for name, seconds, rate, loop_rate, speedup in throughput_table(args.num_samples, args.loop_samples, args.repeats):
         print(f"{name:34s} {seconds:9.3f} {rate:19.3e} {loop_rate:13.3e} {speedup:8.0f}x")
 
 
 def print_variance(args):
-    print()
-    print(f"Variance: Monte Carlo ({args.num_samples:,} samples) vs quadrature, f(x) = (x - k)^2, "
-          f"{args.grid} values of k in [-3, 3], mu = sigma = 1")
-    header = f"{'estimator':34s} {'param':6s} {'max rel. gap':>13s} {'max gap/SE':>11s} {'max rel. SE':>12s}"
-    print(header)
-    print("-" * len(header))
+    print_header(f"Variance: Monte Carlo ({args.num_samples:,} samples) vs quadrature, f(x) = (x - k)^2, "
+                 f"{args.grid} values of k in [-3, 3], mu = sigma = 1",
+                 f"{'estimator':34s} {'param':6s} {'max rel. gap':>13s} {'max gap/SE':>11s} {'max rel. SE':>12s}")
     worst = 0.0
     for name, p, rel, z, rel_se, zero_ok in variance_table(args.num_samples, args.grid, args.chunk):
         worst = max(worst, rel)

@@ -1,7 +1,7 @@
 """Variance reduction on the Fig. 2 problem, measured against the exact optimum.
 
 For f(x) = (x - k)^2, x ~ N(mu, sigma^2) at mu = sigma = 1 and k in {-3, 0, 3}, and for
-each parameter, this prints for every method of ``lecture9.control_variates``:
+each parameter, this prints for every method of ``lecture9.control_variates`` and ``lecture9.baselines``:
 
 - the measured single-sample variance (Monte Carlo, ``--num-samples`` samples),
 - the exact variance of that method (quadrature / moment formulas),
@@ -24,8 +24,9 @@ import time
 
 import torch
 
+from lecture9 import baselines as bl
 from lecture9 import control_variates as cv
-from lecture9 import estimators, reference
+from lecture9 import estimators, reference, sampling
 
 Normal = torch.distributions.Normal
 DTYPE = torch.float64
@@ -42,13 +43,13 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
     rows = []
     for k in (-3.0, 0.0, 3.0):
         f = quadratic(k)
-        moments = {p: cv.gaussian_score_function_moments(f, 1.0, 1.0, p) for p in params}
+        moments = {p: reference.gaussian_score_function_moments(f, 1.0, 1.0, p) for p in params}
         b_star = {p: m.optimal_baseline for p, m in moments.items()}
 
-        x_pilot = estimators.sample(Normal, params, 4096, generator=generator)
-        b_pilot = cv.optimal_baseline(f(x_pilot), cv.gaussian_scores(x_pilot, 1.0, 1.0))
+        x_pilot = sampling.draw(Normal(**params), (4096,), generator)
+        b_pilot = bl.optimal_baseline(f(x_pilot), reference.gaussian_scores(x_pilot, 1.0, 1.0))
 
-        ema = cv.MovingAverageBaseline(decay=decay)
+        ema = bl.MovingAverageBaseline(decay=decay)
         ema_grads = []
         num_steps = max(num_samples // (batch_size * 16), 50)  # the moving average sees fewer samples (a loop)
         for step in range(num_steps + 20):
@@ -58,11 +59,11 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
                 ema_grads.append(grads)
 
         plain = estimators.score_function_grad(f, Normal, params, num_samples, generator=generator)
-        x = estimators.sample(Normal, params, num_samples, generator=generator)
-        scores = cv.gaussian_scores(x, 1.0, 1.0)
+        x = sampling.draw(Normal(**params), (num_samples,), generator)
+        scores = reference.gaussian_scores(x, 1.0, 1.0)
         fitted = {p: cv.control_variate(f(x) * scores[p], scores[p], 0.0, beta="estimate") for p in params}
         rloo = estimators.score_function_grad(
-            f, Normal, params, num_samples, baseline=cv.LeaveOneOutBaseline(group_size), generator=generator
+            f, Normal, params, num_samples, baseline=bl.LeaveOneOutBaseline(group_size), generator=generator
         )
         measured = {
             "score function (no baseline)": {p: plain[p].var() for p in params},
@@ -81,7 +82,7 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
             },
             "control variate (fitted beta, h = s)": {p: fitted[p].var() for p in params},
             f"RLOO (K = {group_size}), per sample": {
-                p: group_size * cv.group_means(rloo[p], group_size).var() for p in params
+                p: group_size * bl.group_means(rloo[p], group_size).var() for p in params
             },
             "delta method, score function, 1st order": {
                 p: v.var() for p, v in cv.delta_method_grad(f, params, num_samples, order=1, beta=1.0,

@@ -9,15 +9,19 @@ module                    chapter
 ========================  ==========================================================
 ``montecarlo``            1-2: Monte Carlo estimation, importance / rejection sampling
 ``sampling``              2: drawing from torch.distributions with an explicit generator
+``optimization``          1-2: stochastic optimisation by sampling (random search, SGD)
 ``estimators``            3-7: score-function, pathwise and measure-valued gradients
 ``reference``             3-7: exact means and variances of the estimators (quadrature)
-``control_variates``      8: control variates, baselines, leave-one-out
+``control_variates``      8: control variates, the delta method
+``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
+``discrete``              10: Gumbel-max, straight-through and DisARM estimators
 ``comparison``            6-7: exact and Monte Carlo variance tables, crossings
 ``cost_counting``         6: evaluations of the cost per sample of an estimator
 ``baseline_comparison``   8: baselines and control variates on the Fig. 2 problem
 ``binary_toy``            8: the binary toy problem of REINFORCE
 ``replicates``            9: training comparisons over several seeds
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
+``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises
 ``plotting``              all: figure helpers used by the notebooks
 ========================  ==========================================================
@@ -30,24 +34,14 @@ Submodules are imported on first use (``from lecture9 import montecarlo``).
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 __version__ = "0.1.0"
 
-_SUBMODULES = (
-    "montecarlo",
-    "sampling",
-    "estimators",
-    "reference",
-    "control_variates",
-    "data",
-    "vae",
-    "exercises",
-    "plotting",
-    "comparison",
-    "cost_counting",
-    "baseline_comparison",
-    "binary_toy",
-    "replicates",
+# Every public submodule (no leading underscore, not the entry point), found rather than
+# listed, so that a new module needs no edit here.
+_SUBMODULES = tuple(
+    sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "__main__")
 )
 
 __all__ = ["__version__", *_SUBMODULES]

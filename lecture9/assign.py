@@ -51,13 +51,13 @@ be used with gated solutions). It is written atomically with the notebooks.
 
 from __future__ import annotations
 
-import argparse
 import copy
+import math
+import numbers
 import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +80,7 @@ __all__ = [
     "find_chapters",
     "instructor_readme",
     "assign",
+    "check_points",
     "configure_parser",
     "run",
 ]
@@ -352,8 +353,10 @@ def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
         The converted notebook, outputs cleared.
 
     Raises:
-        ValueError: on a malformed exercise, naming the cell.
+        ValueError: on a malformed exercise, naming the cell, or ``points``
+            that is not a finite number > 0.
     """
+    points = check_points(points)
     nb = nbformat.convert(copy.deepcopy(nb), 4)
     resources: dict = {}
     nb, resources = ExercisePreprocessor(nbgrader=nbgrader, points=points).preprocess(nb, resources)
@@ -559,6 +562,85 @@ def _is_within(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def check_points(points) -> float:
+    """``points`` as a float; ValueError (TypeError) naming ``points`` unless a finite number > 0."""
+    if isinstance(points, bool) or not isinstance(points, numbers.Real):
+        raise TypeError(f"points (--points) must be a number, got {points!r}")
+    if not math.isfinite(points) or points <= 0:
+        raise ValueError(f"points (--points) must be a finite number > 0, got {points}")
+    return float(points)
+
+
+def _make_parents(target: Path, out: Path) -> list[Path]:
+    """Create the missing folders above ``target``; return them, deepest first (to remove on failure)."""
+    missing = []
+    for folder in target.parents:
+        if folder.is_dir():
+            break
+        if os.path.lexists(folder):
+            raise AssignError(f"--out {out}: {folder} is not a folder; choose an output folder whose parents are folders")
+        missing.append(folder)
+    created = []
+    try:
+        for folder in reversed(missing):
+            folder.mkdir()
+            created.insert(0, folder)
+    except OSError as err:
+        _remove_folders(created)
+        raise AssignError(f"--out {out}: cannot create the folder {folder} ({err.strerror or err})") from err
+    return created
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
+
+
+def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -> None:
+    """Move ``staging/<name>`` to ``target/<name>`` for every name, all or none.
+
+    Every destination is checked before anything moves; a file it replaces is kept
+    in ``staging`` until every move succeeded, and put back if one fails.
+    """
+    for name in names:
+        dest = target / name
+        if dest.is_dir() and not dest.is_symlink():
+            raise AssignError(f"--out {out}: {dest} is a folder, so the file {name} cannot replace it; "
+                              "move it away or choose another output folder")
+    previous = staging / ".previous"
+    previous.mkdir()
+    done: list[tuple[str, bool, bool]] = []  # (name, an old file was set aside, the new file is in place)
+    try:
+        for name in names:
+            dest = target / name
+            had = os.path.lexists(dest)
+            if had:
+                os.replace(dest, previous / name)
+            done.append((name, had, False))
+            os.replace(staging / name, dest)
+            done[-1] = (name, had, True)
+    except BaseException as err:
+        failed = []
+        for name, had, placed in reversed(done):
+            try:
+                if had:
+                    os.replace(previous / name, target / name)
+                elif placed:
+                    os.unlink(target / name)
+            except OSError:
+                failed.append(name)
+        if failed:
+            raise AssignError(f"--out {out}: could not write {names} ({err}), nor restore {failed}; the previous "
+                              f"versions are in {previous}") from err
+        if isinstance(err, OSError):
+            raise AssignError(f"--out {out}: could not write the notebooks ({err.strerror or err}); "
+                              "the folder is as it was") from err
+        raise
+
+
 def assign(
     notebooks: list[Path],
     out: Path,
@@ -578,7 +660,8 @@ def assign(
         force: allow a non-empty ``out`` (files of the same name are replaced,
             other files are left alone).
         nbgrader: write nbgrader source notebooks (see :func:`student_notebook`).
-        points: points per autograded cell (``nbgrader``).
+        points: points per autograded cell and written answer (``nbgrader``), a
+            finite number > 0.
 
     Returns:
         The written notebooks. Next to them, :data:`README_NAME` is written
@@ -586,12 +669,15 @@ def assign(
         book without solutions).
 
     Raises:
+        ValueError, TypeError: if ``points`` is not a finite number > 0.
         AssignError: if ``out`` lies in the book or over an input, is a
-            non-empty folder without ``force`` or a file, or if a notebook is
-            malformed (naming the file). Nothing is written then: the notebooks
-            and the notes are written into a temporary folder first and moved
-            into place together.
+            non-empty folder without ``force``, a file, below a file, or cannot
+            be written, if a file to write would replace a folder, or if a
+            notebook is malformed (naming the file). Nothing is written then:
+            the notebooks and the notes are written into a temporary folder
+            first and moved into place together, all or none.
     """
+    points = check_points(points)
     out = Path(out)
     target = out.resolve()
     for folder in {Path(book or _default_book()).resolve(), DEFAULT_BOOK}:
@@ -621,9 +707,10 @@ def assign(
         except Exception as err:
             raise AssignError(f"{notebook}: {err}") from err
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.assign-", dir=target.parent))
+    created = _make_parents(target, out)
+    staging = None
     try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.assign-", dir=target.parent))
         for name, nb in converted:
             nbformat.write(nb, staging / name)
         readme = instructor_readme(converted, book=book, nbgrader=nbgrader)
@@ -631,54 +718,15 @@ def assign(
         if not target.exists():
             os.replace(staging, target)
         else:
-            for name in [name for name, _ in converted] + [README_NAME]:
-                os.replace(staging / name, target / name)
-    except OSError as err:
-        raise AssignError(f"could not write {out}: {err}") from err
-    finally:
-        if staging.exists():
+            _move_into_place(staging, target, [name for name, _ in converted] + [README_NAME], out)
+    except BaseException as err:
+        kept = staging is not None and any((staging / ".previous").glob("*"))  # old files not put back
+        if staging is not None and staging.exists() and not kept:
             shutil.rmtree(staging, ignore_errors=True)
+        _remove_folders(created)
+        if isinstance(err, OSError):
+            raise AssignError(f"--out {out}: could not write the output folder ({err.strerror or err})") from err
+        raise
+    if staging.exists():
+        shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name, _ in converted]
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the arguments of ``python -m lecture9 assign``."""
-    parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
-                        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
-                             "default: every notebook in the book folder")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="output folder for the student notebooks (outside the book folder)")
-    parser.add_argument("--force", action="store_true",
-                        help=f"write into a non-empty output folder (replaces notebooks of the same name "
-                             f"and {README_NAME})")
-    parser.add_argument("--book", type=Path, default=None, metavar="DIR",
-                        help="the book folder the chapters are taken from (default: book/ of this repository)")
-    parser.add_argument("--nbgrader", action="store_true",
-                        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
-    parser.add_argument("--points", type=float, default=1.0,
-                        help="nbgrader points per autograde cell and per written answer (default: %(default)s)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``assign``; print what was written, or the error. Returns the exit code."""
-    try:
-        if args.points <= 0:
-            raise AssignError(f"--points must be > 0, got {args.points}")
-        notebooks = find_chapters(args.chapters, args.book)
-        written = assign(notebooks, args.out, book=args.book, force=args.force,
-                         nbgrader=args.nbgrader, points=args.points)
-    except AssignError as err:
-        print(f"lecture9 assign: error: {err}", file=sys.stderr)
-        return 1
-    kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
-    for path in written:
-        print(f"wrote {kind} {path}")
-    print(f"wrote {Path(args.out) / README_NAME} (what was generated; how to publish the book without solutions)")
-    if args.nbgrader:
-        print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
-              "and run 'nbgrader generate_assignment <assignment>'")
-    root = _book_root(Path(args.book or _default_book()).resolve())
-    where = f"in {root}" if root else "where the book's _config.yml is"
-    print(f"to publish the book without solutions, run {where}: {HIDE_SOLUTIONS_BUILD} "
-          f"(site in {HIDE_SOLUTIONS_HTML}/)")
-    return 0

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from . import baselines, estimators, reference
 from . import control_variates as cv
-from . import estimators
 from .reference import estimator_moments
 
 __all__ = ["quadratic_cost", "method_names", "exact_method_variances", "measured_method_variances"]
@@ -62,7 +62,7 @@ def exact_method_variances(f: Callable, loc: float, scale: float, param: str, *,
         loc, scale: :math:`\\mu` and :math:`\\sigma > 0`.
         param: ``"loc"`` or ``"scale"``.
         decay: the moving average's :math:`\\gamma` (stationary regime,
-            :meth:`lecture9.control_variates.ScoreFunctionMoments.moving_average_variance`).
+            :meth:`lecture9.reference.ScoreFunctionMoments.moving_average_variance`).
         batch_size: samples per step of the moving average.
         group_size: RLOO's :math:`K`.
 
@@ -78,7 +78,7 @@ def exact_method_variances(f: Callable, loc: float, scale: float, param: str, *,
     _check_settings(decay, batch_size, group_size)
     if param not in _PARAMS:
         raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
-    m = cv.gaussian_score_function_moments(f, loc, scale, param)
+    m = reference.gaussian_score_function_moments(f, loc, scale, param)
     values = (
         m.variance(),
         m.moving_average_variance(decay, batch_size),
@@ -141,23 +141,23 @@ def measured_method_variances(
     k = torch.tensor(list(ks), dtype=torch.float64)
     f = quadratic_cost(k)  # f(x)[:, j] = (x[:, j] - k[j])^2
     params = {"loc": torch.ones_like(k), "scale": torch.ones_like(k)}
-    stars = [cv.exact_optimal_baseline(quadratic_cost(float(kj)), 1.0, 1.0) for kj in k]
+    stars = [reference.exact_optimal_baseline(quadratic_cost(float(kj)), 1.0, 1.0) for kj in k]
     b_star = {p: torch.tensor([b[p] for b in stars], dtype=torch.float64) for p in _PARAMS}
-    ema = cv.MovingAverageBaseline(decay=decay)
+    ema = baselines.MovingAverageBaseline(decay=decay)
     ema_steps = []
     for step in range(num_steps + warmup_steps):
         grads = estimators.score_function_grad(f, normal, params, batch_size, baseline=ema, generator=generator)
         ema.update()
         if step >= warmup_steps:
             ema_steps.append(grads)
-    rloo = estimators.score_function_grad(f, normal, params, num_samples, baseline=cv.LeaveOneOutBaseline(group_size),
+    rloo = estimators.score_function_grad(f, normal, params, num_samples, baseline=baselines.LeaveOneOutBaseline(group_size),
                                           generator=generator)
     names = method_names(group_size)
     runs = dict(zip(names, (
         estimators.score_function_grad(f, normal, params, num_samples, generator=generator),
         {p: torch.cat([g[p] for g in ema_steps]) for p in params},
         estimators.score_function_grad(f, normal, params, num_samples, baseline=b_star, generator=generator),
-        {p: cv.group_means(rloo[p], group_size) for p in params},
+        {p: baselines.group_means(rloo[p], group_size) for p in params},
         cv.delta_method_grad(f, params, num_samples, order=1, beta=1.0, generator=generator),
         estimators.pathwise_grad(f, normal, params, num_samples, generator=generator),
     )))

@@ -34,8 +34,7 @@ from __future__ import annotations
 import math
 import torch
 
-from . import control_variates as cv
-from . import estimators
+from . import baselines, estimators, reference
 
 __all__ = [
     "toy_cost",
@@ -68,18 +67,18 @@ def toy_cost(target: float):
     return lambda b: (b - target) ** 2
 
 
-def toy_moments(target: float, thetas) -> cv.ScoreFunctionMoments:
+def toy_moments(target: float, thetas) -> reference.ScoreFunctionMoments:
     """Exact moments of the toy at the logits ``thetas``, by enumeration over :math:`b \\in \\{0, 1\\}`.
 
     Returns:
-        :class:`lecture9.control_variates.ScoreFunctionMoments` (``grad`` is
+        :class:`lecture9.reference.ScoreFunctionMoments` (``grad`` is
         :math:`p(1-p)(1-2t)`, ``variance()`` the plain single-sample variance, ...).
 
     Shapes:
         ``thetas``: any shape (a batch of problems); the moments have that shape.
     """
     thetas = torch.as_tensor(thetas, dtype=torch.float64)
-    return cv.discrete_score_function_moments(toy_cost(target), _BERNOULLI, {"logits": thetas}, "logits")
+    return reference.discrete_score_function_moments(toy_cost(target), _BERNOULLI, {"logits": thetas}, "logits")
 
 
 def toy_variances(target: float, thetas, thetas_mc, *, num_samples: int, generator: torch.Generator | None = None):
@@ -102,8 +101,8 @@ def toy_variances(target: float, thetas, thetas_mc, *, num_samples: int, generat
     mean_f = toy_moments(target, thetas_mc).mean_f
     runs = [estimators.score_function_grad(toy_cost(target), _BERNOULLI, {"logits": thetas_mc}, num_samples,
                                            baseline=baseline, generator=generator)["logits"]
-            for baseline in (None, mean_f, cv.LeaveOneOutBaseline(2))]
-    measured = dict(zip(names, (runs[0].var(0), runs[1].var(0), 2 * cv.group_means(runs[2], 2).var(0))))
+            for baseline in (None, mean_f, baselines.LeaveOneOutBaseline(2))]
+    measured = dict(zip(names, (runs[0].var(0), runs[1].var(0), 2 * baselines.group_means(runs[2], 2).var(0))))
     return exact, measured
 
 
@@ -162,7 +161,7 @@ def rloo_sign_simulation(target: float, theta: float, num_samples: int, repetiti
     """
     grads = estimators.score_function_grad(
         toy_cost(target), _BERNOULLI, {"logits": torch.full((repetitions,), float(theta), dtype=torch.float64)},
-        num_samples, baseline=cv.LeaveOneOutBaseline(), generator=generator)
+        num_samples, baseline=baselines.LeaveOneOutBaseline(), generator=generator)
     sign = 1.0 if 1 - 2 * _check_target(target) > 0 else -1.0
     return float((sign * grads["logits"].mean(0) > 1e-12).double().mean())
 
@@ -172,7 +171,7 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
     """Adam on the logits of ``num_runs`` independent copies of the toy, from :math:`\\theta = 0`.
 
     Each step draws two actions per run and applies REINFORCE with the chosen baseline
-    (through :func:`lecture9.control_variates.apply_baseline` on the score :math:`b - p`),
+    (through :func:`lecture9.baselines.apply_baseline` on the score :math:`b - p`),
     or uses the exact gradient. The moving average (decay 0.9) is initialised with one
     independent batch of costs: started at 0, its first step would be a plain REINFORCE
     step whose large gradient inflates Adam's second-moment estimate for hundreds of steps.
@@ -195,9 +194,9 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
     target = _check_target(target)
     theta = torch.zeros(num_runs, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([theta], lr=lr)
-    ema = cv.MovingAverageBaseline(decay=0.9)
+    ema = baselines.MovingAverageBaseline(decay=0.9)
     ema.update((torch.rand(2, num_runs, generator=generator, dtype=torch.float64) < 0.5).double().sub(target) ** 2)
-    baseline = {"no baseline": None, "moving average": ema, "RLOO": cv.LeaveOneOutBaseline(2)}.get(method)
+    baseline = {"no baseline": None, "moving average": ema, "RLOO": baselines.LeaveOneOutBaseline(2)}.get(method)
     history = []
     for _ in range(num_steps):
         p = torch.sigmoid(theta.detach())
@@ -205,7 +204,7 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
             grad = p * (1 - p) * (1 - 2 * target)
         else:  # REINFORCE with two actions per run; the score of a logit is b - p
             b = (torch.rand(2, num_runs, generator=generator, dtype=torch.float64) < p).double()
-            grad = cv.apply_baseline((b - target) ** 2, b - p, baseline).mean(0)
+            grad = baselines.apply_baseline((b - target) ** 2, b - p, baseline).mean(0)
             if method == "moving average":
                 ema.update()
         optimizer.zero_grad()

@@ -3,42 +3,348 @@
 Commands:
 
 ``assign``
-    Write student notebooks without solutions (:mod:`lecture9.assign`, for instructors).
+    Write student notebooks without solutions (the library is :mod:`lecture9.assign`, for instructors).
 ``train-vae``
-    Train a VAE on binarized digits or MNIST (:mod:`lecture9.training`, chapter 9).
+    Train a VAE on binarized digits or MNIST (the library is :mod:`lecture9.training`, chapter 9).
 
-Each command lives in its own module, which provides ``configure_parser(parser)``
-(adds its arguments) and ``run(args) -> int`` (does the work, returns the exit
-code). Only the module of the command being run is imported.
+Every parser and ``run`` function of the package lives here; the library modules import no
+``argparse``. Each command is a pair ``configure(parser)`` (adds its arguments) and
+``run(args) -> int`` (does the work, returns the exit code: 0 done, 1 a runtime failure
+such as an unreadable file, 2 a usage error). Errors are one line on stderr. The heavy
+libraries of a command are imported only when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import math
+import os
 import sys
+from pathlib import Path
 
-#: command name -> (module, one-line help)
+# ============================================================================= assign
+
+
+def configure_assign(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``python -m lecture9 assign``."""
+    from lecture9.assign import README_NAME
+
+    parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
+                             "default: every notebook in the book folder")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="output folder for the student notebooks (outside the book folder)")
+    parser.add_argument("--force", action="store_true",
+                        help=f"write into a non-empty output folder (replaces notebooks of the same name "
+                             f"and {README_NAME})")
+    parser.add_argument("--book", type=Path, default=None, metavar="DIR",
+                        help="the book folder the chapters are taken from (default: book/ of this repository)")
+    parser.add_argument("--nbgrader", action="store_true",
+                        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
+    parser.add_argument("--points", type=float, default=1.0,
+                        help="nbgrader points per autograde cell and per written answer (default: %(default)s)")
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    """Run ``assign``; print what was written, or the error. Returns the exit code."""
+    from lecture9 import assign as lib
+
+    try:
+        if not math.isfinite(args.points):
+            raise lib.AssignError(f"--points must be a finite number, got {args.points}")
+        if args.points <= 0:
+            raise lib.AssignError(f"--points must be > 0, got {args.points}")
+        notebooks = lib.find_chapters(args.chapters, args.book)
+        written = lib.assign(notebooks, args.out, book=args.book, force=args.force,
+                             nbgrader=args.nbgrader, points=args.points)
+    except lib.AssignError as err:
+        print(f"lecture9 assign: error: {err}", file=sys.stderr)
+        return 1
+    kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
+    for path in written:
+        print(f"wrote {kind} {path}")
+    print(f"wrote {Path(args.out) / lib.README_NAME} (what was generated; how to publish the book without solutions)")
+    if args.nbgrader:
+        print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
+              "and run 'nbgrader generate_assignment <assignment>'")
+    root = lib._book_root(Path(args.book or lib._default_book()).resolve())
+    where = f"in {root}" if root else "where the book's _config.yml is"
+    print(f"to publish the book without solutions, run {where}: {lib.HIDE_SOLUTIONS_BUILD} "
+          f"(site in {lib.HIDE_SOLUTIONS_HTML}/)")
+    return 0
+
+
+# ============================================================================= train-vae
+
+#: Latent families of ``train-vae --latent``: name -> (module, model class). A new family (e.g.
+#: Bernoulli codes) registers its model here; it trains with the same :func:`lecture9.training.train`.
+LATENT_FAMILIES = {"gaussian": ("lecture9.vae", "VAE")}
+#: Encoder-gradient estimators of the Gaussian VAE (``lecture9.vae.ESTIMATORS``; kept here so that
+#: ``--help`` needs no torch import).
+_ESTIMATORS = ("pathwise", "score_function")
+_BASELINES = ("leave_one_out",)
+_MAX_SEED = 2**63 - 2  # the seed and seed + 1 (the IWAE evaluation) must fit torch's manual_seed
+
+
+class _UsageError(Exception):
+    """A bad command line: exit status 2."""
+
+
+def configure_train_vae(parser: argparse.ArgumentParser) -> None:
+    """Add the ``train-vae`` arguments to ``parser``."""
+    parser.add_argument("--data", choices=("digits", "mnist"), default="digits",
+                        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files")
+    parser.add_argument("--mnist-root", default="data/mnist",
+                        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded")
+    parser.add_argument("--latent", choices=tuple(LATENT_FAMILIES), default="gaussian",
+                        help="latent family of the VAE (default gaussian)")
+    parser.add_argument("--latent-dim", type=int, default=8, help="dimension of z (default 8)")
+    parser.add_argument("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
+    parser.add_argument("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
+    parser.add_argument("--estimator", choices=_ESTIMATORS, default="pathwise", help="encoder-gradient estimator")
+    parser.add_argument("--baseline", choices=_BASELINES, default=None,
+                        help="baseline for the score-function estimator (needs --num-samples >= 2)")
+    parser.add_argument("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
+    parser.add_argument("--epochs", type=int, default=200, help="total epochs (default 200)")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (default: 1 on the CPU, torch's choice on CUDA). The digits "
+                             "model is tiny, so per-operation overhead dominates: on the course's 2-core machine "
+                             "2 threads trained it about 6-36x slower than 1")
+    parser.add_argument("--iwae-samples", type=int, default=1000,
+                        help="importance samples for the final test log-likelihood (0 skips it)")
+    parser.add_argument("--measure-variance", action="store_true",
+                        help="record the encoder-gradient variance after every epoch")
+    parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--checkpoint-seconds", type=float, default=30.0,
+                        help="least seconds between checkpoints; the last epoch is always saved, and a killed run "
+                             "resumes from the previous checkpoint to the identical history (default 30; 0: every epoch)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _check_train_vae_args(args: argparse.Namespace) -> None:
+    """Every check that needs neither the data nor torch's heavy machinery; raises _UsageError."""
+    positive = {"--epochs": args.epochs, "--batch-size": args.batch_size, "--num-samples": args.num_samples,
+                "--latent-dim": args.latent_dim}
+    for flag, value in positive.items():
+        if value < 1:
+            raise _UsageError(f"{flag} must be >= 1, got {value}")
+    if any(h < 1 for h in args.hidden_dims):
+        raise _UsageError(f"--hidden-dims must be >= 1 each, got {args.hidden_dims}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise _UsageError(f"--lr must be a finite number > 0, got {args.lr}")
+    if args.iwae_samples < 0:
+        raise _UsageError(f"--iwae-samples must be >= 0 (0 skips the IWAE evaluation), got {args.iwae_samples}")
+    if not 0 <= args.seed <= _MAX_SEED:
+        raise _UsageError(f"--seed must be in [0, 2**63 - 2], got {args.seed}")
+    if not (math.isfinite(args.checkpoint_seconds) and args.checkpoint_seconds >= 0):
+        raise _UsageError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+    if args.threads is not None and args.threads < 1:
+        raise _UsageError(f"--threads must be >= 1, got {args.threads}")
+    if args.baseline is not None and args.estimator != "score_function":
+        raise _UsageError("--baseline is only used by --estimator score_function")
+    if args.baseline == "leave_one_out" and args.num_samples < 2:
+        raise _UsageError("--baseline leave_one_out needs --num-samples >= 2 (the other samples form the baseline)")
+    if not args.out.strip():
+        raise _UsageError("--out must name a run folder, got an empty string")
+
+
+def _check_out(out: Path, resume: bool) -> Path:
+    """Check the run folder ``out`` and its checkpoint path before anything is loaded; return the checkpoint."""
+    from lecture9.training import CHECKPOINT_NAME
+
+    if out.exists() and not out.is_dir():
+        raise _UsageError(f"--out {out} exists and is not a folder; choose a folder for the run")
+    ckpt = out / CHECKPOINT_NAME
+    if ckpt.exists() and not ckpt.is_file():
+        raise _UsageError(f"{ckpt} exists and is not a file; remove it or choose another --out")
+    if ckpt.exists() and not resume:
+        raise _UsageError(f"{ckpt} exists; pass --resume to continue that run or choose another --out")
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise _UsageError(f"--out {out} cannot be created: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(f"--out {out} cannot be written: no write permission in {existing}")
+    return ckpt
+
+
+def _check_resume(ckpt: Path, args: argparse.Namespace) -> None:
+    """With --resume and an existing checkpoint: it must be readable, of the same seed, and not past --epochs."""
+    from lecture9.training import load_checkpoint
+
+    if not (args.resume and ckpt.is_file()):
+        return
+    state = load_checkpoint(ckpt)  # ValueError (exit 1) if truncated or not a checkpoint
+    if not isinstance(state, dict) or "epoch" not in state:
+        raise ValueError(f"checkpoint {ckpt} was not written by train-vae; start a new run elsewhere")
+    saved = state.get("settings", {})
+    for key, now in (("seed", args.seed), ("data", args.data), ("latent", args.latent)):
+        if key in saved and saved[key] != now:
+            raise _UsageError(f"cannot resume {ckpt}: it was trained with --{key} {saved[key]}, now --{key} {now}; "
+                              f"resume with the checkpoint's --{key} or start a new run (another --out)")
+    if int(state["epoch"]) > args.epochs:
+        raise _UsageError(f"--epochs {args.epochs} is less than the {int(state['epoch'])} epochs {ckpt} has "
+                          f"already trained; --epochs is the total, pass at least {int(state['epoch'])}")
+
+
+def _load_data(args: argparse.Namespace):
+    if args.data == "digits":
+        from lecture9.data import load_binarized_digits
+
+        d = load_binarized_digits()
+        return d.x_train, d.x_test
+    from lecture9.data import load_mnist
+
+    x_train, _ = load_mnist(args.mnist_root, "train")
+    x_test, _ = load_mnist(args.mnist_root, "test")
+    return x_train, x_test
+
+
+def _build_model(args: argparse.Namespace, input_dim: int, generator):
+    import importlib
+
+    module, name = LATENT_FAMILIES[args.latent]
+    cls = getattr(importlib.import_module(module), name)
+    return cls(input_dim=input_dim, latent_dim=args.latent_dim, hidden_dims=args.hidden_dims,
+               activation=args.activation, generator=generator)
+
+
+def run_train_vae(args: argparse.Namespace) -> int:
+    """Run ``train-vae``: train, write ``OUT/checkpoint.pt`` and ``OUT/metrics.json``; return the exit code."""
+    try:
+        _check_train_vae_args(args)
+        out = Path(args.out)
+        ckpt = _check_out(out, args.resume)
+        import torch
+
+        from lecture9 import training
+
+        device = training.resolve_device(args.device)
+        _check_resume(ckpt, args)
+    except _UsageError as err:
+        return _error(err, 2)
+    except ValueError as err:
+        return _error(err, 2 if "device" in str(err) else 1)
+    except OSError as err:
+        return _error(err, 1)
+    try:
+        x_train, x_test = _load_data(args)
+    except FileNotFoundError as err:
+        return _error(err, 2)
+    except (ValueError, OSError, EOFError) as err:
+        return _error(err, 1)
+    threads = args.threads
+    if threads is None and device.type == "cpu":
+        # The digits VAE is so small that per-operation overhead dominates: on the course's 2-core machine
+        # PyTorch's default of 2 threads made training about 6-36x slower than 1 thread.
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(threads)  # this process is the command: its thread count is ours to set
+    generator = torch.Generator().manual_seed(args.seed)
+    try:
+        model = _build_model(args, x_train.shape[1], generator)
+    except (TypeError, ValueError) as err:
+        return _error(err, 2)
+    print(
+        f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
+        f"VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} {args.activation}, "
+        f"{args.estimator} encoder gradient, {args.epochs} epochs, device {device}",
+        flush=True,
+    )
+    log_every = max(1, args.epochs // 10)
+
+    def log(epoch, history):
+        if epoch % log_every == 0 or epoch == args.epochs:
+            from tqdm import tqdm
+
+            tqdm.write(
+                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
+                f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s"
+            )
+
+    try:
+        history = training.train(
+            model, x_train, test_data=x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            estimator=args.estimator, num_samples=args.num_samples, baseline=args.baseline, generator=generator,
+            device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
+            progress=not args.no_progress, callback=log,
+            extra_settings={"seed": args.seed, "data": args.data, "latent": args.latent},
+            checkpoint_seconds=args.checkpoint_seconds,
+        )
+    except ValueError as err:
+        return _error(err, 2)
+    except (OSError, FloatingPointError) as err:
+        return _error(err, 1)
+    final = {
+        "epochs": history["epoch"][-1],
+        "test_elbo": history["test_elbo"][-1],
+        "test_neg_elbo": -history["test_elbo"][-1],
+        "train_time_s": history["time"][-1],
+        "time_per_epoch_s": history["time"][-1] / max(1, len(history["time"])),
+    }
+    if args.iwae_samples > 0:
+        from lecture9.vae import log_likelihood
+
+        ll = log_likelihood(model, x_test.to(device), args.iwae_samples,
+                            generator=torch.Generator().manual_seed(args.seed + 1))
+        final["iwae_samples"] = args.iwae_samples
+        final["test_iwae_nll"] = -float(ll.double().mean())
+    metrics = {
+        "command": "train-vae",
+        "data": args.data,
+        "latent": args.latent,
+        "model_config": model.config,
+        "settings": {
+            "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
+            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
+            "threads": torch.get_num_threads(),
+        },
+        "final": final,
+        "history": history,
+    }
+    try:
+        training.save_metrics(out / training.METRICS_NAME, metrics)
+    except OSError as err:
+        return _error(err, 1)
+    line = f"test -ELBO {final['test_neg_elbo']:.3f} nats"
+    if "test_iwae_nll" in final:
+        line += f", IWAE NLL (K={args.iwae_samples}) {final['test_iwae_nll']:.3f} nats"
+    print(f"{line}; {final['train_time_s']:.1f} s training ({final['time_per_epoch_s']:.3f} s/epoch)")
+    print(f"wrote {ckpt} and {out / training.METRICS_NAME}")
+    return 0
+
+
+def _error(err: BaseException, status: int) -> int:
+    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    print(f"lecture9 train-vae: error: {message}", file=sys.stderr)
+    return status
+
+
+# ============================================================================= entry point
+
+#: command name -> (configure, run, one-line help)
 COMMANDS = {
-    "assign": ("lecture9.assign", "write student notebooks without solutions (for instructors)"),
-    "train-vae": ("lecture9.training", "train a VAE and write a checkpoint and a metrics JSON"),
+    "assign": (configure_assign, run_assign, "write student notebooks without solutions (for instructors)"),
+    "train-vae": (configure_train_vae, run_train_vae, "train a VAE and write a checkpoint and a metrics JSON"),
 }
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """Build the parser; the arguments of ``command`` (if given) are added from its module."""
+    """Build the parser; the arguments of ``command`` (if given) are added."""
     parser = argparse.ArgumentParser(
         prog="python -m lecture9",
         description="Command line of the lecture9 course package.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        sub_parser = sub.add_parser(name, help=help_text)
+    for name, (configure, run, help_text) in COMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
         if name == command:
-            module = importlib.import_module(module_name)
-            sub_parser.description = (module.__doc__ or help_text).strip().split("\n\n")[0]
-            module.configure_parser(sub_parser)
-            sub_parser.set_defaults(_run=module.run)
+            configure(sub_parser)
+            sub_parser.set_defaults(_run=run)
     return parser
 
 

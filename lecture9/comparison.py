@@ -35,8 +35,7 @@ import numpy as np
 import torch
 
 from . import estimators as _estimators
-from .control_variates import exact_optimal_baseline
-from .reference import ESTIMATORS, estimator_moments
+from .reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
 
 __all__ = ["PARAMS", "exact_variance_table", "mc_variance_table", "variance_gaps", "crossing_points"]
 
@@ -118,7 +117,7 @@ def mc_variance_table(
 
     At each ``k`` every estimator draws ``num_samples`` per-sample gradients from
     :mod:`lecture9.estimators` (``"score_function_optimal_baseline"`` uses the exact optimal
-    constant baseline of :func:`lecture9.control_variates.exact_optimal_baseline`, so it is
+    constant baseline of :func:`lecture9.reference.exact_optimal_baseline`, so it is
     the estimator whose exact variance the table holds); the variance is their unbiased
     sample variance and its standard error the standard deviation of the squared
     deviations divided by :math:`\\sqrt{N}`.

@@ -14,8 +14,11 @@ files to put where.
 from __future__ import annotations
 
 import gzip
+import math
+import numbers
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -76,8 +79,6 @@ def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.
     standard split is train = the first 1500 rows, test = the last 297. The data
     ships with scikit-learn, so nothing is downloaded.
 
-    Introduced in chapter 9, *Training a variational autoencoder*.
-
     Args:
         threshold: grey level (of 16) above which a pixel is set to 1.
         dtype: floating dtype of the images.
@@ -95,6 +96,7 @@ def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.
     """
     from sklearn.datasets import load_digits
 
+    _check_threshold(threshold)
     if not (0.0 <= float(threshold) < 16.0):
         raise ValueError(f"threshold must be in [0, 16) (grey levels of 16), got {threshold}; the standard is 8")
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
@@ -104,6 +106,13 @@ def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.
     y = torch.as_tensor(digits.target, dtype=torch.int64)
     n = DIGITS_TRAIN_SIZE
     return BinarizedDigits(x[:n].contiguous(), y[:n].contiguous(), x[n:].contiguous(), y[n:].contiguous())
+
+
+def _check_threshold(threshold) -> None:
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number, got {threshold!r}")
+    if not math.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold}")
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -116,13 +125,20 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         A numpy array with the file's shape and dtype (``uint8`` for MNIST).
 
     Raises:
-        ValueError: if the file is not a valid IDX file (bad magic number,
-            unknown type code, or a size that does not match the header).
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if ``path`` is a folder or not a valid IDX file (bad magic number,
+            unknown type code, a size that does not match the header, or a ``.gz``
+            file that is not gzip or is truncated).
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; read_idx needs the path of an IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        raise ValueError(f"{path} is not a complete gzip file ({err}); download or unpack it again") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path} is not an IDX file: its first two bytes must be zero")
     type_code, ndim = raw[2], raw[3]
@@ -156,12 +172,19 @@ def write_idx(path: str | os.PathLike, array) -> Path:
         The path written.
 
     Raises:
-        ValueError: if ``array`` has values outside ``[0, 255]``.
+        TypeError: if ``array`` is not numeric.
+        ValueError: if ``array`` has values outside ``[0, 255]`` or that are not whole numbers.
     """
     path = Path(path)
     array = np.asarray(array)
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)) or array.dtype == bool:
+        raise TypeError(f"array must hold integers in [0, 255], got dtype {array.dtype}")
+    if array.size and not np.isfinite(array).all():
+        raise ValueError("array must hold integers in [0, 255], got NaN or inf")
     if array.size and (array.min() < 0 or array.max() > 255):
         raise ValueError("array must hold values in [0, 255] to be written as unsigned bytes")
+    if array.size and np.issubdtype(array.dtype, np.floating) and not (array == np.round(array)).all():
+        raise ValueError("array must hold whole numbers in [0, 255]; got fractional values (round them first)")
     array = array.astype(np.uint8)
     payload = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
     opener = gzip.open if path.suffix == ".gz" else open
@@ -204,8 +227,6 @@ def load_mnist(
     from a Bernoulli with that intensity as probability (a fresh binarization per
     call, reproducible through ``generator``).
 
-    Introduced in chapter 9, *Training a variational autoencoder*.
-
     Args:
         root: folder holding the files (or an ``MNIST/raw`` subfolder).
         split: ``"train"`` (60,000 images) or ``"test"`` (10,000 images).
@@ -221,7 +242,8 @@ def load_mnist(
         FileNotFoundError: if a file of the split is missing; the message names the
             files and the folder to put them in.
         ValueError: on an unknown ``split`` or ``binarize``, a bad ``threshold``,
-            or image and label files that do not match.
+            image and label files that do not match, images that are not 28x28
+            unsigned bytes, or an unreadable (truncated, not gzip) file.
         TypeError: if ``generator`` is not a ``torch.Generator``.
 
     Shapes:
@@ -231,6 +253,7 @@ def load_mnist(
         raise ValueError(f"split must be one of {sorted(MNIST_FILES)}, got {split!r}")
     if binarize not in ("threshold", "stochastic"):
         raise ValueError(f"binarize must be 'threshold' or 'stochastic', got {binarize!r}")
+    _check_threshold(threshold)
     if not (0.0 <= float(threshold) < 1.0):
         raise ValueError(f"threshold must be in [0, 1), got {threshold}; the usual value is 0.5")
     check_generator(generator)
@@ -252,6 +275,11 @@ def load_mnist(
         raise ValueError(
             f"MNIST {split} files do not match: images of shape {images.shape} and labels of shape "
             f"{labels.shape}; expected (N, 28, 28) and (N,)"
+        )
+    if images.shape[1:] != (28, 28) or images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise ValueError(
+            f"MNIST {split} files hold images of shape {images.shape[1:]} and dtype {images.dtype} (labels "
+            f"{labels.dtype}); MNIST images are 28x28 unsigned bytes: use the official files"
         )
     intensity = torch.as_tensor(images.reshape(images.shape[0], -1), dtype=dtype) / 255.0
     if binarize == "threshold":

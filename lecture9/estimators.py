@@ -20,7 +20,8 @@ DeepMind's ``mc_gradients`` ``gradient_estimators.py``).
   problems: the cost of batch entry ``b`` may only depend on the sample of entry
   ``b`` (reduce over ``event_shape`` inside ``f``). The score-function and
   measure-valued estimators treat ``f`` as a black box (no gradient flows through
-  it); the pathwise estimator differentiates it.
+  it) and hand it a copy of the samples, so ``f`` may modify its input in place;
+  the pathwise estimator differentiates it.
 - ``distribution``: a :class:`torch.distributions.Distribution` subclass (e.g.
   ``torch.distributions.Normal``) or any factory callable ``**params ->
   Distribution`` (e.g. a ``lambda loc, scale: TransformedDistribution(...)``).
@@ -28,7 +29,8 @@ DeepMind's ``mc_gradients`` ``gradient_estimators.py``).
   tensors, e.g. ``{"loc": torch.tensor(1.0), "scale": torch.tensor(1.0)}``,
   passed to ``distribution(**params)``. Parameters may be batched, e.g. shape
   ``()``, ``(3,)`` or ``(2, 3)``, and may broadcast against each other like in
-  ``torch.distributions``. Their ``requires_grad`` flag is ignored: the
+  ``torch.distributions``, also under ``Independent`` (e.g. a scalar ``temperature``
+  with vector ``logits``). Their ``requires_grad`` flag is ignored: the
   estimators detach them and return gradients as plain tensors.
 - ``num_samples``: the number :math:`N \geq 1` of independent samples.
 - ``generator``: a :class:`torch.Generator` or ``None`` (PyTorch's default one).
@@ -58,9 +60,16 @@ collects the sum of their gradients.
   without coupling.
 - :func:`score_function_surrogate`: a surrogate loss whose gradient is the
   score-function estimate, for training loops.
-- :func:`sample`: draws from a distribution with an explicit ``generator``
-  (``torch.distributions`` sampling takes none), differentiably for
-  reparameterizable families.
+- :func:`score_function_terms`, :func:`pathwise_terms`: the same per-sample terms at
+  given samples (or given location-scale noise), e.g. at quadrature nodes; the
+  building blocks of :mod:`lecture9.control_variates`' delta method.
+
+Samples are drawn with :func:`lecture9.sampling.draw`, the one generator-aware sampler.
+
+**Errors.** Every estimator raises ``ValueError`` or ``TypeError`` naming the argument:
+``num_samples`` not an integer in ``[1, 10**9]``; a generator on another device than the
+parameters; parameters that are not finite, out of their family's range or of shapes that
+do not broadcast; a cost of the wrong shape or with NaN / inf values.
 
 Example:
 
@@ -86,18 +95,19 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import distributions as D
 
-from ._validation import check_generator, check_num_samples, check_shape
+from ._validation import as_finite_tensor, check_broadcast, check_finite, check_generator, check_num_samples, check_shape
 from .sampling import normal_noise, uniform_noise
 from .sampling import draw as _draw
 
 __all__ = [
     "MEASURE_VALUED_SUPPORTED",
-    "sample",
     "is_reparameterizable",
     "score_function_grad",
     "pathwise_grad",
     "measure_valued_grad",
     "score_function_surrogate",
+    "score_function_terms",
+    "pathwise_terms",
 ]
 
 #: The weak-derivative decompositions :func:`measure_valued_grad` knows, by family
@@ -109,6 +119,7 @@ MEASURE_VALUED_SUPPORTED = {
     "Exponential": ("rate",),
 }
 
+_BASELINE_KINDS = "a number, a tensor, a dict or a callable"
 # Parameters that must be strictly positive, whatever the family.
 _POSITIVE_PARAMS = ("scale", "rate", "concentration", "concentration0", "concentration1", "df", "alpha", "temperature")
 
@@ -153,7 +164,18 @@ def _as_params(params) -> dict[str, torch.Tensor]:
         if name == "probs" and not ((value >= 0) & (value <= 1)).all():
             raise ValueError(f"params['probs'] must lie in [0, 1], got {value}")
         out[name] = value
+    devices = {v.device for v in out.values()}
+    if len(devices) > 1:
+        raise ValueError(f"params must all be on one device, got {sorted(str(d) for d in devices)}; move them with .to(device)")
     return out
+
+
+def _checked(num_samples, generator, params) -> tuple[int, torch.Generator | None, dict[str, torch.Tensor]]:
+    """The checks every estimator starts with: sample count, parameters, generator on their device."""
+    num_samples = check_num_samples(num_samples)
+    params = _as_params(params)
+    generator = check_generator(generator, device=next(iter(params.values())).device)
+    return num_samples, generator, params
 
 
 def _build(distribution, params: Mapping[str, torch.Tensor]) -> D.Distribution:
@@ -171,13 +193,24 @@ def _build(distribution, params: Mapping[str, torch.Tensor]) -> D.Distribution:
             f"could not build {name}(**params) from params with keys {sorted(params)}: {err}; "
             f"name the parameters as the distribution does (e.g. loc/scale, probs, rate)"
         ) from err
-    except ValueError as err:
-        raise ValueError(f"invalid params for {name}: {err}") from err
+    except (ValueError, RuntimeError) as err:
+        shapes = {k: tuple(v.shape) for k, v in params.items()}
+        raise ValueError(
+            f"invalid params for {name} (shapes {shapes}): {err}; parameters must be valid for the family "
+            f"and their shapes must broadcast against each other"
+        ) from err
     if not isinstance(dist, D.Distribution):
         raise TypeError(
             f"distribution(**params) must return a torch.distributions.Distribution, "
             f"got {type(dist).__name__}"
         )
+    return dist
+
+
+def _innermost(dist: D.Distribution) -> D.Distribution:
+    """The distribution under any ``Independent`` wrappers (whose batch dims the parameters carry)."""
+    while isinstance(dist, D.Independent):
+        dist = dist.base_dist
     return dist
 
 
@@ -194,12 +227,15 @@ def _expanded(distribution, params: dict[str, torch.Tensor], dist: D.Distributio
     """One copy of every parameter per sample, so that one backward pass gives per-sample gradients.
 
     Sample ``i`` only depends on copy ``i``, hence the gradient of a sum over samples with
-    respect to the copies is the tensor of per-sample gradients.
+    respect to the copies is the tensor of per-sample gradients. Each parameter is padded
+    according to its own shape against the batch shape of the innermost distribution
+    (``Independent`` reinterprets batch dims as event dims, which the parameters still carry).
     """
-    batch_ndim = len(dist.batch_shape)
+    inner = _innermost(dist)
+    batch_ndim = len(inner.batch_shape)
     leaves = {}
     for name, value in params.items():
-        param_batch_ndim = value.dim() - _event_dim(dist, name)
+        param_batch_ndim = value.dim() - _event_dim(inner, name)
         pad = max(batch_ndim - param_batch_ndim, 0)
         shape = (num_samples,) + (1,) * pad + tuple(value.shape)
         leaves[name] = value.reshape((1,) * (pad + 1) + tuple(value.shape)).expand(shape).clone().requires_grad_(True)
@@ -222,62 +258,12 @@ def _per_sample(grad: torch.Tensor | None, leaf: torch.Tensor, param: torch.Tens
 
 
 def is_reparameterizable(distribution, params) -> bool:
-    """Whether :func:`pathwise_grad` can differentiate through samples of this family.
-
-    Introduced in chapter 5, *The pathwise estimator*.
-
-    Args:
-        distribution: a ``torch.distributions.Distribution`` subclass or factory.
-        params: dict of named parameter tensors.
-
-    Returns:
-        ``True`` if the family has a differentiable sampling path (``has_rsample``).
-    """
-    return bool(_build(distribution, _as_params(params)).has_rsample)
-
-
-def sample(distribution, params, num_samples: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    r"""Draw samples with an explicit random generator.
-
-    ``torch.distributions`` samplers take no generator, so this function draws the base
-    noise itself (``torch.randn``, ``torch.rand``, ``torch.poisson``, ...) and transforms
-    it: :math:`x = \mu + \sigma \epsilon` for location-scale families, the inverse CDF
-    :math:`x = F^{-1}(u)` (Laplace, Cauchy, Exponential), the transforms of a
-    ``TransformedDistribution`` (Logistic, Gumbel, Weibull, Pareto, LogNormal, ...), Gamma
-    draws for Gamma, Beta, Dirichlet and StudentT. For reparameterizable families the
-    samples stay differentiable in ``params`` (like ``rsample``); for discrete ones they
-    are constants (like ``sample``). Mohamed et al. (2020), Sec. 5 (sampling paths).
-    Introduced in chapter 3, *Gradients of expectations*.
-
-    Args:
-        distribution: a ``torch.distributions.Distribution`` subclass or a factory
-            ``**params -> Distribution``.
-        params: dict of named parameter tensors, e.g. ``{"loc": ..., "scale": ...}``.
-        num_samples: number of samples, an integer >= 1.
-        generator: random generator; ``None`` uses PyTorch's default one.
-
-    Returns:
-        Samples of shape ``(num_samples, *batch_shape, *event_shape)``.
+    """Whether :func:`pathwise_grad` can differentiate through samples of this family (``has_rsample``).
 
     Raises:
-        ValueError: if ``num_samples < 1`` or a parameter is invalid (e.g. a non-positive scale).
-        TypeError: if ``params`` is not a dict of tensors or the family has no sampler here.
-
-    Shapes:
-        - ``params[name]``: any shape that broadcasts to ``batch_shape`` (plus its event dims).
-        - returned samples: ``(num_samples, *batch_shape, *event_shape)``.
+        TypeError, ValueError: on bad ``distribution`` or ``params`` (as the estimators).
     """
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
-    dist = _build(distribution, _float_params(params))
-    return _draw(dist, (num_samples,), generator)
-
-
-def _float_params(params) -> dict[str, torch.Tensor]:
-    """Like :func:`_as_params` but keeps the autograd graph (for differentiable sampling)."""
-    checked = _as_params(params)
-    return {name: (params[name] if isinstance(params[name], torch.Tensor) and params[name].is_floating_point()
-                   else checked[name]) for name in checked}
+    return bool(_build(distribution, _as_params(params)).has_rsample)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,14 +271,19 @@ def _float_params(params) -> dict[str, torch.Tensor]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> torch.Tensor:
+def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool, copy: bool = False,
+          finite: bool = True) -> torch.Tensor:
+    """``f(x)``, checked; ``copy=True`` when the estimator still needs ``x`` (``f`` may modify its input).
+
+    ``finite=False`` leaves the finiteness check to the caller (which checks a sum it computes anyway).
+    """
     if not callable(f):
         raise TypeError(f"f must be a callable mapping samples to costs, got {type(f).__name__}")
     if differentiable:
         fx = f(x)
     else:
         with torch.no_grad():
-            fx = f(x)
+            fx = f(x.clone() if copy else x)
     check_shape(
         fx,
         expected,
@@ -302,25 +293,13 @@ def _cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool) -> 
             f"shape {tuple(expected)} (reduce over event dimensions inside f, do not average over samples)"
         ),
     )
+    if finite:
+        _check_cost(fx)
     return fx if differentiable else fx.detach()
 
 
-def _as_tensor(value, like: torch.Tensor, name: str) -> torch.Tensor:
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return torch.tensor(float(value), dtype=like.dtype, device=like.device)
-    if isinstance(value, torch.Tensor):
-        return value.detach().to(like.dtype)
-    raise TypeError(f"{name} must be a number, a tensor, a dict or a callable, got {type(value).__name__}")
-
-
-def _broadcast_to_cost(value: torch.Tensor, fx: torch.Tensor, name: str) -> torch.Tensor:
-    try:
-        return value.expand(fx.shape)
-    except RuntimeError as err:
-        raise ValueError(
-            f"{name} has shape {tuple(value.shape)}, which does not broadcast to the cost shape "
-            f"{tuple(fx.shape)}; pass a scalar, a tensor of shape batch_shape, or a per-sample tensor"
-        ) from err
+def _check_cost(fx: torch.Tensor) -> None:
+    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at some samples; make f finite on the support")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -338,66 +317,61 @@ def score_function_grad(
     baseline=None,
     generator: torch.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
-    r"""Per-sample score-function (REINFORCE, likelihood-ratio) gradient estimates.
+    r"""Per-sample score-function (REINFORCE, likelihood-ratio) gradient estimates (module contract).
 
-    The log-derivative trick :math:`\nabla_\theta p = p \, \nabla_\theta \log p` turns the
-    gradient of an expectation into an expectation (Mohamed et al. 2020, Sec. 4):
+    The log-derivative trick :math:`\nabla_\theta p = p \, \nabla_\theta \log p` gives (Mohamed et
+    al. 2020, Sec. 4; baselines Sec. 7)
 
     .. math::
 
         \nabla_\theta \mathbb{E}_{p(x;\theta)}[f(x)]
-        = \mathbb{E}_{p(x;\theta)}\big[(f(x) - b)\, \nabla_\theta \log p(x; \theta)\big],
+        = \mathbb{E}_{p(x;\theta)}\big[(f(x) - b)\, \nabla_\theta \log p(x; \theta)\big].
 
-    for any constant baseline :math:`b` (Secs. 4 and 7; :math:`b = 0` by default). Sample
-    :math:`n` gives :math:`(f(x^{(n)}) - b)\, \nabla_\theta \log p(x^{(n)}; \theta)`. ``f`` is
-    a black box (evaluated without gradients); the family only needs a differentiable
-    ``log_prob``, so discrete families (Bernoulli, Categorical, Poisson) work. The
-    per-sample scores come from one vectorised backward pass through per-sample copies
-    of the parameters (no loop over samples). For a Gaussian, the loc and scale samples
-    are :math:`f(x)(x-\mu)/\sigma^2` and :math:`f(x)((x-\mu)^2/\sigma^3 - 1/\sigma)`.
-    The identity needs a support that does not depend on :math:`\theta`: it is biased for
-    e.g. the ``low`` / ``high`` of a Uniform or the ``scale`` of a Pareto (use
-    :func:`pathwise_grad` there).
-    Introduced in chapter 4, *The score-function estimator*.
+    ``f`` is a black box; any family with a differentiable ``log_prob`` works, discrete ones
+    included. Biased when the support depends on :math:`\theta` (Uniform ``low``/``high``).
 
     Args:
-        f: cost, samples ``(num_samples, *batch_shape, *event_shape)`` -> costs
-            ``(num_samples, *batch_shape)``.
-        distribution: a ``torch.distributions.Distribution`` subclass or factory.
-        params: dict of named parameter tensors.
-        num_samples: number of samples, an integer >= 1.
-        baseline: ``None`` (no baseline); a number or tensor broadcastable to the cost
-            shape; a callable ``baseline(f_values) -> Tensor`` of ``f_values``' shape (a
-            sample-dependent baseline such as leave-one-out, Sec. 7); or a dict
-            ``{param_name: number or tensor}`` with one baseline per parameter (e.g. the
-            optimal baseline :math:`b^* = \mathbb{E}[f s^2]/\mathbb{E}[s^2]`), where a
-            tensor of the parameter's shape is one constant per parameter entry and any
-            other tensor must broadcast to the cost shape. Parameters missing from the
-            dict get no baseline. A sample-dependent baseline keeps the estimator unbiased
-            only if it is independent of the sample it multiplies.
-        generator: random generator; ``None`` uses PyTorch's default one.
-
-    Returns:
-        Dict ``{name: Tensor}`` of per-sample gradient estimates, each of shape
-        ``(num_samples, *params[name].shape)``.
+        baseline: ``None``; a number or tensor broadcastable to the cost shape; a callable
+            ``baseline(f_values) -> Tensor`` of ``f_values``' shape (sample-dependent, e.g.
+            leave-one-out, :mod:`lecture9.baselines`); or a dict ``{param_name: number or
+            tensor}`` with one constant per parameter (a tensor of the parameter's shape is one
+            constant per entry; any other must broadcast to the cost shape).
 
     Raises:
-        ValueError: if ``num_samples < 1``, a parameter is invalid, ``f`` returns the
-            wrong shape, or the baseline does not broadcast.
-        TypeError: if an argument has the wrong type.
+        ValueError: as in the module contract, or if the baseline does not broadcast or is not finite.
 
     Shapes:
-        - samples passed to ``f``: ``(num_samples, *batch_shape, *event_shape)``.
-        - ``f(x)``: ``(num_samples, *batch_shape)``.
-        - returned ``grads[name]``: ``(num_samples, *params[name].shape)``.
+        ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
     """
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
-    params = _as_params(params)
+    num_samples, generator, params = _checked(num_samples, generator, params)
     dist = _build(distribution, params)
     x = _draw(dist, (num_samples,), generator).detach()
+    return _finite(_score_function(f, distribution, params, dist, x, baseline), "score_function_grad")
+
+
+def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    r"""The score-function terms :math:`f(x_n)\,\nabla_\theta \log p(x_n; \theta)` at given samples ``x``.
+
+    :func:`score_function_grad` without the draw, e.g. at quadrature nodes (Sec. 4).
+
+    Raises:
+        ValueError: if ``x`` does not have shape ``(num_samples, *batch_shape, *event_shape)``.
+
+    Shapes:
+        ``x``: ``(num_samples, *batch_shape, *event_shape)``; result: ``(num_samples, *params[name].shape)``.
+    """
+    params = _as_params(params)
+    dist = _build(distribution, params)
+    if not isinstance(x, torch.Tensor) or x.dim() < 1:
+        raise TypeError(f"x must be a tensor of samples of shape (num_samples, *batch_shape, *event_shape), got {x!r}")
+    check_shape(x, dist._extended_shape(torch.Size(x.shape[:1])), "x")
+    return _score_function(f, distribution, params, dist, x.detach(), None)
+
+
+def _score_function(f, distribution, params, dist, x, baseline) -> dict[str, torch.Tensor]:
+    num_samples = x.shape[0]
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
-    fx = _cost(f, x, cost_shape, differentiable=False)
+    fx = _cost(f, x, cost_shape, differentiable=False, copy=True, finite=False)
     with torch.enable_grad():
         dist_n, leaves = _expanded(distribution, params, dist, num_samples)
         log_prob = dist_n.log_prob(x)
@@ -411,24 +385,26 @@ def score_function_grad(
             raise ValueError(
                 f"baseline has keys {sorted(unknown)} that are not parameters; use keys from {names}"
             )
-        per_param_baselines = {n: _as_tensor(v, fx, f"baseline[{n!r}]") for n, v in baseline.items()}
+        per_param_baselines = {n: as_finite_tensor(v, fx, f"baseline[{n!r}]", allowed=_BASELINE_KINDS) for n, v in baseline.items()}
         weights = fx
     elif baseline is None:
         weights = fx
     elif callable(baseline):
+        _check_cost(fx)  # before the baseline sees it
         with torch.no_grad():
-            b = baseline(fx)
+            b = baseline(fx.clone())
         check_shape(b, fx.shape, "baseline(f_values)", hint="a callable baseline must return one value per cost")
-        weights = fx - b.detach()
+        weights = fx - check_finite(b.detach(), "baseline(f_values)")
     else:
-        weights = fx - _broadcast_to_cost(_as_tensor(baseline, fx, "baseline"), fx, "baseline")
+        weights = fx - check_broadcast(as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS), fx.shape, "baseline")
 
     need_score = any(
         b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()
     )
-    grads = torch.autograd.grad(
-        (weights * log_prob).sum(), leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines)
-    )
+    total = (weights * log_prob).sum()
+    if not bool(torch.isfinite(total)):  # name the source: the cost (weights and baselines are checked above)
+        _check_cost(fx)
+    grads = torch.autograd.grad(total, leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines))
     out = {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
     if per_param_baselines:
         scores = None
@@ -439,7 +415,7 @@ def score_function_grad(
             if b.dim() == 0 or b.shape == params[n].shape:
                 out[n] = out[n] - b * scores[n]
             else:
-                w = fx - _broadcast_to_cost(b, fx, f"baseline[{n!r}]")
+                w = fx - check_broadcast(b, fx.shape, f"baseline[{n!r}]")
                 (g,) = torch.autograd.grad((w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True)
                 out[n] = _per_sample(g, leaves[n], params[n])
     return out
@@ -454,54 +430,31 @@ def pathwise_grad(
     *,
     generator: torch.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
-    r"""Per-sample pathwise (reparameterization-trick) gradient estimates.
+    r"""Per-sample pathwise (reparameterization-trick) gradient estimates (module contract).
 
-    Writes :math:`x = g(\epsilon; \theta)` with parameter-free noise
-    :math:`\epsilon \sim p(\epsilon)` and differentiates through the sampling path
-    (Mohamed et al. 2020, Sec. 5):
+    With :math:`x = g(\epsilon; \theta)` and parameter-free noise :math:`\epsilon` (Mohamed et al.
+    2020, Sec. 5):
 
     .. math::
 
         \nabla_\theta \mathbb{E}_{p(x;\theta)}[f(x)]
-        = \mathbb{E}_{p(\epsilon)}\big[\nabla_x f(x)\, \nabla_\theta g(\epsilon; \theta)\big],
-        \qquad x = g(\epsilon; \theta).
+        = \mathbb{E}_{p(\epsilon)}\big[\nabla_x f(x)\, \nabla_\theta g(\epsilon; \theta)\big].
 
-    For a Gaussian :math:`x = \mu + \sigma \epsilon`, so the loc and scale samples are
-    :math:`f'(x)` and :math:`f'(x)\,\epsilon`. The paths are the explicit transforms of
-    :func:`sample` (location-scale, inverse CDF, ``TransformedDistribution`` transforms,
-    implicit reparameterization of Gamma-based families, Sec. 5). ``f`` must be
-    differentiable. Every sample gets its own copy of the parameters, so a single
-    backward pass of the summed cost yields all per-sample gradients (no loop).
-    Introduced in chapter 5, *The pathwise estimator*.
-
-    Args:
-        f: differentiable cost, samples ``(num_samples, *batch_shape, *event_shape)`` ->
-            costs ``(num_samples, *batch_shape)``.
-        distribution: a reparameterizable ``torch.distributions.Distribution`` subclass
-            or factory (``has_rsample`` true).
-        params: dict of named parameter tensors.
-        num_samples: number of samples, an integer >= 1.
-        generator: random generator; ``None`` uses PyTorch's default one.
-
-    Returns:
-        Dict ``{name: Tensor}`` of per-sample gradient estimates, each of shape
-        ``(num_samples, *params[name].shape)``. The samples are the same as those of
-        :func:`sample` with an identically seeded generator.
+    The paths are those of :func:`lecture9.sampling.draw` (location-scale, inverse CDF,
+    transforms, implicit reparameterization of Gamma-based families, relaxed Bernoulli and
+    categorical). Every sample gets its own copy of the parameters, so one backward pass
+    yields all per-sample gradients.
 
     Raises:
-        TypeError: if the family is not reparameterizable (e.g. Bernoulli, Categorical,
-            Poisson); use :func:`score_function_grad` or :func:`measure_valued_grad`.
-        ValueError: if ``num_samples < 1``, a parameter is invalid or ``f`` returns the
-            wrong shape.
+        TypeError: if the family is not reparameterizable (Bernoulli, Categorical, Poisson, ...).
+        ValueError: as in the module contract, or if ``f``'s output does not depend on the sample
+            through autograd (a step function such as ``(x > 0).float()``, or a detached ``x``),
+            where the pathwise estimator would silently return 0.
 
     Shapes:
-        - samples passed to ``f``: ``(num_samples, *batch_shape, *event_shape)``.
-        - ``f(x)``: ``(num_samples, *batch_shape)``.
-        - returned ``grads[name]``: ``(num_samples, *params[name].shape)``.
+        ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
     """
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
-    params = _as_params(params)
+    num_samples, generator, params = _checked(num_samples, generator, params)
     dist = _build(distribution, params)
     if not dist.has_rsample:
         raise TypeError(
@@ -509,17 +462,64 @@ def pathwise_grad(
             f"differentiable sampling path (has_rsample is False); use score_function_grad, or "
             f"measure_valued_grad (supported: {_supported_text()})"
         )
+    return _finite(_pathwise(f, distribution, params, dist, num_samples, lambda d: _draw(d, (), generator)), "pathwise_grad")
+
+
+def pathwise_terms(f, distribution, params, noise: torch.Tensor) -> dict[str, torch.Tensor]:
+    r"""The pathwise terms :math:`\nabla_\theta f(\mu + \sigma\epsilon_n)` at given standardised noise.
+
+    :func:`pathwise_grad` without the draw, for a location-scale family (``loc`` and ``scale``
+    attributes, e.g. Normal, Laplace, Cauchy) along :math:`x = \mu + \sigma \epsilon` (Sec. 5.1),
+    e.g. at quadrature nodes.
+
+    Raises:
+        TypeError: if the family is not location-scale.
+
+    Shapes:
+        ``noise``: ``(num_samples, *batch_shape)``; result: ``(num_samples, *params[name].shape)``.
+    """
+    params = _as_params(params)
+    dist = _build(distribution, params)
+    if not (hasattr(dist, "loc") and hasattr(dist, "scale")) or dist.event_shape != ():
+        raise TypeError(f"pathwise_terms needs a univariate location-scale family, got {type(dist).__name__}")
+    if not isinstance(noise, torch.Tensor) or noise.dim() < 1:
+        raise TypeError(f"noise must be a tensor of shape (num_samples, *batch_shape), got {noise!r}")
+    check_shape(noise, dist._extended_shape(torch.Size(noise.shape[:1])), "noise")
+    noise = noise.detach()
+    return _pathwise(f, distribution, params, dist, noise.shape[0], lambda d: d.loc + d.scale * noise)
+
+
+def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, torch.Tensor]:
     with torch.enable_grad():
         dist_n, leaves = _expanded(distribution, params, dist, num_samples)
-        x = _draw(dist_n, (), generator)
-        cost_shape = torch.Size((num_samples,)) + dist.batch_shape
-        fx = _cost(f, x, cost_shape, differentiable=True)
+        x = path(dist_n)
+        fx = _cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True, finite=False)
+        total = fx.sum()
+        if not bool(torch.isfinite(total)):
+            _check_cost(fx)
         names = list(leaves)
-        if fx.requires_grad:
-            grads = torch.autograd.grad(fx.sum(), [leaves[n] for n in names], allow_unused=True)
-        else:  # f does not depend on x (e.g. a constant): the gradient is zero
-            grads = [None] * len(names)
+        if not fx.requires_grad:
+            if bool((fx != fx[:1]).any()):  # varies with x, yet no gradient path: not differentiable
+                raise ValueError(
+                    "f's output does not depend on the sample x through autograd (a step function such as "
+                    "(x > 0).float(), or a detached x), so the pathwise estimator would return 0; "
+                    "use score_function_grad or measure_valued_grad for a cost that is not differentiable in x"
+                )
+            grads = [None] * len(names)  # a constant cost: the gradient is zero
+        else:
+            grads = torch.autograd.grad(total, [leaves[n] for n in names], allow_unused=True)
     return {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
+
+
+def _finite(grads: dict[str, torch.Tensor], estimator: str) -> dict[str, torch.Tensor]:
+    """Refuse per-sample gradients that overflowed (e.g. float16 parameters with a tiny scale)."""
+    for name, g in grads.items():
+        if not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
+            raise ValueError(
+                f"{estimator} overflowed: the per-sample gradients of params[{name!r}] ({g.dtype}) are not finite; "
+                f"use float64 parameters or rescale the problem"
+            )
+    return grads
 
 
 def _supported_text() -> str:
@@ -535,82 +535,61 @@ def measure_valued_grad(
     coupled: bool = True,
     generator: torch.Generator | None = None,
 ) -> dict[str, torch.Tensor]:
-    r"""Per-sample measure-valued (weak-derivative) gradient estimates.
+    r"""Per-sample measure-valued (weak-derivative) gradient estimates (module contract).
 
-    A weak derivative writes the derivative of the density as a scaled difference of
-    two densities, :math:`\partial_\theta p(x;\theta) = c_\theta\,(p^+(x;\theta) - p^-(x;\theta))`,
-    so that (Mohamed et al. 2020, Sec. 6)
+    A weak derivative :math:`\partial_\theta p(x;\theta) = c_\theta\,(p^+(x;\theta) - p^-(x;\theta))`
+    gives (Mohamed et al. 2020, Sec. 6)
 
     .. math::
 
         \partial_\theta \mathbb{E}_{p(x;\theta)}[f(x)]
         = c_\theta \big(\mathbb{E}_{p^+}[f(x^+)] - \mathbb{E}_{p^-}[f(x^-)]\big),
 
-    and sample :math:`n` gives :math:`c_\theta (f(x^{+(n)}) - f(x^{-(n)}))`. ``f`` is a
-    black box and need not be differentiable. Implemented decompositions (Sec. 6):
+    one sample :math:`c_\theta (f(x^{+(n)}) - f(x^{-(n)}))`; ``f`` is a black box. Decompositions:
 
-    - Normal loc: :math:`c = 1/(\sigma\sqrt{2\pi})`, :math:`x^\pm = \mu \pm \sigma W` with
-      :math:`W \sim \mathrm{Weibull}(\sqrt{2}, 2)` (double-sided Weibull / Rayleigh).
-    - Normal scale: :math:`c = 1/\sigma`, :math:`x^+ = \mu + \sigma M` with :math:`M` double-sided
-      Maxwell (density :math:`z^2 \phi(z)`), :math:`x^- \sim \mathcal{N}(\mu, \sigma^2)`.
-    - Bernoulli probs: :math:`c = 1`, :math:`x^+ = 1`, :math:`x^- = 0` (logits by the chain
-      rule, times :math:`p(1-p)`).
-    - Poisson rate: :math:`c = 1`, :math:`x^+ = x + 1`, :math:`x^- = x'` with
-      :math:`x, x' \sim \mathrm{Poisson}(\lambda)`.
+    - Normal loc: :math:`c = 1/(\sigma\sqrt{2\pi})`, :math:`x^\pm = \mu \pm \sigma W`, :math:`W` Rayleigh
+      (Weibull(:math:`\sqrt 2`, 2)).
+    - Normal scale: :math:`c = 1/\sigma`, :math:`x^+ = \mu + \sigma M` (double-sided Maxwell),
+      :math:`x^- \sim \mathcal{N}(\mu, \sigma^2)`.
+    - Bernoulli probs: :math:`c = 1`, :math:`x^\pm = 1, 0` (logits: times :math:`p(1-p)`).
+    - Poisson rate: :math:`c = 1`, :math:`x^+ = x + 1`, :math:`x^- = x'`.
     - Exponential rate: :math:`c = 1/\lambda`, :math:`x^+ \sim \mathrm{Exp}(\lambda)`,
-      :math:`x^- \sim \mathrm{Gamma}(2, \lambda)` (sum of two exponentials).
+      :math:`x^- \sim \mathrm{Gamma}(2, \lambda)`.
 
-    With ``coupled=True`` the two terms share random numbers (Secs. 6 and 7, common random
-    numbers): the same :math:`W` for both Normal-loc terms; :math:`x^- = \mu + \sigma U M`
-    with :math:`U \sim \mathcal{U}(0, 1)` for the Normal scale (since :math:`U M \sim \mathcal{N}(0,1)`);
-    the same Poisson draw :math:`x` in :math:`x^+ = x + 1` and :math:`x^- = x`; and
-    :math:`x^- = x^+ + E` for the Exponential. Both versions are unbiased; coupling
-    usually lowers the variance. All batch entries are perturbed at once, which is valid
-    because the cost of a batch entry only depends on its own sample (the module
-    contract); in general the cost grows with the number of parameters (two evaluations
-    of ``f`` per parameter).
-    Introduced in chapter 6, *The measure-valued estimator*.
+    ``coupled=True`` shares random numbers between :math:`x^+` and :math:`x^-` (Secs. 6-7): the same
+    :math:`W`; :math:`x^- = \mu + \sigma U M`; the same Poisson draw; :math:`x^- = x^+ + E`. Batch
+    entries are perturbed at once (their costs are independent, module contract). Under
+    ``Independent(family, k)`` the cost may couple the event coordinates: the weak derivative is taken
+    one coordinate at a time, the others kept at a sample of :math:`p` (two evaluations of ``f`` per
+    coordinate and sample, Sec. 6 and deepmind/mc_gradients).
 
     Args:
-        f: cost, samples ``(num_samples, *batch_shape)`` -> costs ``(num_samples, *batch_shape)``.
-        distribution: ``torch.distributions.Normal``, ``Bernoulli``, ``Poisson`` or
-            ``Exponential`` (or a factory returning one, with parameters under the
-            family's own names).
-        params: dict of named parameter tensors, e.g. ``{"loc": ..., "scale": ...}``.
-        num_samples: number of samples, an integer >= 1.
+        distribution: ``Normal``, ``Bernoulli``, ``Poisson`` or ``Exponential``, possibly under
+            ``Independent`` (or a factory returning one, with the family's own parameter names).
         coupled: share random numbers between the positive and negative parts.
-        generator: random generator; ``None`` uses PyTorch's default one.
-
-    Returns:
-        Dict ``{name: Tensor}`` of per-sample gradient estimates, each of shape
-        ``(num_samples, *params[name].shape)``.
 
     Raises:
-        NotImplementedError: if the family or a parameter has no decomposition here
-            (the message lists the supported ones).
+        NotImplementedError: if the family or a parameter has no decomposition here.
         TypeError: if ``coupled`` is not a bool.
-        ValueError: if ``num_samples < 1``, a parameter is invalid or ``f`` returns the
-            wrong shape.
 
     Shapes:
-        - samples passed to ``f``: ``(num_samples, *batch_shape)``.
-        - ``f(x)``: ``(num_samples, *batch_shape)``.
-        - returned ``grads[name]``: ``(num_samples, *params[name].shape)``.
+        ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
+        Under ``Independent`` with ``E`` event entries, ``f`` sees ``E * num_samples`` samples at once.
     """
-    num_samples = check_num_samples(num_samples)
-    generator = check_generator(generator)
+    num_samples, generator, params = _checked(num_samples, generator, params)
     if not isinstance(coupled, bool):
         raise TypeError(
             f"coupled must be a bool, got {coupled!r} of type {type(coupled).__name__}; pass coupled=True "
             f"(common random numbers) or coupled=False (independent samples)"
         )
-    params = _as_params(params)
     dist = _build(distribution, params)
-    family = type(dist).__name__
-    if family not in MEASURE_VALUED_SUPPORTED or type(dist) is not getattr(D, family):
+    base = _innermost(dist)
+    family = type(base).__name__
+    if family not in MEASURE_VALUED_SUPPORTED or type(base) is not getattr(D, family):
         raise NotImplementedError(
-            f"measure_valued_grad has no weak-derivative decomposition for {family}; supported: "
-            f"{_supported_text()}. Use score_function_grad (any family) or pathwise_grad instead"
+            f"measure_valued_grad has no weak-derivative decomposition for {type(dist).__name__}"
+            f"{'' if base is dist else f' of {family}'}; supported: {_supported_text()}, each possibly under "
+            f"Independent. Use score_function_grad (any family) or pathwise_grad instead"
         )
     for name in params:
         if name not in MEASURE_VALUED_SUPPORTED[family]:
@@ -618,58 +597,78 @@ def measure_valued_grad(
                 f"measure_valued_grad has no decomposition for parameter {name!r} of {family}; supported: "
                 f"{_supported_text()}"
             )
-        attr = getattr(dist, name)
-        if not torch.allclose(attr, params[name].expand(attr.shape).to(attr.dtype)):
+        attr = getattr(base, name)
+        try:
+            same = torch.allclose(attr, params[name].expand(attr.shape).to(attr.dtype))
+        except RuntimeError:
+            same = False
+        if not same:
             raise ValueError(
                 f"params[{name!r}] is not the {name} of the {family} that distribution(**params) built; "
                 f"pass the family's own parameters (e.g. torch.distributions.{family})"
             )
-    shape = torch.Size((num_samples,)) + dist.batch_shape
-    batch_ndim = len(dist.batch_shape)
+    shape = torch.Size((num_samples,)) + base.batch_shape  # one element per sample and coordinate
+    cost_shape = torch.Size((num_samples,)) + dist.batch_shape
+    event_ndim = len(dist.event_shape)
+    event_size = math.prod(dist.event_shape)
+    if event_ndim:  # the other coordinates stay at a sample of p (shared by x+ and x-)
+        x0 = _draw(base, (num_samples,), generator).detach()
+        mask = torch.eye(event_size, dtype=torch.bool, device=x0.device).reshape(
+            (event_size,) + (1,) * (1 + len(dist.batch_shape)) + tuple(dist.event_shape))
 
-    def cost(x):
-        return _cost(f, x, shape, differentiable=False)
+    def difference(x_plus, x_minus):
+        """f(x+) - f(x-) per sample and element (one event coordinate perturbed at a time); f sees fresh
+        tensors that nothing else reads afterwards, so it may modify them in place."""
+        if not event_ndim:
+            return _cost(f, x_plus, cost_shape, differentiable=False) - _cost(f, x_minus, cost_shape, differentiable=False)
+        both = torch.stack([torch.where(mask, x_plus, x0), torch.where(mask, x_minus, x0)])  # (2, E, N, *b, *e)
+        costs = _cost(f, both.reshape((2 * event_size * num_samples,) + tuple(x0.shape[1:])),
+                      torch.Size((2 * event_size * num_samples,)) + dist.batch_shape, differentiable=False)
+        diff = (costs[: event_size * num_samples] - costs[event_size * num_samples:]).reshape(
+            (event_size,) + tuple(cost_shape))
+        return diff.movedim(0, -1).reshape(shape)
 
     out = {}
+    batch_ndim = len(shape) - 1
     for name, value in params.items():
-        if family == "Normal":
-            loc, scale = dist.loc, dist.scale
-            if name == "loc":
-                w_plus = torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
-                w_minus = w_plus if coupled else torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
-                est = (cost(loc + scale * w_plus) - cost(loc - scale * w_minus)) / (scale * math.sqrt(2 * math.pi))
-            else:
-                sign = torch.where(uniform_noise(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
-                e = normal_noise((3,) + tuple(shape), loc, generator)
-                maxwell = sign * torch.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])  # +-sqrt(chi^2_3)
-                if coupled:
-                    x_minus = loc + scale * uniform_noise(shape, loc, generator) * maxwell
-                else:
-                    x_minus = loc + scale * normal_noise(shape, loc, generator)
-                est = (cost(loc + scale * maxwell) - cost(x_minus)) / scale
-        elif family == "Bernoulli":
-            probs = dist.probs
-            est = cost(torch.ones(shape, dtype=probs.dtype)) - cost(torch.zeros(shape, dtype=probs.dtype))
-            if name == "logits":
-                est = est * probs * (1 - probs)
-        elif family == "Poisson":
-            rate = dist.rate
-            x = torch.poisson(rate.expand(shape).contiguous(), generator=generator)
-            x_minus = x if coupled else torch.poisson(rate.expand(shape).contiguous(), generator=generator)
-            est = cost(x + 1) - cost(x_minus)
-        else:  # Exponential
-            rate = dist.rate
-            e1 = -torch.log(uniform_noise(shape, rate, generator)) / rate
-            e2 = -torch.log(uniform_noise(shape, rate, generator)) / rate
-            if coupled:
-                x_minus = e1 + e2
-            else:
-                x_minus = e2 - torch.log(uniform_noise(shape, rate, generator)) / rate
-            est = (cost(e1) - cost(x_minus)) / rate
+        c, x_plus, x_minus = _weak_derivative(family, name, base, shape, coupled, generator)
+        est = c * difference(x_plus, x_minus)
         pad = max(batch_ndim - value.dim(), 0)
         target = (num_samples,) + (1,) * pad + tuple(value.shape)
         out[name] = est.expand(shape).sum_to_size(target).reshape((num_samples,) + tuple(value.shape)).detach()
-    return out
+    return _finite(out, "measure_valued_grad")
+
+
+def _weak_derivative(family: str, name: str, dist, shape, coupled: bool, generator):
+    r"""The constant :math:`c_\theta` and the samples :math:`x^\pm` of one weak derivative, each of ``shape``."""
+    if family == "Normal":
+        loc, scale = dist.loc, dist.scale
+        if name == "loc":
+            w_plus = torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
+            w_minus = w_plus if coupled else torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
+            return 1 / (scale * math.sqrt(2 * math.pi)), loc + scale * w_plus, loc - scale * w_minus
+        sign = torch.where(uniform_noise(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
+        e = normal_noise((3,) + tuple(shape), loc, generator)
+        maxwell = sign * torch.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])  # +-sqrt(chi^2_3)
+        if coupled:
+            x_minus = loc + scale * uniform_noise(shape, loc, generator) * maxwell
+        else:
+            x_minus = loc + scale * normal_noise(shape, loc, generator)
+        return 1 / scale, loc + scale * maxwell, x_minus
+    if family == "Bernoulli":
+        probs = dist.probs
+        c = probs * (1 - probs) if name == "logits" else torch.ones_like(probs)
+        return c, torch.ones(shape, dtype=probs.dtype, device=probs.device), torch.zeros(shape, dtype=probs.dtype, device=probs.device)
+    rate = dist.rate
+    if family == "Poisson":
+        x = torch.poisson(rate.expand(shape).contiguous(), generator=generator)
+        x_minus = x if coupled else torch.poisson(rate.expand(shape).contiguous(), generator=generator)
+        return torch.ones_like(rate), x + 1, x_minus
+    # Exponential
+    e1 = -torch.log(uniform_noise(shape, rate, generator)) / rate
+    e2 = -torch.log(uniform_noise(shape, rate, generator)) / rate
+    x_minus = e1 + e2 if coupled else e2 - torch.log(uniform_noise(shape, rate, generator)) / rate
+    return 1 / rate, e1, x_minus
 
 
 def score_function_surrogate(
@@ -688,7 +687,6 @@ def score_function_surrogate(
     cost also depends on the parameters directly (e.g. an ELBO), add the cost itself to
     the loss: ``cost + score_function_surrogate(log_prob, cost, baseline)``. A learned
     baseline is trained with its own loss, e.g. ``((cost.detach() - baseline) ** 2).mean()``.
-    Introduced in chapter 4, *The score-function estimator*; used in chapter 9.
 
     Args:
         log_prob: :math:`\log p(x; \theta)` of the (non-differentiable) samples, with a
@@ -717,7 +715,7 @@ def score_function_surrogate(
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     weight = cost.detach()
     if baseline is not None:
-        weight = weight - _as_tensor(baseline, weight, "baseline")
+        weight = weight - as_finite_tensor(baseline, weight, "baseline")
     try:
         loss = weight * log_prob
     except RuntimeError as err:
@@ -730,3 +728,4 @@ def score_function_surrogate(
     if reduction == "sum":
         return loss.sum()
     return loss
+from .discrete import disarm_grad, straight_through_grad  # noqa: E402

@@ -1,50 +1,50 @@
-"""Monte Carlo estimation and sampling: the estimator, importance and rejection sampling.
+r"""Monte Carlo estimates: plain, importance-weighted, and their errors.
 
-Introduced in chapter 1, *Monte Carlo estimation*, and chapter 2, *Sampling*.
-
-An expectation (or any integral that can be written as one) is approximated by an
-average over samples,
+Introduced in chapter 1, *Monte Carlo estimation* (importance sampling returns in
+chapter 2, *Sampling*). An expectation (or any integral that can be written as one)
+is approximated by an average over samples,
 
 .. math::
 
-    \\mathbb{E}_{p(x)}[f(x)] = \\int p(x) f(x) \\, dx
-    \\approx \\hat{f}_N = \\frac{1}{N} \\sum_{i=1}^{N} f(x_i), \\qquad x_i \\sim p(x).
+    \mathbb{E}_{p(x)}[f(x)] = \int p(x) f(x) \, dx
+    \approx \hat{f}_N = \frac{1}{N} \sum_{i=1}^{N} f(x_i), \qquad x_i \sim p(x).
 
-The estimator :math:`\\hat{f}_N` is itself a random variable: it is unbiased and its
-variance is :math:`\\mathrm{Var}[f(x)] / N`, so its error shrinks like
-:math:`O(1/\\sqrt{N})` (Mohamed et al. (2020), Sec. 2). Every estimate returned
+The estimator :math:`\hat{f}_N` is itself a random variable: it is unbiased and its
+variance is :math:`\mathrm{Var}[f(x)] / N`, so its error shrinks like
+:math:`O(1/\sqrt{N})` (Mohamed et al. (2020), Sec. 2). Every estimate returned
 here carries its standard error and a confidence interval.
 
-Randomness is explicit: every random function takes a keyword
-``generator: torch.Generator | None``. ``torch.distributions`` cannot sample with a
-generator, so :func:`sample_distribution` draws base noise with the generator and
-transforms it (location-scale, inverse CDF, ...).
+Samplers are either a ``torch.distributions.Distribution`` (drawn with
+:func:`lecture9.sampling.draw`) or a callable ``sampler(n, generator=...)``; every
+random function takes a keyword ``generator: torch.Generator | None``. Streaming
+estimates (:func:`estimate_pi`, :func:`mc_estimate`) process at most
+:data:`CHUNK_SIZE` samples at a time, so memory stays bounded, and accept up to
+:data:`MAX_STREAMING_SAMPLES` samples.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import torch
 from scipy import stats
 
-from .sampling import draw
 from ._validation import (
     check_distribution,
     check_finite,
     check_generator,
     check_num_samples,
-    check_positive,
+    check_positive_int,
 )
+from .sampling import _draw, _draw_distribution, _evaluate, _scalar_batch, _support_log_prob, _target_log_prob
 
 __all__ = [
     "MonteCarloEstimate",
     "ImportanceEstimate",
-    "RejectionSamples",
-    "sample_distribution",
+    "MAX_STREAMING_SAMPLES",
+    "CHUNK_SIZE",
     "sample_unit_square",
     "pi_from_points",
     "estimate_pi",
@@ -56,14 +56,15 @@ __all__ = [
     "integral_estimate",
     "importance_estimate",
     "effective_sample_size",
-    "rejection_sample",
-    "inverse_cdf_sample",
-    "minimize_by_sampling",
-    "stochastic_gradient_descent",
 ]
 
 Tensor = torch.Tensor
 
+#: Largest sample count of a streaming estimate (:func:`estimate_pi`, :func:`mc_estimate`): about
+#: a minute or more of sampling; past it a clear error instead of hours of work.
+MAX_STREAMING_SAMPLES = 10**10
+#: Samples drawn and evaluated at once by the streaming estimates (memory bound, cache-friendly).
+CHUNK_SIZE = 2**17
 
 # --------------------------------------------------------------------------- estimates
 
@@ -71,8 +72,6 @@ Tensor = torch.Tensor
 @dataclasses.dataclass(frozen=True)
 class MonteCarloEstimate:
     """A Monte Carlo estimate with its standard error.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Attributes:
         value: the estimate :math:`\\hat{f}_N`.
@@ -138,8 +137,6 @@ class MonteCarloEstimate:
 class ImportanceEstimate(MonteCarloEstimate):
     """An importance-sampling estimate with the effective sample size of its weights.
 
-    Introduced in chapter 1 (integrals with a proposal) and chapter 2, *Sampling*.
-
     Attributes:
         effective_sample_size: Kong's effective sample size
             :math:`(\\sum_i w_i)^2 / \\sum_i w_i^2`, between 1 and ``num_samples``.
@@ -148,148 +145,11 @@ class ImportanceEstimate(MonteCarloEstimate):
     effective_sample_size: float = math.nan
 
 
-class RejectionSamples(NamedTuple):
-    """Result of :func:`rejection_sample`: ``(samples, acceptance_rate, num_proposed)``.
-
-    Introduced in chapter 2, *Sampling*.
-    """
-
-    #: The accepted samples, shape ``(num_samples, *event_shape)``.
-    samples: Tensor
-    #: Accepted / proposed, an estimate of :math:`Z / M` (:math:`1/M` for a normalised target).
-    acceptance_rate: float
-    #: How many proposals were needed for ``num_samples`` acceptances.
-    num_proposed: int
-
-
-# --------------------------------------------------------------------------- sampling helpers
-
-
-def _uniform(shape, generator, dtype, device) -> Tensor:
-    """Uniform(0, 1) noise strictly above 0 (so that log and icdf stay finite)."""
-    u = torch.rand(shape, generator=generator, dtype=dtype, device=device)
-    return u.clamp_min(torch.finfo(dtype).tiny)
-
-
-def sample_distribution(distribution, num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
-    """Draw samples from a ``torch.distributions.Distribution`` with an explicit generator.
-
-    ``Distribution.sample`` uses the global random state; this function draws the
-    base noise with ``generator`` and transforms it (see :func:`lecture9.sampling.draw`):
-    location-scale for the Normal family, the inverse CDF :math:`x = F^{-1}(u)`,
-    :math:`u \\sim U(0, 1)` for distributions with an ``icdf``, comparisons of
-    uniforms for Bernoulli and Categorical, and the transforms of a
-    ``TransformedDistribution``.
-
-    Introduced in chapter 2, *Sampling*.
-
-    Args:
-        distribution: a ``torch.distributions.Distribution`` instance.
-        num_samples: number of samples, an integer >= 1.
-        generator: the random number generator (``None``: the global one).
-
-    Returns:
-        The samples.
-
-    Raises:
-        TypeError: if ``distribution`` is not a Distribution, ``num_samples`` not an
-            integer, or the family has no generator-aware sampler (e.g. VonMises).
-        ValueError: if ``num_samples < 1``.
-
-    Shapes:
-        Output: ``(num_samples, *batch_shape, *event_shape)``.
-    """
-    check_distribution(distribution, "distribution")
-    num_samples = check_num_samples(num_samples)
-    check_generator(generator)
-    with torch.no_grad():
-        return draw(distribution, (num_samples,), generator)
-
-
-def _check_generator_keyword(fn, name: str, signature: str) -> None:
-    """Raise ``TypeError`` if the callable ``fn`` cannot take a ``generator=`` keyword.
-
-    Callables whose signature Python cannot inspect (some builtins) are let through.
-    """
-    try:
-        params = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):
-        return
-    for param in params:
-        if param.kind is inspect.Parameter.VAR_KEYWORD:
-            return
-        if param.name == "generator" and param.kind in (
-            inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            inspect.Parameter.KEYWORD_ONLY,
-        ):
-            return
-    raise TypeError(
-        f"{name} must accept a generator keyword: expected the signature {signature}, e.g. "
-        f"lambda n, generator=None: torch.rand(n, generator=generator); randomness is passed explicitly"
-    )
-
-
-def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor:
-    """Samples from a Distribution or a callable ``sampler(num_samples, generator=...)``."""
-    if isinstance(sampler, torch.distributions.Distribution):
-        return sample_distribution(sampler, num_samples, generator=generator)
-    if not callable(sampler):
-        raise TypeError(
-            f"{name} must be a torch.distributions.Distribution or a callable "
-            f"{name}(num_samples, generator=...) -> Tensor, got {type(sampler).__name__}"
-        )
-    _check_generator_keyword(sampler, name, f"{name}(num_samples, generator=None) -> Tensor")
-    x = sampler(num_samples, generator=generator)
-    if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[0] != num_samples:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(
-            f"{name} must return a tensor with num_samples={num_samples} rows, got {got}; "
-            f"the first dimension indexes the samples"
-        )
-    return x
-
-
-def _evaluate(f, x: Tensor, num_samples: int, name: str = "f") -> Tensor:
-    """Evaluate ``f`` on samples and check that it returns one value per sample."""
-    if not callable(f):
-        raise TypeError(f"{name} must be callable, mapping samples to one value per sample, got {type(f).__name__}")
-    values = f(x)
-    if not isinstance(values, torch.Tensor):
-        raise TypeError(f"{name} must return a torch.Tensor, got {type(values).__name__}")
-    if tuple(values.shape) != (num_samples,):
-        raise ValueError(
-            f"{name} returned shape {tuple(values.shape)}, expected ({num_samples},): one value per sample. "
-            f"Reduce over the event dimensions inside {name} (e.g. .sum(-1))"
-        )
-    return values
-
-
-def _scalar_batch(distribution, name: str) -> None:
-    if distribution.batch_shape != torch.Size():
-        raise ValueError(
-            f"{name} must have batch_shape (), got {tuple(distribution.batch_shape)}; "
-            f"for a multivariate density wrap it as torch.distributions.Independent({name}, 1)"
-        )
-
-
-
-def _target_log_prob(target, proposal, name: str):
-    """``target.log_prob`` after checking that the target Distribution matches the proposal's space."""
-    if target.event_shape != proposal.event_shape:
-        raise ValueError(
-            f"target and proposal must have the same event_shape, got {tuple(target.event_shape)} and "
-            f"{tuple(proposal.event_shape)}; both must be densities over the same space"
-        )
-    _scalar_batch(target, name)
-    return target.log_prob
-
 # --------------------------------------------------------------------------- pi and plain MC
 
 
 def sample_unit_square(num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Uniform points in the unit square :math:`[0, 1)^2`.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         num_samples: number of points, an integer >= 1.
@@ -314,8 +174,6 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
 
     With :math:`f(x) = \\mathbb{1}[\\lVert x \\rVert \\le 1]` and :math:`x \\sim U([0, 1]^2)`,
     :math:`\\mathbb{E}[f] = \\pi / 4`, so :math:`\\hat{\\pi} = 4 n_\\text{in} / n`.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         points: points in the unit square.
@@ -351,7 +209,7 @@ def estimate_pi(
     so that any ``num_samples`` fits in memory; for ``num_samples <= batch_size``
     the points are those of :func:`sample_unit_square` with the same generator.
 
-    Introduced in chapter 1, *Monte Carlo estimation* (Metropolis and Ulam, 1949).
+    Metropolis and Ulam (1949).
 
     Args:
         num_samples: number of points, an integer >= 1.
@@ -367,8 +225,8 @@ def estimate_pi(
     Shapes:
         Output: a scalar estimate.
     """
-    num_samples = check_num_samples(num_samples)
-    batch_size = check_num_samples(batch_size, "batch_size")
+    num_samples = _check_streaming_samples(num_samples)
+    batch_size = check_positive_int(batch_size, "batch_size")
     check_generator(generator)
     inside = 0
     drawn = 0
@@ -392,7 +250,7 @@ def mc_estimate(
         \\hat{f}_N = \\frac{1}{N} \\sum_{i=1}^{N} f(x_i), \\quad x_i \\sim p,
         \\qquad \\mathrm{SE} = \\frac{s}{\\sqrt{N}}.
 
-    Introduced in chapter 1, *Monte Carlo estimation* (Mohamed et al. (2020), Sec. 2).
+    Mohamed et al. (2020), Sec. 2.
 
     Args:
         f: maps a batch of samples to one value per sample (vectorised).
@@ -407,15 +265,52 @@ def mc_estimate(
     Raises:
         TypeError: for a bad ``num_samples``, ``generator``, ``sampler`` or ``f``, or a
             callable ``sampler`` without a ``generator`` keyword.
-        ValueError: if ``num_samples < 1``, or ``sampler`` / ``f`` return the wrong shape.
+        ValueError: if ``num_samples`` is not in [1, :data:`MAX_STREAMING_SAMPLES`],
+            ``sampler`` / ``f`` return the wrong shape, or a sample or value is not finite.
 
     Shapes:
         samples: ``(num_samples, *event_shape)``; ``f(samples)``: ``(num_samples,)``.
     """
-    num_samples = check_num_samples(num_samples)
+    num_samples = _check_streaming_samples(num_samples)
     check_generator(generator)
-    x = _draw(sampler, num_samples, generator)
-    return MonteCarloEstimate.from_values(_evaluate(f, x, num_samples))
+    count, mean, m2 = 0, 0.0, 0.0
+    while count < num_samples:
+        m = min(CHUNK_SIZE, num_samples - count)
+        x = _draw(sampler, m, generator)
+        values = _evaluate(f, x, m).detach().double()
+        var, mu = torch.var_mean(values, correction=0)
+        mu, chunk_m2 = float(mu), float(var) * m
+        if not (math.isfinite(mu) and math.isfinite(chunk_m2)):
+            _raise_non_finite(values, x, count)
+        delta = mu - mean  # Chan et al.'s pairwise update: stable for any number of chunks
+        total = count + m
+        mean += delta * m / total
+        m2 += chunk_m2 + delta * delta * count * m / total
+        count = total
+    se = math.sqrt(m2 / (count - 1) / count) if count > 1 else math.nan
+    return MonteCarloEstimate(mean, se, count)
+
+
+def _check_streaming_samples(num_samples) -> int:
+    num_samples = check_num_samples(num_samples, maximum=None)
+    if num_samples > MAX_STREAMING_SAMPLES:
+        raise ValueError(
+            f"num_samples={num_samples:.3g} is more than MAX_STREAMING_SAMPLES={MAX_STREAMING_SAMPLES:.0e}, hours of "
+            f"sampling; the standard error shrinks only like 1/sqrt(num_samples): use fewer samples"
+        )
+    return num_samples
+
+
+def _raise_non_finite(values: Tensor, x: Tensor, offset: int) -> None:
+    """Raise a ValueError naming the sample (``sampler``) or value (``f``) that is not finite."""
+    i = int((~torch.isfinite(values)).nonzero()[0, 0])
+    xi = x[i]
+    if xi.is_floating_point() and not torch.isfinite(xi).all():
+        raise ValueError(f"sampler returned a non-finite sample ({xi.tolist()}) at index {offset + i}")
+    raise ValueError(
+        f"f returned {float(values[i])} at sample index {offset + i} (x = {xi.tolist()}); f must be finite "
+        f"on the samples for a Monte Carlo estimate"
+    )
 
 
 def repeated_estimates(
@@ -432,8 +327,6 @@ def repeated_estimates(
     groups of ``num_samples``. The spread of the result is the sampling
     distribution of :math:`\\hat{f}_N`: mean :math:`\\mathbb{E}[f]`, variance
     :math:`\\mathrm{Var}[f] / N`.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         f: maps samples to one value per sample.
@@ -452,7 +345,7 @@ def repeated_estimates(
         Output: ``(num_repeats,)``.
     """
     num_samples = check_num_samples(num_samples)
-    num_repeats = check_num_samples(num_repeats, "num_repeats")
+    num_repeats = check_positive_int(num_repeats, "num_repeats")
     check_generator(generator)
     total = num_samples * num_repeats
     values = _evaluate(f, _draw(sampler, total, generator), total)
@@ -470,8 +363,6 @@ def running_mean(values: Tensor) -> tuple[Tensor, Tensor]:
     with :math:`s_k` the unbiased sample standard deviation of the first :math:`k`
     values (``nan`` at :math:`k = 1`). The law of large numbers says
     :math:`\\bar{f}_k \\to \\mathbb{E}[f]`.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
 
     Args:
         values: per-sample values :math:`f(x_i)` in sampling order.
@@ -513,8 +404,6 @@ def error_by_sample_size(
     For an unbiased estimator :math:`\\mathrm{RMSE}(N) = \\sigma_f / \\sqrt{N}`, a
     line of slope :math:`-1/2` on a log-log plot.
 
-    Introduced in chapter 1, *Monte Carlo estimation*.
-
     Args:
         f: maps samples to one value per sample.
         sampler: a Distribution or a callable ``sampler(n, generator=...)``.
@@ -546,7 +435,7 @@ def error_by_sample_size(
 def loglog_slope(sample_sizes, errors) -> float:
     """Least-squares slope of :math:`\\log(\\text{error})` against :math:`\\log N`.
 
-    Introduced in chapter 1, *Monte Carlo estimation*; Monte Carlo gives about :math:`-1/2`.
+    Monte Carlo gives about :math:`-1/2`.
 
     Args:
         sample_sizes: the values of :math:`N`.
@@ -585,16 +474,15 @@ def effective_sample_size(log_weights: Tensor) -> float:
 
     between 1 (one weight dominates) and :math:`n` (equal weights); see Kong (1992).
 
-    Introduced in chapter 1 (integrals with a proposal) and chapter 2, *Sampling*.
-
     Args:
         log_weights: log importance weights (``-inf`` for a zero weight).
 
     Returns:
-        The effective sample size (``nan`` if every weight is zero).
+        The effective sample size.
 
     Raises:
-        ValueError: if ``log_weights`` is not a non-empty 1-D tensor.
+        ValueError: if ``log_weights`` is not a non-empty 1-D tensor, holds NaN or
+            ``+inf``, or is ``-inf`` everywhere (every weight zero).
 
     Shapes:
         ``log_weights``: ``(n,)``.
@@ -602,8 +490,14 @@ def effective_sample_size(log_weights: Tensor) -> float:
     if not isinstance(log_weights, torch.Tensor) or log_weights.dim() != 1 or log_weights.numel() == 0:
         raise ValueError("log_weights must be a non-empty 1-D tensor")
     lw = log_weights.detach().double()
+    if torch.isnan(lw).any() or torch.isposinf(lw).any():
+        i = int((torch.isnan(lw) | torch.isposinf(lw)).nonzero()[0, 0])
+        raise ValueError(f"log_weights[{i}] is {float(lw[i])}; log weights must be numbers or -inf (zero weight)")
     if torch.isneginf(lw).all():
-        return math.nan
+        raise ValueError(
+            "log_weights are all -inf: every weight is zero, so no sample carries target mass; "
+            "the proposal misses the target (choose a proposal that covers it)"
+        )
     return float(torch.exp(2.0 * torch.logsumexp(lw, 0) - torch.logsumexp(2.0 * lw, 0)))
 
 
@@ -629,7 +523,7 @@ def integral_estimate(
     lighter tails than :math:`f^2 / p` can afford. The effective sample size is that
     of the weights :math:`|f(x_i)| / p(x_i)`.
 
-    Introduced in chapter 1, *Monte Carlo estimation* (Owen (2013), Ch. 9).
+    Owen (2013), Ch. 9.
 
     Args:
         f: the integrand, vectorised, one value per sample (``f`` is only
@@ -677,13 +571,17 @@ def integral_estimate(
             f"proposal must be a one-dimensional scalar distribution (event and batch shape ()), got "
             f"batch_shape {tuple(proposal.batch_shape)}, event_shape {tuple(proposal.event_shape)}"
         )
-    x = sample_distribution(proposal, num_samples, generator=generator)
+    with torch.no_grad():
+        x = _draw_distribution(proposal, (num_samples,), generator)
     log_q = proposal.log_prob(x)
     fx = _evaluate(f, x, num_samples)
     inside = (x >= a) & (x <= b)
     values = torch.where(inside, fx * torch.exp(-log_q), torch.zeros_like(fx))
     est = MonteCarloEstimate.from_values(values)
-    ess = effective_sample_size(torch.log(values.detach().double().abs()))
+    if not math.isfinite(est.value):
+        _raise_non_finite(values, x, 0)
+    abs_values = values.detach().double().abs()
+    ess = effective_sample_size(abs_values.log()) if (abs_values > 0).any() else math.nan
     return ImportanceEstimate(est.value, est.standard_error, est.num_samples, ess)
 
 
@@ -712,7 +610,7 @@ def importance_estimate(
     :math:`\\sqrt{\\sum_i \\bar{w}_i^2 (f(x_i) - \\hat{\\mu})^2}` with normalised
     weights :math:`\\bar{w}_i`. Both report Kong's effective sample size.
 
-    Introduced in chapter 2, *Sampling* (Owen (2013), Ch. 9; Robert and Casella (2004), Sec. 3.3).
+    Owen (2013), Ch. 9; Robert and Casella (2004), Sec. 3.3.
 
     Args:
         f: maps samples to one value per sample.
@@ -760,10 +658,25 @@ def importance_estimate(
         raise TypeError(
             f"target must be a torch.distributions.Distribution or a log-density callable, got {type(target).__name__}"
         )
-    x = sample_distribution(proposal, num_samples, generator=generator)
-    log_target = _evaluate(log_p, x, num_samples, "target")
+    if isinstance(target, torch.distributions.Distribution):
+        _check_proposal_covers(target, proposal)
+    with torch.no_grad():
+        x = _draw_distribution(proposal, (num_samples,), generator)
+    log_target = _evaluate(log_p, x, num_samples, "target").detach().double()
     fx = _evaluate(f, x, num_samples).detach().double()
-    log_w = log_target.detach().double() - proposal.log_prob(x).detach().double()
+    for name, v in (("target", log_target), ("f", fx)):
+        bad = torch.isnan(v) | torch.isposinf(v) if name == "target" else ~torch.isfinite(v)
+        if bad.any():
+            i = int(bad.nonzero()[0, 0])
+            what = "log-density" if name == "target" else "value"
+            raise ValueError(f"{name} returned the {what} {float(v[i])} at x = {x[i].tolist()}; it must be finite "
+                             f"({'or -inf' if name == 'target' else 'on the samples'})")
+    log_w = log_target - proposal.log_prob(x).detach().double()
+    if torch.isneginf(log_w).all():
+        raise ValueError(
+            f"every importance weight is zero: the target density is 0 at all {num_samples} samples of the proposal; "
+            f"the proposal misses the target's mass - choose one that covers it"
+        )
     ess = effective_sample_size(log_w)
     if not self_normalized:
         est = MonteCarloEstimate.from_values(torch.exp(log_w) * fx)
@@ -774,242 +687,53 @@ def importance_estimate(
     return ImportanceEstimate(value, se, num_samples, ess)
 
 
-# --------------------------------------------------------------------------- direct and rejection sampling
+def _support_bounds(constraint):
+    """``(lower, upper)`` bounds of a real support constraint, or ``None`` when unknown."""
+    c = constraint
+    while isinstance(c, torch.distributions.constraints.independent):
+        c = c.base_constraint
+    if c is torch.distributions.constraints.real or c is torch.distributions.constraints.real_vector:
+        return -math.inf, math.inf
+    lower, upper = getattr(c, "lower_bound", None), getattr(c, "upper_bound", None)
+    if lower is None and upper is None:
+        return None
+    as_float = lambda b, default: default if b is None else torch.as_tensor(b, dtype=torch.float64)  # noqa: E731
+    return as_float(lower, -math.inf), as_float(upper, math.inf)
 
 
-def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | None = None, dtype=torch.float64) -> Tensor:
-    """Direct sampling by the inverse CDF: :math:`x = F^{-1}(u)`, :math:`u \\sim U(0, 1)`.
+def _check_proposal_covers(target, proposal, num_checks: int = 4096) -> None:
+    """Raise a ValueError when the proposal's support misses part of the target's.
 
-    If :math:`F` is the CDF of :math:`X`, then :math:`\\Pr(F^{-1}(U) \\le x) = \\Pr(U \\le F(x)) = F(x)`.
-
-    Introduced in chapter 2, *Sampling* (Devroye (1986), Sec. 2.1).
-
-    Args:
-        icdf: the quantile function :math:`F^{-1}`, vectorised (``u`` tensor to
-            ``x`` tensor of the same shape), or a Distribution with an ``icdf``.
-        num_samples: number of samples, an integer >= 1.
-        generator: the random number generator.
-        dtype: floating dtype of the uniforms (float64 by default, for accurate tails).
-
-    Returns:
-        The samples.
-
-    Raises:
-        TypeError: if ``icdf`` is not callable, is a Distribution without an
-            ``icdf`` (e.g. Gamma), or for a bad ``num_samples`` / ``generator``.
-        ValueError: if ``num_samples < 1`` or ``icdf`` returns the wrong shape.
-
-    Shapes:
-        Output: ``(num_samples,)``.
+    By the support constraints when both are intervals; otherwise on ``num_checks``
+    target samples (drawn with a private fixed-seed generator, so the caller's stream
+    and the global state are untouched) that the proposal gives density zero.
     """
-    num_samples = check_num_samples(num_samples)
-    check_generator(generator)
-    distribution = icdf if isinstance(icdf, torch.distributions.Distribution) else None
-    if distribution is not None:
-        icdf = distribution.icdf
-    elif not callable(icdf):
-        raise TypeError(f"icdf must be a callable quantile function u -> x, got {type(icdf).__name__}")
-    no_icdf = TypeError(
-        f"icdf: {type(distribution).__name__} does not implement icdf; pass the quantile function as a "
-        f"callable instead, e.g. icdf=lambda u: torch.as_tensor(scipy.stats.gamma(a).ppf(u.numpy())), "
-        f"or use sample_distribution"
-    )
-    if distribution is not None and type(distribution).icdf is torch.distributions.Distribution.icdf:
-        raise no_icdf
-    u = _uniform((num_samples,), generator, dtype, torch.device("cpu"))
-    try:
-        return _evaluate(icdf, u, num_samples, "icdf")
-    except NotImplementedError as error:
-        if distribution is None:
-            raise
-        raise no_icdf from error
-
-
-def rejection_sample(
-    target_log_prob,
-    proposal: torch.distributions.Distribution,
-    log_M: float,
-    num_samples: int,
-    *,
-    generator: torch.Generator | None = None,
-    max_proposals: int = 10**8,
-) -> RejectionSamples:
-    """Rejection sampling from :math:`p` with the envelope :math:`M q(x) \\ge p(x)`.
-
-    Propose :math:`x \\sim q`, accept with probability :math:`p(x) / (M q(x))`. The
-    accepted samples are exact draws from :math:`p`; the acceptance rate is
-    :math:`1 / M` for a normalised :math:`p` (:math:`Z / M` for :math:`\\tilde{p} = Z p`).
-    Proposals are drawn and tested in vectorised batches sized from the expected
-    acceptance rate until ``num_samples`` are accepted. Every proposal seen is
-    checked against the envelope, :math:`\\log p(x) \\le \\log M + \\log q(x)`.
-
-    Introduced in chapter 2, *Sampling* (von Neumann (1951); Robert and Casella (2004), Sec. 2.3).
-
-    Args:
-        target_log_prob: the (possibly unnormalised) target log-density: a
-            callable ``x -> log p(x)`` with one value per sample, or a Distribution
-            (its ``log_prob``).
-        proposal: the proposal :math:`q`, batch shape ``()``.
-        log_M: :math:`\\log M`, finite.
-        num_samples: number of accepted samples wanted, an integer >= 1.
-        generator: the random number generator.
-        max_proposals: give up after this many proposals.
-
-    Returns:
-        :class:`RejectionSamples` ``(samples, acceptance_rate, num_proposed)``.
-
-    Raises:
-        TypeError: for a bad ``target_log_prob``, ``proposal``, ``num_samples`` or ``generator``.
-        ValueError: if ``log_M`` is not finite or not a single number, the event
-            shapes differ, the target is a Distribution with a batch shape other than
-            ``()``, the target log-density has the wrong shape, or the envelope is
-            violated on a proposal.
-        RuntimeError: if more than ``max_proposals`` proposals are needed.
-
-    Shapes:
-        ``samples``: ``(num_samples, *event_shape)``.
-    """
-    num_samples = check_num_samples(num_samples)
-    check_generator(generator)
-    check_distribution(proposal, "proposal")
-    _scalar_batch(proposal, "proposal")
-    max_proposals = check_num_samples(max_proposals, "max_proposals")
-    if isinstance(log_M, torch.Tensor):
-        if log_M.numel() != 1:
-            raise ValueError(f"log_M must be a single number, got a tensor of shape {tuple(log_M.shape)}")
-        log_M = log_M.item()
-    log_M = float(check_finite(log_M, "log_M"))
-    if isinstance(target_log_prob, torch.distributions.Distribution):
-        target_log_prob = _target_log_prob(target_log_prob, proposal, "target_log_prob")
-    elif not callable(target_log_prob):
-        raise TypeError(
-            f"target_log_prob must be a callable x -> log p(x) or a Distribution, got {type(target_log_prob).__name__}"
-        )
-    accept_prob_guess = min(1.0, math.exp(-log_M)) if log_M > -700 else 1.0
-    chunks: list[Tensor] = []
-    accepted = 0
-    proposed = 0
-    while accepted < num_samples:
-        remaining = num_samples - accepted
-        batch = int(min(max(math.ceil(1.2 * remaining / accept_prob_guess) + 16, 64), 2**20))
-        x = sample_distribution(proposal, batch, generator=generator)
-        log_p = _evaluate(target_log_prob, x, batch, "target_log_prob").detach().double()
-        log_ratio = log_p - proposal.log_prob(x).detach().double() - log_M
-        violated = log_ratio > 1e-6
-        if violated.any():
-            i = int(torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf))))
-            needed = log_M + float(log_ratio[i])
-            where = f"{float(x[i]):.4g}" if x[i].numel() == 1 else str([round(v, 4) for v in x[i].flatten().tolist()])
+    if target.support.is_discrete != proposal.support.is_discrete:
+        raise ValueError("target and proposal must both be continuous or both discrete (same support type)")
+    t, q = _support_bounds(target.support), _support_bounds(proposal.support)
+    if t is not None and q is not None:
+        if bool(torch.as_tensor(t[0] < q[0]).any()) or bool(torch.as_tensor(t[1] > q[1]).any()):
             raise ValueError(
-                f"the envelope M q(x) >= p(x) is violated at x = {where}: log p(x) - log q(x) = {needed:.4g} "
-                f"> log_M = {log_M:.4g}; increase log_M to at least {needed:.4g} or use a wider proposal"
+                f"the proposal's support [{_fmt(q[0])}, {_fmt(q[1])}] does not cover the target's "
+                f"[{_fmt(t[0])}, {_fmt(t[1])}]: importance sampling would never see the target mass outside it "
+                f"and return a wrong estimate with a small standard error; choose a proposal whose support "
+                f"contains the target's (e.g. a wider Normal or a Student-t)"
             )
-        u = torch.rand(batch, generator=generator, dtype=torch.float64)
-        idx = torch.nonzero(torch.log(u) < log_ratio).flatten()
-        take = min(idx.numel(), remaining)
-        proposed += int(idx[take - 1]) + 1 if take == remaining else batch
-        chunks.append(x[idx[:take]])
-        accepted += take
-        if accepted < num_samples and proposed >= max_proposals:
-            raise RuntimeError(
-                f"rejection sampling accepted only {accepted} of {proposed} proposals (max_proposals={max_proposals}); "
-                "the envelope is too loose (M too large) - tighten log_M or choose a proposal closer to the target"
-            )
-    return RejectionSamples(torch.cat(chunks, 0), num_samples / proposed, proposed)
+        return
+    try:
+        with torch.no_grad():
+            z = _draw_distribution(target, (num_checks,), torch.Generator().manual_seed(0))
+    except TypeError:
+        return  # cannot sample the target: nothing more to check
+    outside = torch.isneginf(_support_log_prob(proposal)(z))
+    if outside.any():
+        raise ValueError(
+            f"the proposal has density zero on {float(outside.double().mean()):.1%} of the target's samples "
+            f"(e.g. x = {z[outside][0].tolist()}): its support does not cover the target's; choose a proposal "
+            f"whose support contains the target's"
+        )
 
 
-# --------------------------------------------------------------------------- optimisation by sampling
-
-
-def minimize_by_sampling(
-    f: Callable[[Tensor], Tensor], sampler, num_samples: int, *, generator: torch.Generator | None = None
-) -> tuple[Tensor, float]:
-    """Optimisation by sampling (random search): the best of ``num_samples`` random candidates.
-
-    .. math::
-
-        \\hat{x}^\\star_n = \\arg\\min_{i \\le n} f(x_i), \\qquad x_i \\sim p.
-
-    Introduced in chapter 1, *Monte Carlo estimation*.
-
-    Args:
-        f: the objective, one value per candidate.
-        sampler: a Distribution or callable ``sampler(n, generator=...)`` proposing candidates.
-        num_samples: number of candidates, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        ``(x_best, f_best)``: the best candidate and its objective value.
-
-    Raises:
-        TypeError, ValueError: as :func:`mc_estimate`.
-
-    Shapes:
-        candidates: ``(num_samples, *event_shape)``; ``x_best``: ``event_shape``.
-    """
-    num_samples = check_num_samples(num_samples)
-    check_generator(generator)
-    x = _draw(sampler, num_samples, generator)
-    values = _evaluate(f, x, num_samples)
-    i = int(torch.argmin(values))
-    return x[i], float(values[i])
-
-
-def stochastic_gradient_descent(
-    grad_estimate: Callable[..., Tensor],
-    init: Tensor,
-    *,
-    learning_rate: float,
-    num_steps: int,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Stochastic gradient descent with a Monte Carlo gradient estimate.
-
-    .. math::
-
-        \\theta_{t+1} = \\theta_t - \\eta \\, \\hat{g}(\\theta_t), \\qquad
-        \\mathbb{E}[\\hat{g}(\\theta)] = \\nabla_\\theta \\mathcal{F}(\\theta).
-
-    With an unbiased :math:`\\hat{g}` (samples of the model and a minibatch of the
-    data: doubly stochastic) and a small step, :math:`\\theta_t` approaches a
-    stationary point of :math:`\\mathcal{F}` (Robbins and Monro, 1951).
-
-    Introduced in chapter 2, *Sampling* (the simulation view); Mohamed et al. (2020), Sec. 2.
-
-    Args:
-        grad_estimate: ``grad_estimate(theta, generator=...) -> Tensor`` of ``theta``'s shape.
-        init: the initial parameters.
-        learning_rate: the step size :math:`\\eta > 0`.
-        num_steps: number of steps, an integer >= 1.
-        generator: the random number generator, passed to ``grad_estimate``.
-
-    Returns:
-        The trajectory, initial point included.
-
-    Raises:
-        TypeError: if ``init`` is not a tensor, ``learning_rate`` not a number, or
-            ``grad_estimate`` not a callable with a ``generator`` keyword.
-        ValueError: if ``learning_rate`` is not finite and positive, ``num_steps < 1``,
-            or ``grad_estimate`` returns the wrong shape.
-
-    Shapes:
-        ``init``: ``param_shape``; output: ``(num_steps + 1, *param_shape)``.
-    """
-    if not isinstance(init, torch.Tensor):
-        raise TypeError(f"init must be a torch.Tensor, got {type(init).__name__}")
-    check_positive(learning_rate, "learning_rate")
-    num_steps = check_num_samples(num_steps, "num_steps")
-    check_generator(generator)
-    if not callable(grad_estimate):
-        raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")
-    _check_generator_keyword(grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor")
-    theta = init.detach().clone()
-    trajectory = [theta]
-    for _ in range(num_steps):
-        g = grad_estimate(theta, generator=generator)
-        if not isinstance(g, torch.Tensor) or g.shape != theta.shape:
-            got = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
-            raise ValueError(f"grad_estimate returned {got}, expected a tensor of shape {tuple(theta.shape)}")
-        theta = theta - learning_rate * g.detach()
-        trajectory.append(theta)
-    return torch.stack(trajectory)
+def _fmt(bound) -> str:
+    values = torch.as_tensor(bound, dtype=torch.float64).flatten().tolist()
+    return f"{values[0]:g}" if len(values) == 1 else str([round(v, 4) for v in values])

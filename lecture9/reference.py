@@ -25,11 +25,19 @@ mean and variance are low-dimensional integrals:
 ``scipy.integrate.quad`` instead (slower; an independent check). For
 :math:`f(x) = (x - k)^2` every variance has a closed form, :func:`quadratic_variance`,
 which the tests compare the quadrature against.
-Introduced in chapter 7, *Comparing the estimators*.
+
+Exact score-function moments with and without baselines (:class:`ScoreFunctionMoments`, by
+Gauss-Hermite quadrature for a Gaussian or by enumeration for a finite discrete
+distribution) give the exact variances of the baselines of :mod:`lecture9.baselines`.
+
+Introduced in chapter 3, *Gradients of expectations* (:func:`gaussian_expectation`,
+:func:`exact_gradient`); the estimator moments in chapter 7, *Comparing the estimators*;
+the score-function moments in chapter 8, *Control variates*.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -40,7 +48,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy import integrate
 from scipy.special import roots_hermitenorm, roots_legendre
 
-from ._validation import check_finite, check_positive
+from ._validation import MAX_NUM_NODES, check_choice, check_finite, check_positive, check_positive_int
 
 __all__ = [
     "ESTIMATORS",
@@ -49,6 +57,11 @@ __all__ = [
     "exact_gradient",
     "estimator_moments",
     "quadratic_variance",
+    "ScoreFunctionMoments",
+    "gaussian_scores",
+    "gaussian_score_function_moments",
+    "discrete_score_function_moments",
+    "exact_optimal_baseline",
 ]
 
 #: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`.
@@ -108,6 +121,7 @@ def _eval(f, x: torch.Tensor) -> torch.Tensor:
             raise ValueError(
                 f"f must act elementwise: input shape {tuple(x.shape)}, output shape {tuple(fx.shape)}"
             ) from err
+    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at a quadrature node; make f finite")
     return fx.to(torch.float64)
 
 
@@ -116,6 +130,12 @@ def _eval_grad(f, x: torch.Tensor) -> torch.Tensor:
     with torch.enable_grad():
         fx = _eval(f, x)
         if not fx.requires_grad:
+            if bool((fx != fx[:1]).any()):
+                raise ValueError(
+                    "f's output does not depend on x through autograd (a step function such as (x > 0).float(), "
+                    "or a detached x), so the pathwise estimator is undefined for it; use the score-function "
+                    "or measure-valued estimator for a cost that is not differentiable in x"
+                )
             return torch.zeros_like(x)
         (g,) = torch.autograd.grad(fx.sum(), x, allow_unused=True)
     return torch.zeros_like(x) if g is None else g.detach()
@@ -131,7 +151,6 @@ def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: in
 
     with the probabilists' Hermite nodes :math:`z_i` and weights :math:`w_i` (normalised
     to sum to one). Exact for polynomials of degree below :math:`2n`.
-    Introduced in chapter 3, *Gradients of expectations*.
 
     Args:
         f: torch callable acting elementwise on a 1-D float64 tensor.
@@ -150,7 +169,7 @@ def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: in
         - input of ``f``: ``(num_nodes,)``; output: ``(num_nodes,)``.
     """
     loc, scale = _check(f, loc, scale)
-    z, w = _hermite(int(num_nodes))
+    z, w = _hermite(_check_nodes(num_nodes))
     return float((w * _eval(f, loc + scale * z)).sum())
 
 
@@ -165,23 +184,13 @@ def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NU
         \partial_\mu \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z}{\sigma}\Big], \qquad
         \partial_\sigma \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z^2 - 1}{\sigma}\Big],
 
-    each computed by Gauss-Hermite quadrature.
-    Introduced in chapter 3, *Gradients of expectations*.
-
-    Args:
-        f: torch callable acting elementwise on a 1-D float64 tensor.
-        loc: mean :math:`\mu`.
-        scale: standard deviation :math:`\sigma > 0`.
-        num_nodes: number of quadrature nodes.
+    each computed by Gauss-Hermite quadrature. Arguments and errors as :func:`gaussian_expectation`.
 
     Returns:
         ``{"loc": float, "scale": float}``.
-
-    Raises:
-        ValueError: if ``scale`` is not positive or ``loc`` is not finite.
     """
     loc, scale = _check(f, loc, scale)
-    z, w = _hermite(int(num_nodes))
+    z, w = _hermite(_check_nodes(num_nodes))
     fx = _eval(f, loc + scale * z)
     return {
         "loc": float((w * fx * z).sum() / scale),
@@ -198,15 +207,8 @@ def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
     z, w = _hermite(num_nodes)
     x = loc + scale * z
     if estimator in ("score_function", "score_function_optimal_baseline"):
-        fx = _eval(f, x)
-        s = z / scale if param == "loc" else (z**2 - 1) / scale
-        mean = float((w * fx * s).sum())
-        second = float((w * fx**2 * s**2).sum())
-        if estimator == "score_function_optimal_baseline":
-            es2 = float((w * s**2).sum())
-            efs2 = float((w * fx * s**2).sum())
-            second = second - efs2**2 / es2
-        return mean, second - mean**2
+        m = gaussian_score_function_moments(f, loc, scale, param, num_nodes=num_nodes)
+        return _score_function_mean_variance(estimator, m)
     if estimator == "pathwise":
         g = _eval_grad(f, x)
         est = g if param == "loc" else g * z
@@ -240,6 +242,15 @@ def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
     else:
         second = c**2 * (float((wm * fx**2).sum()) + float((w * fx**2).sum()) - 2 * ep * em)
     return mean, second - mean**2
+
+
+def _score_function_mean_variance(estimator: str, m) -> tuple[float, float]:
+    """Mean and single-sample variance of the score-function estimator, plain or with b*."""
+    return m.grad, (m.optimal_variance if estimator == "score_function_optimal_baseline" else m.variance())
+
+
+def _check_nodes(num_nodes) -> int:
+    return check_positive_int(num_nodes, "num_nodes", maximum=MAX_NUM_NODES)
 
 
 def _running_average(f, loc: float, scale: float, z: torch.Tensor) -> torch.Tensor:
@@ -286,13 +297,15 @@ def _moments_quad(estimator, f, loc, scale, param):
     fs = _scalar(f)
     if estimator in ("score_function", "score_function_optimal_baseline"):
         s = (lambda z: z / scale) if param == "loc" else (lambda z: (z * z - 1) / scale)
-        mean = _quad(lambda z: fs(loc + scale * z) * s(z) * phi(z), lo, hi)
-        second = _quad(lambda z: fs(loc + scale * z) ** 2 * s(z) ** 2 * phi(z), lo, hi)
-        if estimator == "score_function_optimal_baseline":
-            es2 = _quad(lambda z: s(z) ** 2 * phi(z), lo, hi)
-            efs2 = _quad(lambda z: fs(loc + scale * z) * s(z) ** 2 * phi(z), lo, hi)
-            second -= efs2**2 / es2
-        return mean, second - mean**2
+        def expect(g):
+            return _quad(lambda z: g(fs(loc + scale * z), s(z)) * phi(z), lo, hi)
+
+        m = ScoreFunctionMoments(
+            mean_f=expect(lambda f_, s_: f_), mean_f2=expect(lambda f_, s_: f_**2),
+            grad=expect(lambda f_, s_: f_ * s_), mean_s2=expect(lambda f_, s_: s_**2),
+            mean_f_s2=expect(lambda f_, s_: f_ * s_**2), mean_f2_s2=expect(lambda f_, s_: f_**2 * s_**2),
+        )
+        return _score_function_mean_variance(estimator, m)
     if estimator == "pathwise":
         d = _scalar(f, derivative=True)
         est = (lambda z: d(loc + scale * z)) if param == "loc" else (lambda z: d(loc + scale * z) * z)
@@ -358,7 +371,6 @@ def estimator_moments(
 
     The variance is :math:`\mathbb{E}[\hat\eta^2] - (\mathbb{E}\hat\eta)^2`; the variance of an
     ``N``-sample average is this divided by ``N``.
-    Introduced in chapter 7, *Comparing the estimators*.
 
     Args:
         estimator: one of :data:`ESTIMATORS`.
@@ -377,16 +389,283 @@ def estimator_moments(
     Raises:
         ValueError: if ``estimator``, ``param`` or ``method`` is unknown, or ``scale <= 0``.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    if param not in PARAMS:
-        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
-    if method not in ("gauss", "quad"):
-        raise ValueError(f"method must be 'gauss' or 'quad', got {method!r}")
+    check_choice(estimator, ESTIMATORS, "estimator")
+    check_choice(param, PARAMS, "param")
+    check_choice(method, ("gauss", "quad"), "method")
     loc, scale = _check(f, loc, scale)
+    if estimator == "pathwise":  # f must be differentiable in x: checked on the nodes at once
+        _eval_grad(f, loc + scale * _hermite(64)[0])
     if method == "quad":
         return _moments_quad(estimator, f, loc, scale, param)
-    return _moments_gauss(estimator, f, loc, scale, param, int(num_nodes))
+    return _moments_gauss(estimator, f, loc, scale, param, _check_nodes(num_nodes))
+
+
+# ----------------------------------------------------------------------------------------------
+# exact score-function moments (with and without baselines)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreFunctionMoments:
+    """Exact moments of :math:`f` and the score :math:`s = \\partial_\\theta \\log p(x;\\theta)` for one scalar parameter.
+
+    From these six numbers follow the exact variance of the score-function
+    estimator with any constant baseline, with the optimal one, with a moving
+    average and with the leave-one-out baseline. Obtain them with
+    :func:`gaussian_score_function_moments` or
+    :func:`discrete_score_function_moments`.
+
+    Mohamed et al. (2020), Sec. 7.4.
+
+    Args:
+        mean_f: :math:`\\mathbb{E}[f]`.
+        mean_f2: :math:`\\mathbb{E}[f^2]`.
+        grad: :math:`\\mathbb{E}[f s]`, the exact gradient.
+        mean_s2: :math:`\\mathbb{E}[s^2]` (the Fisher information).
+        mean_f_s2: :math:`\\mathbb{E}[f s^2]`.
+        mean_f2_s2: :math:`\\mathbb{E}[f^2 s^2]`.
+
+    Shapes:
+        All scalars (floats), or tensors of one batch shape (batched problems).
+    """
+
+    mean_f: float
+    mean_f2: float
+    grad: float
+    mean_s2: float
+    mean_f_s2: float
+    mean_f2_s2: float
+
+    @property
+    def optimal_baseline(self) -> float:
+        """:math:`b^* = \\mathbb{E}[f s^2] / \\mathbb{E}[s^2]`."""
+        return self.mean_f_s2 / self.mean_s2
+
+    @property
+    def var_f(self) -> float:
+        """:math:`\\operatorname{Var}[f]`."""
+        return self.mean_f2 - self.mean_f**2
+
+    def variance(self, baseline: float = 0.0, baseline_variance: float = 0.0) -> float:
+        """Single-sample variance of :math:`(f - b) s` for a baseline ``b`` independent of ``x``.
+
+        .. math::
+
+            \\operatorname{Var} = \\mathbb{E}[f^2 s^2] - 2\\,\\mathbb{E}[b]\\,\\mathbb{E}[f s^2]
+            + \\mathbb{E}[b^2]\\,\\mathbb{E}[s^2] - (\\mathbb{E}[f s])^2.
+
+        Args:
+            baseline: the baseline, or its mean when it is random.
+            baseline_variance: the variance of a random baseline (0 for a constant).
+
+        Returns:
+            The variance (float, or tensor for batched moments).
+        """
+        b = baseline
+        return (
+            self.mean_f2_s2
+            - 2 * b * self.mean_f_s2
+            + (b * b + baseline_variance) * self.mean_s2
+            - self.grad**2
+        )
+
+    @property
+    def optimal_variance(self) -> float:
+        """Single-sample variance with :math:`b^*`: the least any constant baseline achieves."""
+        return self.variance(self.optimal_baseline)
+
+    def moving_average_variance(self, decay: float, batch_size: int) -> float:
+        """Single-sample variance with a stationary :class:`lecture9.baselines.MovingAverageBaseline` at fixed parameters.
+
+        At stationarity the average of batch means has mean :math:`\\mathbb{E}[f]` and
+        variance :math:`\\frac{1-\\gamma}{1+\\gamma}\\operatorname{Var}[f] / B` for batches of size :math:`B`.
+
+        Args:
+            decay: :math:`\\gamma`.
+            batch_size: :math:`B`, samples per step.
+
+        Returns:
+            The variance (float).
+        """
+        v = (1 - decay) / (1 + decay) * self.var_f / batch_size
+        return self.variance(self.mean_f, v)
+
+    def rloo_variance(self, group_size: int) -> float:
+        """Variance of one leave-one-out estimate (the mean over a group of :math:`K` samples).
+
+        .. math::
+
+            \\operatorname{Var} = \\frac{\\operatorname{Var}[fs]}{K}
+            + \\frac{\\mathbb{E}[f^2]\\mathbb{E}[s^2] + (\\mathbb{E}[fs])^2 + (K-2)\\,\\mathbb{E}[s^2]\\,\\mathbb{E}[f]^2}{K(K-1)}
+            - \\frac{2\\,\\mathbb{E}[f]\\,\\mathbb{E}[f s^2]}{K}.
+
+        Multiply by :math:`K` to compare with single-sample variances at the same
+        number of samples; as :math:`K \\to \\infty` this tends to
+        :meth:`variance` with :math:`b = \\mathbb{E}[f]`.
+
+        Args:
+            group_size: :math:`K \\ge 2`.
+
+        Returns:
+            The variance of the :math:`K`-sample estimate (float).
+
+        Raises:
+            ValueError: if :math:`K < 2`.
+        """
+        k = check_positive_int(group_size, "group_size", minimum=2)
+        var_fs = self.mean_f2_s2 - self.grad**2
+        cross = (self.mean_f2 * self.mean_s2 + self.grad**2 + (k - 2) * self.mean_s2 * self.mean_f**2) / (k * (k - 1))
+        return var_fs / k + cross - 2 * self.mean_f * self.mean_f_s2 / k
+
+
+def gaussian_scores(x: torch.Tensor, loc, scale) -> dict[str, torch.Tensor]:
+    """Scores of :math:`\\mathcal N(\\mu, \\sigma^2)` at samples ``x``.
+
+    .. math::
+
+        \\partial_\\mu \\log p = \\frac{x - \\mu}{\\sigma^2}, \\qquad
+        \\partial_\\sigma \\log p = \\frac{(x - \\mu)^2 - \\sigma^2}{\\sigma^3}.
+
+    Args:
+        x: samples.
+        loc: :math:`\\mu` (number or tensor broadcastable to one sample).
+        scale: :math:`\\sigma > 0`.
+
+    Returns:
+        ``{"loc": tensor, "scale": tensor}``, each of ``x``'s shape.
+
+    Raises:
+        ValueError: if ``scale`` is not finite and > 0 or ``loc`` is not finite.
+
+    Shapes:
+        ``x``: ``(num_samples, *batch_shape)``; each result the same.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of samples, got {type(x).__name__}")
+    loc = check_finite(torch.as_tensor(loc, dtype=x.dtype), "loc")
+    scale = check_positive(torch.as_tensor(scale, dtype=x.dtype), "scale")
+    d = x - loc
+    return {"loc": d / scale**2, "scale": (d * d - scale**2) / scale**3}
+
+
+def gaussian_score_function_moments(
+    f: Callable, loc: float, scale: float, param: str, *, num_nodes: int = NUM_NODES
+) -> ScoreFunctionMoments:
+    """Exact :class:`ScoreFunctionMoments` for :math:`x \\sim \\mathcal N(\\mu, \\sigma^2)`, by Gauss-Hermite quadrature.
+
+    The one computation of the score-function moments of a Gaussian: :func:`estimator_moments`
+    (``"score_function"``, ``"score_function_optimal_baseline"``) and
+    :func:`exact_optimal_baseline` read theirs from it. Arguments as :func:`gaussian_expectation`, and
+    ``param`` (``"loc"`` or ``"scale"``).
+
+    Returns:
+        The moments (floats).
+
+    Raises:
+        ValueError: as :func:`gaussian_expectation`, or for an unknown ``param``.
+    """
+    check_choice(param, PARAMS, "param")
+    loc, scale = _check(f, loc, scale)
+    z, w = _hermite(_check_nodes(num_nodes))
+    fx = _eval(f, loc + scale * z)
+    s = z / scale if param == "loc" else (z**2 - 1) / scale
+    return _score_moments(lambda v: float((w * v).sum()), fx, s)
+
+
+def _score_moments(expect, fx, s) -> ScoreFunctionMoments:
+    """The six moments of ``f`` and the score ``s`` under the quadrature rule or enumeration ``expect``."""
+    return ScoreFunctionMoments(
+        mean_f=expect(fx),
+        mean_f2=expect(fx**2),
+        grad=expect(fx * s),
+        mean_s2=expect(s**2),
+        mean_f_s2=expect(fx * s**2),
+        mean_f2_s2=expect(fx**2 * s**2),
+    )
+
+
+def _make_distribution(distribution, params: dict):
+    if isinstance(distribution, type) and issubclass(distribution, torch.distributions.Distribution):
+        return distribution(**params, validate_args=False)
+    if callable(distribution):
+        return distribution(**params)
+    raise TypeError(f"distribution must be a torch.distributions.Distribution class or a factory, got {distribution!r}")
+
+
+def discrete_score_function_moments(f: Callable, distribution, params: dict, param: str) -> ScoreFunctionMoments:
+    """Exact :class:`ScoreFunctionMoments` for a finite discrete distribution, by enumeration.
+
+    Sums over ``enumerate_support()``; the scores come from autograd of ``log_prob``.
+    For example the binary toy problem of Tucker et al. (2017):
+    ``discrete_score_function_moments(lambda b: (b - 0.45) ** 2, Bernoulli, {"logits": torch.tensor(0.)}, "logits")``.
+    Batched parameters (one independent problem per batch entry, ``f`` elementwise)
+    give tensor-valued moments, e.g. a whole curve against the logit at once.
+
+
+    Args:
+        f: a torch-callable cost of the outcomes, elementwise over the batch.
+        distribution: a ``torch.distributions.Distribution`` class with finite
+            support (Bernoulli, Categorical, Binomial, ...) or a factory ``**params -> Distribution``.
+        params: its parameters.
+        param: the parameter to differentiate.
+
+    Returns:
+        The moments, as floats for scalar parameters and as tensors of
+        ``batch_shape`` otherwise.
+
+    Raises:
+        ValueError: if ``param`` is not in ``params`` or is not one scalar per batch entry.
+        TypeError: if the distribution cannot enumerate its support.
+
+    Shapes:
+        ``params``: broadcast to ``batch_shape``; each moment: ``batch_shape``.
+    """
+    if param not in params:
+        raise ValueError(f"param {param!r} is not one of the parameters {sorted(params)}")
+    tensors = {k: torch.as_tensor(v).detach() for k, v in params.items()}
+    tensors = {k: (v.to(torch.float64) if v.is_floating_point() else v) for k, v in tensors.items()}
+    base = _make_distribution(distribution, tensors)
+    if not base.has_enumerate_support:
+        raise TypeError(f"{type(base).__name__} has no finite support to enumerate; use quadrature or sampling")
+    batch = base.batch_shape
+    if tensors[param].shape != batch:
+        raise ValueError(
+            f"params[{param!r}] has shape {tuple(tensors[param].shape)} but the batch shape is {tuple(batch)}: "
+            f"the moments are for one scalar parameter per problem (e.g. Bernoulli logits), not a vector parameter"
+        )
+    support = base.enumerate_support(expand=True)  # (S, *batch, *event)
+    n = support.shape[0]
+    leaf = tensors[param].expand(n, *batch).clone().requires_grad_(True)
+    expanded = {k: v.expand(n, *batch) if v.dim() <= len(batch) else v for k, v in tensors.items() if k != param}
+    expanded[param] = leaf
+    dist = _make_distribution(distribution, expanded)
+    x = support.to(torch.float64) if support.is_floating_point() else support
+    logp = dist.log_prob(x)
+    (s,) = torch.autograd.grad(logp.sum(), leaf)
+    prob = logp.detach().exp()
+    fx = torch.as_tensor(f(x), dtype=torch.float64).detach().expand(n, *batch)
+
+    def expect(v):
+        out = (prob * v).sum(0)
+        return float(out) if out.dim() == 0 else out
+
+    return _score_moments(expect, check_finite(fx, "f(support)"), s)
+
+
+def exact_optimal_baseline(f: Callable, loc: float, scale: float) -> dict[str, float]:
+    """The exact optimal constant baseline per parameter of :math:`\\mathcal N(\\mu, \\sigma^2)`, by quadrature.
+
+    .. math::
+
+        b^*_\\theta = \\frac{\\mathbb{E}[f(x)\\, s_\\theta(x)^2]}{\\mathbb{E}[s_\\theta(x)^2]}
+
+    read from :func:`gaussian_score_function_moments` (same arguments). Mohamed et al. (2020), Sec. 7.4.
+
+    Returns:
+        ``{"loc": float, "scale": float}``, usable as ``baseline=`` in
+        :func:`lecture9.estimators.score_function_grad`.
+    """
+    return {p: gaussian_score_function_moments(f, loc, scale, p).optimal_baseline for p in PARAMS}
 
 
 def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, param: str = "loc"):
@@ -405,7 +684,6 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     - ``measure_valued``: :math:`(8/\pi - 2) d^2 + 4\sigma^2/\pi` (loc), :math:`16 d^2 + 8\sigma^2` (scale);
     - ``measure_valued_coupled``: :math:`(16/\pi - 4) d^2` (loc), :math:`4 d^2 + 4\sigma^2` (scale).
 
-    Introduced in chapter 7, *Comparing the estimators*.
 
     Args:
         estimator: one of :data:`ESTIMATORS`.
@@ -420,10 +698,8 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     Raises:
         ValueError: if ``estimator`` or ``param`` is unknown or ``scale <= 0``.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    if param not in PARAMS:
-        raise ValueError(f"param must be 'loc' or 'scale', got {param!r}")
+    check_choice(estimator, ESTIMATORS, "estimator")
+    check_choice(param, PARAMS, "param")
     check_positive(float(scale), "scale")
     d = float(loc) - np.asarray(k, dtype=np.float64)
     s2 = float(scale) ** 2
@@ -441,3 +717,145 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     }
     value = table[(estimator, param)]()
     return float(value) if np.ndim(value) == 0 else value
+
+
+# ----------------------------------------------------------------------------------------------
+# discrete distributions: exact gradients by enumeration (chapter 10; section owned by discrete.py's author)
+# ----------------------------------------------------------------------------------------------
+
+#: Largest number of Bernoulli bits :func:`enumerated_gradient` enumerates (2**16 configurations).
+MAX_ENUMERATED_BITS = 16
+_NUM_RELAXED_NODES = 2000  # Gauss-Legendre nodes per side of the jump
+_RELAXED_RANGE = 40.0  # sigma'(40) = 4e-18: negligible
+
+__all__ += ["MAX_ENUMERATED_BITS", "enumerated_gradient", "relaxed_bernoulli_moments"]
+
+
+def _enumerated_support(dist: torch.distributions.Distribution) -> torch.Tensor:
+    """Every value of a finite discrete distribution, shape ``(S, *batch_shape, *event_shape)``."""
+    D = torch.distributions
+    if isinstance(dist, D.Independent):
+        base = dist.base_dist
+        if type(base) is not D.Bernoulli or dist.reinterpreted_batch_ndims != 1:
+            raise TypeError(
+                f"enumerated_gradient enumerates Independent(Bernoulli, 1), not Independent({type(base).__name__}, "
+                f"{dist.reinterpreted_batch_ndims}); use Bernoulli, Independent(Bernoulli, 1), Categorical or "
+                f"OneHotCategorical"
+            )
+        bits = dist.event_shape[-1]
+        if bits > MAX_ENUMERATED_BITS:
+            raise ValueError(
+                f"enumerated_gradient enumerates at most {MAX_ENUMERATED_BITS} bits (2**{MAX_ENUMERATED_BITS} "
+                f"configurations), got an event of {bits} bits; use a Monte Carlo estimator with many samples"
+            )
+        codes = torch.arange(2**bits)
+        table = ((codes[:, None] >> torch.arange(bits - 1, -1, -1)) & 1).to(base.logits.dtype)  # (2^d, d)
+        shape = (2**bits,) + tuple(dist.batch_shape) + (bits,)
+        return table.reshape((2**bits,) + (1,) * len(dist.batch_shape) + (bits,)).expand(shape)
+    if type(dist) not in (D.Bernoulli, D.Categorical, D.OneHotCategorical):
+        raise TypeError(
+            f"enumerated_gradient supports Bernoulli, Independent(Bernoulli, 1), Categorical and OneHotCategorical, "
+            f"got {type(dist).__name__}"
+        )
+    return dist.enumerate_support(expand=True)
+
+
+def enumerated_gradient(f: Callable, distribution, params) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    r"""Exact :math:`\mathbb{E}_{p(b;\theta)}[f(b)]` and its gradient, by enumerating the support.
+
+    .. math::
+
+        \mathbb{E}[f] = \sum_{b} p(b; \theta)\, f(b), \qquad
+        \nabla_\theta \mathbb{E}[f] = \sum_b \nabla_\theta p(b; \theta)\, f(b),
+
+    the second by autograd through the first. The ground truth for the discrete
+    estimators of chapter 10 (:mod:`lecture9.discrete`, and the score function on
+    discrete families). For ``Independent(Bernoulli, 1)`` over :math:`d` bits the sum has
+    :math:`2^d` terms, so :math:`d \le 16` (:data:`MAX_ENUMERATED_BITS`).
+    Introduced in chapter 10, *Discrete latent variables*.
+
+    Args:
+        f: cost with the contract of :mod:`lecture9.estimators`: values
+            ``(S, *batch_shape, *event_shape)`` -> costs ``(S, *batch_shape)``.
+        distribution: ``Bernoulli``, ``Categorical``, ``OneHotCategorical``, or a factory
+            returning one of them or ``Independent(Bernoulli(...), 1)``.
+        params: dict of named parameter tensors (computed in float64).
+
+    Returns:
+        ``(expectation, gradient)``: the exact expectation per batch entry, shape
+        ``batch_shape``, and ``{name: Tensor}`` with the exact gradient of the summed
+        expectation for every parameter, of that parameter's shape.
+
+    Raises:
+        TypeError: for another family or a malformed ``params``.
+        ValueError: for more than 16 bits, or if ``f`` returns the wrong shape.
+
+    Shapes:
+        ``expectation``: ``batch_shape``; ``gradient[name]``: ``params[name].shape``.
+    """
+    from .estimators import _as_params, _build, _cost
+
+    if not callable(f):
+        raise TypeError(f"f must be a callable mapping values to costs, got {type(f).__name__}")
+    checked = {n: v.to(torch.float64) for n, v in _as_params(params).items()}
+    _enumerated_support(_build(distribution, checked))  # check the family before building a graph
+    with torch.enable_grad():
+        leaves = {n: v.clone().requires_grad_(True) for n, v in checked.items()}
+        dist = _build(distribution, leaves)
+        support = _enumerated_support(dist)
+        fx = _cost(f, support, support.shape[:1] + dist.batch_shape, differentiable=False).to(torch.float64)
+        expectation = (dist.log_prob(support).exp() * fx).sum(0)
+        names = list(leaves)
+        grads = torch.autograd.grad(expectation.sum(), [leaves[n] for n in names], allow_unused=True)
+    gradient = {n: (torch.zeros_like(checked[n]) if g is None else g.detach()) for n, g in zip(names, grads)}
+    return expectation.detach(), gradient
+
+
+def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, estimator: str) -> tuple[float, float]:
+    r"""Exact mean and variance of one sample of a relaxed gradient estimate for one Bernoulli logit.
+
+    With logistic noise :math:`L = \log u - \log(1-u)`, the Concrete sample
+    :math:`z = \sigma((\theta + L)/\tau)` and the hard sample :math:`b = 1[\theta + L > 0]`,
+    the single-sample estimates of :math:`\partial_\theta` are
+
+    - ``"gumbel_softmax"`` (the pathwise estimator of the relaxed objective
+      :math:`\mathbb{E}[f(z)]`, Jang et al. 2017; Maddison et al. 2017):
+      :math:`f'(z)\, z(1-z)/\tau`;
+    - ``"straight_through"`` (Bengio et al. 2013): :math:`f'(b)\, z(1-z)/\tau`;
+
+    and their moments are one-dimensional integrals over the logistic density
+    :math:`\sigma(l)\sigma(-l)`. In the variable :math:`s = (\theta + l)/\tau` the factor
+    :math:`z(1-z)/\tau\,dl = \sigma'(s)\,ds` has unit width whatever the temperature, so a
+    Gauss-Legendre rule on :math:`[-40, 0]` and :math:`[0, 40]` (split at the jump of ``b``)
+    resolves every :math:`\tau`; ``f'`` comes from autograd, vectorised.
+    Introduced in chapter 10, *Discrete latent variables*.
+
+    Args:
+        f: differentiable torch callable acting elementwise on a 1-D float64 tensor.
+        logits: the Bernoulli logit :math:`\theta`.
+        temperature: :math:`\tau > 0`.
+        estimator: ``"gumbel_softmax"`` or ``"straight_through"``.
+
+    Returns:
+        ``(mean, variance)`` of a single-sample estimate, as floats.
+
+    Raises:
+        ValueError: for an unknown ``estimator`` or ``temperature <= 0``.
+    """
+    if estimator not in ("gumbel_softmax", "straight_through"):
+        raise ValueError(f"estimator must be 'gumbel_softmax' or 'straight_through', got {estimator!r}")
+    if not callable(f):
+        raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
+    theta = float(check_finite(float(logits), "logits"))
+    tau = float(check_positive(float(temperature), "temperature"))
+    nodes, weights = _legendre(_NUM_RELAXED_NODES, 0.0, _RELAXED_RANGE)
+    s, w = torch.cat([-nodes, nodes]), torch.cat([weights, weights])  # both sides of the jump at s = 0
+    z = torch.sigmoid(s)
+    at = z if estimator == "gumbel_softmax" else (s > 0).to(z.dtype)
+    l = tau * s - theta
+    density = torch.exp(-l.abs()) / (1 + torch.exp(-l.abs())) ** 2  # logistic density of the noise
+    slope = _eval_grad(f, at)
+    # one estimate is slope * z (1 - z) / tau; with dl = tau ds its weight is density * tau
+    mean = float((w * density * slope * z * (1 - z)).sum())
+    second = float((w * density * (slope * z * (1 - z)) ** 2 / tau).sum())
+    return mean, second - mean**2

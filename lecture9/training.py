@@ -1,6 +1,7 @@
-"""Train a VAE on binarized digits or MNIST (the ``train-vae`` command).
+"""Training a VAE: the loop, its evaluation and checkpoints (the library behind ``train-vae``).
 
-Introduced in chapter 9, *Training a variational autoencoder*.
+Introduced in chapter 9, *Training a variational autoencoder*; the command line is in
+:mod:`lecture9.cli`.
 
 :func:`train` is the lecture's pseudocode loop::
 
@@ -16,23 +17,15 @@ atomically (a temporary file then :func:`os.replace`) from which a run resumes
 exactly where it stopped. From the shell::
 
     python -m lecture9 train-vae --data digits --latent-dim 8 --estimator pathwise --epochs 200 --out runs/digits-z8
-
-writes ``runs/digits-z8/checkpoint.pt`` and ``runs/digits-z8/metrics.json``
-(standard JSON: ``null`` where a value was not measured); ``--resume`` continues an
-interrupted run, and refuses (exit code 2) when a setting that changes the run
-differs from the checkpoint's. On the CPU the command uses one thread unless
-``--threads`` says otherwise: this VAE is so small that each step is dominated by
-per-operation overhead, and on the course's 2-core machine PyTorch's default of 2
-threads made training about 6-36x slower than 1 thread.
 """
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import math
 import os
-import sys
+import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +33,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._validation import check_generator, check_num_samples, check_positive
-from .vae import BASELINES, ESTIMATORS, VAE, _check_options, elbo, encoder_gradient_variance, log_likelihood
+from ._validation import check_generator, check_num_samples, check_positive, check_positive_int, check_vae
+from .vae import VAE, _evaluate_unchecked, encoder_gradient_variance, evaluate_bound
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -52,8 +45,7 @@ __all__ = [
     "train",
     "save_checkpoint",
     "load_checkpoint",
-    "configure_parser",
-    "run",
+    "save_metrics",
 ]
 
 #: File name of the checkpoint inside a run folder.
@@ -82,12 +74,13 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
         dev = torch.device(name)
     except RuntimeError:
         raise ValueError(f"unknown device {name!r}; use 'cpu', 'cuda' or 'auto'") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} cannot train a model; use 'cpu', 'cuda' or 'auto'")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but CUDA is not available; use device='cpu' or 'auto'")
     return dev
 
 
-@torch.no_grad()
 def evaluate_elbo(
     model: VAE,
     x: torch.Tensor,
@@ -98,14 +91,15 @@ def evaluate_elbo(
 ) -> float:
     """Mean ELBO (nats per datapoint) of ``x``, without gradients, in chunks of ``batch_size``.
 
+    :func:`lecture9.vae.evaluate_bound` with ``bound="elbo"``, averaged.
+
     Shapes:
-        ``x``: ``(N, input_dim)``.
+        ``x``: ``(N, input_dim)``, ``N >= 1``.
     """
-    total = 0.0
-    for start in range(0, len(x), batch_size):
-        xb = x[start : start + batch_size]
-        total += float(elbo(model, xb, num_samples=num_samples, generator=generator).sum())
-    return total / len(x)
+    if isinstance(x, torch.Tensor) and x.dim() > 0 and len(x) == 0:
+        raise ValueError("x is empty: the mean ELBO needs at least one datapoint")
+    values = evaluate_bound(model, x, bound="elbo", num_samples=num_samples, generator=generator, batch_size=batch_size)
+    return float(values.double().sum()) / values.numel()
 
 
 def _split_data(data, test_data):
@@ -140,6 +134,23 @@ def _atomic_write(path: Path, write: Callable) -> Path:
     return path
 
 
+def _json_safe(obj):
+    """``obj`` with every non-finite float (``nan``: not measured) replaced by ``None``."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
+def save_metrics(path: str | os.PathLike, metrics: dict) -> Path:
+    """Write ``metrics`` as standard JSON (``null`` for ``nan``, i.e. not measured), atomically like a checkpoint."""
+    text = json.dumps(_json_safe(metrics), indent=2, allow_nan=False) + "\n"
+    return _atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     """Write ``state`` with :func:`torch.save` atomically.
 
@@ -147,8 +158,6 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     :func:`os.fsync`-ed, then renamed over ``path`` with :func:`os.replace`. A run
     killed while writing leaves the previous checkpoint intact; if saving raises, the
     temporary file is removed and the error propagates.
-
-    Introduced in chapter 9, *Training a variational autoencoder*.
 
     Args:
         path: the checkpoint file; its folder is created if needed.
@@ -165,8 +174,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint written by :func:`train` (``torch.load(..., weights_only=True)``, on the CPU)."""
-    return torch.load(Path(path), map_location="cpu", weights_only=True)
+    """Load a checkpoint written by :func:`train` (``torch.load(..., weights_only=True)``, on the CPU).
+
+    Raises:
+        FileNotFoundError: if ``path`` does not exist.
+        ValueError: if ``path`` is a folder or not a readable checkpoint (truncated, another format).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path} is a folder, not a checkpoint file")
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"checkpoint {path} cannot be read ({first}): it is truncated or not a checkpoint written by "
+            f"lecture9.training.train; delete it or start a new run elsewhere"
+        ) from err
 
 
 def _baseline_name(baseline):
@@ -220,6 +246,8 @@ def train(
     resume: bool = False,
     progress: bool = True,
     callback: Callable[[int, dict], None] | None = None,
+    extra_settings: dict | None = None,
+    checkpoint_seconds: float = 0.0,
 ) -> dict[str, list]:
     """Train ``model`` by maximizing the ELBO with Adam; return the per-epoch history.
 
@@ -234,7 +262,7 @@ def train(
     on the first ``variance_batch_size`` training rows.
 
     With ``checkpoint``, the model, optimizer, generator state, history, epoch and
-    settings are saved after every epoch (atomically). With ``resume=True`` and an
+    settings are saved atomically after every epoch (or every ``checkpoint_seconds``). With ``resume=True`` and an
     existing checkpoint, training continues from it up to ``epochs`` in total and
     reproduces an uninterrupted run exactly (same generator, same floating-point
     operations); without a checkpoint file it starts from scratch. Resuming checks
@@ -247,9 +275,13 @@ def train(
     ``progress``, ``callback`` and ``generator`` (whose state the checkpoint
     restores) may differ. A callable baseline is compared by its type name only.
 
-    Introduced in chapter 9, *Training a variational autoencoder*; the loop is the
-    lecture's "VAE training pseudocode" (Kingma and Welling, 2014, Alg. 1) with Adam
-    (Kingma and Ba, 2015).
+    The loop is the lecture's "VAE training pseudocode" (Kingma and Welling, 2014,
+    Alg. 1) with Adam (Kingma and Ba, 2015); its steps are :func:`_restore`,
+    :func:`_train_epoch`, :func:`_evaluate_epoch` and :func:`_checkpoint_state`. The
+    inputs are validated once per call; each minibatch then runs the model's unchecked
+    :meth:`~lecture9.vae.VAE.elbo_terms_from_noise`, so any model with the same
+    methods (``check_input``, ``check_options``, ``noise``, ``elbo_terms_from_noise``,
+    ``log_weights``, ``config``) trains with this loop.
 
     Args:
         model: the :class:`lecture9.vae.VAE` to train (moved to ``device``).
@@ -274,6 +306,11 @@ def train(
         resume: continue from ``checkpoint`` if it exists.
         progress: show a tqdm progress bar.
         callback: called as ``callback(epoch, history)`` after every epoch.
+        extra_settings: more settings (numbers and strings) stored in the checkpoint and
+            compared on resume, e.g. the command line's seed and data set.
+        checkpoint_seconds: least time between two checkpoints; the last epoch is always
+            saved. ``0`` saves after every epoch. A run killed in between resumes from the
+            previous checkpoint and replays the lost epochs identically.
 
     Returns:
         History dict with the keys of :data:`HISTORY_KEYS`, each a list with one
@@ -282,34 +319,124 @@ def train(
 
     Raises:
         TypeError: on a bad ``model``, ``data`` or ``generator``.
-        ValueError: on non-positive ``epochs``, ``batch_size`` or ``lr``, an unknown
+        ValueError: on empty ``data`` or ``test_data``, values outside [0, 1] (NaN
+            included), non-positive ``epochs``, ``batch_size`` or ``lr``, an unknown
             estimator or baseline, a baseline with ``estimator="pathwise"``, data of
             the wrong width, ``resume`` without a ``checkpoint``, a checkpoint of a
             different architecture, or a checkpoint written with different settings
-            (the message lists each difference).
+            (the message lists each difference), a checkpoint that is not a readable
+            checkpoint of :func:`train` (truncated, another file, missing keys), or
+            ``epochs`` smaller than the checkpoint's.
 
     Shapes:
         ``data``: ``(N, input_dim)``; ``test_data``: ``(M, input_dim)``.
     """
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    run = _prepare(
+        model, data, test_data=test_data, epochs=epochs, batch_size=batch_size, lr=lr, estimator=estimator,
+        num_samples=num_samples, baseline=baseline, generator=generator, device=device,
+        eval_num_samples=eval_num_samples, eval_seed=eval_seed, measure_variance=measure_variance,
+        variance_draws=variance_draws, variance_batch_size=variance_batch_size, checkpoint=checkpoint, resume=resume,
+        extra_settings=extra_settings, checkpoint_seconds=checkpoint_seconds,
+    )
+    state = _load_resume_state(run, model, checkpoint) if resume else None
+    generator = run.generator
+    model.to(run.device)
+    x_train = run.x_train.to(run.device)
+    x_test = run.x_test.to(run.device) if run.x_test is not None else None
+    optimizer = torch.optim.Adam(model.parameters(), lr=run.lr, **_ADAM_OPTIONS.get(run.device.type, {}))
+    history, start_epoch = _restore(state, model, optimizer, generator)
+    bar = tqdm(
+        range(start_epoch, run.epochs), initial=start_epoch, total=run.epochs, disable=not progress,
+        desc=f"VAE {estimator}", unit="epoch", leave=True,
+    )
+    elapsed = history["time"][-1] if history["time"] else 0.0
+    last_saved = time.monotonic()
+    for epoch in bar:
+        train_elbo, seconds = _train_epoch(run, model, optimizer, x_train, generator)
+        elapsed += seconds
+        test_elbo, variance = _evaluate_epoch(run, model, x_train, x_test)
+        for key, value in zip(HISTORY_KEYS, (epoch + 1, train_elbo, test_elbo, elapsed, variance)):
+            history[key].append(value)
+        bar.set_postfix(train=f"{train_elbo:.2f}", test=f"{test_elbo:.2f}")
+        if checkpoint is not None and (
+            epoch + 1 == run.epochs or time.monotonic() - last_saved >= checkpoint_seconds
+        ):
+            save_checkpoint(checkpoint, _checkpoint_state(run, model, optimizer, history, epoch + 1))
+            last_saved = time.monotonic()
+        if callback is not None:
+            callback(epoch + 1, history)
+    bar.close()
+    model.eval()
+    return history
+
+
+#: Adam options per device type: the fused CPU kernel is several times faster than the per-parameter loop
+#: for this small model (the update is the same up to rounding).
+_ADAM_OPTIONS = {"cpu": {"fused": True}, "cuda": {"fused": True}}
+
+
+@dataclasses.dataclass
+class _Run:
+    """The validated inputs of one :func:`train` call."""
+
+    x_train: torch.Tensor
+    x_test: torch.Tensor | None
+    epochs: int
+    batch_size: int
+    lr: float
+    estimator: str
+    num_samples: int
+    baseline: object  # as given (for the settings)
+    resolved_baseline: object  # as used by the model
+    generator: torch.Generator
+    device: torch.device
+    eval_num_samples: int
+    eval_seed: int
+    measure_variance: bool
+    variance_draws: int
+    variance_batch_size: int
+    settings: dict
+
+
+def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_samples, baseline, generator, device,
+             eval_num_samples, eval_seed, measure_variance, variance_draws, variance_batch_size, checkpoint,
+             resume, extra_settings, checkpoint_seconds) -> _Run:
+    """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
+    check_vae(model)
     x_train, x_test = _split_data(data, test_data)
     model.check_input(x_train, "data")
+    if len(x_train) == 0 or x_train.dim() != 2:
+        raise ValueError(f"data must be a non-empty (N, {model.input_dim}) tensor of training images, "
+                         f"got shape {tuple(x_train.shape)}")
     if x_test is not None:
         model.check_input(x_test, "test_data")
-    epochs = check_num_samples(epochs, "epochs")
-    batch_size = check_num_samples(batch_size, "batch_size")
+        if len(x_test) == 0 or x_test.dim() != 2:
+            raise ValueError(f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
+                             f"got shape {tuple(x_test.shape)}")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
     num_samples = check_num_samples(num_samples)
     check_positive(lr, "lr")
     # estimator and baseline together (same errors as lecture9.vae.elbo), before touching the model
-    _check_options(estimator, baseline, num_samples)
-    variance_draws = check_num_samples(variance_draws, "variance_draws")
-    variance_batch_size = check_num_samples(variance_batch_size, "variance_batch_size")
+    resolved = model.check_options(estimator, baseline, num_samples)
+    variance_draws = check_positive_int(variance_draws, "variance_draws", minimum=2)
+    variance_batch_size = check_positive_int(variance_batch_size, "variance_batch_size")
     eval_num_samples = check_num_samples(eval_num_samples, "eval_num_samples")
+    if isinstance(eval_seed, bool) or not isinstance(eval_seed, int) or not 0 <= eval_seed < 2**63 - 1:
+        raise ValueError(f"eval_seed must be an integer in [0, 2**63 - 1), got {eval_seed!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>")
+    if checkpoint is not None:
+        _check_checkpoint_path(Path(checkpoint))
+    if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, (int, float)) or not (
+        math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0
+    ):
+        raise ValueError(f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}")
     check_generator(generator)
     device = resolve_device(device)
+    if generator is None:
+        generator = torch.Generator()
+        generator.seed()
     settings = {
         "estimator": estimator,
         "num_samples": num_samples,
@@ -324,241 +451,118 @@ def train(
         "num_train": len(x_train),
         "num_test": len(x_test) if x_test is not None else None,
     }
-    state = None
-    if resume and Path(checkpoint).is_file():
-        state = load_checkpoint(checkpoint)
-        if state["model_config"] != model.config:
-            raise ValueError(
-                f"checkpoint {checkpoint} holds a model with config {state['model_config']}, "
-                f"but the model passed has {model.config}; build it with VAE(**config)"
-            )
-        _check_resume_settings(checkpoint, state.get("settings", {}), settings)
-    if generator is None:
-        generator = torch.Generator()
-        generator.seed()
+    if extra_settings is not None:
+        if not isinstance(extra_settings, dict) or set(extra_settings) & set(settings):
+            raise ValueError(f"extra_settings must be a dict whose keys are not among {sorted(settings)}, "
+                             f"got {extra_settings!r}")
+        settings.update(extra_settings)
+    return _Run(x_train, x_test, epochs, batch_size, float(lr), estimator, num_samples, baseline, resolved,
+                generator, device, eval_num_samples, int(eval_seed), bool(measure_variance), variance_draws,
+                variance_batch_size, settings)
 
-    model.to(device)
-    x_train = x_train.to(device)
-    x_test = x_test.to(device) if x_test is not None else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    history: dict[str, list] = {k: [] for k in HISTORY_KEYS}
-    start_epoch = 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        history = {k: list(state["history"][k]) for k in HISTORY_KEYS}
-        start_epoch = int(state["epoch"])
 
+def _check_checkpoint_path(path: Path) -> None:
+    """Raise a ValueError when ``path`` cannot be a checkpoint file (a folder, or inside a file)."""
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path} is a folder; it must be the path of a file (e.g. run/checkpoint.pt)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"checkpoint {path} cannot be written: {parent} is a file, not a folder")
+            break
+
+
+#: Keys every checkpoint written by :func:`train` holds.
+_CHECKPOINT_KEYS = ("epoch", "model_config", "model", "optimizer", "generator", "history")
+
+
+def _load_resume_state(run: _Run, model, checkpoint) -> dict | None:
+    """The checkpoint to resume from (``None`` when the file does not exist yet), after checking it fits."""
+    path = Path(checkpoint)
+    if not path.is_file():
+        return None
+    state = load_checkpoint(path)
+    missing = [key for key in _CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise ValueError(f"checkpoint {path} lacks {missing}: it was not written by lecture9.training.train; "
+                         f"start a new run (another checkpoint path / --out)")
+    if state["model_config"] != model.config:
+        raise ValueError(
+            f"checkpoint {path} holds a model with config {state['model_config']}, "
+            f"but the model passed has {model.config}; build it with VAE(**config)"
+        )
+    _check_resume_settings(path, state.get("settings", {}), run.settings)
+    if int(state["epoch"]) > run.epochs:
+        raise ValueError(
+            f"epochs={run.epochs} is less than the {int(state['epoch'])} epochs checkpoint {path} has already "
+            f"trained; pass epochs >= {int(state['epoch'])} (the total, including the checkpoint's)"
+        )
+    return state
+
+
+def _restore(state: dict | None, model, optimizer, generator) -> tuple[dict[str, list], int]:
+    """Step 1: the history and first epoch, from a checkpoint (model, optimizer, generator) or from scratch."""
+    if state is None:
+        return {k: [] for k in HISTORY_KEYS}, 0
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    return {k: list(state["history"][k]) for k in HISTORY_KEYS}, int(state["epoch"])
+
+
+def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) -> tuple[float, float]:
+    """Step 2: one epoch of Adam steps on shuffled minibatches; returns (mean train ELBO, seconds)."""
+    model.train()
+    t0 = time.perf_counter()
     n = len(x_train)
-    elapsed = history["time"][-1] if history["time"] else 0.0
-    bar = tqdm(
-        range(start_epoch, epochs), initial=start_epoch, total=epochs, disable=not progress,
-        desc=f"VAE {estimator}", unit="epoch", leave=True,
-    )
-    for epoch in bar:
-        model.train()
-        t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=generator, device=generator.device).to(device)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            xb = x_train[perm[start : start + batch_size]]
-            values = elbo(model, xb, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)
-            loss = -values.mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(values.detach().sum())
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        elapsed += time.perf_counter() - t0
-        model.eval()
-        eval_gen = torch.Generator(device=generator.device).manual_seed(eval_seed)
-        test_elbo = evaluate_elbo(model, x_test, num_samples=eval_num_samples, generator=eval_gen) if x_test is not None else math.nan
-        variance = math.nan
-        if measure_variance:
-            var_gen = torch.Generator(device=generator.device).manual_seed(eval_seed + 1)
-            variance = encoder_gradient_variance(
-                model, x_train[:variance_batch_size], num_draws=variance_draws, num_samples=num_samples,
-                estimator=estimator, baseline=baseline, generator=var_gen,
-            )["total_variance"]
-        history["epoch"].append(epoch + 1)
-        history["train_elbo"].append(total / n)
-        history["test_elbo"].append(test_elbo)
-        history["time"].append(elapsed)
-        history["encoder_grad_variance"].append(variance)
-        bar.set_postfix(train=f"{total / n:.2f}", test=f"{test_elbo:.2f}")
-        if checkpoint is not None:
-            save_checkpoint(
-                checkpoint,
-                {
-                    "format": 1,
-                    "epoch": epoch + 1,
-                    "model_config": model.config,
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(),
-                    "history": history,
-                    "settings": settings,
-                },
-            )
-        if callback is not None:
-            callback(epoch + 1, history)
-    bar.close()
+    perm = torch.randperm(n, generator=generator, device=generator.device).to(run.device)
+    losses = []
+    for start in range(0, n, run.batch_size):
+        xb = x_train[perm[start : start + run.batch_size]]
+        eps = model.noise(run.num_samples, xb, generator)
+        values = model.elbo_terms_from_noise(xb, eps, run.estimator, run.resolved_baseline)[0]
+        loss = -values.mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    sizes = torch.tensor([min(run.batch_size, n - s) for s in range(0, n, run.batch_size)], dtype=torch.float64)
+    total = -float(torch.stack(losses).double().cpu() @ sizes)  # one device synchronisation per epoch
+    if not math.isfinite(total):
+        raise FloatingPointError(
+            "the training ELBO became non-finite; lower lr or check the data and the model (min_scale)"
+        )
+    return total / n, time.perf_counter() - t0
+
+
+def _evaluate_epoch(run: _Run, model, x_train: torch.Tensor, x_test: torch.Tensor | None) -> tuple[float, float]:
+    """Step 3: the test ELBO (fixed evaluation noise) and, if asked, the encoder-gradient variance."""
     model.eval()
-    return history
+    device = run.generator.device
+    test_elbo = math.nan
+    if x_test is not None:
+        eval_gen = torch.Generator(device=device).manual_seed(run.eval_seed)
+        test_elbo = float(_evaluate_unchecked(model, x_test, "elbo", run.eval_num_samples, eval_gen, 1000)
+                          .double().mean())
+    variance = math.nan
+    if run.measure_variance:
+        var_gen = torch.Generator(device=device).manual_seed(run.eval_seed + 1)
+        variance = encoder_gradient_variance(
+            model, x_train[: run.variance_batch_size], num_draws=run.variance_draws, num_samples=run.num_samples,
+            estimator=run.estimator, baseline=run.baseline, generator=var_gen,
+        )["total_variance"]
+    return test_elbo, variance
 
 
-# ----------------------------------------------------------------------------- command line
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    """Add the ``train-vae`` arguments to ``parser``."""
-    parser.add_argument("--data", choices=("digits", "mnist"), default="digits",
-                        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files")
-    parser.add_argument("--mnist-root", default="data/mnist",
-                        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded")
-    parser.add_argument("--latent-dim", type=int, default=8, help="dimension of z (default 8)")
-    parser.add_argument("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
-    parser.add_argument("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
-    parser.add_argument("--estimator", choices=ESTIMATORS, default="pathwise", help="encoder-gradient estimator")
-    parser.add_argument("--baseline", choices=BASELINES, default=None,
-                        help="baseline for the score-function estimator (needs --num-samples >= 2)")
-    parser.add_argument("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
-    parser.add_argument("--epochs", type=int, default=200, help="total epochs (default 200)")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: 1 on the CPU, torch's choice on CUDA). The digits "
-                             "model is tiny, so per-operation overhead dominates: on the course's 2-core machine "
-                             "2 threads trained it about 6-36x slower than 1")
-    parser.add_argument("--iwae-samples", type=int, default=1000,
-                        help="importance samples for the final test log-likelihood (0 skips it)")
-    parser.add_argument("--measure-variance", action="store_true",
-                        help="record the encoder-gradient variance after every epoch")
-    parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _load(args):
-    if args.data == "digits":
-        from .data import load_binarized_digits
-
-        d = load_binarized_digits()
-        return d.x_train, d.x_test
-    from .data import load_mnist
-
-    x_train, _ = load_mnist(args.mnist_root, "train")
-    x_test, _ = load_mnist(args.mnist_root, "test")
-    return x_train, x_test
-
-
-def _json_safe(obj):
-    """``obj`` with every non-finite float (``nan``: not measured) replaced by ``None``."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    return obj
-
-
-def _write_json(path: Path, obj) -> None:
-    """Write ``obj`` as standard JSON (``null`` for ``nan``; ``allow_nan=False``), atomically."""
-    text = json.dumps(_json_safe(obj), indent=2, allow_nan=False) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``train-vae``: train, write ``OUT/checkpoint.pt`` and ``OUT/metrics.json``; return the exit code."""
-    out = Path(args.out)
-    ckpt = out / CHECKPOINT_NAME
-    if ckpt.exists() and not args.resume:
-        print(f"error: {ckpt} exists; pass --resume to continue that run or choose another --out", file=sys.stderr)
-        return 2
-    try:
-        x_train, x_test = _load(args)
-        device = resolve_device(args.device)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    threads = args.threads
-    if threads is not None and threads < 1:
-        print(f"error: --threads must be >= 1, got {threads}", file=sys.stderr)
-        return 2
-    if threads is None and device.type == "cpu":
-        # The digits VAE is so small that per-operation overhead dominates: on the course's 2-core machine
-        # PyTorch's default of 2 threads made training about 6-36x slower than 1 thread.
-        threads = 1
-    if threads is not None:
-        torch.set_num_threads(threads)  # this process is the command: its thread count is ours to set
-    generator = torch.Generator().manual_seed(args.seed)
-    try:
-        model = VAE(
-            input_dim=x_train.shape[1], latent_dim=args.latent_dim, hidden_dims=args.hidden_dims,
-            activation=args.activation, generator=generator,
-        )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    out.mkdir(parents=True, exist_ok=True)
-    print(
-        f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
-        f"VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} {args.activation}, "
-        f"{args.estimator} encoder gradient, {args.epochs} epochs, device {device}",
-        flush=True,
-    )
-    log_every = max(1, args.epochs // 10)
-
-    def log(epoch, history):
-        if epoch % log_every == 0 or epoch == args.epochs:
-            tqdm.write(
-                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
-                f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s"
-            )
-
-    try:
-        history = train(
-            model, x_train, test_data=x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            estimator=args.estimator, num_samples=args.num_samples, baseline=args.baseline, generator=generator,
-            device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
-            progress=not args.no_progress, callback=log,
-        )
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    final = {
-        "epochs": history["epoch"][-1],
-        "test_elbo": history["test_elbo"][-1],
-        "test_neg_elbo": -history["test_elbo"][-1],
-        "train_time_s": history["time"][-1],
-        "time_per_epoch_s": history["time"][-1] / max(1, len(history["time"])),
-    }
-    if args.iwae_samples > 0:
-        ll = log_likelihood(model, x_test.to(device), args.iwae_samples,
-                            generator=torch.Generator().manual_seed(args.seed + 1))
-        final["iwae_samples"] = args.iwae_samples
-        final["test_iwae_nll"] = -float(ll.mean())
-    metrics = {
-        "command": "train-vae",
-        "data": args.data,
+def _checkpoint_state(run: _Run, model, optimizer, history: dict, epoch: int) -> dict:
+    """Step 4: what a checkpoint holds, enough to resume exactly."""
+    return {
+        "format": 1,
+        "epoch": epoch,
         "model_config": model.config,
-        "settings": {
-            "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
-            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
-            "threads": torch.get_num_threads(),
-        },
-        "final": final,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": run.generator.get_state(),
         "history": history,
+        "settings": run.settings,
     }
-    _write_json(out / METRICS_NAME, metrics)
-    line = f"test -ELBO {final['test_neg_elbo']:.3f} nats"
-    if "test_iwae_nll" in final:
-        line += f", IWAE NLL (K={args.iwae_samples}) {final['test_iwae_nll']:.3f} nats"
-    print(f"{line}; {final['train_time_s']:.1f} s training ({final['time_per_epoch_s']:.3f} s/epoch)")
-    print(f"wrote {ckpt} and {out / METRICS_NAME}")
-    return 0

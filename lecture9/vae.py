@@ -26,22 +26,25 @@ bound of Burda et al. (2016). See Mohamed et al. (2020), Sec. 9 (variational inf
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_generator, check_num_samples
+from ._validation import check_generator, check_num_samples, check_broadcast, check_choice, check_positive_int, check_vae
 from .sampling import normal_noise, uniform_noise
-from .control_variates import leave_one_out_baseline
+from .baselines import leave_one_out_baseline
 from .estimators import score_function_surrogate
 
 __all__ = [
     "ESTIMATORS",
     "BASELINES",
+    "SCALE_RANGE",
     "VAE",
     "gaussian_kl",
+    "evaluate_bound",
     "elbo",
     "elbo_terms",
     "iwae_bound",
@@ -56,6 +59,10 @@ ESTIMATORS = ("pathwise", "score_function")
 #: Named baselines accepted by :func:`elbo` (besides numbers, tensors and callables).
 BASELINES = ("leave_one_out",)
 
+#: Encoder scales are kept in this range (with any ``min_scale``, raw output or ``scale_param``), so that
+#: ``log scale``, the KL and the ELBO stay finite.
+SCALE_RANGE = (1e-8, 1e8)
+
 _ACTIVATIONS = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
@@ -67,6 +74,7 @@ _ACTIVATIONS = {
 }
 
 _LOG_2PI = math.log(2.0 * math.pi)
+_COST_SHAPE = "the cost's shape (num_samples, *batch)"
 
 
 def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
@@ -89,8 +97,7 @@ class VAE(nn.Module):
     Bernoulli logits. Without the latent distribution (``z = loc``, no KL term) it
     would be a vanilla autoencoder.
 
-    Introduced in chapter 9, *Training a variational autoencoder*; Kingma and
-    Welling (2014), Sec. 3 and App. C.
+    Kingma and Welling (2014), Sec. 3 and App. C.
 
     Args:
         input_dim: number of binary pixels per datapoint (64 for digits, 784 for MNIST).
@@ -99,13 +106,16 @@ class VAE(nn.Module):
         activation: hidden-layer nonlinearity, one of ``tanh``, ``relu``, ``elu``,
             ``softplus``, ``sigmoid``, ``gelu``, ``leaky_relu``.
         scale_param: ``"softplus"`` or ``"exp"`` (log-variance), see above.
-        min_scale: floor added to the softplus scale (keeps ``log scale`` finite).
+        min_scale: floor added to the softplus scale; scales are also clamped to
+            :data:`SCALE_RANGE` (the exp parameterization through its log-variance).
         generator: random numbers for the initial weights (``None``: PyTorch's default
             initialization from the global generator).
 
     Raises:
+        TypeError: if a size is not an integer (``hidden_dims`` a sequence of them) or
+            ``min_scale`` not a number.
         ValueError: on non-positive sizes, an unknown activation or ``scale_param``,
-            or a negative ``min_scale``.
+            or a negative or non-finite ``min_scale``.
 
     Shapes:
         ``encode``: ``(*batch, input_dim) -> (*batch, latent_dim)`` twice;
@@ -125,20 +135,29 @@ class VAE(nn.Module):
     ):
         super().__init__()
         check_generator(generator)
-        if isinstance(hidden_dims, int):
+        if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
             hidden_dims = (hidden_dims,)
+        if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence) or not all(
+            isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in hidden_dims
+        ):
+            raise TypeError(f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}; e.g. (256,)")
         hidden_dims = tuple(int(h) for h in hidden_dims)
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise TypeError(f"{name} must be a positive integer, got {value!r}")
+            if value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        input_dim, latent_dim = int(input_dim), int(latent_dim)
         if any(h < 1 for h in hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         if scale_param not in ("softplus", "exp"):
             raise ValueError(f"scale_param must be 'softplus' or 'exp', got {scale_param!r}")
-        if not min_scale >= 0:
-            raise ValueError(f"min_scale must be >= 0, got {min_scale}")
+        if isinstance(min_scale, bool) or not isinstance(min_scale, numbers.Real):
+            raise TypeError(f"min_scale must be a number >= 0, got {min_scale!r}; e.g. min_scale=1e-4")
+        if not (math.isfinite(min_scale) and min_scale >= 0):
+            raise ValueError(f"min_scale must be finite and >= 0, got {min_scale}")
         self.input_dim = input_dim
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -177,18 +196,63 @@ class VAE(nn.Module):
         }
 
     def check_input(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
-        """Check that ``x`` is a floating tensor of shape ``(*batch, input_dim)``; return it."""
+        """Check that ``x`` is a tensor ``(*batch, input_dim)`` of the model's dtype with values in [0, 1].
+
+        Binary (0/1) pixels are the model's data; values inside [0, 1] (grayscale
+        intensities used as Bernoulli targets, a common practice) are allowed too.
+
+        Raises:
+            TypeError: if ``x`` is not a floating tensor of the parameters' dtype.
+            ValueError: on the wrong width or a value outside [0, 1] (NaN included).
+        """
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor of shape (batch, {self.input_dim}), got {type(x).__name__}")
         if not x.is_floating_point():
             raise TypeError(f"{name} must be a floating tensor of 0/1 pixels, got dtype {x.dtype}; use x.float()")
+        dtype = self.encoder[0].weight.dtype
+        if x.dtype != dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the model's parameters are {dtype}; convert one of them, "
+                f"e.g. {name}.to({dtype}) or model.to({x.dtype})"
+            )
         if x.dim() == 0 or x.shape[-1] != self.input_dim:
             raise ValueError(
                 f"{name} has shape {tuple(x.shape)}, but the model expects (batch, {self.input_dim}): "
                 f"flatten each image to {self.input_dim} pixels (x.reshape(len(x), -1)) "
                 f"or build the VAE with input_dim={x.shape[-1] if x.dim() else '?'}"
             )
+        if x.numel() and not bool(((x >= 0) & (x <= 1)).all()):
+            bad = x[~((x >= 0) & (x <= 1))][0].item()
+            raise ValueError(
+                f"{name} must hold pixel values in [0, 1] (binary 0/1, or grayscale intensities), got {bad}; "
+                f"binarize or rescale the data (e.g. x / 255) and remove NaN"
+            )
         return x
+
+    def check_options(self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
+        """Validate the encoder-gradient ``estimator`` with its ``baseline``; return the resolved baseline.
+
+        The one check shared by :func:`elbo`, :func:`encoder_gradients` and
+        :func:`lecture9.training.train`. With ``batch_shape`` a tensor baseline is also
+        checked against the cost's shape ``(num_samples, *batch_shape)``.
+        """
+        return _check_options(estimator, baseline, num_samples, batch_shape)
+
+    def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """The base noise of the latent sample, ``(num_samples, *batch, latent_dim)`` standard normals."""
+        return normal_noise((num_samples, *x.shape[:-1], self.latent_dim), x, generator)
+
+    def elbo_terms_from_noise(self, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
+        """``(elbo, reconstruction, kl)`` per datapoint for the noise ``eps``, without argument checks.
+
+        The training loop's hot path (:func:`elbo_terms` is the checked entry point);
+        ``baseline`` is the resolved one of :meth:`check_options`.
+        """
+        return _elbo_from_noise(self, x, eps, estimator, baseline)
+
+    def log_weights(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        """Log importance weights :math:`\\log p(x, z) - \\log q(z \\mid x)` for the noise ``eps``, unchecked."""
+        return _log_weights(self, x, eps)
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
@@ -196,8 +260,10 @@ class VAE(nn.Module):
         loc, raw = h.chunk(2, dim=-1)
         if self.scale_param == "softplus":
             scale = F.softplus(raw) + self.min_scale
-        else:
-            scale = torch.exp(0.5 * raw)
+            if self.min_scale < SCALE_RANGE[0]:  # otherwise the floor holds already
+                scale = scale.clamp_min(SCALE_RANGE[0])
+        else:  # clamp the log-variance, not the scale: exp must not overflow (inf * 0 gradients are NaN)
+            scale = torch.exp(0.5 * raw.clamp(2.0 * math.log(SCALE_RANGE[0]), 2.0 * math.log(SCALE_RANGE[1])))
         return loc, scale
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -251,8 +317,7 @@ def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         \\mathrm{KL}(\\mathcal{N}(\\mu, \\operatorname{diag}\\sigma^2) \\,\\|\\, \\mathcal{N}(0, I))
         = \\frac12 \\sum_{j=1}^{J} \\left(\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2\\right).
 
-    Introduced in chapter 9, *Training a variational autoencoder* (derived there);
-    Kingma and Welling (2014), App. B.
+    Derived in chapter 9; Kingma and Welling (2014), App. B.
 
     Args:
         loc: means :math:`\\mu`.
@@ -308,34 +373,15 @@ def _resolve_baseline(baseline, num_samples: int):
     )
 
 
-def _check_baseline_shape(baseline: torch.Tensor, cost_shape: tuple[int, ...], what: str = "baseline") -> None:
-    """Raise a ValueError naming ``baseline`` unless it broadcasts to ``cost_shape`` without enlarging it."""
-    shape = tuple(baseline.shape)
-    try:
-        ok = tuple(torch.broadcast_shapes(shape, cost_shape)) == tuple(cost_shape)
-    except RuntimeError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"{what} has shape {shape}, but it must broadcast to the cost's shape (num_samples, *batch) = "
-            f"{tuple(cost_shape)}: pass a number, a tensor of shape {tuple(cost_shape)} (or one that broadcasts "
-            f"to it, e.g. {tuple(cost_shape[1:])}), or a callable returning the cost's shape"
-        )
-
-
 def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
     """Per-sample REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
     if callable(baseline):
         baseline = baseline(cost.detach())
         if isinstance(baseline, torch.Tensor):
-            _check_baseline_shape(baseline, tuple(cost.shape), "the tensor returned by the baseline callable")
+            check_broadcast(baseline, tuple(cost.shape), "the tensor returned by the baseline callable", _COST_SHAPE)
     return score_function_surrogate(log_prob, cost, baseline, reduction="none")
 
 
-def _check_estimator(estimator: str) -> str:
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
-    return estimator
 
 
 def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
@@ -346,12 +392,12 @@ def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tupl
     ``batch_shape`` a tensor baseline is also checked against the cost's shape
     ``(num_samples, *batch_shape)``.
     """
-    _check_estimator(estimator)
+    check_choice(estimator, ESTIMATORS, "estimator")
     resolved = _resolve_baseline(baseline, num_samples)
     if resolved is not None and estimator == "pathwise":
         raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
     if isinstance(resolved, torch.Tensor) and batch_shape is not None:
-        _check_baseline_shape(resolved, (num_samples, *batch_shape))
+        check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
     return resolved
 
 
@@ -362,7 +408,7 @@ def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: 
     z = loc + scale * eps
     if estimator == "pathwise":
         log_px = _log_bernoulli(model.decode(z), x)
-        recon = log_px.mean(0)
+        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)  # a view for one sample: cheaper
         return recon - kl, recon, kl
     z = z.detach()
     log_px = _log_bernoulli(model.decode(z), x)  # decoder: ordinary gradient; no path to the encoder
@@ -388,19 +434,15 @@ def elbo_terms(
     :math:`\\mathbb{E}_q[\\log p_\\theta(x \\mid z)]` (averaged over ``num_samples``),
     ``kl`` the closed form :func:`gaussian_kl`.
 
-    Introduced in chapter 9, *Training a variational autoencoder*.
-
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> three tensors of shape ``(*batch,)``.
     """
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
-    baseline = _check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
+    baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
-    eps = normal_noise((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
-    return _elbo_from_noise(model, x, eps, estimator, baseline)
+    return model.elbo_terms_from_noise(x, model.noise(num_samples, x, generator), estimator, baseline)
 
 
 def elbo(
@@ -432,8 +474,7 @@ def elbo(
     :func:`lecture9.estimators.score_function_surrogate`), plus the exact KL gradient.
     The returned value is the same ELBO estimate in both cases (for the same noise).
 
-    Introduced in chapter 9, *Training a variational autoencoder*; Mohamed et al.
-    (2020), Sec. 4 and 5 (the two estimators) and Sec. 9.1 (variational inference).
+    Mohamed et al. (2020), Sec. 4 and 5 (the two estimators) and Sec. 9.1 (variational inference).
 
     Args:
         model: the :class:`VAE`.
@@ -465,7 +506,7 @@ def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor
     z = loc + scale * eps
     log_px = _log_bernoulli(model.decode(z), x)
     log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
-    log_qz = _log_normal(z, loc, scale)
+    log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(-1)  # exact: (z - loc) / scale = eps
     return log_px + log_pz - log_qz
 
 
@@ -484,8 +525,7 @@ def iwae_bound(
     :math:`\\mathbb{E}[\\mathcal{L}_K]` increases with ``K`` and tends to
     :math:`\\log p_\\theta(x)`. Differentiable (pathwise).
 
-    Introduced in chapter 9, *Training a variational autoencoder*; an importance
-    sampling estimate (chapter 2) of the marginal likelihood.
+    An importance sampling estimate (chapter 2) of the marginal likelihood.
 
     Args:
         model: the :class:`VAE`.
@@ -502,16 +542,13 @@ def iwae_bound(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
-    eps = normal_noise((num_samples, *x.shape[:-1], model.latent_dim), x, generator)
-    return torch.logsumexp(_log_weights(model, x, eps), dim=0) - math.log(num_samples)
+    return torch.logsumexp(model.log_weights(x, model.noise(num_samples, x, generator)), dim=0) - math.log(num_samples)
 
 
-@torch.no_grad()
 def log_likelihood(
     model: VAE,
     x: torch.Tensor,
@@ -526,8 +563,6 @@ def log_likelihood(
     evaluated without gradients in chunks of ``batch_size`` datapoints and a few
     thousand decoder evaluations at a time, so memory stays small. Its negative mean
     is the "importance-sampled NLL" reported next to the negative ELBO.
-
-    Introduced in chapter 9, *Training a variational autoencoder*.
 
     Args:
         model: the :class:`VAE`.
@@ -545,23 +580,67 @@ def log_likelihood(
     Shapes:
         ``x``: ``(N, input_dim)`` -> ``(N,)``.
     """
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    return evaluate_bound(model, x, bound="iwae", num_samples=num_samples, generator=generator, batch_size=batch_size)
+
+
+@torch.no_grad()
+def evaluate_bound(
+    model: VAE,
+    x: torch.Tensor,
+    *,
+    bound: str = "elbo",
+    num_samples: int = 1,
+    generator: torch.Generator | None = None,
+    batch_size: int = 1000,
+) -> torch.Tensor:
+    """The ELBO or the IWAE bound of each datapoint, without gradients, in chunks of ``batch_size`` rows.
+
+    The one evaluation loop of the package (:func:`log_likelihood`,
+    :func:`lecture9.training.evaluate_elbo`). For the IWAE bound the ``num_samples``
+    importance samples are drawn a few thousand decoder evaluations at a time, so
+    memory stays small.
+
+    Args:
+        model: the :class:`VAE`.
+        x: data in [0, 1].
+        bound: ``"elbo"`` (:func:`elbo`, ``num_samples`` averaged) or ``"iwae"`` (:func:`iwae_bound`).
+        num_samples: samples of ``z`` per datapoint, >= 1.
+        generator: random numbers.
+        batch_size: datapoints per chunk, >= 1.
+
+    Returns:
+        The bound of each datapoint (nats); empty for an empty ``x``.
+
+    Raises:
+        TypeError, ValueError: as :func:`elbo`; ``ValueError`` for an unknown ``bound``.
+
+    Shapes:
+        ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
+    """
+    check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
-    batch_size = check_num_samples(batch_size, "batch_size")
+    batch_size = check_positive_int(batch_size, "batch_size")
     check_generator(generator)
+    if bound not in ("elbo", "iwae"):
+        raise ValueError(f"bound must be 'elbo' or 'iwae', got {bound!r}")
+    return _evaluate_unchecked(model, x, bound, num_samples, generator, batch_size)
+
+
+@torch.no_grad()
+def _evaluate_unchecked(model: VAE, x, bound: str, num_samples: int, generator, batch_size: int) -> torch.Tensor:
     flat = x.reshape(-1, model.input_dim)
-    out = []
+    out = [flat.new_zeros(0)]
+    # decoder outputs of at most ~4M numbers at a time
+    width = max(model.input_dim, max(model.hidden_dims, default=1))
     for start in range(0, len(flat), batch_size):
         xb = flat[start : start + batch_size]
-        # decoder outputs of at most ~4M numbers at a time
-        chunk = max(1, (1 << 22) // (len(xb) * max(model.input_dim, model.hidden_dims[0] if model.hidden_dims else 1)))
-        log_w = []
-        for s in range(0, num_samples, chunk):
-            k = min(chunk, num_samples - s)
-            eps = normal_noise((k, len(xb), model.latent_dim), xb, generator)
-            log_w.append(_log_weights(model, xb, eps))
+        if bound == "elbo":
+            out.append(model.elbo_terms_from_noise(xb, model.noise(num_samples, xb, generator), "pathwise", None)[0])
+            continue
+        chunk = max(1, (1 << 22) // (len(xb) * width))
+        log_w = [model.log_weights(xb, model.noise(min(chunk, num_samples - s), xb, generator))
+                 for s in range(0, num_samples, chunk)]
         out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(num_samples))
     return torch.cat(out).reshape(x.shape[:-1])
 
@@ -576,7 +655,7 @@ class _ELBOLoss(nn.Module):
         self.baseline = baseline
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        return -_elbo_from_noise(self.model, x, eps, self.estimator, self.baseline)[0].mean()
+        return -self.model.elbo_terms_from_noise(x, eps, self.estimator, self.baseline)[0].mean()
 
 
 def encoder_gradients(
@@ -597,8 +676,6 @@ def encoder_gradients(
     compares between REINFORCE and the reparameterization trick). Vectorized with
     :func:`torch.func.vmap` over the draws.
 
-    Introduced in chapter 9, *Training a variational autoencoder*.
-
     Args:
         model: the :class:`VAE` (its parameters are not changed).
         x: a minibatch.
@@ -618,14 +695,11 @@ def encoder_gradients(
         ``x``: ``(batch, input_dim)`` -> ``(num_draws, P)`` with ``P`` the number of
         encoder parameters.
     """
-    if not isinstance(model, VAE):
-        raise TypeError(f"model must be a lecture9.vae.VAE, got {type(model).__name__}")
+    check_vae(model)
     model.check_input(x)
-    num_draws = check_num_samples(num_draws, "num_draws")
-    if num_draws < 2:
-        raise ValueError("num_draws must be >= 2 to measure a variance")
+    num_draws = check_positive_int(num_draws, "num_draws", minimum=2)
     num_samples = check_num_samples(num_samples)
-    baseline = _check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
+    baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
     loss = _ELBOLoss(model, estimator, baseline)
     params = {k: v.detach() for k, v in loss.named_parameters()}
@@ -634,7 +708,7 @@ def encoder_gradients(
     def loss_of(enc_params, eps):
         return torch.func.functional_call(loss, {**params, **enc_params}, (x, eps))
 
-    eps = normal_noise((num_draws, num_samples, *x.shape[:-1], model.latent_dim), x, generator)
+    eps = model.noise(num_draws * num_samples, x, generator).reshape(num_draws, num_samples, *x.shape[:-1], -1)
     grads = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, 0), chunk_size=chunk_size)(enc, eps)
     return torch.cat([grads[k].reshape(num_draws, -1) for k in enc], dim=1)
 
@@ -669,8 +743,6 @@ def encoder_gradient_variance(
 
     with :math:`s_p^2` the unbiased sample variances. It can be negative when the signal
     is small compared with ``total_variance / num_draws``.
-
-    Introduced in chapter 9, *Training a variational autoencoder*.
 
     Args:
         model, x, num_draws, num_samples, estimator, baseline, generator: as in

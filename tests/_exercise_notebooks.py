@@ -443,6 +443,31 @@ return f * (z - mu) / sigma**2, torch.sigmoid(-(w * z + b))""",
         """\
 return -0.5 * ((x - mean) ** 2).sum(-1) / scale**2""",
         r"your log-likelihood for shape \(4, 64\), scale 0\.1 differs from the reference: largest difference ",
+    ),    WrongAnswer(
+        "ex-11-reward-to-go", "the slip of Thomas (2014): G_t without the factor gamma^t in front",
+        """\
+num_episodes, horizon = states.shape
+pi = torch.softmax(logits, dim=-1)
+grads = torch.zeros(num_episodes, *logits.shape, dtype=logits.dtype)
+to_go = torch.zeros(num_episodes, dtype=logits.dtype)
+for t in reversed(range(horizon)):
+    to_go = rewards[:, t] + discount * to_go
+    score = torch.nn.functional.one_hot(actions[:, t], logits.shape[1]) - pi[states[:, t]]
+    grads[torch.arange(num_episodes), states[:, t]] += to_go[:, None] * score
+return grads""",
+        r"your estimator's exact expectation \(over all trajectories; it should be the exact gradient\) differs from the reference",
+    ),
+    WrongAnswer(
+        "ex-11-value-baseline", "the discount forgotten in the backward recursion",
+        """\
+pi = torch.softmax(logits, dim=-1)
+v_next = torch.zeros(mdp.num_states, dtype=logits.dtype)
+out = []
+for _ in range(mdp.horizon):
+    v_next = (pi * (mdp.expected_rewards + mdp.transitions @ v_next)).sum(-1)
+    out.append(v_next)
+return torch.stack(out[::-1])""",
+        r"your value table V_t\(s\) differs from the reference: largest difference ",
     ),
     WrongAnswer(
         "ex-09-elbo-estimate", "the noise forgotten: the decoder is evaluated at z = loc",

@@ -6,16 +6,25 @@ cheaply, on every real ``book/NN_*.ipynb`` that exists when the tests run.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import math
+import os
 import re
+import sys
+import tempfile
+from pathlib import Path
 
 import nbformat
 import pytest
 from _exercise_notebooks import (
+    KERNELSPEC,
     MC_INTEGRAL_BIASED,
     MC_INTEGRAL_SOLUTION,
     REAL_CHAPTERS,
     SAMPLE_MEAN_SOLUTION,
+    SETUP,
+    SOLUTION_END,
     WRITTEN_SOLUTION_CODE,
     WRITTEN_SOLUTION_TEXT,
     WRONG_ANSWERS,
@@ -23,14 +32,18 @@ from _exercise_notebooks import (
     _names,
     code_indices,
     distinctive_lines,
+    exercise_md,
     fill_stub,
     fixture_notebook,
     leaked_solution_lines,
     run_cells,
+    solution_start,
     tags,
     with_dependencies,
     write_fixture_book,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -223,10 +236,22 @@ BOOK_EXTENSION = assign.DEFAULT_BOOK / "_ext" / "lecture9_book.py"
 def test_the_build_command_matches_the_book_extension():
     """The notes' command switches on what book/_ext/lecture9_book.py reads, and names where the site lands."""
     extension = BOOK_EXTENSION.read_text(encoding="utf-8")
-    assert f'HIDE_SOLUTIONS_ENV = "{assign.HIDE_SOLUTIONS_ENV}"' in extension
+    assert "from lecture9.assign import HIDE_SOLUTIONS_ENV" in extension  # defined once, in assign
     assert assign.HIDE_SOLUTIONS_BUILD in extension
     assert f"``{assign.HIDE_SOLUTIONS_HTML}``" in extension
     assert assign.HIDE_SOLUTIONS_BUILD == "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students"
+
+
+def test_the_book_extension_reads_the_variable_defined_in_assign(monkeypatch):
+    spec = importlib.util.spec_from_file_location("_lecture9_book_under_test", BOOK_EXTENSION)
+    extension = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, extension)  # its dataclasses look the module up
+    spec.loader.exec_module(extension)
+    assert extension.HIDE_SOLUTIONS_ENV is assign.HIDE_SOLUTIONS_ENV
+    monkeypatch.setenv(assign.HIDE_SOLUTIONS_ENV, "1")
+    assert extension.hide_solutions_requested()
+    monkeypatch.setenv(assign.HIDE_SOLUTIONS_ENV, "0")
+    assert not extension.hide_solutions_requested()
 
 
 def test_assign_writes_the_instructors_notes(book, tmp_path):
@@ -482,10 +507,185 @@ def test_student_notebook_leaves_its_input_alone():
     assert nbformat.writes(nb) == before
 
 
-def test_refuses_non_positive_points(book, tmp_path, capsys):
-    assert run_assign("--book", book, "--out", tmp_path / "out", "--nbgrader", "--points", "0") == 1
-    assert "--points must be > 0, got 0.0" in capsys.readouterr().err
+def _snapshot(folder: Path) -> dict:
+    """Everything under ``folder``, recursively: each path's kind and, for a file, its bytes."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            state[rel] = ("link", os.readlink(path))
+        elif path.is_dir():
+            state[rel] = ("folder", None)
+        else:
+            state[rel] = ("file", path.read_bytes())
+    return state
+
+
+@pytest.mark.parametrize("points", [math.nan, math.inf, -math.inf, 0.0, -1.0])
+def test_refuses_points_that_are_not_a_finite_positive_number(book, tmp_path, points):
+    before = _snapshot(tmp_path)
+    with pytest.raises(ValueError, match=r"points \(--points\) must be a finite number > 0"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points)
+    with pytest.raises(ValueError, match="points"):
+        assign.student_notebook(fixture_notebook(), nbgrader=True, points=points)
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("points", ["2", True, None])
+def test_refuses_points_that_are_not_a_number(book, tmp_path, points):
+    with pytest.raises(TypeError, match=r"points \(--points\) must be a number"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points)
     assert not (tmp_path / "out").exists()
+
+
+def _two_chapter_book(tmp_path) -> list[Path]:
+    return write_fixture_book(tmp_path / "book", ("04_score_function.ipynb", "05_pathwise.ipynb"))
+
+
+def _filled_output(tmp_path) -> Path:
+    """An output folder from an earlier run, with a file of the user's and a folder in the way of chapter 5."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "04_score_function.ipynb").write_text("the previous student notebook of chapter 4")
+    (out / assign.README_NAME).write_text("the previous notes")
+    (out / "notes.txt").write_text("mine")
+    (out / "05_pathwise.ipynb").mkdir()
+    (out / "05_pathwise.ipynb" / "inside.txt").write_text("a file in the folder")
+    return out
+
+
+def test_a_destination_that_is_a_folder_leaves_the_output_exactly_as_before(tmp_path):
+    notebooks = _two_chapter_book(tmp_path)
+    out = _filled_output(tmp_path)
+    before, around = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(assign.AssignError, match=r"--out .*05_pathwise.ipynb is a folder"):
+        assign.assign(notebooks, out, book=tmp_path / "book", force=True)
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == around  # no staging folder left behind
+
+
+def test_a_failed_move_into_place_is_rolled_back(tmp_path, monkeypatch):
+    """The moves are all or none: when the third of four fails, the first two are undone."""
+    notebooks = _two_chapter_book(tmp_path)
+    out = _filled_output(tmp_path)
+    (out / "05_pathwise.ipynb" / "inside.txt").unlink()
+    (out / "05_pathwise.ipynb").rmdir()
+    (out / "05_pathwise.ipynb").write_text("the previous student notebook of chapter 5")
+    before, around = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
+    real_replace, placed = os.replace, []
+
+    def failing_replace(src, dst):
+        if Path(dst).parent == out:
+            placed.append(Path(dst).name)
+            if len(placed) == 2:  # the new chapter 5 (after chapter 4 went in)
+                raise OSError(28, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(assign.os, "replace", failing_replace)
+    with pytest.raises(assign.AssignError, match=r"--out .*No space left on device.*as it was"):
+        assign.assign(notebooks, out, book=tmp_path / "book", force=True)
+    assert placed[:2] == ["04_score_function.ipynb", "05_pathwise.ipynb"]
+    assert _snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == around
+    monkeypatch.setattr(assign.os, "replace", real_replace)
+    assign.assign(notebooks, out, book=tmp_path / "book", force=True)  # and then it works
+    assert (out / "notes.txt").read_text() == "mine"
+    assert nbformat.read(out / "05_pathwise.ipynb", as_version=4).cells
+
+
+@pytest.mark.parametrize("below", ["sub", "sub/deeper"])
+def test_an_output_below_a_file_names_out(book, tmp_path, below):
+    (tmp_path / "afile").write_text("x")
+    before = _snapshot(tmp_path)
+    with pytest.raises(assign.AssignError, match=r"--out .*afile is not a folder"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / "afile" / below, book=book)
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("out", ["ro/out", "ro/new/deeper/out"])
+def test_an_output_that_cannot_be_created_names_out(book, tmp_path, monkeypatch, out):
+    """A read-only parent: the staging folder (or a missing parent) cannot be created; folders made are removed."""
+    (tmp_path / "ro").mkdir()
+    before = _snapshot(tmp_path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(assign.tempfile, "mkdtemp", denied)
+    with pytest.raises(assign.AssignError, match=r"--out .*Permission denied"):
+        assign.assign([book / "01_fixture.ipynb"], tmp_path / out, book=book)
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that file modes restrict")
+def test_a_read_only_parent_names_out(book, tmp_path):
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        with pytest.raises(assign.AssignError, match=r"--out .*(Permission denied|cannot create)"):
+            assign.assign([book / "01_fixture.ipynb"], parent / "sub" / "out", book=book)
+        assert list(parent.iterdir()) == []
+    finally:
+        parent.chmod(0o755)
+
+
+# --- property: whatever the cell tags, no solution line reaches the student file ----------
+
+#: (has a solution region, tags) of a code cell; the last two are malformed, and refused.
+_CELL_KINDS = [
+    (True, [exercises.SOLUTION]),
+    (False, [exercises.SOLUTION]),
+    (False, []),
+    (False, [exercises.AUTOGRADE]),
+    (True, [exercises.AUTOGRADE]),
+    (False, [exercises.SOLUTION, exercises.AUTOGRADE]),
+]
+
+
+def _synthetic_cell(i: int, region: bool, cell_tags: list[str]):
+    if region:
+        source = (f"# Exercise ex-{i}: task number {i}.\ndef function_{i}(x):\n    \"\"\"Docstring {i}.\"\"\"\n"
+                  f"    {exercises.BEGIN_SOLUTION}\n    secret_value_number_{i}_of_the_solution = x * {i} + 12345\n"
+                  f"    return secret_value_number_{i}_of_the_solution\n    {exercises.END_SOLUTION}")
+    else:
+        source = f"secret_plain_line_number_{i} = {i} * 98765 + 1"
+    return nbformat.v4.new_code_cell(source, metadata={"tags": cell_tags} if cell_tags else {})
+
+
+_ITEMS = st.lists(
+    st.tuples(st.sampled_from(_CELL_KINDS), st.lists(st.sampled_from(["hide-input", "remove-output"]), unique=True),
+              st.sampled_from(["none", "gated", "gated-with-text"])),
+    min_size=1, max_size=5,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(items=_ITEMS)
+def test_no_tag_combination_leaves_a_solution_line_in_the_student_file(items):
+    cells = [nbformat.v4.new_markdown_cell("# A synthetic chapter"), nbformat.v4.new_code_cell(SETUP)]
+    for i, ((region, kind_tags), extra_tags, gated) in enumerate(items):
+        cell_tags = [*kind_tags, *extra_tags]
+        if gated != "none":
+            cells.append(nbformat.v4.new_markdown_cell(exercise_md(f"ex-{i}", f"Exercise {i}", "Do it.")))
+            cells.append(nbformat.v4.new_markdown_cell(solution_start(f"ex-{i}")))
+            if gated == "gated-with-text":
+                cells.append(nbformat.v4.new_markdown_cell(f"The worked answer number {i} explains it in detail."))
+        cells.append(_synthetic_cell(i, region, cell_tags))
+        if gated != "none":
+            cells.append(nbformat.v4.new_markdown_cell(SOLUTION_END))
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC)})
+    try:
+        student = assign.student_notebook(nb)
+    except ValueError as err:  # a malformed combination is refused, naming the cell
+        assert re.search(r"cell \d+", str(err)), err
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "student.ipynb"
+        nbformat.write(student, path)
+        assert leaked_solution_lines(nb, path) == []
+        text = path.read_text(encoding="utf-8")
+    assert "secret_value_number" not in text and "worked answer number" not in text
 
 
 def test_cli_help_lists_assign(capsys):

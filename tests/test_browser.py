@@ -16,6 +16,12 @@ For each page in ``_toc.yml`` the test opens the built HTML page in Debian's Chr
 A full-page screenshot of each page is written to ``_build/screenshots/`` (``<page>.png``,
 and ``<page>-2.png``, ... for the rest of a very long page).
 
+``test_no_dead_links`` reads every HTML file of the build: no link leads to the
+placeholder repository ``https://github.com/OWNER/...`` of ``_config.yml`` (the build
+leaves out the repository and launch buttons until ``repository.url`` is set), and every
+internal link (``href``/``src``: pages, downloads, images, scripts) points to a file of the
+build and, with a ``#fragment``, to an element of that page with that ``id``.
+
 ``test_solutions_hidden_build`` checks the instructors' solutions-hidden edition
 (``LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students``): no
 line of any solution of the full build appears anywhere in its output.
@@ -29,11 +35,13 @@ environment sets ``LECTURE9_REQUIRE_BROWSER=1`` (as ``.ci/run`` does): then they
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
@@ -110,11 +118,9 @@ def _find_executable(*names: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def driver():
-    """A headless Chromium with a fresh profile; skips (or fails, if required) when unavailable."""
-    if not (HTML / "index.html").is_file():
-        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+@contextlib.contextmanager
+def headless_chromium(*, profile_prefix: str, timeout_s: float, extra_flags=(), browser_log: bool = False):
+    """A headless Chromium with a fresh profile, quit afterwards; skips (or fails, if required) when unavailable."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -126,22 +132,31 @@ def driver():
         _unavailable(
             "headless Chromium is not available (Debian: apt-get install -y chromium chromium-driver)"
         )
-    profile = tempfile.mkdtemp(prefix="lecture9-chromium-")
+    profile = tempfile.mkdtemp(prefix=profile_prefix)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
+    for flag in (*CHROMIUM_FLAGS, *extra_flags, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={profile}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    browser.set_page_load_timeout(PAGE_TIMEOUT_S)
-    browser.set_script_timeout(PAGE_TIMEOUT_S)
+    browser.set_page_load_timeout(timeout_s)
+    browser.set_script_timeout(timeout_s)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     try:
         yield browser
     finally:
         browser.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    """Headless Chromium for the built book's pages."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+    with headless_chromium(profile_prefix="lecture9-chromium-", timeout_s=PAGE_TIMEOUT_S, browser_log=True) as browser:
+        yield browser
 
 
 WAIT_FOR_MATHJAX = """
@@ -442,3 +457,59 @@ def test_solutions_hidden_build():
         if leaks:
             problems.append(f"{path.relative_to(STUDENT_HTML)}: solution text {leaks[:3]}")
     assert not problems, "solutions-hidden build leaks solutions:\n  - " + "\n  - ".join(problems[:20])
+
+
+# --- links -------------------------------------------------------------------------
+
+#: The repository of ``_config.yml`` before it is set (book/_ext/lecture9_book.py).
+PLACEHOLDER_LINK = re.compile(r"github\.com/OWNER\b|//OWNER\.github\.io", re.IGNORECASE)
+_LINK_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src", "iframe": "src", "source": "src"}
+
+
+def _link_problems(html_dir: Path) -> tuple[int, list[str]]:
+    """(number of internal links checked, problems) over every HTML file of a build."""
+    from bs4 import BeautifulSoup
+
+    ids: dict[Path, set[str]] = {}
+
+    def anchors(path: Path) -> set[str]:
+        if path not in ids:
+            soup = BeautifulSoup(path.read_text(encoding="utf-8", errors="ignore"), "html.parser")
+            ids[path] = {el["id"] for el in soup.find_all(id=True)} | {
+                el["name"] for el in soup.find_all("a", attrs={"name": True})
+            }
+        return ids[path]
+
+    checked, problems = 0, []
+    for page in sorted(html_dir.rglob("*.html")):
+        if "_static" in page.relative_to(html_dir).parts:
+            continue
+        where = page.relative_to(html_dir)
+        text = page.read_text(encoding="utf-8", errors="ignore")
+        if PLACEHOLDER_LINK.search(text):
+            problems.append(f"{where}: mentions the placeholder repository ({PLACEHOLDER_LINK.search(text).group(0)})")
+        soup = BeautifulSoup(text, "html.parser")
+        for tag, attribute in _LINK_ATTRIBUTES.items():
+            for element in soup.find_all(tag, attrs={attribute: True}):
+                link = element[attribute].strip()
+                parts = urlsplit(link)
+                if parts.scheme or link.startswith("//") or not link:
+                    continue  # external (checked for the placeholder above), mailto:, data:, ...
+                checked += 1
+                target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.is_file() or not target.is_relative_to(html_dir):
+                    problems.append(f"{where}: <{tag} {attribute}={link!r}> leads to no file of the build")
+                elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in anchors(target):
+                    problems.append(f"{where}: <{tag} {attribute}={link!r}>: no id {parts.fragment!r} in {target.name}")
+    return checked, problems
+
+
+def test_no_dead_links():
+    """No link to the placeholder repository, no internal link or anchor that leads nowhere."""
+    if not (HTML / "index.html").is_file():
+        _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
+    checked, problems = _link_problems(HTML)
+    assert checked > 0, f"no internal link found in {HTML}"
+    assert not problems, f"{len(problems)} dead or placeholder link(s) in {HTML}:\n  - " + "\n  - ".join(problems[:30])

@@ -35,3 +35,16 @@ def test_evaluations_per_sample_of_a_scalar_gaussian(estimator, expected):
 def test_unknown_estimator_is_named():
     with pytest.raises(ValueError, match="estimator must be one of"):
         cost_counting.evaluations_per_sample("finite_difference", torch.cos, NORMAL, PARAMS, 5)
+
+
+@pytest.mark.parametrize("dim", [1, 3, 8])
+def test_measure_valued_costs_4d_evaluations_for_a_diagonal_gaussian(dim):
+    """Under Independent the weak derivative is taken one coordinate at a time: 2 evaluations per coordinate
+    and parameter vector, 4D in all; the score-function and pathwise estimators need one."""
+    diagonal = lambda loc, scale: torch.distributions.Independent(NORMAL(loc, scale), 1)  # noqa: E731
+    params = {"loc": torch.zeros(dim, dtype=torch.float64), "scale": torch.ones(dim, dtype=torch.float64)}
+    cost = lambda x: torch.logsumexp(x, dim=-1)  # noqa: E731  (couples the coordinates)
+    counts = {name: cost_counting.evaluations_per_sample(name, cost, diagonal, params, 20,
+                                                         generator=torch.Generator().manual_seed(1))
+              for name in ("score_function", "pathwise", "measure_valued_coupled")}
+    assert counts == {"score_function": 1, "pathwise": 1, "measure_valued_coupled": 4 * dim}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -157,3 +158,42 @@ def test_real_mnist_test_split():
     assert 0.10 < x.mean().item() < 0.16  # about 13% of MNIST pixels are above half intensity
     with gzip.open(MNIST_DIR / "t10k-images-idx3-ubyte.gz", "rb") as f:
         assert f.read(4) == bytes([0, 0, 8, 3])
+
+
+# ----------------------------------------------------------------------------- bad input (issue 14)
+
+
+def test_write_idx_rejects_fractions(tmp_path):
+    with pytest.raises(ValueError, match="array must hold whole numbers"):
+        data.write_idx(tmp_path / "a.idx", [1.7])
+    with pytest.raises(TypeError, match="array must hold integers"):
+        data.write_idx(tmp_path / "a.idx", ["a"])
+
+
+def test_read_idx_of_a_folder_and_of_bad_gzip(tmp_path):
+    with pytest.raises(ValueError, match="is a folder"):
+        data.read_idx(tmp_path)
+    (tmp_path / "t.gz").write_text("not gzip")
+    with pytest.raises(ValueError, match=r"t.gz is not a complete gzip file"):
+        data.read_idx(tmp_path / "t.gz")
+
+
+@pytest.mark.parametrize("images", [np.zeros((3, 10, 10), np.uint8), np.zeros((3, 28, 28), np.int32)],
+                         ids=["10x10", "int32"])
+def test_load_mnist_rejects_non_mnist_images(tmp_path, images):
+    img, lab = data.MNIST_FILES["test"]
+    if images.dtype == np.uint8:
+        data.write_idx(tmp_path / img, images)
+    else:  # an IDX file of big-endian int32 (type code 0x0C)
+        header = bytes([0, 0, 0x0C, 3]) + struct.pack(">3I", *images.shape)
+        (tmp_path / img).write_bytes(header + images.astype(">i4").tobytes())
+    data.write_idx(tmp_path / lab, np.zeros(3, np.uint8))
+    with pytest.raises(ValueError, match="MNIST images are 28x28 unsigned bytes"):
+        data.load_mnist(tmp_path, "test")
+
+
+@pytest.mark.parametrize("call", [lambda: data.load_binarized_digits(threshold="abc"),
+                                  lambda: data.load_mnist(".", "test", threshold="abc")], ids=["digits", "mnist"])
+def test_threshold_must_be_a_number(call):
+    with pytest.raises(TypeError, match="threshold must be a number"):
+        call()

@@ -8,16 +8,15 @@ import pytest
 import torch
 from scipy import stats
 
-from lecture9 import estimators, reference
+from conftest import assert_unbiased as check_unbiased
+from conftest import gen, variance_and_se
+
+from lecture9 import estimators, reference, sampling
 
 D = torch.distributions
 Normal = D.Normal
 LOC, SCALE = 1.0, 1.0
 DTYPE = torch.float64
-
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def normal_params(loc=LOC, scale=SCALE, shape=()):
@@ -84,7 +83,7 @@ def test_score_function_per_sample_formula(shape):
     params = {"loc": loc, "scale": scale}
     f = COSTS["cos"]
     grads = estimators.score_function_grad(f, Normal, params, 50, generator=gen(7))
-    x = estimators.sample(Normal, params, 50, generator=gen(7))
+    x = sampling.draw(Normal(**params), (50,), gen(7))
     torch.testing.assert_close(grads["loc"], f(x) * (x - loc) / scale**2)
     torch.testing.assert_close(grads["scale"], f(x) * ((x - loc) ** 2 / scale**3 - 1 / scale))
 
@@ -100,14 +99,14 @@ def test_pathwise_per_sample_equals_autograd_of_the_same_sample_path():
         d_loc, d_scale = torch.autograd.grad(f(loc + scale * eps[i]).sum(), (loc, scale))
         torch.testing.assert_close(grads["loc"][i], d_loc)
         torch.testing.assert_close(grads["scale"][i], d_scale)
-    # and the samples are those of `sample` with the same seed
-    torch.testing.assert_close(estimators.sample(Normal, params, 6, generator=gen(3)),
+    # and the samples are those of `sampling.draw` with the same seed
+    torch.testing.assert_close(sampling.draw(Normal(**params), (6,), gen(3)),
                                params["loc"] + params["scale"] * eps)
 
 
-def test_sample_is_differentiable_for_reparameterizable_families():
+def test_draw_is_differentiable_for_reparameterizable_families():
     loc = torch.tensor(0.5, dtype=DTYPE, requires_grad=True)
-    x = estimators.sample(Normal, {"loc": loc, "scale": torch.tensor(2.0, dtype=DTYPE)}, 4, generator=gen())
+    x = sampling.draw(Normal(loc, torch.tensor(2.0, dtype=DTYPE)), (4,), gen())
     x.sum().backward()
     assert loc.grad.item() == pytest.approx(4.0)
 
@@ -120,37 +119,45 @@ def test_measure_valued_bernoulli_per_sample_is_the_finite_difference():
                                                           dtype=DTYPE))
 
 
-def _uniform(shape, generator):
-    """The open-interval uniform noise of lecture9.sampling: torch.rand clamped away from 0."""
-    return torch.rand(shape, generator=generator, dtype=DTYPE).clamp_min(torch.finfo(DTYPE).tiny)
+def _recording(f):
+    """A cost that records the samples it is evaluated at."""
+    calls = []
+
+    def cost(x):
+        calls.append(x.clone())
+        return f(x)
+
+    return cost, calls
 
 
 @pytest.mark.parametrize("coupled", [True, False])
 def test_measure_valued_normal_per_sample_formula(coupled):
-    # Reproduce the draws of measure_valued_grad from a re-seeded generator, in its order: the loc
-    # parameter first (Weibull W = sqrt(-2 log U), a second W when uncoupled), then the scale
-    # (random sign, three normals for the Maxwell, then U for the coupled or a normal for the uncoupled x-).
+    """Each per-sample estimate is c (f(x+) - f(x-)) at the points f was evaluated at, and those points
+    have the laws of the weak derivative (Mohamed et al. 2020, Sec. 6): x+- = mu +- sigma W, W Rayleigh,
+    for loc; x+ = mu + sigma M, M double-sided Maxwell, and x- ~ N(mu, sigma^2) (or mu + sigma U M) for scale."""
     loc = torch.tensor([0.3, -1.0], dtype=DTYPE)
     scale = torch.tensor([1.5, 0.7], dtype=DTYPE)
     f = lambda x: torch.sin(2 * x) + x**2  # noqa: E731  neither even nor odd about loc
-    n = 64
-    grads = estimators.measure_valued_grad(f, Normal, {"loc": loc, "scale": scale}, n, coupled=coupled,
+    cost, calls = _recording(f)
+    n = 4000
+    grads = estimators.measure_valued_grad(cost, Normal, {"loc": loc, "scale": scale}, n, coupled=coupled,
                                            generator=gen(5))
-    g = gen(5)
-    shape = (n, 2)
-    w_plus = torch.sqrt(-2 * torch.log(_uniform(shape, g)))
-    w_minus = w_plus if coupled else torch.sqrt(-2 * torch.log(_uniform(shape, g)))
-    loc_ref = (f(loc + scale * w_plus) - f(loc - scale * w_minus)) / (scale * math.sqrt(2 * math.pi))
-    sign = torch.where(_uniform(shape, g) < 0.5, -1.0, 1.0).to(DTYPE)
-    maxwell = sign * torch.randn((3, *shape), generator=g, dtype=DTYPE).pow(2).sum(0).sqrt()
+    assert len(calls) == 4  # x+ and x- for loc, then for scale
+    loc_plus, loc_minus, scale_plus, scale_minus = calls
+    torch.testing.assert_close(grads["loc"], (f(loc_plus) - f(loc_minus)) / (scale * math.sqrt(2 * math.pi)))
+    torch.testing.assert_close(grads["scale"], (f(scale_plus) - f(scale_minus)) / scale)
+    w_plus, w_minus = (loc_plus - loc) / scale, (loc - loc_minus) / scale
     if coupled:
-        x_minus = loc + scale * _uniform(shape, g) * maxwell      # U M ~ N(0, 1)
-    else:
-        x_minus = loc + scale * torch.randn(shape, generator=g, dtype=DTYPE)
-    scale_ref = (f(loc + scale * maxwell) - f(x_minus)) / scale
-    assert grads["loc"].shape == shape and grads["scale"].shape == shape
-    torch.testing.assert_close(grads["loc"], loc_ref)
-    torch.testing.assert_close(grads["scale"], scale_ref)
+        torch.testing.assert_close(w_plus, w_minus)
+    for w in (w_plus, w_minus):
+        assert stats.kstest(w.flatten().numpy(), stats.rayleigh.cdf).pvalue > 1e-3
+    m = (scale_plus - loc) / scale
+    assert stats.kstest(m.abs().flatten().numpy(), stats.maxwell.cdf).pvalue > 1e-3
+    assert abs(float((m > 0).double().mean()) - 0.5) < 5 * 0.5 / math.sqrt(m.numel())
+    z = (scale_minus - loc) / scale
+    if coupled:  # x- = mu + sigma U M with U ~ U(0, 1) shared with M
+        assert stats.kstest((z / m).flatten().numpy(), stats.uniform.cdf).pvalue > 1e-3
+    assert stats.kstest(z.flatten().numpy(), stats.norm.cdf).pvalue > 1e-3
 
 
 @pytest.mark.parametrize("coupled", [True, False])
@@ -171,25 +178,21 @@ def test_measure_valued_exponential_per_sample_formula(coupled):
     # x+ = E1 ~ Exp(rate), x- ~ Gamma(2, rate): E1 + E2 (coupled) or E2 + E3 (uncoupled); c = 1 / rate.
     rate = torch.tensor([0.5, 2.0], dtype=DTYPE)
     f = lambda x: torch.sin(x)  # noqa: E731
-    n = 64
-    grads = estimators.measure_valued_grad(f, D.Exponential, {"rate": rate}, n, coupled=coupled, generator=gen(7))
-    g = gen(7)
-    e1, e2 = (-torch.log(_uniform((n, 2), g)) / rate for _ in range(2))
-    x_minus = e1 + e2 if coupled else e2 - torch.log(_uniform((n, 2), g)) / rate
-    torch.testing.assert_close(grads["rate"], (f(e1) - f(x_minus)) / rate)
+    cost, calls = _recording(f)
+    n = 4000
+    grads = estimators.measure_valued_grad(cost, D.Exponential, {"rate": rate}, n, coupled=coupled, generator=gen(7))
+    x_plus, x_minus = calls
+    torch.testing.assert_close(grads["rate"], (f(x_plus) - f(x_minus)) / rate)
+    for i, r in enumerate(rate.tolist()):
+        assert stats.kstest(x_plus[:, i].numpy(), stats.expon(scale=1 / r).cdf).pvalue > 1e-3
+        assert stats.kstest(x_minus[:, i].numpy(), stats.gamma(2.0, scale=1 / r).cdf).pvalue > 1e-3
+    if coupled:
+        assert bool((x_minus > x_plus).all())
 
 
 # ------------------------------------------------------------------------------------------------
 # variance against quadrature
 # ------------------------------------------------------------------------------------------------
-
-
-def variance_and_se(samples: torch.Tensor):
-    """Sample variance and its standard error sqrt((m4 - s^4) / n)."""
-    centred = samples - samples.mean()
-    var = centred.pow(2).mean()
-    m4 = centred.pow(4).mean()
-    return var.item(), math.sqrt(max((m4 - var**2).item(), 0.0) / samples.numel())
 
 
 @pytest.mark.parametrize("estimator", reference.ESTIMATORS)
@@ -218,12 +221,6 @@ def test_monte_carlo_variance_matches_quadrature_for_figure3_costs(estimator, f)
 # ------------------------------------------------------------------------------------------------
 # discrete families and other measures
 # ------------------------------------------------------------------------------------------------
-
-
-def check_unbiased(grads: torch.Tensor, truth: torch.Tensor):
-    n = grads.shape[0]
-    se = grads.std(0) / math.sqrt(n)
-    assert ((grads.mean(0) - truth).abs() <= 5 * se + 1e-12).all(), (grads.mean(0), truth, se)
 
 
 def test_bernoulli_score_function_and_measure_valued_match_enumeration():
@@ -333,10 +330,10 @@ SAMPLED = {
 
 
 @pytest.mark.parametrize("family", sorted(SAMPLED))
-def test_sample_has_the_right_distribution(family):
+def test_draw_has_the_right_distribution(family):
     distribution, values, frozen = SAMPLED[family]
     params = {k: torch.tensor(v, dtype=DTYPE) for k, v in values.items()}
-    x = estimators.sample(distribution, params, 5_000, generator=gen(2))
+    x = sampling.draw(distribution(**params), (5_000,), gen(2))
     assert x.shape == (5_000,)
     assert stats.kstest(x.numpy(), frozen.cdf).pvalue > 1e-3
 
@@ -349,8 +346,8 @@ def test_sample_has_the_right_distribution(family):
         (D.Categorical, {"probs": torch.tensor([0.2, 0.3, 0.5])}, torch.tensor(0.3 + 1.0)),
     ],
 )
-def test_sample_discrete_families(distribution, params, mean):
-    x = estimators.sample(distribution, params, 20_000, generator=gen())
+def test_draw_discrete_families(distribution, params, mean):
+    x = sampling.draw(distribution(**params), (20_000,), gen())
     assert x.shape == (20_000, *mean.shape)
     se = x.double().std(0) / math.sqrt(20_000)
     assert ((x.double().mean(0) - mean).abs() <= 5 * se).all()
@@ -392,7 +389,7 @@ def test_baselines_number_tensor_callable_and_dict():
     f = COSTS["quadratic"]
     params = normal_params()
     plain = estimators.score_function_grad(f, Normal, params, 1000, generator=gen(4))
-    x = estimators.sample(Normal, params, 1000, generator=gen(4))
+    x = sampling.draw(Normal(**params), (1000,), gen(4))
     score_loc = (x - LOC) / SCALE**2
     with_number = estimators.score_function_grad(f, Normal, params, 1000, baseline=2.0, generator=gen(4))
     torch.testing.assert_close(with_number["loc"], plain["loc"] - 2.0 * score_loc)
@@ -417,7 +414,7 @@ def test_score_function_surrogate_gradient_is_the_score_function_estimate():
     grads = estimators.score_function_grad(f, Normal, params, 500, baseline=0.3, generator=gen(9))
     loc = params["loc"].clone().requires_grad_()
     scale = params["scale"].clone().requires_grad_()
-    x = estimators.sample(Normal, params, 500, generator=gen(9))
+    x = sampling.draw(Normal(**params), (500,), gen(9))
     loss = estimators.score_function_surrogate(Normal(loc, scale).log_prob(x), f(x), baseline=0.3)
     assert loss.shape == ()
     d_loc, d_scale = torch.autograd.grad(loss, (loc, scale))
@@ -470,12 +467,6 @@ def test_errors():
     for coupled in (1, 0, "yes", None, torch.tensor(True)):
         with pytest.raises(TypeError, match="coupled must be a bool"):
             estimators.measure_valued_grad(f, Normal, normal_params(), 10, coupled=coupled)
-    with pytest.raises(ValueError, match="num_samples"):
-        estimators.sample(Normal, normal_params(), 0)
-    with pytest.raises(ValueError, match="scale"):
-        estimators.sample(Normal, normal_params(scale=-1.0), 5)
-    with pytest.raises(ValueError, match="probs"):
-        estimators.sample(D.Bernoulli, {"probs": torch.tensor(1.5)}, 5)
     with pytest.raises(ValueError, match="baseline"):
         estimators.score_function_grad(f, Normal, normal_params(), 10, baseline=torch.zeros(3))
     with pytest.raises(ValueError, match="not parameters"):
@@ -497,8 +488,8 @@ def test_same_seed_same_tensors(estimator):
         assert not torch.equal(first[name], other[name])
     for distribution, params in [(Normal, normal_params()), (D.Poisson, {"rate": torch.tensor(3.0)}),
                                  (D.Categorical, {"probs": torch.tensor([0.5, 0.5])})]:
-        assert torch.equal(estimators.sample(distribution, params, 50, generator=gen(1)),
-                           estimators.sample(distribution, params, 50, generator=gen(1)))
+        assert torch.equal(sampling.draw(distribution(**params), (50,), gen(1)),
+                           sampling.draw(distribution(**params), (50,), gen(1)))
 
 
 def test_does_not_touch_the_global_random_state():
@@ -506,3 +497,164 @@ def test_does_not_touch_the_global_random_state():
     estimators.score_function_grad(COSTS["cos"], Normal, normal_params(), 10, generator=gen())
     estimators.measure_valued_grad(COSTS["cos"], Normal, normal_params(), 10, generator=gen())
     assert torch.equal(state, torch.get_rng_state())
+
+
+# ------------------------------------------------------------------------------------------------
+# relaxed families (pathwise), multivariate measure-valued
+# ------------------------------------------------------------------------------------------------
+
+
+def _relaxed_bernoulli_truth(f, temperature: float, logits, num_nodes: int = 4000):
+    """Gradient of E[f(x)], x = sigmoid((logits + L) / temperature), L ~ Logistic(0, 1), by Gauss-Legendre
+    quadrature over u = sigmoid(L) in (0, 1) (one dimension per coordinate), differentiated by autograd."""
+    from scipy.special import roots_legendre
+
+    t, w = roots_legendre(num_nodes)
+    u = torch.from_numpy(0.5 * (t + 1)).to(DTYPE)
+    w = torch.from_numpy(0.5 * w).to(DTYPE)
+    noise = torch.log(u) - torch.log1p(-u)  # the logistic noise
+    tau = torch.tensor(temperature, dtype=DTYPE, requires_grad=True)
+    lg = torch.as_tensor(logits, dtype=DTYPE).clone().requires_grad_(True)
+    x = torch.sigmoid((lg.unsqueeze(-1) + noise) / tau)  # (*logits.shape, num_nodes)
+    expectation = (w * f(x)).sum(-1)
+    d_tau, d_logits = torch.autograd.grad(expectation.sum(), (tau, lg))
+    return {"temperature": d_tau, "logits": d_logits}
+
+
+def test_pathwise_relaxed_bernoulli_matches_quadrature():
+    f = lambda x: (x - 0.45) ** 2  # noqa: E731
+    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor(0.3, dtype=DTYPE)}
+    grads = estimators.pathwise_grad(f, D.RelaxedBernoulli, params, 40_000, generator=gen(21))
+    truth = _relaxed_bernoulli_truth(f, 0.5, 0.3)
+    for name in params:
+        check_unbiased(grads[name], truth[name])
+
+
+def test_pathwise_relaxed_bernoulli_under_independent_with_scalar_temperature():
+    t = torch.tensor([0.45, 0.2, 0.8], dtype=DTYPE)
+    f = lambda x: ((x - t) ** 2).sum(-1)  # noqa: E731  one cost per sample, summed over the 3 coordinates
+    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor([0.0, -1.0, 2.0], dtype=DTYPE)}
+    grads = estimators.pathwise_grad(
+        f, lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
+        params, 40_000, generator=gen(22))
+    assert grads["temperature"].shape == (40_000,) and grads["logits"].shape == (40_000, 3)
+    truth = _relaxed_bernoulli_truth(lambda x: (x - t.unsqueeze(-1)) ** 2, 0.5, params["logits"])
+    check_unbiased(grads["logits"], truth["logits"])
+    check_unbiased(grads["temperature"], truth["temperature"])
+    # the issue's own call, float32: no broadcast error, one gradient per sample and parameter entry
+    g = estimators.pathwise_grad(
+        lambda x: x.sum(-1), lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
+        {"temperature": torch.tensor(0.5), "logits": torch.zeros(3)}, 1000)
+    assert g["temperature"].shape == (1000,) and g["logits"].shape == (1000, 3)
+
+
+def _independent_normal(loc, scale):
+    return D.Independent(Normal(loc, scale), 1)
+
+
+@pytest.mark.parametrize("coupled", [True, False])
+@pytest.mark.parametrize(
+    ("cost", "truth"),
+    [
+        (lambda x: torch.full(x.shape[:-1], 2.0, dtype=x.dtype), lambda mu, s: (torch.zeros_like(mu), torch.zeros_like(s))),
+        (lambda x: x.sum(-1), lambda mu, s: (torch.ones_like(mu), torch.zeros_like(s))),
+        (lambda x: (x**2).sum(-1), lambda mu, s: (2 * mu, 2 * s)),
+        # a cost that couples the coordinates: E[x1 x2 + x2 x3] = mu1 mu2 + mu2 mu3
+        (lambda x: x[..., 0] * x[..., 1] + x[..., 1] * x[..., 2],
+         lambda mu, s: (torch.stack([mu[1], mu[0] + mu[2], mu[1]]), torch.zeros_like(s))),
+    ],
+    ids=["constant", "linear", "quadratic", "coupling"],
+)
+def test_measure_valued_independent_normal(cost, truth, coupled):
+    params = {"loc": torch.tensor([0.5, -1.0, 2.0], dtype=DTYPE), "scale": torch.tensor([1.0, 0.5, 2.0], dtype=DTYPE)}
+    grads = estimators.measure_valued_grad(cost, _independent_normal, params, 20_000, coupled=coupled, generator=gen(23))
+    d_loc, d_scale = truth(params["loc"], params["scale"])
+    assert grads["loc"].shape == (20_000, 3) and grads["scale"].shape == (20_000, 3)
+    check_unbiased(grads["loc"], d_loc)
+    check_unbiased(grads["scale"], d_scale)
+
+
+def test_measure_valued_independent_bernoulli_with_a_coupling_cost():
+    # E[b1 b2 b3] = p1 p2 p3: d/dp_i = product of the others (exact enumeration of the weak derivative)
+    probs = torch.tensor([0.3, 0.6, 0.9], dtype=DTYPE)
+    grads = estimators.measure_valued_grad(lambda b: b.prod(-1), lambda probs: D.Independent(D.Bernoulli(probs), 1),
+                                           {"probs": probs}, 20_000, generator=gen(24))
+    truth = torch.stack([probs[1] * probs[2], probs[0] * probs[2], probs[0] * probs[1]])
+    check_unbiased(grads["probs"], truth)
+
+
+# ------------------------------------------------------------------------------------------------
+# bad input that used to pass silently (issue 14)
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", [lambda x: (x > 0).to(x.dtype), lambda x: x.detach() ** 2], ids=["step", "detached"])
+def test_pathwise_refuses_a_cost_without_a_gradient_path(f):
+    with pytest.raises(ValueError, match="f's output does not depend on the sample x.*score_function_grad"):
+        estimators.pathwise_grad(f, Normal, normal_params(), 100, generator=gen())
+    with pytest.raises(ValueError, match="f's output does not depend on x.*score-function"):
+        reference.estimator_moments("pathwise", f, 0.0, 1.0, "loc")
+
+
+def test_score_function_and_measure_valued_are_immune_to_in_place_costs():
+    def in_place(x):
+        x.mul_(0.0)
+        return (x - 3.0) ** 2
+
+    def clean(x):
+        return (x - 3.0) ** 2
+
+    for estimator in (estimators.score_function_grad, estimators.measure_valued_grad):
+        a = estimator(lambda x: clean(x.clone()) + 0 * in_place(x), Normal, normal_params(), 200, generator=gen(3))
+        b = estimator(clean, Normal, normal_params(), 200, generator=gen(3))
+        for name in a:
+            torch.testing.assert_close(a[name], b[name])
+
+
+@pytest.mark.parametrize("estimator", [estimators.score_function_grad, estimators.pathwise_grad,
+                                       estimators.measure_valued_grad])
+def test_estimators_name_bad_arguments(estimator):
+    f = COSTS["quadratic"]
+    with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
+        estimator(lambda x: torch.where(x > 1.0, torch.nan, x) ** 2, Normal, normal_params(), 100, generator=gen())
+    with pytest.raises(ValueError, match="num_samples must be at most"):
+        estimator(f, Normal, normal_params(), 10**12)
+    with pytest.raises(TypeError, match="num_samples"):
+        estimator(f, Normal, normal_params(), 10.0)
+    with pytest.raises(ValueError, match="shapes .*loc.*scale.*broadcast"):
+        estimator(f, Normal, {"loc": torch.zeros(3), "scale": torch.ones(2)}, 10)
+
+
+def test_score_function_names_non_finite_baselines():
+    f = COSTS["quadratic"]
+    for baseline, name in [(float("nan"), "baseline"), ({"loc": float("inf")}, "baseline\\['loc'\\]"),
+                           (lambda fx: fx * torch.nan, "baseline\\(f_values\\)")]:
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            estimators.score_function_grad(f, Normal, normal_params(), 10, baseline=baseline)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_generator_with_cpu_parameters():
+    with pytest.raises(ValueError, match="generator is a cuda generator"):
+        estimators.score_function_grad(COSTS["quadratic"], Normal, normal_params(), 10,
+                                       generator=torch.Generator(device="cuda"))
+
+
+def test_terms_at_given_samples_match_the_gaussian_formulas():
+    params = {"loc": torch.tensor([0.3, -1.0], dtype=DTYPE), "scale": torch.tensor([1.5, 0.7], dtype=DTYPE)}
+    loc, scale = params["loc"], params["scale"]
+    f = lambda x: torch.sin(2 * x) * x  # noqa: E731
+    df = lambda x: 2 * torch.cos(2 * x) * x + torch.sin(2 * x)  # noqa: E731
+    eps = torch.tensor([[0.0, 1.0], [-2.0, 0.5], [3.0, -0.1]], dtype=DTYPE)
+    x = loc + scale * eps
+    sf = estimators.score_function_terms(f, Normal, params, x)
+    torch.testing.assert_close(sf["loc"], f(x) * eps / scale)
+    torch.testing.assert_close(sf["scale"], f(x) * (eps**2 - 1) / scale)
+    pw = estimators.pathwise_terms(f, Normal, params, eps)
+    torch.testing.assert_close(pw["loc"], df(x))
+    torch.testing.assert_close(pw["scale"], df(x) * eps)
+    with pytest.raises(TypeError, match="location-scale"):
+        estimators.pathwise_terms(f, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
+                                  torch.zeros(3))
+    with pytest.raises(ValueError, match="x has shape"):
+        estimators.score_function_terms(f, Normal, params, torch.zeros(3, 3, dtype=DTYPE))

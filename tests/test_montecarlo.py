@@ -5,22 +5,18 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import matplotlib
 import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
 
-matplotlib.use("Agg")
 
-from lecture9 import montecarlo as mc  # noqa: E402
+from conftest import gen
+from lecture9 import montecarlo as mc
+from lecture9 import optimization, sampling
 
 D = torch.distributions
 NUM_SE = 5.0
-
-
-def gen(seed: int = 0) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def assert_within_se(estimate, truth):
@@ -180,121 +176,6 @@ def test_effective_sample_size_closed_forms():
     assert mc.effective_sample_size(w.log()) == pytest.approx(36 / 14)
 
 
-def test_inverse_cdf_sample_exponential_ks():
-    rate = 2.0
-    x = mc.inverse_cdf_sample(lambda u: -torch.log1p(-u) / rate, 5000, generator=gen(15))
-    assert x.shape == (5000,)
-    assert stats.kstest(x.numpy(), stats.expon(scale=1 / rate).cdf).pvalue > 0.01
-    # A Distribution's icdf gives the same numbers.
-    y = mc.inverse_cdf_sample(D.Exponential(torch.tensor(rate, dtype=torch.float64)), 5000, generator=gen(15))
-    torch.testing.assert_close(x, y)
-
-
-@pytest.mark.parametrize(
-    "dist, cdf",
-    [
-        (D.Normal(0.5, 2.0), stats.norm(0.5, 2.0).cdf),
-        (D.Laplace(0.0, 1.0), stats.laplace(0.0, 1.0).cdf),
-        (D.Cauchy(1.0, 0.5), stats.cauchy(1.0, 0.5).cdf),
-        (D.LogNormal(0.0, 0.5), stats.lognorm(0.5).cdf),
-        (D.Uniform(-1.0, 3.0), stats.uniform(-1.0, 4.0).cdf),
-        (D.MixtureSameFamily(D.Categorical(torch.tensor([0.3, 0.7])), D.Normal(torch.tensor([-2.0, 2.0]), torch.tensor([0.5, 1.0]))),
-         lambda x: 0.3 * stats.norm(-2, 0.5).cdf(x) + 0.7 * stats.norm(2, 1.0).cdf(x)),
-    ],
-)
-def test_sample_distribution_ks(dist, cdf):
-    x = mc.sample_distribution(dist, 4000, generator=gen(16))
-    assert x.shape == (4000,)
-    assert stats.kstest(x.double().numpy(), cdf).pvalue > 0.01
-
-
-def test_sample_distribution_discrete_and_shapes():
-    b = mc.sample_distribution(D.Bernoulli(torch.tensor([0.2, 0.7])), 20_000, generator=gen(17))
-    assert b.shape == (20_000, 2)
-    for j, p in enumerate([0.2, 0.7]):
-        assert abs(b[:, j].mean() - p) < NUM_SE * math.sqrt(p * (1 - p) / 20_000)
-    c = mc.sample_distribution(D.Categorical(torch.tensor([0.2, 0.3, 0.5])), 20_000, generator=gen(17))
-    assert c.shape == (20_000,)
-    for k, p in enumerate([0.2, 0.3, 0.5]):
-        assert abs((c == k).double().mean() - p) < NUM_SE * math.sqrt(p * (1 - p) / 20_000)
-    pois = mc.sample_distribution(D.Poisson(torch.tensor(3.0)), 20_000, generator=gen(17))
-    assert abs(pois.mean() - 3.0) < NUM_SE * math.sqrt(3.0 / 20_000)
-    mvn = mc.sample_distribution(D.MultivariateNormal(torch.zeros(3), torch.eye(3)), 10, generator=gen(17))
-    assert mvn.shape == (10, 3)
-
-
-def test_sample_distribution_gamma_moments():
-    x = mc.sample_distribution(D.Gamma(torch.tensor(2.0), torch.tensor(1.5)), 20_000, generator=gen(3))
-    mean, var = 2.0 / 1.5, 2.0 / 1.5**2
-    assert abs(x.mean() - mean) < NUM_SE * math.sqrt(var / 20_000)
-
-
-def test_sample_distribution_unsupported_family():
-    with pytest.raises(TypeError, match="cannot sample VonMises"):
-        mc.sample_distribution(D.VonMises(torch.tensor(0.0), torch.tensor(1.0)), 10, generator=gen())
-
-
-# --------------------------------------------------------------------------- rejection sampling
-
-
-def test_rejection_sample_beta_ks_and_acceptance_rate():
-    # Beta(2, 2) density 6x(1-x) <= 1.5 = M * Uniform(0, 1).
-    m = 1.5
-    res = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(m), 5000, generator=gen(18))
-    assert res.samples.shape == (5000,)
-    assert stats.kstest(res.samples.double().numpy(), stats.beta(2, 2).cdf).pvalue > 0.01
-    se = math.sqrt((1 / m) * (1 - 1 / m) / res.num_proposed)
-    assert abs(res.acceptance_rate - 1 / m) < NUM_SE * se
-
-
-def test_rejection_sample_mixture_with_normal_proposal():
-    target = D.MixtureSameFamily(D.Categorical(torch.tensor([0.4, 0.6])),
-                                 D.Normal(torch.tensor([-1.5, 1.5]), torch.tensor([0.6, 0.8])))
-    proposal = D.Normal(0.0, 2.5)
-    grid = torch.linspace(-15, 15, 30_001)
-    log_m = float((target.log_prob(grid) - proposal.log_prob(grid)).max()) + 1e-3
-    res = mc.rejection_sample(target.log_prob, proposal, log_m, 4000, generator=gen(19))
-    cdf = lambda x: 0.4 * stats.norm(-1.5, 0.6).cdf(x) + 0.6 * stats.norm(1.5, 0.8).cdf(x)  # noqa: E731
-    assert stats.kstest(res.samples.double().numpy(), cdf).pvalue > 0.01
-    m = math.exp(log_m)
-    assert abs(res.acceptance_rate - 1 / m) < NUM_SE * math.sqrt((1 / m) * (1 - 1 / m) / res.num_proposed)
-
-
-def test_rejection_sample_unnormalised_target_rate_is_z_over_m():
-    # p~(x) = 3 * 6x(1-x): Z = 3, M = 4.5 -> rate 2/3.
-    log_p = lambda x: math.log(3.0) + D.Beta(2.0, 2.0).log_prob(x)  # noqa: E731
-    res = mc.rejection_sample(log_p, D.Uniform(0.0, 1.0), math.log(4.5), 3000, generator=gen(20))
-    assert abs(res.acceptance_rate - 2 / 3) < NUM_SE * math.sqrt((2 / 3) * (1 / 3) / res.num_proposed)
-
-
-def test_rejection_sample_envelope_violation():
-    with pytest.raises(ValueError, match="envelope"):
-        mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.2), 100, generator=gen(21))
-
-
-@pytest.mark.parametrize("log_m", [math.inf, -math.inf, math.nan, torch.tensor(math.inf)])
-def test_rejection_sample_non_finite_log_m(log_m):
-    with pytest.raises(ValueError, match="log_M"):
-        mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), log_m, 100, generator=gen())
-
-
-def test_rejection_sample_event_shape_mismatch():
-    target = D.Independent(D.Normal(torch.zeros(2), 1.0), 1)
-    with pytest.raises(ValueError, match="event_shape"):
-        mc.rejection_sample(target, D.Normal(0.0, 3.0), 2.0, 10, generator=gen())
-
-
-def test_rejection_sample_wrong_shape_log_prob():
-    with pytest.raises(ValueError, match="target_log_prob returned shape"):
-        mc.rejection_sample(lambda x: torch.zeros(3), D.Uniform(0.0, 1.0), 0.0, 10, generator=gen())
-
-
-def test_rejection_sample_gives_up():
-    with pytest.raises(RuntimeError, match="accepted only"):
-        mc.rejection_sample(lambda x: torch.full_like(x, -50.0), D.Uniform(0.0, 1.0), 0.0, 10,
-                            generator=gen(), max_proposals=1000)
-
-
 # --------------------------------------------------------------------------- estimator properties
 
 
@@ -338,10 +219,18 @@ def test_repeated_estimates_moments():
 
 
 def test_loglog_slope_is_minus_one_half():
-    sizes = [10, 30, 100, 300, 1000, 3000]
-    errors = mc.error_by_sample_size(lambda x: x**2, D.Normal(0.0, 1.0), 1.0, sizes, 300, generator=gen(23))
+    sizes, repeats = [10, 30, 100, 300, 1000, 3000], 300
+    errors = mc.error_by_sample_size(lambda x: x**2, D.Normal(0.0, 1.0), 1.0, sizes, repeats, generator=gen(23))
     slope = mc.loglog_slope(sizes, errors)
-    assert -0.6 <= slope <= -0.4
+    # Standard error of the fitted slope. Each estimate of E[X^2] is (chi^2_N - N) / N: its squared error has
+    # relative variance kurtosis - 1 = 2 + 12 / N, so log RMSE (half the log of a mean of `repeats` squared
+    # errors) has variance v_N = (2 + 12 / N) / (4 repeats) (delta method), and the least-squares slope has
+    # variance sum_i (x_i - mean x)^2 v_i / (sum_i (x_i - mean x)^2)^2 with x = log N.
+    x = torch.log(torch.tensor(sizes, dtype=torch.float64))
+    x = x - x.mean()
+    v = (2.0 + 12.0 / torch.tensor(sizes, dtype=torch.float64)) / (4.0 * repeats)
+    se = math.sqrt(float((x.square() * v).sum() / x.square().sum() ** 2))
+    assert abs(slope + 0.5) < NUM_SE * se, (slope, se)
     assert mc.loglog_slope([1, 10, 100], [1.0, 0.1, 0.01]) == pytest.approx(-1.0)
 
 
@@ -353,45 +242,6 @@ def test_running_mean_matches_cumulative_formulas():
         assert means[k - 1] == pytest.approx(float(v[:k].mean()))
         assert se[k - 1] == pytest.approx(float(v[:k].std() / math.sqrt(k)))
     assert math.isnan(se[0])
-
-
-def test_minimize_by_sampling_finds_the_best_candidate():
-    box = D.Independent(D.Uniform(torch.zeros(2), torch.ones(2)), 1)
-    f = lambda x: (x - torch.tensor([0.3, 0.6])).square().sum(-1)  # noqa: E731
-    x_best, f_best = mc.minimize_by_sampling(f, box, 5000, generator=gen(25))
-    candidates = mc.sample_distribution(box, 5000, generator=gen(25))
-    assert f_best == pytest.approx(float(f(candidates).min()))
-    assert x_best.shape == (2,) and f_best < 1e-3
-
-
-def test_stochastic_gradient_descent_converges_on_noisy_quadratic():
-    # F(theta) = E[(theta - x)^2], x ~ N(3, 1): gradient estimate 2 (theta - x).
-    def grad(theta, generator=None):
-        x = 3.0 + torch.randn(16, generator=generator, dtype=torch.float64)
-        return 2 * (theta - x).mean().reshape(theta.shape)
-
-    lr, batch, steps, burn_in = 0.05, 16, 2000, 100
-    traj = mc.stochastic_gradient_descent(grad, torch.tensor(0.0, dtype=torch.float64), learning_rate=lr,
-                                          num_steps=steps, generator=gen(26))
-    assert traj.shape == (steps + 1,)
-    # Exact recursion: theta_{t+1} = theta_t - lr * grad(theta_t), same generator, same draws.
-    g, theta = gen(26), torch.tensor(0.0, dtype=torch.float64)
-    for t in range(5):
-        theta = theta - lr * 2 * (theta - (3.0 + torch.randn(batch, generator=g, dtype=torch.float64)).mean())
-        assert float(traj[t + 1]) == pytest.approx(float(theta), rel=1e-12)
-    # e_t = theta_t - 3 is AR(1): e_{t+1} = a e_t + 2 lr xi_t, a = 1 - 2 lr, xi_t ~ N(0, 1 / batch).
-    # Stationary variance v = (2 lr)^2 / batch / (1 - a^2), autocovariance v a^|i-j|; the start e_0 = -3
-    # has decayed by a^burn_in (~1e-4 of the tolerance). SE of the mean of the last k iterates:
-    a = 1 - 2 * lr
-    v = (2 * lr) ** 2 / batch / (1 - a**2)
-    tail = traj[burn_in:]
-    k = tail.numel()
-    lags = torch.arange(k, dtype=torch.float64)
-    var_mean = v / k**2 * float((k + 2 * ((k - lags[1:]) * a ** lags[1:]).sum()))
-    assert abs(float(tail.mean()) - 3.0) < NUM_SE * math.sqrt(var_mean)
-    with pytest.raises(ValueError, match="grad_estimate returned"):
-        mc.stochastic_gradient_descent(lambda t, generator=None: torch.zeros(3), torch.tensor(0.0), learning_rate=0.1,
-                                       num_steps=1)
 
 
 # --------------------------------------------------------------------------- bad inputs
@@ -407,12 +257,11 @@ def test_bad_num_samples_everywhere(n, err, match):
         lambda: mc.estimate_pi(n, generator=g),
         lambda: mc.mc_estimate(lambda x: x, normal, n, generator=g),
         lambda: mc.importance_estimate(lambda x: x, normal, normal, n, generator=g),
-        lambda: mc.rejection_sample(normal, normal, 0.0, n, generator=g),
-        lambda: mc.inverse_cdf_sample(normal.icdf, n, generator=g),
+        lambda: sampling.rejection_sample(normal, normal, 0.0, n, generator=g),
+        lambda: sampling.inverse_cdf_sample(normal.icdf, n, generator=g),
         lambda: mc.integral_estimate(lambda x: x, 0.0, 1.0, n, generator=g),
-        lambda: mc.sample_distribution(normal, n, generator=g),
         lambda: mc.sample_unit_square(n, generator=g),
-        lambda: mc.minimize_by_sampling(lambda x: x, normal, n, generator=g),
+        lambda: optimization.minimize_by_sampling(lambda x: x, normal, n, generator=g),
     ]
     for call in calls:
         with pytest.raises(err, match=match):
@@ -449,7 +298,7 @@ def test_wrong_shape_callables():
     with pytest.raises(ValueError, match="target returned shape"):
         mc.importance_estimate(lambda x: x, lambda x: x[:3], normal, 10, self_normalized=True, generator=gen())
     with pytest.raises(ValueError, match="icdf returned shape"):
-        mc.inverse_cdf_sample(lambda u: u[:, None], 10, generator=gen())
+        sampling.inverse_cdf_sample(lambda u: u[:, None], 10, generator=gen())
     with pytest.raises(ValueError, match="sampler must return"):
         mc.mc_estimate(lambda x: x, lambda n, generator=None: torch.zeros(n + 1), 10, generator=gen())
     with pytest.raises(TypeError, match="f must return a torch.Tensor"):
@@ -474,11 +323,6 @@ def test_confidence_interval_bad_level():
     for level in (0.0, 1.0, 1.5, -0.1):
         with pytest.raises(ValueError, match="level"):
             est.confidence_interval(level)
-
-
-def test_inverse_cdf_not_callable():
-    with pytest.raises(TypeError, match="icdf"):
-        mc.inverse_cdf_sample(3.0, 10)
 
 
 # --------------------------------------------------------------------------- documented errors
@@ -544,89 +388,7 @@ def test_error_by_sample_size_bad_input(truth, sizes, err, match):
         mc.error_by_sample_size(lambda x: x, D.Normal(0.0, 1.0), truth, sizes, 5, generator=gen())
 
 
-@pytest.mark.parametrize("target", [3.0, "beta", None], ids=["float", "str", "none"])
-def test_rejection_sample_non_callable_target(target):
-    with pytest.raises(TypeError, match="target_log_prob must be a callable"):
-        mc.rejection_sample(target, D.Uniform(0.0, 1.0), 0.5, 10, generator=gen())
-
-
-@pytest.mark.parametrize("log_m", [torch.tensor([0.5, 0.6]), torch.zeros(2, 1), torch.zeros(0)],
-                         ids=["two", "2x1", "empty"])
-def test_rejection_sample_multi_element_log_m(log_m):
-    with pytest.raises(ValueError, match="log_M must be a single number"):
-        mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), log_m, 10, generator=gen())
-
-
-def test_rejection_sample_single_element_tensor_log_m_accepted():
-    a = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), torch.tensor([math.log(1.5)]), 50, generator=gen(5))
-    b = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 50, generator=gen(5))
-    assert torch.equal(a.samples, b.samples)
-
-
-def test_rejection_sample_batched_target():
-    target = D.Beta(torch.tensor([2.0, 3.0]), torch.tensor([2.0, 3.0]))
-    with pytest.raises(ValueError, match=r"target_log_prob must have batch_shape \(\), got \(2,\).*Independent"):
-        mc.rejection_sample(target, D.Uniform(0.0, 1.0), 1.0, 10, generator=gen())
-
-
-def _zero_grad(theta, generator=None):
-    return torch.zeros_like(theta)
-
-
-@pytest.mark.parametrize(
-    "init, learning_rate, err, match",
-    [
-        (0.0, 0.1, TypeError, "init must be a torch.Tensor"),
-        ([0.0, 1.0], 0.1, TypeError, "init must be a torch.Tensor"),
-        (torch.tensor(0.0), 0.0, ValueError, "learning_rate must be finite and > 0"),
-        (torch.tensor(0.0), -0.1, ValueError, "learning_rate must be finite and > 0"),
-        (torch.tensor(0.0), math.nan, ValueError, "learning_rate must be finite and > 0"),
-        (torch.tensor(0.0), math.inf, ValueError, "learning_rate must be finite and > 0"),
-        (torch.tensor(0.0), "0.1", TypeError, "learning_rate must be a positive number"),
-        (torch.tensor(0.0), True, TypeError, "learning_rate must be a positive number"),
-    ],
-    ids=["float-init", "list-init", "zero-lr", "negative-lr", "nan-lr", "inf-lr", "str-lr", "bool-lr"],
-)
-def test_stochastic_gradient_descent_bad_input(init, learning_rate, err, match):
-    with pytest.raises(err, match=match):
-        mc.stochastic_gradient_descent(_zero_grad, init, learning_rate=learning_rate, num_steps=3, generator=gen())
-
-
-def test_stochastic_gradient_descent_grad_estimate_needs_generator_keyword():
-    with pytest.raises(TypeError, match=r"grad_estimate must accept a generator keyword.*grad_estimate\(theta, generator=None\)"):
-        mc.stochastic_gradient_descent(lambda theta: torch.zeros_like(theta), torch.tensor(0.0), learning_rate=0.1,
-                                       num_steps=1)
-    with pytest.raises(TypeError, match="grad_estimate must be callable"):
-        mc.stochastic_gradient_descent(3.0, torch.tensor(0.0), learning_rate=0.1, num_steps=1)
-
-
 # --------------------------------------------------------------------------- bad inputs with clear errors
-
-
-@pytest.mark.parametrize(
-    "dist",
-    [D.Gamma(torch.tensor(2.0), torch.tensor(1.0)), D.Beta(torch.tensor(2.0), torch.tensor(2.0)),
-     D.Poisson(torch.tensor(3.0))],
-    ids=["Gamma", "Beta", "Poisson"],
-)
-def test_inverse_cdf_distribution_without_icdf(dist):
-    name = type(dist).__name__
-    with pytest.raises(TypeError, match=rf"icdf: {name} does not implement icdf; pass the quantile function as a callable"):
-        mc.inverse_cdf_sample(dist, 10, generator=gen())
-
-
-def test_inverse_cdf_transformed_distribution_without_icdf():
-    # TransformedDistribution defines icdf, but its Gamma base does not: the NotImplementedError is translated.
-    dist = D.TransformedDistribution(D.Gamma(torch.tensor(2.0), torch.tensor(1.0)), [D.transforms.ExpTransform()])
-    with pytest.raises(TypeError, match="does not implement icdf; pass the quantile function as a callable"):
-        mc.inverse_cdf_sample(dist, 10, generator=gen())
-
-
-def test_inverse_cdf_with_quantile_callable_for_gamma():
-    # The fix the error suggests: a quantile callable (here scipy's), KS-tested against Gamma(2, 1).
-    quantile = lambda u: torch.as_tensor(stats.gamma(2.0).ppf(u.numpy()))  # noqa: E731
-    x = mc.inverse_cdf_sample(quantile, 4000, generator=gen(30))
-    assert stats.kstest(x.numpy(), stats.gamma(2.0).cdf).pvalue > 0.01
 
 
 @pytest.mark.parametrize("name", ["a", "b"])
@@ -666,7 +428,7 @@ def _sampler_positional_only_generator(n, generator, /):
         lambda s: mc.mc_estimate(lambda x: x, s, 10, generator=gen()),
         lambda s: mc.repeated_estimates(lambda x: x, s, 10, 3, generator=gen()),
         lambda s: mc.error_by_sample_size(lambda x: x, s, 0.5, [10, 20], 3, generator=gen()),
-        lambda s: mc.minimize_by_sampling(lambda x: x, s, 10, generator=gen()),
+        lambda s: optimization.minimize_by_sampling(lambda x: x, s, 10, generator=gen()),
     ],
     ids=["mc_estimate", "repeated_estimates", "error_by_sample_size", "minimize_by_sampling"],
 )
@@ -696,11 +458,11 @@ def test_determinism_same_seed_same_tensors():
     normal = D.Normal(0.0, 1.0)
     assert mc.estimate_pi(1000, generator=gen(5)) == mc.estimate_pi(1000, generator=gen(5))
     assert mc.mc_estimate(torch.sin, normal, 100, generator=gen(5)) == mc.mc_estimate(torch.sin, normal, 100, generator=gen(5))
-    a = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
-    b = mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
+    a = sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
+    b = sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
     assert torch.equal(a.samples, b.samples) and a.acceptance_rate == b.acceptance_rate
-    assert torch.equal(mc.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)),
-                       mc.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)))
+    assert torch.equal(sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)),
+                       sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)))
     i1 = mc.importance_estimate(torch.cos, normal, D.Normal(1.0, 2.0), 100, generator=gen(5))
     i2 = mc.importance_estimate(torch.cos, normal, D.Normal(1.0, 2.0), 100, generator=gen(5))
     assert i1 == i2
@@ -711,32 +473,87 @@ def test_library_does_not_touch_global_rng():
     state = torch.random.get_rng_state()
     mc.estimate_pi(100, generator=gen())
     mc.mc_estimate(torch.sin, D.Normal(0.0, 1.0), 100, generator=gen())
-    mc.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 100, generator=gen())
+    sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 100, generator=gen())
     assert torch.equal(state, torch.random.get_rng_state())
 
 
-# --------------------------------------------------------------------------- plotting smoke tests
+# --------------------------------------------------------------------------- extreme and non-finite input (issue 14)
 
 
-def test_plotting_helpers_return_figures():
-    import matplotlib.pyplot as plt
+@pytest.mark.parametrize(
+    "call",
+    [lambda: mc.estimate_pi(10**12), lambda: mc.mc_estimate(torch.cos, D.Normal(0.0, 1.0), 10**12)],
+    ids=["estimate_pi", "mc_estimate"],
+)
+def test_sample_counts_have_an_upper_bound(call):
+    with pytest.raises(ValueError, match=r"num_samples=1e\+12 is more than MAX_STREAMING_SAMPLES"):
+        call()
 
-    from lecture9 import plotting
 
-    g = gen(27)
-    figs = [
-        plotting.plot_pi_scatter(mc.sample_unit_square(300, generator=g)),
-        plotting.plot_convergence([10, 100, 1000], [3.0, 3.1, 3.14], math.pi, standard_errors=[0.5, 0.1, 0.05]),
-        plotting.plot_running_mean(torch.randn(200, generator=g), 0.0),
-        plotting.plot_estimator_histogram({"a": torch.randn(100, generator=g), "b": torch.randn(100, generator=g)}, 0.0),
-        plotting.plot_loglog_error([10, 100, 1000], [0.3, 0.1, 0.03]),
-        plotting.plot_density_comparison(torch.randn(500, generator=g), D.Normal(0.0, 1.0),
-                                         envelope=lambda x: 1.5 * torch.exp(D.Normal(0.0, 1.5).log_prob(x))),
-        plotting.plot_integrand_and_proposals(torch.linspace(-5, 5, 101), lambda x: 1 / (1 + x**2),
-                                              {"Normal": D.Normal(0.0, 1.0), "Cauchy": D.Cauchy(0.0, 1.0)}, log_y=True),
-        plotting.plot_sgd_trajectory(torch.linspace(0, 3, 20), 3.0),
-    ]
-    for fig in figs:
-        assert isinstance(fig, matplotlib.figure.Figure)
-        plt.close(fig)
-    assert "plot_pi_scatter" in plotting.__all__
+def test_mc_estimate_in_chunks_equals_the_closed_form(monkeypatch):
+    # E[cos X] = exp(-1/2) for X ~ N(0, 1), with the streaming path forced through many small chunks;
+    # the chunked mean and SE equal those of all the values at once (Chan et al.'s update is exact).
+    monkeypatch.setattr(mc, "CHUNK_SIZE", 1000)
+    values = []
+    sampler = lambda n, generator=None: torch.randn(n, generator=generator, dtype=torch.float64)  # noqa: E731
+    f = lambda x: (values.append(torch.cos(x)), torch.cos(x))[1]  # noqa: E731
+    est = mc.mc_estimate(f, sampler, 10_500, generator=gen(40))
+    assert len(values) == 11
+    whole = mc.MonteCarloEstimate.from_values(torch.cat(values))
+    assert est.value == pytest.approx(whole.value, rel=1e-12)
+    assert est.standard_error == pytest.approx(whole.standard_error, rel=1e-9)
+    assert_within_se(est, math.exp(-0.5))
+
+
+@pytest.mark.parametrize(
+    "f, sampler, name",
+    [
+        (lambda x: torch.log(x), D.Normal(0.0, 1.0), "f returned nan"),
+        (lambda x: 1.0 / x.abs().clamp_max(0.0), D.Normal(0.0, 1.0), "f returned inf"),
+        (lambda x: x, lambda n, generator=None: torch.full((n,), math.nan), "sampler returned a non-finite sample"),
+    ],
+    ids=["nan-f", "inf-f", "nan-sampler"],
+)
+def test_mc_estimate_non_finite_is_an_error_naming_its_source(f, sampler, name):
+    with pytest.raises(ValueError, match=name):
+        mc.mc_estimate(f, sampler, 100, generator=gen())
+
+
+def test_importance_proposal_that_misses_the_target_is_an_error():
+    # U(0, 1) for N(0, 1): E[x^2] = 1 would come out as 1/3 * (density ratio) with a tiny SE.
+    with pytest.raises(ValueError, match=r"proposal's support \[0, 1\] does not cover the target's \[-inf, inf\]"):
+        mc.importance_estimate(lambda x: x**2, D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0), 1000, generator=gen())
+    with pytest.raises(ValueError, match=r"proposal's support .* does not cover"):
+        mc.importance_estimate(lambda x: x, D.Gamma(2.0, 1.0), D.Uniform(0.0, 5.0), 1000, generator=gen())
+
+
+def test_importance_bounded_target_with_unbounded_proposal():
+    # Uniform(0, 1) target, Normal proposal: outside-support log-densities are -inf (zero weight), not an error.
+    est = mc.importance_estimate(lambda x: x, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000, generator=gen(41))
+    assert_within_se(est, 0.5)
+    snis = mc.importance_estimate(lambda x: x**2, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000,
+                                  self_normalized=True, generator=gen(42))
+    assert_within_se(snis, 1.0 / 3.0)
+
+
+def test_self_normalised_with_all_weights_zero_is_an_error():
+    with pytest.raises(ValueError, match="every importance weight is zero"):
+        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, -math.inf), D.Normal(0.0, 1.0), 100,
+                               self_normalized=True, generator=gen())
+    with pytest.raises(ValueError, match="target returned the log-density nan"):
+        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, math.nan), D.Normal(0.0, 1.0), 100,
+                               self_normalized=True, generator=gen())
+
+
+@pytest.mark.parametrize(
+    "log_weights, match",
+    [
+        (torch.tensor([0.0, math.nan]), r"log_weights\[1\] is nan"),
+        (torch.tensor([math.inf, 0.0]), r"log_weights\[0\] is inf"),
+        (torch.full((3,), -math.inf), "log_weights are all -inf"),
+    ],
+    ids=["nan", "inf", "all-zero-weights"],
+)
+def test_effective_sample_size_non_finite(log_weights, match):
+    with pytest.raises(ValueError, match=match):
+        mc.effective_sample_size(log_weights)

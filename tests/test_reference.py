@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import exact_quadratic_grad, quadratic
+
 from lecture9 import reference
 
 LOC, SCALE = 1.0, 1.0
-
-
-def quadratic(k):
-    return lambda x: (x - k) ** 2
+DTYPE = torch.float64
+Bernoulli = torch.distributions.Bernoulli
 
 
 def gaussian_exp_closed_form(k, loc, scale):
@@ -77,30 +77,22 @@ def test_quadratic_variance_is_vectorised_over_k():
     assert values == pytest.approx([reference.quadratic_variance("score_function", k, 1.0, 1.0, "loc") for k in ks])
 
 
-@pytest.mark.parametrize("k", [0.1, 1.0, 10.0])
-def test_gaussian_expectation_and_gradient_of_exp_cost(k):
+@pytest.mark.parametrize(
+    ("closed_form", "cost", "k"),
+    [(gaussian_exp_closed_form, lambda k: (lambda x: torch.exp(-k * x**2)), k) for k in (0.1, 1.0, 10.0)]
+    + [(gaussian_cos_closed_form, lambda k: (lambda x: torch.cos(k * x)), k) for k in (0.5, 1.58, 5.0)],
+)
+def test_gaussian_expectation_and_gradient_against_closed_forms(closed_form, cost, k):
+    """E[exp(-k x^2)] and E[cos(k x)] in closed form; their gradients by autograd of the closed form."""
     loc = torch.tensor(LOC, dtype=torch.float64, requires_grad=True)
     scale = torch.tensor(SCALE, dtype=torch.float64, requires_grad=True)
-    truth = gaussian_exp_closed_form(k, loc, scale)
+    truth = closed_form(k, loc, scale)
     d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
-    f = lambda x: torch.exp(-k * x**2)  # noqa: E731
-    assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(truth.item(), rel=1e-10)
-    grad = reference.exact_gradient(f, LOC, SCALE)
-    assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-8)
-    assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-8)
-
-
-@pytest.mark.parametrize("k", [0.5, 1.58, 5.0])
-def test_gaussian_expectation_and_gradient_of_cos_cost(k):
-    loc = torch.tensor(LOC, dtype=torch.float64, requires_grad=True)
-    scale = torch.tensor(SCALE, dtype=torch.float64, requires_grad=True)
-    truth = gaussian_cos_closed_form(k, loc, scale)
-    d_loc, d_scale = torch.autograd.grad(truth, (loc, scale))
-    f = lambda x: torch.cos(k * x)  # noqa: E731
+    f = cost(k)
     assert reference.gaussian_expectation(f, LOC, SCALE) == pytest.approx(truth.item(), rel=1e-10, abs=1e-14)
     grad = reference.exact_gradient(f, LOC, SCALE)
-    assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-9, abs=1e-13)
-    assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-9, abs=1e-13)
+    assert grad["loc"] == pytest.approx(float(d_loc), rel=1e-8, abs=1e-13)
+    assert grad["scale"] == pytest.approx(float(d_scale), rel=1e-8, abs=1e-13)
 
 
 @pytest.mark.parametrize("estimator", reference.ESTIMATORS)
@@ -155,3 +147,83 @@ def test_constant_cost_has_zero_gradient():
     assert reference.estimator_moments("score_function", f, 0.3, 2.0, "loc")[1] == pytest.approx(2.5**2 / 4)
     assert math.isclose(reference.estimator_moments("score_function_optimal_baseline", f, 0.3, 2.0, "loc")[1],
                         0.0, abs_tol=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Exact score-function moments (with baselines)
+# ---------------------------------------------------------------------------
+
+
+TARGET = 0.45
+THETA = math.log(0.3 / 0.7)  # p = sigmoid(theta) = 0.3
+
+
+def toy(b):
+    return (b - TARGET) ** 2
+
+
+@pytest.mark.parametrize("loc, scale, k", [(1.0, 1.0, 3.0), (1.0, 1.0, -3.0), (0.5, 2.0, 0.0)])
+def test_exact_optimal_baseline_matches_closed_form(loc, scale, k):
+    d = loc - k
+    b = reference.exact_optimal_baseline(quadratic(k), loc, scale)
+    assert b["loc"] == pytest.approx(3 * scale**2 + d**2, rel=1e-9)
+    assert b["scale"] == pytest.approx(5 * scale**2 + d**2, rel=1e-9)
+    for param in ("loc", "scale"):
+        m = reference.gaussian_score_function_moments(quadratic(k), loc, scale, param)
+        assert m.grad == pytest.approx(exact_quadratic_grad(k, loc, scale)[param], rel=1e-9)
+        # b* minimises the variance over constants, and equals reference's optimal-baseline variance
+        for delta in (-1.0, 1.0):
+            assert m.variance(m.optimal_baseline + delta) > m.optimal_variance
+        _, var_ref = reference.estimator_moments("score_function_optimal_baseline", quadratic(k), loc, scale, param)
+        assert m.optimal_variance == pytest.approx(float(var_ref), rel=1e-6)
+        _, var_plain = reference.estimator_moments("score_function", quadratic(k), loc, scale, param)
+        assert m.variance() == pytest.approx(float(var_plain), rel=1e-6)
+
+
+def test_toy_moments_by_enumeration_match_closed_forms():
+    m = reference.discrete_score_function_moments(toy, Bernoulli, {"logits": torch.tensor(THETA, dtype=DTYPE)}, "logits")
+    p, t = 0.3, TARGET
+    assert m.grad == pytest.approx(p * (1 - p) * (1 - 2 * t), rel=1e-12)
+    var_plain = p * (1 - p) ** 2 * (1 - t) ** 4 + (1 - p) * p**2 * t**4 - m.grad**2
+    assert m.variance() == pytest.approx(var_plain, rel=1e-12)
+    assert m.optimal_baseline == pytest.approx((1 - p) * (1 - t) ** 2 + p * t**2, rel=1e-12)
+    assert m.optimal_variance == pytest.approx(0.0, abs=1e-15)  # two outcomes: b* makes the estimator exact
+    # baseline E[f] (what a moving average tracks): Var = (1 - 2t)^2 p (1 - p) (1 - 2p)^2
+    assert m.variance(m.mean_f) == pytest.approx((1 - 2 * t) ** 2 * p * (1 - p) * (1 - 2 * p) ** 2, rel=1e-12)
+
+
+def test_discrete_moments_batched_equal_scalar():
+    thetas = torch.tensor([-2.0, 0.0, 1.5], dtype=DTYPE)
+    batched = reference.discrete_score_function_moments(toy, Bernoulli, {"logits": thetas}, "logits")
+    for i, theta in enumerate(thetas):
+        scalar = reference.discrete_score_function_moments(toy, Bernoulli, {"logits": theta}, "logits")
+        for field in ("mean_f", "mean_f2", "grad", "mean_s2", "mean_f_s2", "mean_f2_s2"):
+            assert float(getattr(batched, field)[i]) == pytest.approx(getattr(scalar, field), rel=1e-12)
+        assert float(batched.rloo_variance(3)[i]) == pytest.approx(scalar.rloo_variance(3), rel=1e-12)
+    with pytest.raises(ValueError, match="one scalar parameter per problem"):
+        reference.discrete_score_function_moments(
+            lambda c: c.double(), torch.distributions.Categorical, {"logits": torch.zeros(3)}, "logits"
+        )
+
+
+def test_param_errors_of_the_moments():
+    with pytest.raises(ValueError, match="param must be"):
+        reference.gaussian_score_function_moments(quadratic(0.0), 1.0, 1.0, "rate")
+
+
+def test_bad_input_is_named():
+    f = quadratic(0.0)
+    x = torch.zeros(3, dtype=DTYPE)
+    for scale in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="scale"):
+            reference.gaussian_scores(x, 0.0, scale)
+    with pytest.raises(TypeError, match="num_nodes"):
+        reference.gaussian_expectation(f, 0.0, 1.0, num_nodes=1.7)
+    with pytest.raises(TypeError, match="num_nodes"):
+        reference.estimator_moments("pathwise", f, 0.0, 1.0, "loc", num_nodes="abc")
+    with pytest.raises(ValueError, match="num_nodes must be at most"):
+        reference.gaussian_expectation(f, 0.0, 1.0, num_nodes=10**8)
+    with pytest.raises(ValueError, match="num_nodes must be an integer >= 1"):
+        reference.exact_gradient(f, 0.0, 1.0, num_nodes=0)
+    with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
+        reference.gaussian_expectation(lambda x: torch.where(x > 0, torch.nan, x), 0.0, 1.0)

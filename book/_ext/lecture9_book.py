@@ -56,11 +56,9 @@ from sphinxcontrib.bibtex.style.referencing import BracketStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
 from sphinx.util import logging
 
+from lecture9.assign import HIDE_SOLUTIONS_ENV  # the one definition, shared with ``assign``'s notes
+
 logger = logging.getLogger(__name__)
-
-#: Environment variable that switches on the solutions-hidden edition.
-HIDE_SOLUTIONS_ENV = "LECTURE9_HIDE_SOLUTIONS"
-
 
 # --- author-year bibliography --------------------------------------------------------
 
@@ -134,6 +132,29 @@ def hide_solutions_requested() -> bool:
     return os.environ.get(HIDE_SOLUTIONS_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+#: ``repository.url`` in ``_config.yml`` until the course is published; see :func:`_unpublished_repository`.
+PLACEHOLDER_REPOSITORY = "https://github.com/OWNER/lecture9"
+
+
+def _launch_off(config) -> dict:
+    """The theme options with the launch, repository, edit and issue buttons turned off."""
+    theme_options = dict(config.html_theme_options or {})
+    launch = dict(theme_options.get("launch_buttons") or {})
+    launch.update(binderhub_url="", colab_url="", jupyterhub_url="", deepnote_url="", thebe=False)
+    theme_options["launch_buttons"] = launch
+    theme_options.update(use_repository_button=False, use_edit_page_button=False, use_issues_button=False)
+    return theme_options
+
+
+def _unpublished_repository(app, config) -> None:
+    # The one switch: while ``repository.url`` is the placeholder (or empty), the buttons
+    # that lead to the repository (repository, edit, issues, Binder, Colab, JupyterHub)
+    # would be dead links, so the build leaves them out.
+    url = str((config.html_theme_options or {}).get("repository_url") or "").rstrip("/")
+    if not url or url == PLACEHOLDER_REPOSITORY or "/OWNER/" in url + "/":
+        config.html_theme_options = _launch_off(config)
+
+
 def _configure_edition(app, config) -> None:
     if hide_solutions_requested():
         config.lecture9_hide_solutions = True
@@ -141,13 +162,8 @@ def _configure_edition(app, config) -> None:
         return
     config.html_copy_source = False
     config.nb_execution_mode = "off"
-    theme_options = dict(config.html_theme_options or {})
-    launch = dict(theme_options.get("launch_buttons") or {})
-    launch.update(binderhub_url="", colab_url="", jupyterhub_url="", deepnote_url="", thebe=False)
-    theme_options["launch_buttons"] = launch
-    # and no links to the repository, which holds the solutions
-    theme_options.update(use_repository_button=False, use_edit_page_button=False, use_issues_button=False)
-    config.html_theme_options = theme_options
+    # no launch buttons and no links to the repository, which holds the solutions
+    config.html_theme_options = _launch_off(config)
 
 
 def _solution_node_types():
@@ -239,6 +255,7 @@ def _clean_scripts(app, pagename, templatename, context, doctree) -> None:
 def setup(app):
     app.add_config_value("lecture9_hide_solutions", False, "env", types=[bool])
     app.connect("config-inited", _configure_edition, priority=900)
+    app.connect("config-inited", _unpublished_repository, priority=900)
     app.connect("doctree-read", _remove_solutions, priority=100)
     app.connect("html-page-context", _student_downloads, priority=900)
     app.connect("html-page-context", _clean_scripts, priority=900)

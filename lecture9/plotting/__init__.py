@@ -1,27 +1,25 @@
 """Figure helpers used by the book's notebooks.
 
-One submodule per part of the book; everything is re-exported here, so a notebook
-writes ``from lecture9 import plotting`` and calls ``plotting.<name>``. The helpers
-never change global matplotlib state (no ``rcParams`` edits): styling is applied
-per figure through :func:`figure` (a ``matplotlib.rc_context``) and every helper
-returns the ``Figure`` it drew so the caller can save or adjust it.
+One submodule per family of figures; everything is re-exported here, so a notebook
+writes ``from lecture9 import plotting`` and calls ``plotting.<name>``. A function
+that draws is called ``plot_*`` and returns the ``Figure`` it drew (the
+``plot_*_panel`` helpers draw on the axes they are given). The helpers never change
+global matplotlib state (no ``rcParams`` edits): styling is applied per figure
+through :func:`figure` (a ``matplotlib.rc_context``). Styles and colours shared by
+all figures are in ``lecture9.plotting.common``.
 """
 
 from __future__ import annotations
 
-from .common import *  # noqa: F401,F403
-from .common import __all__ as _common_all
-from .montecarlo import *  # noqa: F401,F403
-from .montecarlo import __all__ as _montecarlo_all
-from .gradients import *  # noqa: F401,F403
-from .gradients import __all__ as _gradients_all
-from .graphs import *  # noqa: F401,F403
-from .graphs import __all__ as _graphs_all
-from .variance import *  # noqa: F401,F403
-from .variance import __all__ as _variance_all
-from .vae import *  # noqa: F401,F403
-from .vae import __all__ as _vae_all
+import importlib
+import pkgutil
 
-__all__ = [*_common_all, *_montecarlo_all, *_gradients_all, *_graphs_all, *_variance_all, *_vae_all]
-from .replicates import *  # noqa: F401,F403
-from .gradient_paths import *  # noqa: F401,F403
+# Every submodule is one family of figures; each lists its figures in ``__all__``.
+# They are found, not listed, so that adding a family is adding a file.
+__all__: list[str] = []
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: (m.name != "common", m.name)):
+    _module = importlib.import_module(f"{__name__}.{_info.name}")
+    for _name in _module.__all__:
+        globals()[_name] = getattr(_module, _name)
+    __all__ += [n for n in _module.__all__ if n not in __all__]
+del _info, _module, _name

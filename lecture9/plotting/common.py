@@ -1,12 +1,26 @@
-"""Shared figure style: readable in print and at the book's width, no global state."""
+"""Shared figure style, colours and the small helpers every figure module uses; no global state."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-__all__ = ["BOOK_STYLE", "ESTIMATOR_COLORS", "style", "figure", "finish_axes"]
+__all__ = [
+    "BOOK_STYLE",
+    "ESTIMATOR_COLORS",
+    "ESTIMATOR_LABELS",
+    "VARIANCE_METHOD_COLORS",
+    "GRAPH_COLORS",
+    "MC_COLORS",
+    "style",
+    "figure",
+    "finish_axes",
+    "estimator_style",
+]
 
 #: rc settings applied inside :func:`style`; sized for a ~700 px wide book column.
 BOOK_STYLE = {
@@ -36,6 +50,67 @@ ESTIMATOR_COLORS = {
     "control_variate": "#56B4E9",
     "exact": "#000000",
 }
+
+#: Legend label of each estimator name used by ``lecture9.reference``.
+ESTIMATOR_LABELS = {
+    "score_function": "score function",
+    "score_function_optimal_baseline": "score function + optimal baseline",
+    "score_function_baseline": "score function + baseline",
+    "pathwise": "pathwise",
+    "measure_valued": "measure-valued (uncoupled)",
+    "measure_valued_coupled": "measure-valued (coupled)",
+}
+
+#: Colours of the variance-reduction methods, consistent with ``ESTIMATOR_COLORS``.
+VARIANCE_METHOD_COLORS = {
+    "no baseline": ESTIMATOR_COLORS["score_function"],
+    "score function": ESTIMATOR_COLORS["score_function"],
+    "constant baseline": "#999999",
+    "moving average": "#009E73",
+    "optimal baseline": ESTIMATOR_COLORS["score_function_baseline"],
+    "RLOO": ESTIMATOR_COLORS["rloo"],
+    "delta method": ESTIMATOR_COLORS["control_variate"],
+    "control variate": ESTIMATOR_COLORS["control_variate"],
+    "pathwise": ESTIMATOR_COLORS["pathwise"],
+    "exact": ESTIMATOR_COLORS["exact"],
+}
+
+#: Colours of the computation-graph figures: node fills, edges and the gradient path.
+GRAPH_COLORS = {
+    "random": "#FBE3D6",
+    "deterministic": "#DCEAF7",
+    "parameter": "#E2F0D9",
+    "edge": "#555555",
+    "gradient": "#D55E00",
+    "blocked": "#B00000",
+}
+
+#: Colours of the Monte Carlo and sampling figures (Okabe-Ito, colour-blind safe).
+MC_COLORS = {
+    "inside": "#0072B2",
+    "outside": "#E69F00",
+    "estimate": "#0072B2",
+    "band": "#56B4E9",
+    "truth": "#000000",
+    "reference": "#D55E00",
+    "target": "#000000",
+    "envelope": "#D55E00",
+    "histogram": "#56B4E9",
+}
+
+#: Colours of series without a colour of their own, in order.
+CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+
+_COLOR_KEYS = {"score_function_optimal_baseline": "score_function_baseline"}
+_MARKERS = {
+    "score_function": "o",
+    "score_function_optimal_baseline": "s",
+    "score_function_baseline": "s",
+    "pathwise": "^",
+    "measure_valued": "x",
+    "measure_valued_coupled": "D",
+}
+_LINESTYLES = {"measure_valued": "--"}
 
 
 @contextlib.contextmanager
@@ -88,3 +163,118 @@ def finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None = None, logx:
         ax.legend(loc=legend_loc)
     if title:
         ax.set_title(title)
+
+
+def estimator_style(name: str) -> dict:
+    """Return the line style of an estimator: colour, marker, line style and label.
+
+    Args:
+        name: an estimator name, e.g. ``"pathwise"`` or ``"measure_valued_coupled"``.
+
+    Returns:
+        A dict with keys ``color``, ``marker``, ``linestyle`` and ``label``, usable
+        as keyword arguments of ``matplotlib.axes.Axes.plot``.
+
+    Raises:
+        ValueError: if ``name`` is not a known estimator.
+    """
+    if name not in ESTIMATOR_LABELS:
+        raise ValueError(f"unknown estimator {name!r}; use one of {sorted(ESTIMATOR_LABELS)}")
+    return {
+        "color": ESTIMATOR_COLORS[_COLOR_KEYS.get(name, name)],
+        "marker": _MARKERS[name],
+        "linestyle": _LINESTYLES.get(name, "-"),
+        "label": ESTIMATOR_LABELS[name],
+    }
+
+
+def as_numpy(values) -> np.ndarray:
+    """A float64 NumPy copy of a tensor, array or list (detached, on the CPU)."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def axes(ax, width: float = 7.0, height: float | None = None):
+    """``(figure, ax)``: the given axes and their figure, or a new book-style figure with one axes."""
+    if ax is None:
+        return figure(1, 1, width=width, height=height)
+    return ax.figure, ax
+
+
+def color(name: str, index: int, colors: Mapping[str, str] | None = None) -> str:
+    """The colour of series ``name``: from ``colors``, else the estimator's or method's, else the cycle."""
+    if colors and name in colors:
+        return colors[name]
+    if name in ESTIMATOR_COLORS:
+        return ESTIMATOR_COLORS[name]
+    for key, value in VARIANCE_METHOD_COLORS.items():
+        if name.startswith(key):
+            return value
+    return CYCLE[index % len(CYCLE)]
+
+
+def named_series(values, label: str) -> dict:
+    """``{name: values}`` from a dict of series, or ``{label: values}`` for one series; ValueError if empty."""
+    if isinstance(values, Mapping):
+        if not values:
+            raise ValueError("the dict of series is empty; pass {name: values}")
+        return dict(values)
+    return {label: values}
+
+
+def display_name(name: str) -> str:
+    """Legend text of a series name: the estimator's label; in an identifier (``"moving_average"``)
+    underscores become spaces; any other text (math such as ``"$\\hat\\pi_n$"``) is kept as it is."""
+    if name in ESTIMATOR_LABELS:
+        return ESTIMATOR_LABELS[name]
+    return name.replace("_", " ") if name.isidentifier() else name
+
+
+def dtype_of(distribution) -> torch.dtype:
+    """Floating dtype of a distribution's parameters (the grid its ``log_prob`` is evaluated on)."""
+    try:
+        mean = distribution.mean
+    except NotImplementedError:
+        mean = None
+    if isinstance(mean, torch.Tensor) and mean.is_floating_point():
+        return mean.dtype
+    return torch.get_default_dtype()
+
+
+_OPEN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def draw_series(ax, lines, markers, *, colors=None, standard_errors=None, line_marker: str | None = None,
+                marker_cycle: bool = False, arg_names=("lines", "markers")) -> None:
+    """Draw ``{name: (x, y)}`` series: ``lines`` as lines, ``markers`` as open markers.
+
+    A name in both gets one colour and one legend entry; ``standard_errors``
+    (``{name: standard errors of y}``, lines only) become bars of plus/minus 2 standard
+    errors. ``marker_cycle`` gives each name its own marker shape. Shape errors name
+    the argument (``arg_names``) and the series.
+    """
+    names = list(dict.fromkeys([*lines, *markers]))
+    standard_errors = standard_errors or {}
+    for i, name in enumerate(names):
+        c = color(name, i, colors)
+        label = display_name(name)
+        for group, arg in zip((lines, markers), arg_names):
+            if name not in group:
+                continue
+            x, y = (as_numpy(v).ravel() for v in group[name])
+            if x.shape != y.shape:
+                raise ValueError(f"{arg}[{name!r}] has {y.size} values for {x.size} x-values; pass one per x-value")
+            if group is markers:
+                marker = _OPEN_MARKERS[i % len(_OPEN_MARKERS)] if marker_cycle else "o"
+                ax.plot(x, y, linestyle="none", marker=marker, markersize=5, color=c, markerfacecolor="white",
+                        markeredgewidth=1.3, label=label)
+            elif name in standard_errors:
+                se = as_numpy(standard_errors[name]).ravel()
+                if se.shape != y.shape:
+                    raise ValueError(f"standard_errors[{name!r}] has {se.size} values for {y.size} values of y")
+                ax.errorbar(x, y, yerr=2 * se, color=c, marker=line_marker, markersize=3.5, capsize=3,
+                            label=f"{label} $\\pm 2$ SE")
+            else:
+                ax.plot(x, y, color=c, marker=line_marker, markersize=3.5, label=label)
+            label = None

@@ -8,7 +8,7 @@ no derivative. REINFORCE (the score-function estimator) reaches :math:`\\phi` al
 different path: through :math:`\\log q_\\phi(z \\mid x)`, evaluated at the sample, in the
 surrogate :math:`(\\log p_\\theta(x \\mid z) - b)\\,\\log q_\\phi(z \\mid x)` whose first factor
 is detached (a value, not a path). Drawn with
-:func:`lecture9.plotting.draw_computation_graph` (random nodes circles, deterministic
+:func:`lecture9.plotting.plot_computation_graph` (random nodes circles, deterministic
 nodes squares, parameters diamonds; Schulman et al., 2015).
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from matplotlib.lines import Line2D
 
-from .common import figure, style
-from .graphs import GRAPH_COLORS, draw_computation_graph
+from .common import GRAPH_COLORS, figure, style
+from .graphs import plot_computation_graph
 
 __all__ = ["plot_vae_gradient_paths"]
 
@@ -62,7 +62,7 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
         Not tensor-valued.
     """
     fig, axes = figure(2, 1, width=width, height=height)
-    draw_computation_graph(
+    plot_computation_graph(
         axes[0], _NODES, _EDGES,
         gradient_edges=[*_DECODER_PATH, ("z", "logits")],
         blocked_edges=[("mu", "z"), ("sigma", "z")],
@@ -72,7 +72,7 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
     nodes = {**_NODES, "logq": (3.0, -0.9, "deterministic", r"$q$"),
              "surrogate": (7.4, -0.9, "deterministic", r"$\mathcal{S}$")}
     edges = [*_EDGES, ("mu", "logq"), ("sigma", "logq"), ("z", "logq"), ("logq", "surrogate"), ("cost", "surrogate")]
-    draw_computation_graph(
+    plot_computation_graph(
         axes[1], nodes, edges,
         gradient_edges=[*_DECODER_PATH, ("logq", "surrogate"), ("mu", "logq"), ("sigma", "logq"),
                         ("phi", "mu"), ("phi", "sigma")],

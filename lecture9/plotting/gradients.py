@@ -1,16 +1,14 @@
-"""Figure helpers for the gradient-estimator chapters.
+"""Gradient estimators compared (chapters 6 and 7): variance panels, costs, weak derivatives, estimates.
 
-Introduced in chapter 6, *Measure-valued gradient estimators*, and chapter 7,
-*Comparing the estimators*, which reproduces Figures 2 and 3 of Mohamed et al.
-(2020), Sec. 3. Every helper draws on axes it is given (or creates a figure with
-``lecture9.plotting.figure``) inside ``lecture9.plotting.style``, never
-touches global matplotlib state, and returns what it drew.
+:func:`plot_variance_figure` reproduces Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. The
+``plot_*_panel`` helpers draw on the axes they are given (first argument);
+:func:`plot_variance_figure` makes a whole figure. All draw inside
+:func:`lecture9.plotting.style` and return the ``Figure``.
 
 Estimators are named as in ``lecture9.reference``: ``"score_function"``,
 ``"score_function_optimal_baseline"``, ``"pathwise"``, ``"measure_valued"``
-(uncoupled) and ``"measure_valued_coupled"``. Their colours come from
-``lecture9.plotting.ESTIMATOR_COLORS``, so an estimator has the same colour in
-every chapter.
+(uncoupled) and ``"measure_valued_coupled"``; :func:`lecture9.plotting.estimator_style`
+gives each the same colour, marker and label everywhere.
 """
 
 from __future__ import annotations
@@ -23,71 +21,19 @@ import torch
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 
-from .common import ESTIMATOR_COLORS, style
+from .common import ESTIMATOR_COLORS, ESTIMATOR_LABELS, as_numpy, estimator_style, style
 
 __all__ = [
-    "ESTIMATOR_LABELS",
-    "estimator_style",
-    "variance_panel",
-    "function_panel",
-    "variance_figure",
-    "weak_derivative_panel",
-    "density_histogram_panel",
-    "estimates_panel",
-    "evaluations_panel",
+    "plot_variance_panel",
+    "plot_function_panel",
+    "plot_variance_figure",
+    "plot_weak_derivative_panel",
+    "plot_estimates_panel",
+    "plot_evaluations_panel",
 ]
 
-#: Legend label of each estimator name used by ``lecture9.reference``.
-ESTIMATOR_LABELS = {
-    "score_function": "score function",
-    "score_function_optimal_baseline": "score function + optimal baseline",
-    "score_function_baseline": "score function + baseline",
-    "pathwise": "pathwise",
-    "measure_valued": "measure-valued (uncoupled)",
-    "measure_valued_coupled": "measure-valued (coupled)",
-}
-
-_COLOR_KEYS = {"score_function_optimal_baseline": "score_function_baseline"}
-_MARKERS = {
-    "score_function": "o",
-    "score_function_optimal_baseline": "s",
-    "score_function_baseline": "s",
-    "pathwise": "^",
-    "measure_valued": "x",
-    "measure_valued_coupled": "D",
-}
-_LINESTYLES = {"measure_valued": "--"}
 #: Colours for the curves of the bottom-row function panels (one per k).
 _K_COLORS = ("#332288", "#CC6677", "#117733", "#882255", "#44AA99")
-
-
-def estimator_style(name: str) -> dict:
-    """Return the line style of an estimator: colour, marker, line style and label.
-
-    Args:
-        name: an estimator name, e.g. ``"pathwise"`` or ``"measure_valued_coupled"``.
-
-    Returns:
-        A dict with keys ``color``, ``marker``, ``linestyle`` and ``label``, usable
-        as keyword arguments of ``matplotlib.axes.Axes.plot``.
-
-    Raises:
-        ValueError: if ``name`` is not a known estimator.
-    """
-    if name not in ESTIMATOR_LABELS:
-        raise ValueError(f"unknown estimator {name!r}; use one of {sorted(ESTIMATOR_LABELS)}")
-    return {
-        "color": ESTIMATOR_COLORS[_COLOR_KEYS.get(name, name)],
-        "marker": _MARKERS[name],
-        "linestyle": _LINESTYLES.get(name, "-"),
-        "label": ESTIMATOR_LABELS[name],
-    }
-
-
-def _numpy(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
 
 
 def _legend_handles(names, exact_names, mc_names) -> list:
@@ -107,7 +53,7 @@ def _log_ticks(axis) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def variance_panel(
+def plot_variance_panel(
     ax,
     ks,
     exact: Mapping[str, Sequence[float]],
@@ -125,8 +71,7 @@ def variance_panel(
 
     Exact variances are drawn as lines, Monte Carlo estimates of the same
     variances as hollow markers of the same colour, on a logarithmic y-axis, as
-    in Figures 2 and 3 of Mohamed et al. (2020), Sec. 3. Used in chapter 6,
-    *Measure-valued gradient estimators*, and chapter 7, *Comparing the estimators*.
+    in Figures 2 and 3 of Mohamed et al. (2020), Sec. 3.
 
     Args:
         ax: the matplotlib axes to draw on.
@@ -141,7 +86,7 @@ def variance_panel(
             value drawn, but at most six decades below the largest.
 
     Returns:
-        The axes.
+        The ``Figure`` that holds ``ax``.
 
     Raises:
         ValueError: if an array does not have one entry per ``k``.
@@ -150,8 +95,8 @@ def variance_panel(
         ``ks``: ``(K,)``; each ``exact[name]``: ``(K,)``; ``ks_mc`` and each
         ``mc[name]``: ``(K_mc,)``.
     """
-    ks = _numpy(ks)
-    ks_mc = ks if ks_mc is None else _numpy(ks_mc)
+    ks = as_numpy(ks)
+    ks_mc = ks if ks_mc is None else as_numpy(ks_mc)
     mc = {} if mc is None else mc
     drawn = []
     names = list(dict.fromkeys([*exact, *mc]))
@@ -159,13 +104,13 @@ def variance_panel(
         for name in names:
             st = estimator_style(name)
             if name in exact:
-                values = _numpy(exact[name])
+                values = as_numpy(exact[name])
                 if values.shape != ks.shape:
                     raise ValueError(f"exact[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)")
                 ax.plot(ks, np.where(values > 0, values, np.nan), color=st["color"], linestyle=st["linestyle"])
                 drawn.append(values)
             if name in mc:
-                values = _numpy(mc[name])
+                values = as_numpy(mc[name])
                 if values.shape != ks_mc.shape:
                     raise ValueError(f"mc[{name!r}] has shape {values.shape}, expected {ks_mc.shape} (one value per k)")
                 ax.plot(ks_mc, np.where(values > 0, values, np.nan), linestyle="none", marker=st["marker"],
@@ -189,10 +134,10 @@ def variance_panel(
             ax.set_ylim(*ylim)
         if legend:
             ax.legend(handles=_legend_handles(names, exact, mc), loc="best", frameon=False)
-    return ax
+    return ax.figure
 
 
-def function_panel(
+def plot_function_panel(
     ax,
     f: Callable[[torch.Tensor, float], torch.Tensor],
     ks: Sequence[float],
@@ -208,15 +153,14 @@ def function_panel(
 
     The derivative :math:`\partial f / \partial x` is computed with autograd, so ``f``
     must be written in differentiable torch operations. This is the bottom row of
-    Figures 2 and 3 of Mohamed et al. (2020), Sec. 3; used in chapter 7,
-    *Comparing the estimators*.
+    Figures 2 and 3 of Mohamed et al. (2020), Sec. 3.
 
     Args:
         ax: the matplotlib axes to draw on.
         f: ``f(x, k)``, elementwise in a float64 tensor ``x``.
         ks: the values of ``k`` to draw, one colour each.
         x: the grid; defaults to 801 points on ``[-4, 6]`` (mean 1 plus/minus five
-            standard deviations of the chapter's Gaussian).
+            standard deviations of :math:`\mathcal{N}(1, 1)`).
         xlabel, title: axis label and title.
         legend: whether to add a legend with one entry per ``k``.
         ylim: optional y-limits.
@@ -224,7 +168,7 @@ def function_panel(
             standard deviations, where most samples fall.
 
     Returns:
-        The axes.
+        The ``Figure`` that holds ``ax``.
 
     Shapes:
         ``x``: ``(X,)``; ``f(x, k)``: ``(X,)``.
@@ -249,10 +193,10 @@ def function_panel(
             ax.set_ylim(*ylim)
         if legend:
             ax.legend(loc="best", frameon=False, fontsize=8)
-    return ax
+    return ax.figure
 
 
-def variance_figure(
+def plot_variance_figure(
     ks,
     exact: Mapping[str, Mapping[str, Sequence[float]]],
     mc: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
@@ -272,9 +216,9 @@ def variance_figure(
 
     Top row: the single-sample variance against ``k`` for :math:`\theta = \mu`
     (left) and :math:`\theta = \sigma` (right), exact lines and Monte Carlo
-    markers (see ``variance_panel``), with one legend above both panels. Bottom row: one panel per value in
+    markers (see ``plot_variance_panel``), with one legend above both panels. Bottom row: one panel per value in
     ``ks_show`` with the cost (solid) and its derivative (dashed), see
-    ``function_panel``. Used in chapter 7, *Comparing the estimators*.
+    ``plot_function_panel``.
 
     Args:
         ks: the values of ``k`` of the exact curves.
@@ -284,7 +228,7 @@ def variance_figure(
         ks_show: the values of ``k`` drawn in the bottom row, one panel each.
         ks_mc: the values of ``k`` of the Monte Carlo markers; defaults to ``ks``.
         xscale: ``"linear"`` or ``"log"`` for the variance panels.
-        x: the grid of the bottom row (see ``function_panel``).
+        x: the grid of the bottom row (see ``plot_function_panel``).
         title: optional figure title.
         function_ylim: optional y-limits shared by the bottom-row panels.
         shade: interval of ``x`` shaded in the bottom row; the default is
@@ -310,14 +254,14 @@ def variance_figure(
         top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1.0])
         axes_top = top.subplots(1, 2, sharey=False)
         for ax, param, symbol in zip(axes_top, ("loc", "scale"), (r"\mu", r"\sigma")):
-            variance_panel(ax, ks, exact[param], mc.get(param), ks_mc=ks_mc, xscale=xscale,
+            plot_variance_panel(ax, ks, exact[param], mc.get(param), ks_mc=ks_mc, xscale=xscale,
                            title=rf"$\theta = {symbol}$", legend=False)
         names = list(dict.fromkeys([*exact["loc"], *mc.get("loc", {})]))
         top.legend(handles=_legend_handles(names, exact["loc"], mc.get("loc", {})), loc="outside upper center",
                    ncol=2, frameon=False)
         axes_bottom = np.atleast_1d(bottom.subplots(1, len(ks_show), sharey=True))
         for i, (ax, k) in enumerate(zip(axes_bottom, ks_show)):
-            function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim, shade=shade)
+            plot_function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim, shade=shade)
             if i > 0:
                 ax.set_ylabel("")
         if title is not None:
@@ -325,7 +269,7 @@ def variance_figure(
     return fig
 
 
-def weak_derivative_panel(
+def plot_weak_derivative_panel(
     ax,
     x,
     derivative,
@@ -343,7 +287,7 @@ def weak_derivative_panel(
     The autograd derivative of the density is the black line, the weak-derivative
     reconstruction :math:`c_\theta (p^+(x) - p^-(x))` the markers on top of it, and
     the two densities :math:`p^+` and :math:`p^-` thin shaded curves. Mohamed et al.
-    (2020), Sec. 6; used in chapter 6, *Measure-valued gradient estimators*.
+    (2020), Sec. 6.
 
     Args:
         ax: the matplotlib axes to draw on.
@@ -356,12 +300,12 @@ def weak_derivative_panel(
         every: draw a marker at every ``every``-th grid point.
 
     Returns:
-        The axes.
+        The ``Figure`` that holds ``ax``.
 
     Shapes:
         ``x``, ``derivative``, ``positive``, ``negative``: ``(X,)``.
     """
-    x, derivative, positive, negative = (_numpy(v) for v in (x, derivative, positive, negative))
+    x, derivative, positive, negative = (as_numpy(v) for v in (x, derivative, positive, negative))
     with style():
         ax.fill_between(x, positive, color=ESTIMATOR_COLORS["pathwise"], alpha=0.18, linewidth=0)
         ax.plot(x, positive, color=ESTIMATOR_COLORS["pathwise"], linewidth=1.0, label=positive_label)
@@ -376,52 +320,16 @@ def weak_derivative_panel(
         if title is not None:
             ax.set_title(title)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False, fontsize=8)
-    return ax
+    return ax.figure
 
 
-def density_histogram_panel(ax, samples, x, density, *, label: str, density_label: str, bins: int = 60,
-                            title: str | None = None):
-    r"""Draw a normalized histogram of samples with the density they should follow.
-
-    Used in chapter 6, *Measure-valued gradient estimators*, to check the samplers
-    of the Weibull, double-sided Maxwell and coupled Normal variables.
-
-    Args:
-        ax: the matplotlib axes to draw on.
-        samples: the draws.
-        x: the grid of the density curve.
-        density: the density on the grid.
-        label: legend label of the histogram.
-        density_label: legend label of the density.
-        bins: number of histogram bins.
-        title: axes title.
-
-    Returns:
-        The axes.
-
-    Shapes:
-        ``samples``: ``(N,)``; ``x``, ``density``: ``(X,)``.
-    """
-    samples, x, density = _numpy(samples), _numpy(x), _numpy(density)
-    with style():
-        ax.hist(samples, bins=bins, range=(x.min(), x.max()), density=True, color="0.75", label=label)
-        ax.plot(x, density, color=ESTIMATOR_COLORS["exact"], label=density_label)
-        ax.set_ylim(0.0, 1.3 * float(np.max(density)))  # headroom for the legend
-        ax.set_xlabel(r"$x$")
-        ax.set_ylabel("density")
-        if title is not None:
-            ax.set_title(title)
-        ax.legend(loc="upper left", frameon=False, fontsize=8)
-    return ax
-
-
-def estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: float, *, xlabel: str = "gradient estimate",
+def plot_estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: float, *, xlabel: str = "gradient estimate",
                     title: str | None = None, num_se: float = 2.0):
     r"""Draw gradient estimates with error bars against the exact gradient.
 
     One row per estimator: the Monte Carlo estimate with ``num_se`` standard
     errors either side, in the estimator's colour, and the exact value as a black
-    vertical line. Used in chapter 6, *Measure-valued gradient estimators*.
+    vertical line.
 
     Args:
         ax: the matplotlib axes to draw on.
@@ -433,7 +341,7 @@ def estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: flo
         num_se: half-width of the error bars in standard errors.
 
     Returns:
-        The axes.
+        The ``Figure`` that holds ``ax``.
 
     Raises:
         ValueError: if ``means`` or ``standard_errors`` do not have one entry per name.
@@ -441,7 +349,7 @@ def estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: flo
     Shapes:
         ``names``, ``means``, ``standard_errors``: ``(E,)``.
     """
-    means, ses = _numpy(means), _numpy(standard_errors)
+    means, ses = as_numpy(means), as_numpy(standard_errors)
     if means.shape != (len(names),) or ses.shape != (len(names),):
         raise ValueError(f"means and standard_errors need one entry per name ({len(names)}), "
                          f"got shapes {means.shape} and {ses.shape}")
@@ -459,15 +367,14 @@ def estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: flo
         if title is not None:
             ax.set_title(title)
         ax.legend(loc="lower right", frameon=False, fontsize=8)
-    return ax
+    return ax.figure
 
 
-def evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, title: str | None = None,
+def plot_evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, title: str | None = None,
                       ylabel: str = "evaluations of $f$ per sample"):
     r"""Draw the number of cost evaluations per sample against the parameter dimension.
 
-    Log-log axes, one line per estimator. Used in chapter 6, *Measure-valued
-    gradient estimators*, to show that the measure-valued estimator needs two
+    Log-log axes, one line per estimator: the measure-valued estimator needs two
     evaluations per parameter dimension, Mohamed et al. (2020), Sec. 6.
 
     Args:
@@ -477,16 +384,16 @@ def evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, t
         title, ylabel: title and y-axis label.
 
     Returns:
-        The axes.
+        The ``Figure`` that holds ``ax``.
 
     Shapes:
         ``dims`` and each ``evaluations[name]``: ``(D,)``.
     """
-    dims = _numpy(dims)
+    dims = as_numpy(dims)
     with style():
         for name, counts in evaluations.items():
             st = estimator_style(name)
-            ax.plot(dims, _numpy(counts), color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
+            ax.plot(dims, as_numpy(counts), color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
                     markerfacecolor="none", label=st["label"])
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -495,5 +402,5 @@ def evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, t
         if title is not None:
             ax.set_title(title)
         ax.legend(loc="best", frameon=False)
-    return ax
+    return ax.figure
 

@@ -1,74 +1,23 @@
-"""Stochastic computation graphs and the figure helpers of chapters 3 to 5.
+"""Stochastic computation graphs (chapters 5 and 9).
 
-Introduced in chapter 3, *Gradients of expectations*, chapter 4, *The
-score-function estimator*, and chapter 5, *The pathwise estimator*.
-
-The main figure is the stochastic computation graph of Schulman et al. (2015)
-before and after the reparameterization trick (Kingma and Welling, 2014;
-Mohamed et al., 2020, Sec. 5): random nodes are circles, deterministic nodes
-are squares, parameters are diamonds, and the path along which a gradient
-flows back from the cost to the parameters is highlighted.
-
-The other helpers draw the small figures of those chapters: histograms of
-per-sample gradient estimates, running means (consistency), variance curves
-(exact lines with Monte Carlo markers), a histogram against a density (the
-change-of-variables check) and optimisation trajectories.
-
-Every helper draws inside ``lecture9.plotting.style``, never changes global
-matplotlib state, accepts an optional ``ax`` to draw on (a new figure in the
-book style is created otherwise) and returns the ``Figure``.
+Random nodes are circles, deterministic nodes squares, parameters diamonds, as in
+Schulman et al. (2015); the path along which a gradient flows back from the cost to
+the parameters is highlighted and edges it cannot pass through are crossed out
+(Kingma and Welling, 2014; Mohamed et al., 2020, Sec. 5). Every helper returns the
+``Figure``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, Polygon, Rectangle
 
-from .common import ESTIMATOR_COLORS, figure, finish_axes, style
+from .common import GRAPH_COLORS, figure, style
 
-__all__ = [
-    "GRAPH_COLORS",
-    "draw_computation_graph",
-    "reparameterization_graph",
-    "estimate_histograms",
-    "running_mean_plot",
-    "variance_curves",
-    "density_check_plot",
-    "trajectory_plot",
-    "convergence_plot",
-]
-
-#: Colours of the computation-graph figure: node fills, edges and the gradient path.
-GRAPH_COLORS = {
-    "random": "#FBE3D6",
-    "deterministic": "#DCEAF7",
-    "parameter": "#E2F0D9",
-    "edge": "#555555",
-    "gradient": "#D55E00",
-    "blocked": "#B00000",
-}
+__all__ = ["plot_computation_graph", "plot_reparameterization_graph", "plot_vae_computation_graph"]
 
 _NODE_SIZE = 0.42  # half-width of a node in data units
-_FALLBACK_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
-
-
-def _numpy(values) -> np.ndarray:
-    if isinstance(values, torch.Tensor):
-        return values.detach().cpu().double().numpy()
-    return np.asarray(values, dtype=float)
-
-
-def _color(name: str, index: int) -> str:
-    return ESTIMATOR_COLORS.get(name, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
-
-
-def _axes(ax, width: float = 7.0, height: float | None = None):
-    if ax is None:
-        fig, ax = figure(1, 1, width=width, height=height)
-        return fig, ax
-    return ax.figure, ax
 
 
 def _node_patch(xy, kind: str):
@@ -95,7 +44,7 @@ def _shrunk_segment(p, q, shrink: float):
     return p + shrink * u, q - shrink * u, u
 
 
-def draw_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges=(), title=None,
+def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges=(), title=None,
                            annotations=None):
     """Draw a stochastic computation graph on ``ax``.
 
@@ -106,8 +55,7 @@ def draw_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
     in the backward direction (child to parent); edges in ``blocked_edges`` are
     crossed out where the gradient cannot pass (through a sampling step).
 
-    Introduced in chapter 5, *The pathwise estimator*; Mohamed et al. (2020),
-    Sec. 5.
+    Mohamed et al. (2020), Sec. 5.
 
     Args:
         ax: the matplotlib axes to draw on (its aspect is set to equal and its
@@ -177,7 +125,7 @@ def draw_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
     return ax.figure
 
 
-def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"):
+def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"):
     """Draw the stochastic computation graph before and after reparameterization.
 
     Left, the original form: the parameters :math:`\\varphi` give the mean and
@@ -196,14 +144,13 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_l
     :math:`f` through :math:`z` into :math:`\\mu` and :math:`\\sigma` and on to
     :math:`\\varphi`.
 
-    Introduced in chapter 5, *The pathwise estimator*; Schulman et al. (2015),
-    Kingma and Welling (2014), Mohamed et al. (2020), Sec. 5.
+    Schulman et al. (2015), Kingma and Welling (2014), Mohamed et al. (2020), Sec. 5.
 
     Args:
         width: figure width in inches.
         height: figure height in inches.
         param_label: label of the parameter node (the lecture's :math:`\\varphi`;
-            chapter 9 writes the encoder's parameters :math:`\\phi`).
+            ``r"$\\phi$"`` for a VAE's encoder parameters).
 
     Returns:
         The ``Figure`` with two panels and a legend.
@@ -220,7 +167,7 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_l
         "f": (4.8, 1.0, "deterministic", r"$f$"),
     }
     left_edges = [("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"), ("z", "f")]
-    draw_computation_graph(
+    plot_computation_graph(
         axes[0], left, left_edges,
         gradient_edges=[("z", "f")],
         blocked_edges=[("mu", "z"), ("sigma", "z")],
@@ -237,7 +184,7 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_l
         "f": (4.8, 1.0, "deterministic", r"$f$"),
     }
     right_edges = [("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"), ("eps", "z"), ("z", "f")]
-    draw_computation_graph(
+    plot_computation_graph(
         axes[1], right, right_edges,
         gradient_edges=[("z", "f"), ("mu", "z"), ("sigma", "z"), ("phi", "mu"), ("phi", "sigma")],
         title="Reparameterized form",
@@ -265,334 +212,69 @@ def reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_l
     return fig
 
 
-def estimate_histograms(estimates, *, truth=None, ax=None, bins: int = 60, xlabel: str = "gradient estimate",
-                        title: str | None = None, clip_quantile: float = 0.995, density: bool = True,
-                        legend_loc: str = "best"):
-    """Overlay histograms of per-sample estimates, one per estimator.
+def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
+    """Draw the VAE's stochastic computation graph and where the encoder's gradient flows.
 
-    Used to show unbiasedness (every histogram is centred on the truth) and
-    variance (their widths) of single-sample gradient estimates.
+    Nodes: the data :math:`x`, the encoder parameters :math:`\\phi`, the encoder
+    outputs :math:`\\mu, \\sigma`, the noise :math:`\\epsilon`, the code
+    :math:`z = \\mu + \\sigma\\epsilon`, the decoder parameters :math:`\\theta`, the
+    logits :math:`\\ell` and the reconstruction term :math:`\\log p_\\theta(x \\mid z)`.
+    With ``estimator="pathwise"`` the gradient flows from the cost through
+    :math:`z` into :math:`\\mu, \\sigma` and :math:`\\phi`; with
+    ``"score_function"`` :math:`z` is a random node sampled from
+    :math:`q_\\phi(z \\mid x)` and the path from :math:`\\mu, \\sigma` to
+    :math:`z` is blocked (the encoder then learns only through the score
+    :math:`\\nabla_\\phi \\log q_\\phi(z \\mid x)`).
 
-    Introduced in chapter 3, *Gradients of expectations*; Mohamed et al. (2020),
-    Sec. 2.3.
-
-    Args:
-        estimates: ``{name: per-sample estimates}``; a name that is a key of
-            ``ESTIMATOR_COLORS`` gets that estimator's colour. The legend shows the
-            name with the sample mean and variance.
-        truth: optional exact value, drawn as a vertical black line.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        bins: number of bins, shared by all histograms.
-        xlabel: x-axis label.
-        title: optional axes title.
-        clip_quantile: the x-range covers the central ``clip_quantile`` of all
-            estimates pooled, so that a few extreme draws do not squash the plot.
-        density: normalise the histograms to unit area.
-        legend_loc: matplotlib legend location.
-
-    Returns:
-        The ``Figure`` that holds the axes.
-
-    Raises:
-        ValueError: if ``estimates`` is empty or ``clip_quantile`` is not in (0, 1].
-
-    Shapes:
-        Each value of ``estimates``: ``(num_samples,)`` (a tensor, array or list).
-    """
-    if not estimates:
-        raise ValueError("estimates is empty; pass {name: per-sample estimates}")
-    if not 0 < clip_quantile <= 1:
-        raise ValueError(f"clip_quantile must be in (0, 1], got {clip_quantile}")
-    fig, ax = _axes(ax)
-    values = {name: _numpy(v).ravel() for name, v in estimates.items()}
-    pooled = np.concatenate(list(values.values()))
-    lo, hi = np.quantile(pooled, [(1 - clip_quantile) / 2, (1 + clip_quantile) / 2])
-    edges = np.linspace(lo, hi, bins + 1)
-    with style():
-        for i, (name, v) in enumerate(values.items()):
-            label = f"{name.replace('_', ' ')}: mean {v.mean():.3f}, var {v.var(ddof=1):.3g}"
-            ax.hist(v, bins=edges, density=density, histtype="stepfilled", alpha=0.35, color=_color(name, i),
-                    edgecolor=_color(name, i), lw=1.2, label=label)
-        if truth is not None:
-            ax.axvline(float(truth), color="black", lw=1.5, label=f"exact: {float(truth):.3f}")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("density" if density else "count")
-        ax.legend(loc=legend_loc)
-        if title:
-            ax.set_title(title)
-    return fig
-
-
-def running_mean_plot(samples, *, truth=None, ax=None, num_se: float = 2.0, xlabel: str = "number of samples $N$",
-                      ylabel: str = "running mean", title: str | None = None):
-    """Plot the running mean of i.i.d. estimates with a band of plus/minus ``num_se`` standard errors.
-
-    The running mean :math:`\\bar{\\eta}_N = \\frac{1}{N}\\sum_{n \\le N} \\hat{\\eta}_n`
-    of a consistent estimator approaches the truth as :math:`N` grows; the band
-    :math:`\\bar\\eta_N \\pm c\\, \\hat{s}_N / \\sqrt{N}` shrinks like
-    :math:`N^{-1/2}`.
-
-    Introduced in chapter 3, *Gradients of expectations* (consistency);
-    Mohamed et al. (2020), Sec. 2.3.
+    Drawn with :func:`plot_computation_graph`.
 
     Args:
-        samples: ``{name: i.i.d. per-sample estimates}``.
-        truth: optional exact value, drawn as a horizontal black line.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        num_se: half-width of the band in standard errors.
-        xlabel: x-axis label (the x-axis is logarithmic).
-        ylabel: y-axis label.
-        title: optional axes title.
+        estimator: ``"pathwise"`` or ``"score_function"``.
+        width: figure width in inches.
+        height: figure height in inches.
 
     Returns:
-        The ``Figure`` that holds the axes.
+        The ``Figure``.
 
     Raises:
-        ValueError: if ``samples`` is empty or a series has fewer than 2 values.
+        ValueError: on an unknown ``estimator``.
 
     Shapes:
-        Each value of ``samples``: ``(num_samples,)``.
+        Not tensor-valued.
     """
-    if not samples:
-        raise ValueError("samples is empty; pass {name: per-sample estimates}")
-    fig, ax = _axes(ax)
+    if estimator not in ("pathwise", "score_function"):
+        raise ValueError(f"estimator must be 'pathwise' or 'score_function', got {estimator!r}")
+    pathwise = estimator == "pathwise"
+    nodes = {
+        "x": (0.0, 1.0, "deterministic", r"$x$"),
+        "phi": (0.0, -0.6, "parameter", r"$\phi$"),
+        "mu": (1.6, 1.8, "deterministic", r"$\mu$"),
+        "sigma": (1.6, 0.2, "deterministic", r"$\sigma$"),
+        "z": (3.2, 1.0, "deterministic" if pathwise else "random", r"$z$"),
+        "theta": (4.8, 2.6, "parameter", r"$\theta$"),
+        "logits": (4.8, 1.0, "deterministic", r"$\ell$"),
+        "cost": (6.4, 1.0, "deterministic", r"$\mathcal{L}$"),
+    }
+    edges = [("x", "mu"), ("x", "sigma"), ("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"),
+             ("z", "logits"), ("theta", "logits"), ("logits", "cost")]
+    annotations = {"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder"}
+    if pathwise:
+        nodes["eps"] = (3.2, -0.6, "random", r"$\epsilon$")
+        edges.append(("eps", "z"))
+        annotations["eps"] = r"$\mathcal{N}(0, I)$"
+        gradient = [("logits", "cost"), ("z", "logits"), ("theta", "logits"), ("mu", "z"), ("sigma", "z"),
+                    ("phi", "mu"), ("phi", "sigma")]
+        blocked = []
+        title = r"pathwise: $z = \mu + \sigma\epsilon$, gradients reach $\phi$ through $z$"
+    else:
+        gradient = [("logits", "cost"), ("theta", "logits")]
+        blocked = [("mu", "z"), ("sigma", "z")]
+        annotations["z"] = r"$z \sim q_\phi(z \mid x)$"
+        title = r"score function: $z$ is sampled, the path to $\phi$ is cut"
+    fig, ax = figure(1, 1, width=width, height=height)
+    plot_computation_graph(ax, nodes, edges, gradient_edges=gradient, blocked_edges=blocked, title=title,
+                           annotations=annotations)
     with style():
-        for i, (name, v) in enumerate(samples.items()):
-            v = _numpy(v).ravel()
-            if v.size < 2:
-                raise ValueError(f"samples[{name!r}] needs at least 2 values, got {v.size}")
-            n = np.arange(1, v.size + 1)
-            mean = np.cumsum(v) / n
-            second = np.cumsum(v ** 2) / n
-            var = np.maximum(second - mean ** 2, 0.0) * n / np.maximum(n - 1, 1)
-            se = np.sqrt(var / n)
-            c = _color(name, i)
-            ax.plot(n, mean, color=c, label=name.replace("_", " "))
-            ax.fill_between(n[1:], (mean - num_se * se)[1:], (mean + num_se * se)[1:], color=c, alpha=0.2, lw=0)
-        if truth is not None:
-            ax.axhline(float(truth), color="black", lw=1.2, ls="--", label="exact")
-        ax.set_xscale("log")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend()
-        if title:
-            ax.set_title(title)
-    return fig
-
-
-def variance_curves(x, exact=None, mc=None, *, x_mc=None, ax=None, xlabel: str = "", ylabel: str = "variance",
-                    logx: bool = False, logy: bool = True, title: str | None = None, legend_loc: str = "best"):
-    """Plot exact curves as lines and Monte Carlo estimates of the same quantities as markers.
-
-    Used for single-sample variances against a parameter of the problem (an
-    offset added to the cost, the dimension, ...), and more generally for any
-    exact-versus-estimated comparison (errors against cost).
-
-    Introduced in chapter 3, *Gradients of expectations*, and chapter 4,
-    *The score-function estimator*; Mohamed et al. (2020), Sec. 4.3.
-
-    Args:
-        x: the x-values of the exact curves.
-        exact: optional ``{name: values at x}``, drawn as lines.
-        mc: optional ``{name: values at x_mc}``, drawn as markers in the colour of
-            the line with the same name.
-        x_mc: x-values of the markers; defaults to ``x``.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        xlabel: x-axis label.
-        ylabel: y-axis label.
-        logx: logarithmic x-axis.
-        logy: logarithmic y-axis.
-        title: optional axes title.
-        legend_loc: matplotlib legend location.
-
-    Returns:
-        The ``Figure`` that holds the axes.
-
-    Raises:
-        ValueError: if both ``exact`` and ``mc`` are empty, or a series does not
-            match the length of its x-values.
-
-    Shapes:
-        ``x``: ``(num_points,)``; each value of ``exact``: ``(num_points,)``;
-        ``x_mc``: ``(num_mc,)``; each value of ``mc``: ``(num_mc,)``.
-    """
-    exact = dict(exact or {})
-    mc = dict(mc or {})
-    if not exact and not mc:
-        raise ValueError("pass exact and/or mc values to plot")
-    x = _numpy(x)
-    x_mc = x if x_mc is None else _numpy(x_mc)
-    fig, ax = _axes(ax)
-    names = list(dict.fromkeys([*exact, *mc]))
-    with style():
-        for i, name in enumerate(names):
-            c = _color(name, i)
-            label = name.replace("_", " ")
-            if name in exact:
-                y = _numpy(exact[name])
-                if y.shape != x.shape:
-                    raise ValueError(f"exact[{name!r}] has shape {y.shape}, expected {x.shape} like x")
-                ax.plot(x, y, color=c, label=label)
-                label = None
-            if name in mc:
-                y = _numpy(mc[name])
-                if y.shape != x_mc.shape:
-                    raise ValueError(f"mc[{name!r}] has shape {y.shape}, expected {x_mc.shape} like x_mc")
-                ax.plot(x_mc, y, ls="none", marker="o", markersize=5, markerfacecolor="white", markeredgecolor=c,
-                        mew=1.4, label=label)
-        if exact and mc:
-            ax.plot([], [], color="grey", label="exact (line)")
-            ax.plot([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="grey",
-                    label="Monte Carlo (markers)")
-        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx, logy=logy, legend_loc=legend_loc)
-    return fig
-
-
-def density_check_plot(samples, x, density, *, ax=None, bins: int = 80, xlabel: str = "$x$",
-                       sample_label: str = "samples", density_label: str = "density", title: str | None = None):
-    """Histogram of samples against a density curve.
-
-    The check of the change-of-variables formula
-    :math:`p(x; \\theta) = p(\\epsilon)\\, |\\nabla_\\epsilon g(\\epsilon; \\theta)|^{-1}`:
-    the histogram of :math:`x = g(\\epsilon; \\theta)` must follow the curve.
-
-    Introduced in chapter 5, *The pathwise estimator*; Mohamed et al. (2020),
-    Sec. 5.1.
-
-    Args:
-        samples: the draws.
-        x: the grid of the density curve (its range is also the histogram range).
-        density: the density on the grid.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        bins: number of histogram bins.
-        xlabel: x-axis label.
-        sample_label: legend label of the histogram.
-        density_label: legend label of the curve.
-        title: optional axes title.
-
-    Returns:
-        The ``Figure`` that holds the axes.
-
-    Raises:
-        ValueError: if ``x`` and ``density`` differ in length.
-
-    Shapes:
-        ``samples``: ``(num_samples,)``; ``x`` and ``density``: ``(num_points,)``.
-    """
-    s, xs, d = _numpy(samples).ravel(), _numpy(x).ravel(), _numpy(density).ravel()
-    if xs.shape != d.shape:
-        raise ValueError(f"x and density must have the same length, got {xs.size} and {d.size}")
-    fig, ax = _axes(ax)
-    with style():
-        inside = (s >= xs.min()) & (s <= xs.max())
-        weights = np.full(s.shape, 1.0 / (s.size * (xs.max() - xs.min()) / bins))
-        ax.hist(s[inside], bins=bins, range=(xs.min(), xs.max()), weights=weights[inside], histtype="stepfilled",
-                alpha=0.35, color=_FALLBACK_COLORS[0], label=sample_label)
-        ax.plot(xs, d, color="black", label=density_label)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel("density")
-        ax.legend()
-        if title:
-            ax.set_title(title)
-    return fig
-
-
-def trajectory_plot(iterates, *, optimum=None, ax=None, xlabel: str = "iteration $t$",
-                    ylabel: str = r"parameter $\theta_t$", title: str | None = None):
-    """Plot parameter trajectories of stochastic optimisation runs.
-
-    Introduced in chapter 3, *Gradients of expectations* (the stochastic
-    optimisation loop of Mohamed et al. (2020), Sec. 2.2, Fig. 1).
-
-    Args:
-        iterates: ``{name: parameter value at each iteration}``; a name that is a
-            key of ``ESTIMATOR_COLORS`` gets that estimator's colour.
-        optimum: optional exact optimum, drawn as a horizontal black line.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        xlabel: x-axis label.
-        ylabel: y-axis label.
-        title: optional axes title.
-
-    Returns:
-        The ``Figure`` that holds the axes.
-
-    Raises:
-        ValueError: if ``iterates`` is empty.
-
-    Shapes:
-        Each value of ``iterates``: ``(num_steps + 1,)``.
-    """
-    if not iterates:
-        raise ValueError("iterates is empty; pass {name: trajectory}")
-    fig, ax = _axes(ax)
-    with style():
-        for i, (name, v) in enumerate(iterates.items()):
-            v = _numpy(v).ravel()
-            ax.plot(np.arange(v.size), v, color=_color(name, i), label=name.replace("_", " "), lw=1.4)
-        if optimum is not None:
-            ax.axhline(float(optimum), color="black", ls="--", lw=1.2, label=f"optimum {float(optimum):.3g}")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        ax.legend()
-        if title:
-            ax.set_title(title)
-    return fig
-
-
-
-def convergence_plot(lines=None, markers=None, *, ax=None, xlabel: str = "number of evaluations of $f$",
-                     ylabel: str = "absolute error", title: str | None = None, legend_loc: str = "best",
-                     colors=None):
-    """Log-log plot of errors against cost, one series per method, each with its own x-values.
-
-    Used to compare a tensor-product quadrature rule in several dimensions with
-    Monte Carlo, whose error :math:`\\sigma_f / \\sqrt{N}` does not depend on the
-    dimension.
-
-    Introduced in chapter 3, *Gradients of expectations*; Mohamed et al. (2020),
-    Sec. 2.
-
-    Args:
-        lines: optional ``{name: (x, y)}`` drawn as lines with small markers.
-        markers: optional ``{name: (x, y)}`` drawn as open markers only; a name
-            that also appears in ``lines`` shares its colour.
-        ax: optional matplotlib axes; a new figure is created if ``None``.
-        xlabel: x-axis label.
-        ylabel: y-axis label.
-        title: optional axes title.
-        legend_loc: matplotlib legend location.
-        colors: optional ``{name: matplotlib colour}`` overriding the default
-            colour of a series.
-
-    Returns:
-        The ``Figure`` that holds the axes.
-
-    Raises:
-        ValueError: if both ``lines`` and ``markers`` are empty, or ``x`` and ``y``
-            of a series differ in length.
-
-    Shapes:
-        Each series: ``x`` and ``y`` of shape ``(num_points,)``.
-    """
-    lines = dict(lines or {})
-    markers = dict(markers or {})
-    if not lines and not markers:
-        raise ValueError("pass lines and/or markers to plot")
-    fig, ax = _axes(ax)
-    names = list(dict.fromkeys([*lines, *markers]))
-    colors = dict(colors or {})
-    with style():
-        for i, name in enumerate(names):
-            c = colors.get(name, _color(name, i))
-            label = name.replace("_", " ")
-            for group, kw in ((lines, dict(marker=".", markersize=6)),
-                              (markers, dict(ls="none", marker="o", markersize=5, markerfacecolor="white", mew=1.3))):
-                if name not in group:
-                    continue
-                x, y = (_numpy(v).ravel() for v in group[name])
-                if x.shape != y.shape:
-                    raise ValueError(f"series {name!r}: x and y differ in length ({x.size} and {y.size})")
-                ax.plot(x, y, color=c, markeredgecolor=c, label=label, **kw)
-                label = None
-        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=True, logy=True, legend_loc=legend_loc)
+        ax.set_xlim(-0.9, 7.4)
+        ax.set_ylim(-1.7, 3.4)
     return fig

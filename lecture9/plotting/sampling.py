@@ -1,0 +1,123 @@
+"""Samplers checked by eye (chapters 2, 5 and 6): samples against densities, rejection geometry.
+
+Every helper draws inside :func:`lecture9.plotting.style`, accepts an optional
+``ax`` to draw into, and returns the ``Figure``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .common import MC_COLORS, as_numpy, axes, dtype_of, finish_axes, style
+
+__all__ = ["plot_density_comparison", "plot_rejection_envelope"]
+
+
+def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, weights=None, ax=None, bins: int = 60,
+                            sample_label: str = "samples", density_label: str = "target density $p(x)$",
+                            envelope_label: str = "envelope $M q(x)$", xlabel: str = "$x$",
+                            title: str | None = None, legend_loc: str = "best"):
+    """Normalised histogram of samples against the density they should follow.
+
+    Checks a sampler by eye: inverse CDF, rejection and importance sampling, the
+    change of variables :math:`p(x) = p(\\epsilon)\\, |\\nabla_\\epsilon g|^{-1}` of the
+    pathwise estimator (Mohamed et al., 2020, Sec. 5.1), the measure-valued
+    estimator's Weibull and Maxwell variables. The bars have area equal to the
+    (weighted) fraction of samples inside ``x_grid``'s range.
+
+    Args:
+        samples: 1-D samples.
+        density: a ``torch.distributions.Distribution``, a callable ``x -> p(x)``
+            on a float64 tensor, or the density's values on ``x_grid``.
+        x_grid: where the curves are drawn, also the histogram's range (default:
+            the samples' 0.5-99.5 % range); required when ``density`` is values.
+        envelope: optional callable or distribution ``x -> M q(x)``, a dashed curve.
+        weights: optional non-negative sample weights (e.g. importance weights);
+            the histogram then shows the weighted (self-normalised) density.
+        ax: axes to draw into.
+        bins: histogram bins.
+        sample_label, density_label, envelope_label, xlabel, title: labels.
+        legend_loc: legend position (a matplotlib ``loc``).
+
+    Returns:
+        The ``Figure``.
+
+    Raises:
+        ValueError: if ``density`` is given as values without ``x_grid``, or of
+            another length than ``x_grid``.
+
+    Shapes:
+        ``samples`` and ``weights``: ``(n,)``; ``x_grid`` and density values: ``(num_points,)``.
+    """
+    s = as_numpy(samples).ravel()
+    as_values = not (callable(density) or isinstance(density, torch.distributions.Distribution))
+    if as_values and x_grid is None:
+        raise ValueError("density is given as values: pass x_grid, the points they belong to")
+    if x_grid is None:
+        lo, hi = np.quantile(s, [0.005, 0.995])
+        x_grid = torch.linspace(float(lo), float(hi), 400, dtype=torch.float64)
+    x_grid = torch.as_tensor(x_grid, dtype=torch.float64).ravel()
+
+    def evaluate(fn):
+        if isinstance(fn, torch.distributions.Distribution):
+            return as_numpy(fn.log_prob(x_grid.to(dtype_of(fn))).exp())
+        return as_numpy(fn(x_grid))
+
+    curve = as_numpy(density).ravel() if as_values else evaluate(density)
+    if curve.shape != (x_grid.numel(),):
+        raise ValueError(f"x_grid and density must have the same length, got {x_grid.numel()} and {curve.size}")
+    xg = as_numpy(x_grid)
+    with style():
+        fig, ax = axes(ax)
+        w = np.ones(len(s)) if weights is None else as_numpy(weights).ravel()
+        w = w / w.sum()
+        mask = (s >= xg.min()) & (s <= xg.max())
+        bar_weights = w[mask] / ((xg.max() - xg.min()) / bins)
+        ax.hist(s[mask], bins=np.linspace(xg.min(), xg.max(), bins + 1), weights=bar_weights,
+                color=MC_COLORS["histogram"], alpha=0.7, label=f"{sample_label} ($n = {len(s)}$)")
+        ax.plot(xg, curve, color=MC_COLORS["target"], linewidth=1.8, label=density_label)
+        if envelope is not None:
+            ax.plot(xg, evaluate(envelope), "--", color=MC_COLORS["envelope"], linewidth=1.5, label=envelope_label)
+        finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
+    return fig
+
+
+def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_pdf, *, x_grid=None, ax=None,
+                            xlabel: str = "$x$"):
+    """The geometry of rejection sampling: proposals lifted to uniform heights under the envelope.
+
+    A proposal :math:`x \\sim q` with height :math:`h = u M q(x)`, :math:`u \\sim U(0, 1)`, is
+    uniform under the envelope :math:`M q`; it is accepted when :math:`h \\le p(x)`, so the
+    accepted points are uniform under :math:`p`.
+
+    Args:
+        proposals: 1-D proposals :math:`x_i`.
+        heights: their heights :math:`u_i M q(x_i)`.
+        accepted: boolean mask of the accepted proposals.
+        target_pdf: callable ``x -> p(x)`` (float64 tensor in and out).
+        envelope_pdf: callable ``x -> M q(x)``.
+        x_grid: where to draw the curves (default: the proposals' range).
+        ax: axes to draw into.
+        xlabel: x-axis label.
+
+    Returns:
+        The ``Figure``.
+    """
+    x, h = as_numpy(proposals), as_numpy(heights)
+    acc = np.asarray(as_numpy(accepted), dtype=bool)
+    if x_grid is None:
+        x_grid = torch.linspace(float(x.min()), float(x.max()), 400, dtype=torch.float64)
+    xg = torch.as_tensor(x_grid, dtype=torch.float64)
+    with style():
+        fig, ax = axes(ax)
+        ax.scatter(x[acc], h[acc], s=6, color=MC_COLORS["inside"], label=f"accepted ({acc.sum()})")
+        ax.scatter(x[~acc], h[~acc], s=6, color=MC_COLORS["outside"], label=f"rejected ({(~acc).sum()})")
+        ax.plot(as_numpy(xg), as_numpy(target_pdf(xg)), color=MC_COLORS["target"], linewidth=2, label="target $p(x)$")
+        ax.plot(as_numpy(xg), as_numpy(envelope_pdf(xg)), "--", color=MC_COLORS["envelope"], linewidth=1.8,
+                label="envelope $M q(x)$")
+        ax.set_xlim(float(xg.min()), float(xg.max()))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("density / height $u \\, M q(x)$")
+        ax.legend()
+    return fig
