@@ -16,14 +16,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .common import ESTIMATOR_COLORS, figure, style
+from .common import color, figure, style
 
-__all__ = ["replicate_style", "plot_learning_curve_bands", "plot_values_by_seed"]
-
-_FALLBACK_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+__all__ = ["plot_learning_curve_bands", "plot_values_by_seed"]
 
 
-def replicate_style(label: str, index: int = 0) -> dict:
+def _replicate_style(label: str, index: int = 0) -> dict:
     """Colour and line style of a setting label such as ``"score function + baseline, S=2"``.
 
     The colour is the book's colour of the estimator named at the start of the label
@@ -34,9 +32,8 @@ def replicate_style(label: str, index: int = 0) -> dict:
         ``{"color": ..., "linestyle": ...}``.
     """
     name = label.split(",")[0].strip().replace(" + baseline", "_baseline").replace(" ", "_")
-    color = ESTIMATOR_COLORS.get(name, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
     compact = label.replace(" ", "")
-    return {"color": color, "linestyle": "--" if "S=1" in compact and "S=10" not in compact else "-"}
+    return {"color": color(name, index), "linestyle": "--" if "S=1" in compact and "S=10" not in compact else "-"}
 
 
 def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str = "test ELBO (nats)",
@@ -50,7 +47,7 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
         ylabel, xlabel: axis labels.
         ylim: optional ``(low, high)``.
         width, height: figure size in inches.
-        styles: optional label -> matplotlib line keywords (default :func:`replicate_style`).
+        styles: optional label -> matplotlib line keywords (default :func:`_replicate_style`).
         legend_loc: legend position.
 
     Returns:
@@ -67,7 +64,7 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
     fig, ax = figure(1, 1, width=width, height=height)
     with style():
         for i, (label, summary) in enumerate(summaries.items()):
-            line = dict((styles or {}).get(label, replicate_style(label, i)))
+            line = dict((styles or {}).get(label, _replicate_style(label, i)))
             epoch = np.asarray(summary["epoch"], dtype=float)
             ax.fill_between(epoch, summary["min"], summary["max"], color=line["color"], alpha=0.2, lw=0)
             ax.plot(epoch, summary["mean"], label=label, **line)
@@ -88,7 +85,7 @@ def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool
         ylabel: axis label.
         logy: logarithmic value axis (needs positive values).
         width, height: figure size in inches.
-        styles: optional label -> ``{"color": ...}`` (default :func:`replicate_style`).
+        styles: optional label -> ``{"color": ...}`` (default :func:`_replicate_style`).
 
     Returns:
         The ``Figure``.
@@ -107,7 +104,7 @@ def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool
     fig, ax = figure(1, 1, width=width, height=height)
     with style():
         for i, (label, a) in enumerate(arrays.items()):
-            color = dict((styles or {}).get(label, replicate_style(label, i)))["color"]
+            color = dict((styles or {}).get(label, _replicate_style(label, i)))["color"]
             mean = a.mean()
             ax.hlines(mean, i - 0.3, i + 0.3, color=color, lw=2.5)
             ax.plot(np.full(len(a), i) + np.linspace(-0.12, 0.12, len(a)), a, "o", color=color, markersize=5)
