@@ -15,6 +15,12 @@ module                    chapter
 ``control_variates``      8: control variates, the delta method
 ``baselines``             8: baselines for the score function (optimal, moving average, RLOO)
 ``discrete``              10: Gumbel-max, straight-through and DisARM estimators
+``doubly_stochastic``     2: minibatch-and-simulation estimates of a loss and its gradient
+``quadrature``            3: tensor-product quadrature against Monte Carlo in high dimension
+``finite_differences``    3: finite-difference gradients of an expectation
+``queueing``              3: the M/M/1 queue as a differentiable simulator
+``exact_gradients``       4-5: exact gradients (series, sums, differences of quadratures)
+``transformed_families``  5: logistic, Rayleigh, isotropic normal from transforms
 ``comparison``            6-7: exact and Monte Carlo variance tables, crossings
 ``cost_counting``         6: evaluations of the cost per sample of an estimator
 ``baseline_comparison``   8: baselines and control variates on the Fig. 2 problem

@@ -1,0 +1,71 @@
+"""One estimate among many: a histogram of repeated estimates with chosen draws marked.
+
+Introduced in chapter 1, *Monte Carlo estimation*: the lecture's estimate of
+:math:`\\pi` and the chapter's are two ordinary draws from the same distribution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .common import figure, style
+
+__all__ = ["plot_estimate_draws"]
+
+_MARK_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7")
+
+
+def _np(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, ax=None, bins: int = 40,
+                        xlabel: str = "estimate"):
+    """Histogram of repeated estimates, the exact value, and chosen single estimates marked on it.
+
+    Each mark's legend entry gives its value and the fraction of the repeated
+    estimates at or below it (its percentile), so a reader sees at a glance whether
+    it is an ordinary draw.
+
+    Args:
+        estimates: 1-D repeated estimates (independent runs of one estimator).
+        truth: the exact value (dashed black line).
+        marks: ``{label: value}`` of single estimates to mark (solid lines).
+        ax: axes to draw into (default: a new figure).
+        bins: number of histogram bins.
+        xlabel: x-axis label.
+
+    Returns:
+        The ``Figure``.
+
+    Raises:
+        ValueError: if ``estimates`` is not one-dimensional with at least two values.
+
+    Shapes:
+        ``estimates``: ``(num_runs,)``.
+    """
+    values = _np(estimates)
+    if values.ndim != 1 or values.size < 2:
+        raise ValueError(f"estimates must be one-dimensional with at least 2 values, got shape {values.shape}")
+    if ax is None:
+        fig, ax = figure()
+    else:
+        fig = ax.figure
+    with style():
+        heights, _, _ = ax.hist(values, bins=bins, density=True, color="#999999", alpha=0.6,
+                label=f"{values.size} runs: mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}")
+        ax.axvline(float(truth), color="black", linestyle="--", linewidth=1.5, label=f"exact value {float(truth):.4f}")
+        for i, (label, value) in enumerate(marks.items()):
+            below = 100.0 * float((values <= value).mean())
+            ax.axvline(float(value), color=_MARK_COLORS[i % len(_MARK_COLORS)], linewidth=2.0,
+                       label=f"{label}: {float(value):.4f} ({below:.0f} % of runs at or below)")
+        ax.set_ylim(0.0, 1.6 * float(heights.max()))      # room for the legend above the bars
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("density")
+        ax.legend(loc="upper left", fontsize=8)
+    return fig

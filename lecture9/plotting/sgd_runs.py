@@ -1,0 +1,63 @@
+"""Several runs of stochastic gradient descent: one run drawn, the spread of all as a band.
+
+Introduced in chapter 2, *Sampling* (doubly stochastic optimisation with a constant step).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+
+from .common import figure, style
+
+__all__ = ["plot_sgd_runs"]
+
+_CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
+
+
+def _np(values) -> np.ndarray:
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None, ylabel: str = r"$\theta_t$",
+                  quantiles: tuple[float, float] = (0.1, 0.9)):
+    """Iterates of independent SGD runs: the first run as a line, the runs' quantile band shaded.
+
+    Args:
+        trajectories: ``{label: iterates}``, each of shape ``(num_steps + 1, num_runs)``.
+        optimum: the minimiser (dashed black line).
+        ax: axes to draw into (default: a new figure).
+        ylabel: y-axis label.
+        quantiles: the lower and upper quantile across runs that bound the band.
+
+    Returns:
+        The ``Figure``.
+
+    Raises:
+        ValueError: if a trajectory is not two-dimensional.
+    """
+    if ax is None:
+        fig, ax = figure()
+    else:
+        fig = ax.figure
+    lo_q, hi_q = quantiles
+    with style():
+        for i, (label, trajectory) in enumerate(trajectories.items()):
+            t = _np(trajectory)
+            if t.ndim != 2:
+                raise ValueError(f"trajectories[{label!r}] must have shape (num_steps + 1, num_runs), got {t.shape}")
+            steps = np.arange(t.shape[0])
+            color = _CYCLE[i % len(_CYCLE)]
+            lo, hi = np.quantile(t, [lo_q, hi_q], axis=1)
+            ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0,
+                            label=f"{label}: {lo_q:.0%}-{hi_q:.0%} of {t.shape[1]} runs")
+            ax.plot(steps, t[:, 0], color=color, linewidth=1.2, label=f"{label}: one run")
+        ax.axhline(float(optimum), color="black", linestyle="--", linewidth=1.0, label=r"minimiser $\theta^\star$")
+        ax.set_xlabel("step $t$")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8, loc="lower right")
+    return fig
