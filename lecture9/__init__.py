@@ -23,6 +23,11 @@ module                    chapter
 ``transformed_families``  5: logistic, Rayleigh, isotropic normal from transforms
 ``enumeration``           10: exact expectations and gradients by enumerating a discrete support
 ``bernoulli_vae``         10: the VAE with Bernoulli latent codes, trained with each discrete estimator
+``comparison``            6-7: exact and Monte Carlo variance tables, crossings
+``cost_counting``         6: evaluations of the cost per sample of an estimator
+``baseline_comparison``   8: baselines and control variates on the Fig. 2 problem
+``binary_toy``            8: the binary toy problem of REINFORCE
+``replicates``            9: training comparisons over several seeds
 ``data``, ``vae``         9: binarized digits / MNIST, VAE, ELBO and its training
 ``policy_gradient``       11: policy gradients on finite MDPs, REINFORCE, FrozenLake
 ``exercises``             all: cell tags and the checks used by autograded exercises

@@ -394,11 +394,25 @@ return c * (f(loc + scale * w) - f(loc - scale * w))""",
         r"your single-sample variance \(are the two Weibull draws independent\?\) is biased: mean ",
     ),
     WrongAnswer(
-        "ex-07-sf-variance", "the formula for scale = 1 only (the powers of scale forgotten)",
+        "ex-06-coupled-scale", "an independent Normal sample for x_ddot instead of U M: no coupling",
         """\
-a = loc - k
-return a**4 + 14.0 * a**2 + 15.0""",
-        r"your variance at k = 2\.5, loc = -0\.5, scale = 2\.0 differs from the reference: largest difference ",
+m = torch.randn(num_samples, 3, generator=generator, dtype=torch.float64).norm(dim=1)
+sign = torch.where(torch.rand(num_samples, generator=generator, dtype=torch.float64) < 0.5, -1.0, 1.0)
+normal = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+return (f(loc + scale * sign * m) - f(loc + scale * normal)) / scale""",
+        r"your single-sample variance \(is the Normal sample U M built from the same M\?\) is biased: mean 9",
+    ),
+    WrongAnswer(
+        "ex-07-variance-se", "the Gaussian formula s^2 sqrt(2 / N) used for the standard error of any variance",
+        """\
+return g.var(), g.var() * math.sqrt(2.0 / len(g))""",
+        r"your standard error for exponential \(rate 1\) draws .* differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-07-cos-pathwise", "the squared mean (sin(k mu) exp(-k^2 sigma^2 / 2))^2 not subtracted",
+        """\
+return k**2 * 0.5 * (1.0 - math.cos(2.0 * k * mu) * math.exp(-2.0 * k**2 * sigma**2))""",
+        r"your pathwise variance at k = 0\.5, mu = 1\.0, sigma = 1\.0 differs from the reference: largest difference ",
     ),
     WrongAnswer(
         "ex-08-design-cv", "h(x) = x, which is uncorrelated with the even cos x: no variance reduction",
@@ -406,6 +420,12 @@ return a**4 + 14.0 * a**2 + 15.0""",
 x = torch.randn(num_samples, generator=generator, dtype=torch.float64)
 return cv.control_variate(torch.cos(x), x, 0.0, beta="leave_one_out")""",
         r"your controlled values keep 1\.0\d* of the variance of cos x.*is your h correlated with cos x",
+    ),
+    WrongAnswer(
+        "ex-08-rloo-terms", "the batch mean, sample n included, as the baseline: biased by the factor (K - 1) / K",
+        """\
+return (f_values - f_values.mean(0, keepdim=True)) * scores""",
+        r"your RLOO gradient with K = 4 \(exact -4; the batch-mean baseline gives -3\) is biased: mean -2\.9",
     ),
     WrongAnswer(
         "ex-09-pathwise-variance", "the chain-rule factor w forgotten in the pathwise estimate",
@@ -473,6 +493,29 @@ log_q = D.Independent(D.Bernoulli(logits=logits), 1).log_prob(codes[:, None, :])
 log_px = D.Independent(D.Bernoulli(logits=model.decode(codes)[:, None, :]), 1).log_prob(x)
 return (log_q.exp() * log_px).sum(0)""",
         r"your exact ELBO differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-09-elbo-estimate", "the noise forgotten: the decoder is evaluated at z = loc",
+        """\
+loc, scale = model.encode(x)
+log_px = -torch.nn.functional.binary_cross_entropy_with_logits(model.decode(loc), x, reduction="none").sum(-1)
+return log_px - 0.5 * (loc**2 + scale**2 - 1 - torch.log(scale**2)).sum(-1)""",
+        r"your ELBO estimate \(z = loc \+ scale \* eps, minus the closed-form KL\) differs from the reference: ",
+    ),
+    WrongAnswer(
+        "ex-09-reinforce-surrogate", "the sample z not detached before log q (the score then carries a pathwise term)",
+        """\
+loc, scale = model.encode(x)
+z = loc + scale * eps
+cost = -torch.nn.functional.binary_cross_entropy_with_logits(model.decode(z), x, reduction="none").sum(-1)
+return cost.detach() * torch.distributions.Normal(loc, scale).log_prob(z).sum(-1)""",
+        r"your gradient for encoder\.0\.weight \(is z detached before log q\?\) differs from the reference",
+    ),
+    WrongAnswer(
+        "ex-09-learnable-prior", "the log-ratio term log(s / sigma) of the KL forgotten",
+        """\
+return 0.5 * ((scale / prior_scale) ** 2 + ((loc - prior_loc) / prior_scale) ** 2 - 1).sum(-1)""",
+        r"your KL to the prior N\(m, diag s\^2\) differs from the reference: largest difference ",
     ),
 ]
 
