@@ -7,9 +7,16 @@ fixture (``pytestmark = pytest.mark.usefixtures("one_thread")`` or an argument).
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 import torch
+
+# pytest-xdist workers (pyproject's `-n auto`) share the cores: one thread each, and the
+# notebook kernels that nbval starts from a worker inherit the setting.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(1)
 
 
 @pytest.fixture
