@@ -74,6 +74,7 @@ def enumerated_gradient(f: Callable, distribution, params) -> tuple[torch.Tensor
     estimators of chapter 10 (:mod:`lecture9.discrete`, and the score function on
     discrete families). For ``Independent(Bernoulli, 1)`` over :math:`d` bits the sum has
     :math:`2^d` terms, so :math:`d \le 16` (:data:`MAX_ENUMERATED_BITS`).
+
     Args:
         f: cost with the contract of :mod:`lecture9.estimators`: values
             ``(S, *batch_shape, *event_shape)`` -> costs ``(S, *batch_shape)``.
@@ -128,6 +129,7 @@ def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, es
     :math:`z(1-z)/\tau\,dl = \sigma'(s)\,ds` has unit width whatever the temperature, so a
     Gauss-Legendre rule on :math:`[-40, 0]` and :math:`[0, 40]` (split at the jump of ``b``)
     resolves every :math:`\tau`; ``f'`` comes from autograd, vectorised.
+
     Args:
         f: differentiable torch callable acting elementwise on a 1-D float64 tensor.
         logits: the Bernoulli logit :math:`\theta`.

@@ -222,7 +222,7 @@ def draw(
             integer or tuple of integers, ``generator`` not a Generator, or the family
             has no generator-aware sampler here (e.g. VonMises).
         ValueError: if ``sample_shape`` has a negative entry or the draw would hold
-            more than :data:`MAX_DRAW_NUMEL` numbers.
+            more than ``MAX_DRAW_NUMEL`` numbers.
 
     Shapes:
         Output: ``(*sample_shape, *batch_shape, *event_shape)``.

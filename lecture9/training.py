@@ -276,8 +276,8 @@ def train(
     restores) may differ. A callable baseline is compared by its type name only.
 
     The loop is the lecture's "VAE training pseudocode" (Kingma and Welling, 2014,
-    Alg. 1) with Adam (Kingma and Ba, 2015); its steps are :func:`_restore`,
-    :func:`_train_epoch`, :func:`_evaluate_epoch` and :func:`_checkpoint_state`. The
+    Alg. 1) with Adam (Kingma and Ba, 2015); its steps are ``_restore``,
+    ``_train_epoch``, ``_evaluate_epoch`` and ``_checkpoint_state``. The
     inputs are validated once per call; each minibatch then runs the model's unchecked
     :meth:`~lecture9.vae.VAE.elbo_terms_from_noise`, so any model with the same
     methods (``check_input``, ``check_options``, ``noise``, ``elbo_terms_from_noise``,

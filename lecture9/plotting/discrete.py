@@ -87,6 +87,7 @@ def plot_relaxation_tradeoff(
     markers with error bars) against the true gradient of the discrete objective.
     Right panel: the single-sample variance on log-log axes, with horizontal lines for
     the unbiased estimators, which have no temperature.
+
     Args:
         temperatures: the temperatures of the exact curves.
         exact_means, exact_variances: ``{estimator: values at temperatures}``.

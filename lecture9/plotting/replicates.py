@@ -47,7 +47,7 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
         ylabel, xlabel: axis labels.
         ylim: optional ``(low, high)``.
         width, height: figure size in inches.
-        styles: optional label -> matplotlib line keywords (default :func:`_replicate_style`).
+        styles: optional label -> matplotlib line keywords (default the book's replicate colours).
         legend_loc: legend position.
 
     Returns:
@@ -85,7 +85,7 @@ def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool
         ylabel: axis label.
         logy: logarithmic value axis (needs positive values).
         width, height: figure size in inches.
-        styles: optional label -> ``{"color": ...}`` (default :func:`_replicate_style`).
+        styles: optional label -> ``{"color": ...}`` (default the book's replicate colours).
 
     Returns:
         The ``Figure``.
