@@ -32,6 +32,7 @@ import torch
 from scipy import stats
 
 from ._validation import (
+    MAX_NUM_SAMPLES,
     check_distribution,
     check_finite,
     check_generator,
@@ -128,6 +129,9 @@ class MonteCarloEstimate:
                 f"{tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__}"
             )
         v = values.detach().double()
+        if not torch.isfinite(v).all():
+            i = int((~torch.isfinite(v)).nonzero()[0])
+            raise ValueError(f"values must be finite, got {float(v[i])} at index {i}; check the cost that produced them")
         n = v.numel()
         se = float(v.std(unbiased=True) / math.sqrt(n)) if n > 1 else math.nan
         return cls(float(v.mean()), se, n)
@@ -190,6 +194,7 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
     if not isinstance(points, torch.Tensor) or points.dim() != 2 or points.shape[1] != 2 or points.shape[0] < 1:
         got = tuple(points.shape) if isinstance(points, torch.Tensor) else type(points).__name__
         raise ValueError(f"points must be a tensor of shape (num_samples, 2), got {got}")
+    check_finite(points, "points")
     inside = (points.square().sum(-1) <= 1.0).double()
     return MonteCarloEstimate.from_values(4.0 * inside)
 
@@ -348,6 +353,11 @@ def repeated_estimates(
     num_repeats = check_positive_int(num_repeats, "num_repeats")
     check_generator(generator)
     total = num_samples * num_repeats
+    if total > MAX_NUM_SAMPLES:
+        raise ValueError(
+            f"num_samples * num_repeats must be at most {MAX_NUM_SAMPLES:.0e} (all repeats are drawn at once), "
+            f"got {num_samples} * {num_repeats} = {total:.3g}; lower num_repeats or num_samples"
+        )
     values = _evaluate(f, _draw(sampler, total, generator), total)
     return values.detach().double().reshape(num_repeats, num_samples).mean(1)
 
@@ -378,6 +388,7 @@ def running_mean(values: Tensor) -> tuple[Tensor, Tensor]:
     """
     if not isinstance(values, torch.Tensor) or values.dim() != 1 or values.numel() == 0:
         raise ValueError("values must be a non-empty 1-D tensor of per-sample values")
+    check_finite(values, "values")
     v = values.detach().double()
     k = torch.arange(1, v.numel() + 1, dtype=torch.float64)
     means = v.cumsum(0) / k
@@ -456,8 +467,12 @@ def loglog_slope(sample_sizes, errors) -> float:
         raise ValueError("sample_sizes and errors must have the same length, at least 2")
     if not ((n > 0).all() and (e > 0).all()):
         raise ValueError("sample_sizes and errors must be positive to take logarithms")
+    if not (torch.isfinite(n).all() and torch.isfinite(e).all()):
+        raise ValueError("sample_sizes and errors must be finite")
     x, y = n.log(), e.log()
     x = x - x.mean()
+    if not bool((x != 0).any()):
+        raise ValueError("sample_sizes must hold at least two different sizes to fit a slope")
     return float((x * (y - y.mean())).sum() / x.square().sum())
 
 
