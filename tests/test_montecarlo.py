@@ -557,3 +557,25 @@ def test_self_normalised_with_all_weights_zero_is_an_error():
 def test_effective_sample_size_non_finite(log_weights, match):
     with pytest.raises(ValueError, match=match):
         mc.effective_sample_size(log_weights)
+
+
+# --------------------------------------------------------------------------- issue 14: non-finite input, bounds
+
+_NAN2 = torch.tensor([1.0, float("nan")])
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: mc.MonteCarloEstimate.from_values(_NAN2), ValueError, "values"),
+        (lambda: mc.pi_from_points(torch.full((3, 2), float("nan"))), ValueError, "points"),
+        (lambda: mc.running_mean(_NAN2), ValueError, "values"),
+        (lambda: mc.loglog_slope([10, 10], [0.1, 0.2]), ValueError, "sample_sizes"),
+        (lambda: mc.loglog_slope([10, float("inf")], [0.1, 0.2]), ValueError, "sample_sizes"),
+        (lambda: mc.repeated_estimates(torch.cos, torch.distributions.Normal(0.0, 1.0), 10, 10**12), ValueError, "num_repeats"),
+    ],
+    ids=["from_values-nan", "pi_from_points-nan", "running_mean-nan", "loglog-equal-sizes", "loglog-inf", "repeats-too-many"],
+)
+def test_bad_values_get_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

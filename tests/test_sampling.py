@@ -249,3 +249,32 @@ def test_rejection_bounded_support_target_with_normal_proposal():
     assert stats.kstest(res.samples.double().numpy(), stats.uniform(0, 1).cdf).pvalue > 0.01
     m = math.exp(log_m)
     assert abs(res.acceptance_rate - 1 / m) < NUM_SE * math.sqrt((1 / m) * (1 - 1 / m) / res.num_proposed)
+
+
+# --------------------------------------------------------------------------- issue 14: noise helpers, rejection errors
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: sampling.uniform_noise((3,), "x", None), TypeError, "like"),
+        (lambda: sampling.normal_noise((3,), torch.zeros((), dtype=torch.int64), None), TypeError, "like"),
+        (lambda: sampling.uniform_noise((-1,), torch.zeros(()), None), ValueError, "shape"),
+        (lambda: sampling.normal_noise("ab", torch.zeros(()), None), TypeError, "shape"),
+        (lambda: sampling.normal_noise((3,), torch.zeros(()), "x"), TypeError, "generator"),
+    ],
+)
+def test_noise_helpers_check_their_arguments(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+def test_noise_helpers_accept_an_int_shape():
+    assert sampling.uniform_noise(4, torch.zeros((), dtype=torch.float64), gen()).shape == (4,)
+
+
+def test_a_hopeless_envelope_raises_the_rejection_error_naming_log_m():
+    normal = torch.distributions.Normal(0.0, 1.0)
+    with pytest.raises(sampling.RejectionSamplingError, match="log_M") as info:
+        sampling.rejection_sample(normal.log_prob, normal, 800.0, 10, generator=gen(), max_proposals=10**4)
+    assert isinstance(info.value, RuntimeError)
