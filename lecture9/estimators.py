@@ -165,9 +165,15 @@ def _as_params(params) -> dict[str, torch.Tensor]:
             raise ValueError(f"params[{name!r}] is on the meta device, which holds no values; pass tensors on cpu or cuda")
         if not value.is_floating_point():
             value = value.to(torch.get_default_dtype())
-        if not torch.isfinite(value).all():
+        if value.numel() == 1:  # one number: Python checks, cheaper than tensor reductions
+            v = value.item()
+            finite, positive = math.isfinite(v), v > 0
+        else:
+            finite = bool(torch.isfinite(value).all())
+            positive = name not in _POSITIVE_PARAMS or bool((value > 0).all())
+        if not finite:
             raise ValueError(f"params[{name!r}] must be finite everywhere, got {value}")
-        if name in _POSITIVE_PARAMS and not (value > 0).all():
+        if name in _POSITIVE_PARAMS and not positive:
             raise ValueError(
                 f"params[{name!r}] must be > 0 everywhere, got {value}; "
                 f"a {name} is strictly positive (e.g. torch.tensor(1.0))"
@@ -519,7 +525,10 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
             grads = [None] * len(names)  # a constant cost: the gradient is zero
         else:
             grads = torch.autograd.grad(total, [leaves[n] for n in names], allow_unused=True)
-            if not any(g is not None and bool(g.any()) for g in grads) and bool((fx != fx[:1]).any()):
+            # O(1) unless the first sample's gradient is 0 (then one pass): a zero gradient everywhere
+            # although f varies means a piecewise-constant cost
+            if (all(g is None or not bool(g.reshape(-1)[0]) for g in grads)
+                    and not any(g is not None and bool(g.any()) for g in grads) and bool((fx != fx[:1]).any())):
                 raise ValueError(
                     "f's gradient with respect to x is zero at every sample although f varies (a piecewise-"
                     "constant cost such as torch.round(x) or torch.floor(x)), so the pathwise estimator would "
