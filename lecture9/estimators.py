@@ -382,6 +382,7 @@ def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, 
     if not isinstance(x, torch.Tensor) or x.dim() < 1:
         raise TypeError(f"x must be a tensor of samples of shape (num_samples, *batch_shape, *event_shape), got {x!r}")
     check_shape(x, dist._extended_shape(torch.Size(x.shape[:1])), "x")
+    check_finite(x, "x")
     return _score_function(f, distribution, params, dist, x.detach(), None)
 
 

@@ -594,9 +594,13 @@ def integral_estimate(
     fx = _evaluate(f, x, num_samples)
     inside = (x >= a) & (x <= b)
     values = torch.where(inside, fx * torch.exp(-log_q), torch.zeros_like(fx))
+    if not bool(torch.isfinite(values).all()):
+        fx_inside = torch.where(inside, fx, torch.zeros_like(fx))
+        if not bool(torch.isfinite(fx_inside).all()):
+            _raise_non_finite(fx_inside, x, 0)  # names f (or the sample)
+        raise ValueError("the importance weights 1 / q(x) overflowed: the proposal has almost no mass on "
+                         "[a, b]; choose a proposal that covers the interval")
     est = MonteCarloEstimate.from_values(values)
-    if not math.isfinite(est.value):
-        _raise_non_finite(values, x, 0)
     abs_values = values.detach().double().abs()
     ess = effective_sample_size(abs_values.log()) if (abs_values > 0).any() else math.nan
     return ImportanceEstimate(est.value, est.standard_error, est.num_samples, ess)

@@ -55,6 +55,8 @@ def minimize_by_sampling(
     finite = torch.isfinite(values)
     if not finite.all():
         i = int((~finite).nonzero()[0, 0])
+        if x.is_floating_point() and not bool(torch.isfinite(x[i]).all()):
+            raise ValueError(f"sampler returned a non-finite candidate ({x[i].tolist()}) at index {i}")
         raise ValueError(
             f"f returned {float(values[i])} for candidate {i} (x = {x[i].tolist()}); the objective must be finite "
             f"on every candidate: restrict the sampler to where f is defined"

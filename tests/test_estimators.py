@@ -699,3 +699,8 @@ def test_measure_valued_unsupported_family_is_also_a_type_error():
     with pytest.raises(TypeError, match="Gamma"):
         estimators.measure_valued_grad(lambda x: x, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
                                        10, generator=gen())
+
+
+def test_score_function_terms_names_non_finite_samples():
+    with pytest.raises(ValueError, match="^x must be finite"):
+        estimators.score_function_terms(lambda x: x**2, Normal, normal_params(), torch.tensor([float("nan")], dtype=DTYPE))

@@ -616,3 +616,8 @@ def test_mc_estimate_names_one_bad_argument_and_is_unbiased_otherwise(bad, data,
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert bad in str(info.value), info.value
+
+
+def test_integral_estimate_names_f_when_it_is_not_finite():
+    with pytest.raises(ValueError, match="^f returned nan"):
+        mc.integral_estimate(lambda x: x * float("nan"), 0.0, 1.0, 10, generator=gen())

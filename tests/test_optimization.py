@@ -116,3 +116,8 @@ def test_sgd_refuses_an_iterate_that_overflows():
     with pytest.raises(ValueError, match="learning_rate"):
         optimization.stochastic_gradient_descent(lambda th, generator=None: th * 1e30, torch.tensor(1e30),
                                                  learning_rate=1e30, num_steps=1)
+
+
+def test_minimize_by_sampling_names_the_sampler_for_a_nan_candidate():
+    with pytest.raises(ValueError, match="^sampler returned a non-finite candidate"):
+        optimization.minimize_by_sampling(lambda x: x**2, lambda n, generator=None: torch.full((n,), float("nan")), 5)
