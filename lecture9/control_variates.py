@@ -303,7 +303,7 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     if isinstance(loc, bool) or not isinstance(loc, (numbers.Real, torch.Tensor)):
         raise TypeError(f"loc must be a number or a tensor, got {type(loc).__name__}")
     mu = torch.as_tensor(loc).detach().clone().unsqueeze(0)
-    mu = (mu if mu.is_floating_point() else mu.to(torch.get_default_dtype())).requires_grad_(True)
+    mu = check_finite(mu if mu.is_floating_point() else mu.to(torch.get_default_dtype()), "loc").requires_grad_(True)
     with torch.enable_grad():
         value = f(mu)
         (d1,) = torch.autograd.grad(value.sum(), mu, create_graph=True)

@@ -40,3 +40,13 @@ def test_save_metrics_names_a_path_that_is_a_folder(tmp_path):
     with pytest.raises(ValueError, match="path .* is a folder"):
         training.save_metrics(tmp_path, {"a": 1})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_encoder_gradients_names_a_bad_chunk_size():
+    import torch
+
+    from lecture9 import vae
+
+    model = vae.VAE(4, 2, (3,), generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
+        vae.encoder_gradients(model, torch.zeros(2, 4), num_draws=3, chunk_size=0)
