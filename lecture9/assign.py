@@ -353,8 +353,12 @@ def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
     Raises:
         ValueError: on a malformed exercise, naming the cell, or ``points``
             that is not a finite number > 0.
+        TypeError: if ``nb`` is not a notebook.
     """
     points = check_points(points)
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise TypeError(f"nb must be a notebook (nbformat.NotebookNode with cells), got {type(nb).__name__}; "
+                        f"read one with lecture9.assign.read_notebook(path)")
     nb = nbformat.convert(copy.deepcopy(nb), 4)
     resources: dict = {}
     nb, resources = ExercisePreprocessor(nbgrader=nbgrader, points=points).preprocess(nb, resources)

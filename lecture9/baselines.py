@@ -21,7 +21,7 @@ import numbers
 
 import torch
 
-from ._validation import as_finite_tensor, check_finite, check_positive_int, check_samples
+from ._validation import as_finite_tensor, check_broadcast, check_finite, check_positive_int, check_samples
 
 __all__ = [
     "apply_baseline",
@@ -44,7 +44,7 @@ def _baseline_values(baseline, f_values: torch.Tensor, name: str):
                 f"a callable baseline must return a tensor of f_values' shape {tuple(f_values.shape)}, got {got}"
             )
         return check_finite(b.detach(), "baseline(f_values)")
-    return as_finite_tensor(baseline, f_values, name).detach()
+    return check_broadcast(as_finite_tensor(baseline, f_values, name).detach(), f_values.shape, name, "f_values' shape")
 
 
 def apply_baseline(f_values: torch.Tensor, scores, baseline=None):

@@ -26,6 +26,12 @@ from pathlib import Path
 # ============================================================================= assign
 
 
+def _folder_arg(value: str) -> Path:
+    if not value.strip():  # Path("") is the current folder
+        raise argparse.ArgumentTypeError("must name a folder, got an empty string")
+    return Path(value)
+
+
 def configure_assign(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``python -m lecture9 assign``."""
     from lecture9.assign import README_NAME
@@ -33,7 +39,7 @@ def configure_assign(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
                         help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
                              "default: every notebook in the book folder")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+    parser.add_argument("--out", required=True, type=_folder_arg, metavar="DIR",
                         help="output folder for the student notebooks (outside the book folder)")
     parser.add_argument("--force", action="store_true",
                         help=f"write into a non-empty output folder (replaces notebooks of the same name "
@@ -263,7 +269,7 @@ def run_train_vae(args: argparse.Namespace) -> int:
     try:
         x_train, x_test = _load_data(args)
     except FileNotFoundError as err:
-        return _error(err, 2)
+        return _error(f"--mnist-root: {err}", 2)
     except (ValueError, OSError, EOFError) as err:
         return _error(err, 1)
     threads = args.threads

@@ -300,7 +300,10 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     Shapes:
         ``loc``: ``batch_shape``; results: ``batch_shape``.
     """
-    mu = torch.as_tensor(loc).detach().clone().unsqueeze(0).requires_grad_(True)
+    if isinstance(loc, bool) or not isinstance(loc, (numbers.Real, torch.Tensor)):
+        raise TypeError(f"loc must be a number or a tensor, got {type(loc).__name__}")
+    mu = torch.as_tensor(loc).detach().clone().unsqueeze(0)
+    mu = check_finite(mu if mu.is_floating_point() else mu.to(torch.get_default_dtype()), "loc").requires_grad_(True)
     with torch.enable_grad():
         value = f(mu)
         (d1,) = torch.autograd.grad(value.sum(), mu, create_graph=True)

@@ -71,6 +71,11 @@ class BinarizedDigits(NamedTuple):
     y_test: torch.Tensor
 
 
+def _check_dtype(dtype) -> None:
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}")
+
+
 def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.float32) -> BinarizedDigits:
     """Load scikit-learn's 8x8 handwritten digits, binarized, in the standard split.
 
@@ -99,8 +104,7 @@ def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.
     _check_threshold(threshold)
     if not (0.0 <= float(threshold) < 16.0):
         raise ValueError(f"threshold must be in [0, 16) (grey levels of 16), got {threshold}; the standard is 8")
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}")
+    _check_dtype(dtype)
     digits = load_digits()
     x = torch.as_tensor(digits.data > threshold).to(dtype)
     y = torch.as_tensor(digits.target, dtype=torch.int64)
@@ -133,12 +137,16 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a folder; read_idx needs the path of an IDX file")
+    if not path.exists():
+        raise FileNotFoundError(f"path {path} does not exist; read_idx needs the path of an IDX file")
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
         raise ValueError(f"{path} is not a complete gzip file ({err}); download or unpack it again") from err
+    except OSError as err:
+        raise ValueError(f"path {path} cannot be read ({err.strerror or err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path} is not an IDX file: its first two bytes must be zero")
     type_code, ndim = raw[2], raw[3]
@@ -173,7 +181,8 @@ def write_idx(path: str | os.PathLike, array) -> Path:
 
     Raises:
         TypeError: if ``array`` is not numeric.
-        ValueError: if ``array`` has values outside ``[0, 255]`` or that are not whole numbers.
+        ValueError: if ``array`` has values outside ``[0, 255]`` or that are not whole numbers, or
+            ``path`` is a folder, lies in a missing folder or cannot be written.
     """
     path = Path(path)
     array = np.asarray(array)
@@ -187,9 +196,14 @@ def write_idx(path: str | os.PathLike, array) -> Path:
         raise ValueError("array must hold whole numbers in [0, 255]; got fractional values (round them first)")
     array = array.astype(np.uint8)
     payload = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    if path.is_dir() or not path.parent.is_dir():
+        raise ValueError(f"path {path} must name a file in an existing folder; create {path.parent} first")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as f:
-        f.write(payload)
+    try:
+        with opener(path, "wb") as f:
+            f.write(payload)
+    except OSError as err:
+        raise ValueError(f"path {path} cannot be written ({err.strerror or err})") from err
     return path
 
 
@@ -244,7 +258,7 @@ def load_mnist(
         ValueError: on an unknown ``split`` or ``binarize``, a bad ``threshold``,
             image and label files that do not match, images that are not 28x28
             unsigned bytes, or an unreadable (truncated, not gzip) file.
-        TypeError: if ``generator`` is not a ``torch.Generator``.
+        TypeError: if ``generator`` is not a ``torch.Generator`` or ``dtype`` not a floating dtype.
 
     Shapes:
         ``images``: ``(N, 784)``; ``labels``: ``(N,)``.
@@ -254,6 +268,7 @@ def load_mnist(
     if binarize not in ("threshold", "stochastic"):
         raise ValueError(f"binarize must be 'threshold' or 'stochastic', got {binarize!r}")
     _check_threshold(threshold)
+    _check_dtype(dtype)
     if not (0.0 <= float(threshold) < 1.0):
         raise ValueError(f"threshold must be in [0, 1), got {threshold}; the usual value is 0.5")
     check_generator(generator)

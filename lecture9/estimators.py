@@ -95,12 +95,21 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import distributions as D
 
-from ._validation import as_finite_tensor, check_broadcast, check_finite, check_generator, check_num_samples, check_shape
+from ._validation import (
+    _under_vmap,
+    as_finite_tensor,
+    check_broadcast,
+    check_finite,
+    check_generator,
+    check_num_samples,
+    check_shape,
+)
 from .sampling import normal_noise, uniform_noise
 from .sampling import draw as _draw
 
 __all__ = [
     "MEASURE_VALUED_SUPPORTED",
+    "MeasureValuedNotSupported",
     "is_reparameterizable",
     "score_function_grad",
     "pathwise_grad",
@@ -152,11 +161,19 @@ def _as_params(params) -> dict[str, torch.Tensor]:
                 f"pass e.g. torch.tensor(1.0)"
             )
         value = value.detach()
+        if value.device.type == "meta":
+            raise ValueError(f"params[{name!r}] is on the meta device, which holds no values; pass tensors on cpu or cuda")
         if not value.is_floating_point():
             value = value.to(torch.get_default_dtype())
-        if not torch.isfinite(value).all():
+        if value.numel() == 1:  # one number: Python checks, cheaper than tensor reductions
+            v = value.item()
+            finite, positive = math.isfinite(v), v > 0
+        else:
+            finite = bool(torch.isfinite(value).all())
+            positive = name not in _POSITIVE_PARAMS or bool((value > 0).all())
+        if not finite:
             raise ValueError(f"params[{name!r}] must be finite everywhere, got {value}")
-        if name in _POSITIVE_PARAMS and not (value > 0).all():
+        if name in _POSITIVE_PARAMS and not positive:
             raise ValueError(
                 f"params[{name!r}] must be > 0 everywhere, got {value}; "
                 f"a {name} is strictly positive (e.g. torch.tensor(1.0))"
@@ -365,6 +382,7 @@ def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, 
     if not isinstance(x, torch.Tensor) or x.dim() < 1:
         raise TypeError(f"x must be a tensor of samples of shape (num_samples, *batch_shape, *event_shape), got {x!r}")
     check_shape(x, dist._extended_shape(torch.Size(x.shape[:1])), "x")
+    check_finite(x, "x")
     return _score_function(f, distribution, params, dist, x.detach(), None)
 
 
@@ -485,7 +503,7 @@ def pathwise_terms(f, distribution, params, noise: torch.Tensor) -> dict[str, to
     if not isinstance(noise, torch.Tensor) or noise.dim() < 1:
         raise TypeError(f"noise must be a tensor of shape (num_samples, *batch_shape), got {noise!r}")
     check_shape(noise, dist._extended_shape(torch.Size(noise.shape[:1])), "noise")
-    noise = noise.detach()
+    noise = check_finite(noise.detach(), "noise")
     return _pathwise(f, distribution, params, dist, noise.shape[0], lambda d: d.loc + d.scale * noise)
 
 
@@ -508,6 +526,16 @@ def _pathwise(f, distribution, params, dist, num_samples, path) -> dict[str, tor
             grads = [None] * len(names)  # a constant cost: the gradient is zero
         else:
             grads = torch.autograd.grad(total, [leaves[n] for n in names], allow_unused=True)
+            # O(1) unless the first sample's gradient is 0 (then one pass): a zero gradient everywhere
+            # although f varies means a piecewise-constant cost
+            if (all(g is None or not bool(g.reshape(-1)[0]) for g in grads)
+                    and not any(g is not None and bool(g.any()) for g in grads) and bool((fx != fx[:1]).any())):
+                raise ValueError(
+                    "f's gradient with respect to x is zero at every sample although f varies (a piecewise-"
+                    "constant cost such as torch.round(x) or torch.floor(x)), so the pathwise estimator would "
+                    "return 0; use score_function_grad or measure_valued_grad for a cost that is not "
+                    "differentiable in x"
+                )
     return {n: _per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
 
 
@@ -520,6 +548,10 @@ def _finite(grads: dict[str, torch.Tensor], estimator: str) -> dict[str, torch.T
                 f"use float64 parameters or rescale the problem"
             )
     return grads
+
+
+class MeasureValuedNotSupported(NotImplementedError, TypeError):
+    """``measure_valued_grad`` knows no weak derivative for this ``distribution`` or parameter."""
 
 
 def _supported_text() -> str:
@@ -569,7 +601,8 @@ def measure_valued_grad(
         coupled: share random numbers between the positive and negative parts.
 
     Raises:
-        NotImplementedError: if the family or a parameter has no decomposition here.
+        MeasureValuedNotSupported: (a ``NotImplementedError`` and ``TypeError``) if the family
+            (the ``distribution`` argument) or a parameter has no decomposition here.
         TypeError: if ``coupled`` is not a bool.
 
     Shapes:
@@ -586,14 +619,14 @@ def measure_valued_grad(
     base = _innermost(dist)
     family = type(base).__name__
     if family not in MEASURE_VALUED_SUPPORTED or type(base) is not getattr(D, family):
-        raise NotImplementedError(
+        raise MeasureValuedNotSupported(
             f"measure_valued_grad has no weak-derivative decomposition for {type(dist).__name__}"
             f"{'' if base is dist else f' of {family}'}; supported: {_supported_text()}, each possibly under "
             f"Independent. Use score_function_grad (any family) or pathwise_grad instead"
         )
     for name in params:
         if name not in MEASURE_VALUED_SUPPORTED[family]:
-            raise NotImplementedError(
+            raise MeasureValuedNotSupported(
                 f"measure_valued_grad has no decomposition for parameter {name!r} of {family}; supported: "
                 f"{_supported_text()}"
             )
@@ -701,7 +734,8 @@ def score_function_surrogate(
 
     Raises:
         TypeError: if ``log_prob`` or ``cost`` is not a tensor.
-        ValueError: if the shapes do not broadcast or ``reduction`` is unknown.
+        ValueError: if the shapes do not broadcast, ``reduction`` is unknown, or ``cost``,
+            ``log_prob`` or their product is not finite.
 
     Shapes:
         - ``log_prob``, ``cost``, ``baseline``: broadcastable, e.g. ``(num_samples, *batch_shape)``.
@@ -723,11 +757,14 @@ def score_function_surrogate(
             f"cost (shape {tuple(cost.shape)}), baseline and log_prob (shape {tuple(log_prob.shape)}) "
             f"must broadcast; pass one cost per sample"
         ) from err
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
+    out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    total = out if reduction != "none" else out.detach().sum()
+    if not _under_vmap(total) and not bool(torch.isfinite(total)):  # name the source
+        check_finite(weight, "cost")
+        check_finite(log_prob.detach(), "log_prob")
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise ValueError("score_function_surrogate overflowed: cost * log_prob is not finite; rescale the cost")
+    return out
 
 
 # The estimators for discrete variables follow the same contract; they live in lecture9.discrete.

@@ -84,6 +84,21 @@ def _as_float(value, name: str) -> float:
         raise ExerciseCheckError(f"{name} should be a number, got {value!r}") from None
 
 
+def _as_tensor(value, name: str) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.detach().double()
+    try:
+        return torch.as_tensor(value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        raise ExerciseCheckError(f"{name} should be a number, a sequence of numbers or a tensor, got {value!r}") from None
+
+
+def _check_source(source) -> str:
+    if not isinstance(source, str):
+        raise TypeError(f"source must be a cell's source as a str, got {type(source).__name__}")
+    return source
+
+
 def check_estimate(estimate, expected, standard_error, *, what: str = "estimate", num_se: float = 5.0) -> None:
     """Check a Monte Carlo estimate against the truth, within ``num_se`` standard errors.
 
@@ -105,6 +120,8 @@ def check_estimate(estimate, expected, standard_error, *, what: str = "estimate"
     se = _as_float(standard_error, "standard_error")
     if not se > 0:
         raise ValueError(f"standard_error must be > 0, got {se}")
+    if not (isinstance(num_se, (int, float)) and num_se > 0):
+        raise ValueError(f"num_se must be a number > 0 (a tolerance in standard errors), got {num_se!r}")
     if not math.isfinite(est):
         raise ExerciseCheckError(f"your {what} is not finite ({est}); look for a division by zero or a log of 0")
     if abs(est - exp) > num_se * se:
@@ -135,8 +152,8 @@ def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, a
             difference (``your gradient differs from the reference: largest
             difference 0.5 (allowed: rtol=1e-05, atol=1e-08)``).
     """
-    actual_t = torch.as_tensor(actual, dtype=torch.float64) if not isinstance(actual, torch.Tensor) else actual.detach().double()
-    expected_t = torch.as_tensor(expected, dtype=torch.float64) if not isinstance(expected, torch.Tensor) else expected.detach().double()
+    actual_t = _as_tensor(actual, f"your {what}")
+    expected_t = _as_tensor(expected, "expected")
     if actual_t.shape != expected_t.shape:
         raise ExerciseCheckError(f"your {what} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}")
     if not torch.allclose(actual_t, expected_t, rtol=rtol, atol=atol):
@@ -160,7 +177,7 @@ def parse_exercise_header(source: str) -> tuple[str, str] | None:
         Carlo estimate of an integral over [a, b].")``, or ``None`` if the first
         non-blank line is not such a header.
     """
-    for line in source.splitlines():
+    for line in _check_source(source).splitlines():
         if line.strip():
             match = _HEADER_RE.match(line.strip())
             return (match["label"], match["task"]) if match else None
@@ -181,7 +198,7 @@ def _marker_lines(lines: list[str]) -> list[tuple[int, str]]:
 
 def has_solution_region(source: str) -> bool:
     """Whether a cell contains a :data:`BEGIN_SOLUTION` / :data:`END_SOLUTION` marker line."""
-    return bool(_marker_lines(source.splitlines()))
+    return bool(_marker_lines(_check_source(source).splitlines()))
 
 
 def stub_source(source: str) -> str:
@@ -208,7 +225,7 @@ def stub_source(source: str) -> str:
             nested, or if the cell does not start with an ``# Exercise <label>:
             <task>`` header.
     """
-    lines = source.splitlines()
+    lines = _check_source(source).splitlines()
     markers = _marker_lines(lines)
     if not markers:
         raise ValueError(f"the cell has no '{BEGIN_SOLUTION}' ... '{END_SOLUTION}' region")

@@ -15,7 +15,10 @@ import torch
 from ._validation import check_generator, check_num_samples, check_positive, check_positive_int
 from .sampling import _check_generator_keyword, _draw, _evaluate
 
-__all__ = ["minimize_by_sampling", "stochastic_gradient_descent"]
+__all__ = ["minimize_by_sampling", "stochastic_gradient_descent", "MAX_NUM_STEPS"]
+
+#: The most steps one :func:`stochastic_gradient_descent` call may take (the trajectory is kept in memory).
+MAX_NUM_STEPS = 10**7
 
 Tensor = torch.Tensor
 
@@ -52,6 +55,8 @@ def minimize_by_sampling(
     finite = torch.isfinite(values)
     if not finite.all():
         i = int((~finite).nonzero()[0, 0])
+        if x.is_floating_point() and not bool(torch.isfinite(x[i]).all()):
+            raise ValueError(f"sampler returned a non-finite candidate ({x[i].tolist()}) at index {i}")
         raise ValueError(
             f"f returned {float(values[i])} for candidate {i} (x = {x[i].tolist()}); the objective must be finite "
             f"on every candidate: restrict the sampler to where f is defined"
@@ -94,7 +99,8 @@ def stochastic_gradient_descent(
     Raises:
         TypeError: if ``init`` is not a tensor, ``learning_rate`` not a number, or
             ``grad_estimate`` not a callable with a ``generator`` keyword.
-        ValueError: if ``learning_rate`` is not finite and positive, ``num_steps < 1``,
+        ValueError: if ``learning_rate`` is not finite and positive, ``num_steps`` is not in
+            ``[1, MAX_NUM_STEPS]``, the iterate overflows,
             ``init`` is not finite, or ``grad_estimate`` returns the wrong shape or a
             non-finite value.
 
@@ -106,7 +112,7 @@ def stochastic_gradient_descent(
     if not torch.isfinite(init).all():
         raise ValueError(f"init must be finite, got {init}")
     check_positive(learning_rate, "learning_rate")
-    num_steps = check_positive_int(num_steps, "num_steps")
+    num_steps = check_positive_int(num_steps, "num_steps", maximum=MAX_NUM_STEPS)
     check_generator(generator)
     if not callable(grad_estimate):
         raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")
@@ -124,5 +130,7 @@ def stochastic_gradient_descent(
                 f"lower learning_rate or check the gradient estimate"
             )
         theta = theta - learning_rate * g.detach()
+        if not torch.isfinite(theta).all():
+            raise ValueError(f"the iterate overflowed to {theta.tolist()} at step {len(trajectory)}; lower learning_rate")
         trajectory.append(theta)
     return torch.stack(trajectory)

@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -542,6 +543,10 @@ def gaussian_scores(x: torch.Tensor, loc, scale) -> dict[str, torch.Tensor]:
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor of samples, got {type(x).__name__}")
+    check_finite(x, "x")
+    for name, value in (("loc", loc), ("scale", scale)):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
+            raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
     loc = check_finite(torch.as_tensor(loc, dtype=x.dtype), "loc")
     scale = check_positive(torch.as_tensor(scale, dtype=x.dtype), "scale")
     d = x - loc
@@ -624,6 +629,8 @@ def discrete_score_function_moments(f: Callable, distribution, params: dict, par
         raise ValueError(f"param {param!r} is not one of the parameters {sorted(params)}")
     tensors = {k: torch.as_tensor(v).detach() for k, v in params.items()}
     tensors = {k: (v.to(torch.float64) if v.is_floating_point() else v) for k, v in tensors.items()}
+    for k, v in tensors.items():
+        check_finite(v, f"params[{k!r}]")
     base = _make_distribution(distribution, tensors)
     if not base.has_enumerate_support:
         raise TypeError(f"{type(base).__name__} has no finite support to enumerate; use quadrature or sampling")
@@ -701,6 +708,8 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     check_choice(estimator, ESTIMATORS, "estimator")
     check_choice(param, PARAMS, "param")
     check_positive(float(scale), "scale")
+    if not (np.isfinite(np.asarray(k, dtype=np.float64)).all() and math.isfinite(float(loc))):
+        raise ValueError(f"k and loc must be finite, got k={k!r}, loc={loc!r}")
     d = float(loc) - np.asarray(k, dtype=np.float64)
     s2 = float(scale) ** 2
     table = {

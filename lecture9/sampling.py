@@ -32,7 +32,10 @@ from torch import distributions as D
 
 from ._validation import check_distribution, check_finite, check_generator, check_num_samples, check_positive_int
 
-__all__ = ["draw", "uniform_noise", "normal_noise", "inverse_cdf_sample", "rejection_sample", "RejectionSamples"]
+__all__ = [
+    "draw", "uniform_noise", "normal_noise", "inverse_cdf_sample", "rejection_sample", "RejectionSamples",
+    "RejectionSamplingError",
+]
 
 Tensor = torch.Tensor
 
@@ -41,6 +44,17 @@ MAX_DRAW_NUMEL = 2**31
 
 
 def _noise(fn, shape, like: torch.Tensor, generator) -> torch.Tensor:
+    if not isinstance(like, torch.Tensor) or not like.is_floating_point():
+        got = like.dtype if isinstance(like, torch.Tensor) else type(like).__name__
+        raise TypeError(f"like must be a floating-point tensor (it sets the noise's dtype and device), got {got}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        check_generator(generator)
+    try:
+        shape = torch.Size((shape,) if isinstance(shape, int) else shape)
+    except TypeError:
+        raise TypeError(f"shape must be a tuple of integers, got {shape!r}") from None
+    if any(n < 0 for n in shape):
+        raise ValueError(f"shape must have entries >= 0, got {tuple(shape)}")
     # Drawn on the generator's device (a CUDA generator cannot fill a CPU tensor, nor the
     # reverse), then moved to ``like``'s device, so a seed gives the same noise everywhere.
     if generator is None:
@@ -444,6 +458,10 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
     return x
 
 
+class RejectionSamplingError(RuntimeError):
+    """Rejection sampling needed more than ``max_proposals`` proposals (a loose ``log_M`` or a small budget)."""
+
+
 def rejection_sample(
     target_log_prob,
     proposal: torch.distributions.Distribution,
@@ -483,7 +501,8 @@ def rejection_sample(
             shapes differ, the target is a Distribution with a batch shape other than
             ``()``, the target log-density has the wrong shape, or the envelope is
             violated on a proposal.
-        RuntimeError: if more than ``max_proposals`` proposals are needed.
+        RejectionSamplingError: (a ``RuntimeError``) if more than ``max_proposals`` proposals are
+            needed; the message says whether ``log_M`` is too loose or ``max_proposals`` too small.
 
     Shapes:
         ``samples``: ``(num_samples, *event_shape)``.
@@ -550,7 +569,7 @@ def rejection_sample(
             else:
                 hint = ("the envelope is too loose (M too large) - tighten log_M or choose a proposal closer "
                         "to the target, or raise max_proposals")
-            raise RuntimeError(
+            raise RejectionSamplingError(
                 f"rejection sampling accepted only {accepted} of {proposed} proposals "
                 f"(max_proposals={max_proposals}); {hint}"
             )

@@ -120,6 +120,8 @@ def _atomic_write(path: Path, write: Callable) -> Path:
     If writing fails the temporary file is deleted and the error re-raised; ``path``
     is never left half-written.
     """
+    if path.is_dir():
+        raise ValueError(f"path {path} is a folder; pass the path of the file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:

@@ -698,6 +698,8 @@ def encoder_gradients(
     check_vae(model)
     model.check_input(x)
     num_draws = check_positive_int(num_draws, "num_draws", minimum=2)
+    if chunk_size is not None:
+        chunk_size = check_positive_int(chunk_size, "chunk_size")
     num_samples = check_num_samples(num_samples)
     baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)

@@ -799,3 +799,9 @@ def test_real_chapters_are_listed():
     assert all(path.suffix == ".ipynb" and path.parent == assign.DEFAULT_BOOK for path in REAL_CHAPTERS)
     assert len({p.name[:2] for p in REAL_CHAPTERS}) == len(REAL_CHAPTERS), "two notebooks share a chapter number"
 
+
+
+@pytest.mark.parametrize("nb", ["x", {"cells": "no list"}, None])
+def test_student_notebook_names_an_argument_that_is_not_a_notebook(nb):
+    with pytest.raises(TypeError, match="nb must be a notebook"):
+        assign.student_notebook(nb)

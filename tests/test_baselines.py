@@ -202,3 +202,9 @@ def test_non_finite_costs_and_scores_are_named():
         bl.MovingAverageBaseline()(bad)
     with pytest.raises(ValueError, match="baseline must be finite"):
         bl.apply_baseline(good, good, float("inf"))
+
+
+def test_apply_baseline_names_a_baseline_that_does_not_broadcast():
+    f_values, scores = torch.ones(10), torch.ones(10)
+    with pytest.raises(ValueError, match="baseline has shape \\(7,\\)"):
+        bl.apply_baseline(f_values, scores, torch.zeros(7))

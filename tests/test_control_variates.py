@@ -282,3 +282,14 @@ def test_non_finite_input_is_named():
         cv.variance_reduction_factor(float("nan"))
     with pytest.raises(ValueError, match="rho must be finite"):
         cv.variance_reduction_factor(torch.tensor([0.5, float("nan")]))
+
+
+def test_taylor_coefficients_names_a_bad_loc():
+    with pytest.raises(TypeError, match="loc must be a number or a tensor"):
+        cv.taylor_coefficients(quadratic, "abc")
+    assert [float(c) for c in cv.taylor_coefficients(lambda x: x**2, torch.tensor(1))] == [1.0, 2.0, 2.0]
+
+
+def test_taylor_coefficients_names_a_non_finite_loc():
+    with pytest.raises(ValueError, match="^loc must be finite"):
+        cv.taylor_coefficients(quadratic, float("nan"))

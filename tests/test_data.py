@@ -197,3 +197,27 @@ def test_load_mnist_rejects_non_mnist_images(tmp_path, images):
 def test_threshold_must_be_a_number(call):
     with pytest.raises(TypeError, match="threshold must be a number"):
         call()
+
+
+# --------------------------------------------------------------------------- issue 14: file errors name the path
+
+
+def test_idx_file_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="path .* does not exist"):
+        data.read_idx(tmp_path / "missing-idx1-ubyte")
+    with pytest.raises(ValueError, match="path .* existing folder"):
+        data.write_idx(tmp_path / "nope" / "x-idx1-ubyte", np.zeros(2, np.uint8))
+    with pytest.raises(ValueError, match="path .* existing folder"):
+        data.write_idx(tmp_path, np.zeros(2, np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_mnist_refuses_an_integer_dtype_and_int32_images(tmp_path):
+    data.write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, np.uint8))
+    pixels = np.zeros((2, 28, 28), ">i4")
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 0x0C, 3]) + np.array([2, 28, 28], ">u4").tobytes()
+                                                       + pixels.tobytes())
+    with pytest.raises(TypeError, match="dtype must be a floating torch dtype"):
+        data.load_mnist(tmp_path, dtype=torch.int64)
+    with pytest.raises(ValueError, match="28x28 unsigned bytes"):
+        data.load_mnist(tmp_path)

@@ -658,3 +658,49 @@ def test_terms_at_given_samples_match_the_gaussian_formulas():
                                   torch.zeros(3))
     with pytest.raises(ValueError, match="x has shape"):
         estimators.score_function_terms(f, Normal, params, torch.zeros(3, 3, dtype=DTYPE))
+
+
+# --------------------------------------------------------------------------- issue 14: more silent failures made errors
+
+
+def test_pathwise_refuses_a_piecewise_constant_cost():
+    # torch.round has a gradient path whose derivative is 0 everywhere: the true gradient is not 0.
+    with pytest.raises(ValueError, match="f's gradient .* is zero at every sample"):
+        estimators.pathwise_grad(torch.round, Normal, normal_params(), 100, generator=gen())
+    with pytest.raises(ValueError, match="score_function_grad"):
+        estimators.pathwise_terms(torch.floor, Normal, normal_params(), torch.linspace(-2, 2, 9, dtype=DTYPE))
+
+
+def test_pathwise_terms_names_non_finite_noise():
+    noise = torch.tensor([0.0, float("nan")], dtype=DTYPE)
+    with pytest.raises(ValueError, match="noise"):
+        estimators.pathwise_terms(lambda x: x**2, Normal, normal_params(), noise)
+
+
+@pytest.mark.parametrize("estimator", [estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad])
+def test_meta_params_get_a_clear_error(estimator):
+    params = {"loc": torch.zeros((), device="meta"), "scale": torch.ones((), device="meta")}
+    with pytest.raises(ValueError, match=r"params\['loc'\] is on the meta device"):
+        estimator(lambda x: x**2, Normal, params, 10, generator=gen())
+
+
+@pytest.mark.parametrize(
+    "log_prob, cost, name",
+    [(torch.zeros(4), torch.tensor([1.0, float("nan"), 0.0, 0.0]), "cost"),
+     (torch.tensor([0.0, float("-inf"), 0.0, 0.0]), torch.ones(4), "log_prob")],
+)
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_surrogate_names_the_non_finite_input(log_prob, cost, name, reduction):
+    with pytest.raises(ValueError, match=f"^{name} must be finite"):
+        estimators.score_function_surrogate(log_prob, cost, reduction=reduction)
+
+
+def test_measure_valued_unsupported_family_is_also_a_type_error():
+    with pytest.raises(TypeError, match="Gamma"):
+        estimators.measure_valued_grad(lambda x: x, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
+                                       10, generator=gen())
+
+
+def test_score_function_terms_names_non_finite_samples():
+    with pytest.raises(ValueError, match="^x must be finite"):
+        estimators.score_function_terms(lambda x: x**2, Normal, normal_params(), torch.tensor([float("nan")], dtype=DTYPE))

@@ -277,3 +277,23 @@ def test_real_chapter_autograde_cells_pass_with_the_reference_solutions(chapter)
     nb = nbformat.read(chapter, as_version=4)
     assert any(exercises.AUTOGRADE in tags(c) for c in nb.cells), f"{chapter.name} has no autograde cell"
     autograde_run(nb, chapter.parent, chapter.name)
+
+
+# --------------------------------------------------------------------------- issue 14: bad arguments
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: exercises.check_close("a", 1.0), exercises.ExerciseCheckError, "your result"),
+        (lambda: exercises.check_close(1.0, object()), exercises.ExerciseCheckError, "expected"),
+        (lambda: exercises.check_estimate(1.0, 1.0, 0.1, num_se=0.0), ValueError, "num_se"),
+        (lambda: exercises.check_estimate(1.0, 1.0, 0.1, num_se=float("nan")), ValueError, "num_se"),
+        (lambda: exercises.parse_exercise_header(3), TypeError, "source"),
+        (lambda: exercises.has_solution_region(None), TypeError, "source"),
+        (lambda: exercises.stub_source(b"x"), TypeError, "source"),
+    ],
+)
+def test_bad_arguments_get_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

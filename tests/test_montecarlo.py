@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, stats
 
 
@@ -557,3 +559,65 @@ def test_self_normalised_with_all_weights_zero_is_an_error():
 def test_effective_sample_size_non_finite(log_weights, match):
     with pytest.raises(ValueError, match=match):
         mc.effective_sample_size(log_weights)
+
+
+# --------------------------------------------------------------------------- issue 14: non-finite input, bounds
+
+_NAN2 = torch.tensor([1.0, float("nan")])
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: mc.MonteCarloEstimate.from_values(_NAN2), ValueError, "values"),
+        (lambda: mc.pi_from_points(torch.full((3, 2), float("nan"))), ValueError, "points"),
+        (lambda: mc.running_mean(_NAN2), ValueError, "values"),
+        (lambda: mc.loglog_slope([10, 10], [0.1, 0.2]), ValueError, "sample_sizes"),
+        (lambda: mc.loglog_slope([10, float("inf")], [0.1, 0.2]), ValueError, "sample_sizes"),
+        (lambda: mc.repeated_estimates(torch.cos, torch.distributions.Normal(0.0, 1.0), 10, 10**12), ValueError, "num_repeats"),
+    ],
+    ids=["from_values-nan", "pi_from_points-nan", "running_mean-nan", "loglog-equal-sizes", "loglog-inf", "repeats-too-many"],
+)
+def test_bad_values_get_a_clear_error(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+_BAD_MC_ARGS = {
+    "num_samples": st.sampled_from([0, -1, 1.7, "10", None, True, float("nan"), 2**70, mc.MAX_STREAMING_SAMPLES + 1]),
+    "generator": st.sampled_from(["abc", 123]),
+    "f": st.sampled_from(["nan", "inf", "wrong-shape", "not-callable"]),
+    "sampler": st.sampled_from(["abc", "no-generator", "wrong-rows", "nan-samples"]),
+}
+_MC_BAD_F = {"nan": lambda x: x * float("nan"), "inf": lambda x: x / 0.0, "wrong-shape": lambda x: x.sum(), "not-callable": 3}
+_MC_BAD_SAMPLER = {
+    "abc": "abc",
+    "no-generator": lambda n: torch.randn(n),
+    "wrong-rows": lambda n, generator=None: torch.randn(n + 1, generator=generator),
+    "nan-samples": lambda n, generator=None: torch.full((n,), float("nan")),
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(bad=st.sampled_from([None, *_BAD_MC_ARGS]), data=st.data(), loc=st.floats(-2, 2), scale=st.floats(0.1, 2),
+       num_samples=st.integers(2, 3000), dtype=st.sampled_from([torch.float32, torch.float64]))
+def test_mc_estimate_names_one_bad_argument_and_is_unbiased_otherwise(bad, data, loc, scale, num_samples, dtype):
+    args = {"f": torch.cos, "sampler": torch.distributions.Normal(torch.tensor(loc, dtype=dtype), scale),
+            "num_samples": num_samples, "generator": gen()}
+    if bad is not None:
+        value = data.draw(_BAD_MC_ARGS[bad])
+        args[bad] = {"f": _MC_BAD_F, "sampler": _MC_BAD_SAMPLER}.get(bad, {}).get(value, value)
+    call = lambda: mc.mc_estimate(args["f"], args["sampler"], args["num_samples"], generator=args["generator"])  # noqa: E731
+    if bad is None:
+        est = call()
+        truth = math.cos(loc) * math.exp(-scale**2 / 2)
+        assert est.num_samples == num_samples and abs(est.value - truth) < 6 * est.standard_error + 1e-6
+        return
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert bad in str(info.value), info.value
+
+
+def test_integral_estimate_names_f_when_it_is_not_finite():
+    with pytest.raises(ValueError, match="^f returned nan"):
+        mc.integral_estimate(lambda x: x * float("nan"), 0.0, 1.0, 10, generator=gen())

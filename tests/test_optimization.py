@@ -99,3 +99,24 @@ def test_sgd_non_finite_gradient_and_init():
     with pytest.raises(ValueError, match="init must be finite"):
         optimization.stochastic_gradient_descent(lambda t, generator=None: t, torch.tensor(math.inf),
                                                  learning_rate=0.1, num_steps=3)
+
+
+# --------------------------------------------------------------------------- issue 14: bounded steps, no overflow
+
+
+@pytest.mark.parametrize("num_steps", [optimization.MAX_NUM_STEPS + 1, 10**12, 2**70])
+def test_sgd_refuses_step_counts_past_the_bound(num_steps):
+    with pytest.raises(ValueError, match="num_steps must be at most"):
+        optimization.stochastic_gradient_descent(lambda th, generator=None: 2 * th, torch.tensor(1.0),
+                                                 learning_rate=0.1, num_steps=num_steps)
+
+
+def test_sgd_refuses_an_iterate_that_overflows():
+    with pytest.raises(ValueError, match="learning_rate"):
+        optimization.stochastic_gradient_descent(lambda th, generator=None: th * 1e30, torch.tensor(1e30),
+                                                 learning_rate=1e30, num_steps=1)
+
+
+def test_minimize_by_sampling_names_the_sampler_for_a_nan_candidate():
+    with pytest.raises(ValueError, match="^sampler returned a non-finite candidate"):
+        optimization.minimize_by_sampling(lambda x: x**2, lambda n, generator=None: torch.full((n,), float("nan")), 5)

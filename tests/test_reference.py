@@ -227,3 +227,21 @@ def test_bad_input_is_named():
         reference.exact_gradient(f, 0.0, 1.0, num_nodes=0)
     with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
         reference.gaussian_expectation(lambda x: torch.where(x > 0, torch.nan, x), 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- issue 14: NaN and bad types
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: reference.gaussian_scores(torch.tensor([float("nan")]), 0.0, 1.0), ValueError, "x must be finite"),
+        (lambda: reference.gaussian_scores(torch.zeros(2), "x", 1.0), TypeError, "loc"),
+        (lambda: reference.quadratic_variance("pathwise", float("nan")), ValueError, "k and loc must be finite"),
+        (lambda: reference.discrete_score_function_moments(
+            lambda x: x, torch.distributions.Bernoulli, {"probs": torch.tensor(float("nan"))}, "probs"), ValueError, "probs"),
+    ],
+)
+def test_non_finite_or_mistyped_input_is_named(call, error, name):
+    with pytest.raises(error, match=name):
+        call()

@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from conftest import gen
@@ -249,3 +251,53 @@ def test_rejection_bounded_support_target_with_normal_proposal():
     assert stats.kstest(res.samples.double().numpy(), stats.uniform(0, 1).cdf).pvalue > 0.01
     m = math.exp(log_m)
     assert abs(res.acceptance_rate - 1 / m) < NUM_SE * math.sqrt((1 / m) * (1 - 1 / m) / res.num_proposed)
+
+
+# --------------------------------------------------------------------------- issue 14: noise helpers, rejection errors
+
+
+@pytest.mark.parametrize(
+    "call, error, name",
+    [
+        (lambda: sampling.uniform_noise((3,), "x", None), TypeError, "like"),
+        (lambda: sampling.normal_noise((3,), torch.zeros((), dtype=torch.int64), None), TypeError, "like"),
+        (lambda: sampling.uniform_noise((-1,), torch.zeros(()), None), ValueError, "shape"),
+        (lambda: sampling.normal_noise("ab", torch.zeros(()), None), TypeError, "shape"),
+        (lambda: sampling.normal_noise((3,), torch.zeros(()), "x"), TypeError, "generator"),
+    ],
+)
+def test_noise_helpers_check_their_arguments(call, error, name):
+    with pytest.raises(error, match=name):
+        call()
+
+
+def test_noise_helpers_accept_an_int_shape():
+    assert sampling.uniform_noise(4, torch.zeros((), dtype=torch.float64), gen()).shape == (4,)
+
+
+def test_a_hopeless_envelope_raises_the_rejection_error_naming_log_m():
+    normal = torch.distributions.Normal(0.0, 1.0)
+    with pytest.raises(sampling.RejectionSamplingError, match="log_M") as info:
+        sampling.rejection_sample(normal.log_prob, normal, 800.0, 10, generator=gen(), max_proposals=10**4)
+    assert isinstance(info.value, RuntimeError)
+
+
+@settings(max_examples=50, deadline=None)
+@given(sample_shape=st.one_of(
+           st.integers(-3, 6), st.lists(st.integers(-2, 4), max_size=3).map(tuple),
+           st.sampled_from([1.7, "abc", None, (2.0,), (True,), 10**12, (10**6, 10**6)])),
+       batch=st.sampled_from([(), (3,), (2, 3)]),
+       family=st.sampled_from(["Normal", "Gamma", "Bernoulli", "Poisson"]))
+def test_draw_returns_the_requested_shape_or_names_sample_shape(sample_shape, batch, family):
+    ones = torch.ones(batch)
+    dist = {"Normal": lambda: torch.distributions.Normal(ones, 1.0), "Gamma": lambda: torch.distributions.Gamma(ones, ones),
+            "Bernoulli": lambda: torch.distributions.Bernoulli(probs=0.3 * ones),
+            "Poisson": lambda: torch.distributions.Poisson(2 * ones)}[family]()
+    try:
+        x = sampling.draw(dist, sample_shape, gen())
+    except (ValueError, TypeError) as err:
+        assert "sample_shape" in str(err), err
+        return
+    expected = (sample_shape,) if isinstance(sample_shape, int) else tuple(sample_shape)
+    assert x.shape == expected + batch and bool(torch.isfinite(x).all())
+    assert bool((dist.support.check(x)).all())

@@ -73,3 +73,51 @@ def test_check_broadcast_choice_samples_and_vae():
         _validation.check_samples(torch.tensor([1.0, float("inf")]), "f_values")
     with pytest.raises(TypeError, match="model must be a lecture9.vae.VAE"):
         _validation.check_vae(torch.nn.Linear(2, 2))
+
+
+# One bad argument at a time, the others valid: the error must be a ValueError/TypeError naming
+# that argument; with no bad argument, the result must be finite and of the contract's shape.
+_BAD_ESTIMATOR_ARGS = {
+    "num_samples": st.sampled_from([0, -1, 1.7, 2.0, "10", None, True, float("nan"), 10**12, 2**70]),
+    "loc": st.sampled_from([float("nan"), float("inf"), "abc", None]),
+    "scale": st.sampled_from([0.0, -1.0, float("nan"), float("inf"), -float("inf")]),
+    "generator": st.sampled_from(["abc", 123, 0.5]),
+    "f": st.sampled_from(["nan", "inf", "wrong-shape", "not-a-tensor", "not-callable"]),
+}
+_COSTS = {
+    "nan": lambda x: x * float("nan"),
+    "inf": lambda x: x / 0.0,
+    "wrong-shape": lambda x: x.sum(),
+    "not-a-tensor": lambda x: 1.0,
+    "not-callable": 3,
+}
+_NAMES = {"loc": "params['loc']", "scale": "params['scale']"}
+_COST_MESSAGES = {"nan": "f(x) must be finite", "inf": "f(x) must be finite", "wrong-shape": "f(x) has shape",
+                  "not-a-tensor": "f(x) must be a torch.Tensor", "not-callable": "f must be a callable"}
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(estimator=st.sampled_from(ESTIMATORS), bad=st.sampled_from([None, *_BAD_ESTIMATOR_ARGS]), data=st.data(),
+       shape=st.sampled_from([(), (3,), (2, 3)]), dtype=st.sampled_from([torch.float32, torch.float64]),
+       loc=st.floats(-3, 3), scale=st.floats(0.1, 3), num_samples=st.integers(1, 50))
+def test_one_bad_argument_is_named_and_valid_calls_are_finite(estimator, bad, data, shape, dtype, loc, scale, num_samples):
+    args = {"f": lambda x: (x - 0.5) ** 2, "loc": torch.full(shape, loc, dtype=dtype),
+            "scale": torch.full(shape, scale, dtype=dtype), "num_samples": num_samples,
+            "generator": torch.Generator().manual_seed(0)}
+    if bad is not None:
+        value = data.draw(_BAD_ESTIMATOR_ARGS[bad])
+        if bad in ("loc", "scale") and isinstance(value, float):
+            value = torch.full(shape, value, dtype=dtype)
+        args[bad] = _COSTS[value] if bad == "f" else value
+        expected = _COST_MESSAGES[value] if bad == "f" else _NAMES.get(bad, bad)
+    call = lambda: estimator(args["f"], Normal, {"loc": args["loc"], "scale": args["scale"]},  # noqa: E731
+                             args["num_samples"], generator=args["generator"])
+    if bad is None:
+        grads = call()
+        for name in ("loc", "scale"):
+            assert grads[name].shape == (num_samples, *shape) and grads[name].dtype == dtype
+            assert bool(torch.isfinite(grads[name]).all())
+        return
+    with pytest.raises((ValueError, TypeError)) as info:
+        call()
+    assert expected in str(info.value), info.value
