@@ -419,24 +419,21 @@ def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: 
     return recon - kl, recon, kl
 
 
-def elbo_terms(
-    model: VAE,
-    x: torch.Tensor,
-    *,
-    num_samples: int = 1,
-    estimator: str = "pathwise",
-    baseline=None,
-    generator: torch.Generator | None = None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def elbo_terms(model: VAE, x: torch.Tensor, **options) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ELBO and its two terms, ``(elbo, reconstruction, kl)`` with ``elbo = reconstruction - kl``.
 
-    Same arguments as :func:`elbo`. ``reconstruction`` is the Monte Carlo estimate of
+    Same keyword arguments as :func:`elbo` (``num_samples``, ``estimator``, ``baseline``,
+    ``generator``). ``reconstruction`` is the Monte Carlo estimate of
     :math:`\\mathbb{E}_q[\\log p_\\theta(x \\mid z)]` (averaged over ``num_samples``),
     ``kl`` the closed form :func:`gaussian_kl`.
 
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> three tensors of shape ``(*batch,)``.
     """
+    return _checked_terms(model, x, **options)
+
+
+def _checked_terms(model, x, *, num_samples=1, estimator="pathwise", baseline=None, generator=None):
     check_vae(model)
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
@@ -498,7 +495,7 @@ def elbo(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    return elbo_terms(model, x, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)[0]
+    return _checked_terms(model, x, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)[0]
 
 
 def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
