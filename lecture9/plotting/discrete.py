@@ -33,8 +33,7 @@ def _color(name: str, index: int) -> str:
 
 
 def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, ax=None,
-                      xlabel: str = r"logit $\theta$", ylabel: str = "value",
-                      mean_label: str = r"$\mathbb{E}[b] = \sigma(\theta)$"):
+                      xlabel: str | None = None, ylabel: str = "value", mean_label: str | None = None):
     """Samples drawn with fixed noise as functions of the parameter (steps), and their smooth mean.
 
     With the noise held fixed a
@@ -46,7 +45,8 @@ def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, a
         samples: ``{label: sample values at thetas}``, one step function per fixed noise.
         mean: the expectation at ``thetas``.
         ax: axes to draw on (default: a new figure).
-        xlabel, ylabel, mean_label: labels.
+        xlabel, ylabel, mean_label: labels (default: the logit :math:`\\theta` on the x-axis, and
+            :math:`\\mathbb{E}[b] = \\sigma(\\theta)` for the mean).
 
     Returns:
         The figure.
@@ -54,6 +54,8 @@ def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, a
     Shapes:
         ``thetas``, ``mean`` and each sample path: ``(n,)``.
     """
+    xlabel = r"logit $\theta$" if xlabel is None else xlabel
+    mean_label = r"$\mathbb{E}[b] = \sigma(\theta)$" if mean_label is None else mean_label
     if ax is None:
         fig, ax = figure(1, 1, width=6.0, height=3.0)
     else:
