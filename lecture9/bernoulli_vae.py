@@ -128,16 +128,9 @@ class BernoulliVAE(VAE):
         ``decode``: ``(*batch, latent_dim) -> (*batch, input_dim)``.
     """
 
-    def __init__(
-        self,
-        input_dim: int = 64,
-        latent_dim: int = 16,
-        hidden_dims: Sequence[int] | int = (256,),
-        activation: str = "tanh",
-        temperature: float = DEFAULT_TEMPERATURE,
-        *,
-        generator: torch.Generator | None = None,
-    ):
+    def __init__(self, input_dim: int = 64, latent_dim: int = 16, hidden_dims: Sequence[int] | int = (256,),
+                 activation: str = "tanh", temperature: float = DEFAULT_TEMPERATURE, *,
+                 generator: torch.Generator | None = None):
         check_generator(generator)
         temperature = _check_temperature(temperature)
         with torch.random.fork_rng(devices=[]):  # the layers are initialised below, from `generator`
@@ -149,13 +142,8 @@ class BernoulliVAE(VAE):
     @property
     def config(self) -> dict:
         """The constructor arguments, so that ``BernoulliVAE(**model.config)`` rebuilds the architecture."""
-        return {
-            "input_dim": self.input_dim,
-            "latent_dim": self.latent_dim,
-            "hidden_dims": list(self.hidden_dims),
-            "activation": self.activation,
-            "temperature": self.temperature,
-        }
+        shared = ("input_dim", "latent_dim", "hidden_dims", "activation")
+        return {**{k: v for k, v in super().config.items() if k in shared}, "temperature": self.temperature}
 
     def check_options(self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
         """Validate the encoder-gradient ``estimator`` (one of :data:`ESTIMATORS`) and its ``baseline``.
