@@ -20,6 +20,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from ._validation import check_positive_int
+
 __all__ = ["cosine_of_scaled_sum", "COSINE_OF_SCALED_SUM_MEAN", "COSINE_OF_SCALED_SUM_SD",
            "product_midpoint_rule", "midpoint_rule_errors"]
 
@@ -44,12 +46,6 @@ def cosine_of_scaled_sum(x: Tensor) -> Tensor:
     return torch.cos(x.sum(-1) / math.sqrt(x.shape[-1]))
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
 def product_midpoint_rule(f: Callable[[Tensor], Tensor], dim: int, nodes_per_dim: int) -> tuple[float, int]:
     """The product midpoint rule in probability space for :math:`\\mathbb{E}_{\\mathcal{N}(0, I_d)}[f]`.
 
@@ -65,7 +61,7 @@ def product_midpoint_rule(f: Callable[[Tensor], Tensor], dim: int, nodes_per_dim
         ValueError: on a non-positive ``dim`` or ``nodes_per_dim``, or more than
             :math:`10^7` evaluations (the grid would not fit in memory).
     """
-    dim, m = _positive_int(dim, "dim"), _positive_int(nodes_per_dim, "nodes_per_dim")
+    dim, m = check_positive_int(dim, "dim"), check_positive_int(nodes_per_dim, "nodes_per_dim")
     if m ** dim > 10**7:
         raise ValueError(f"nodes_per_dim ** dim = {m ** dim} evaluations is too many; keep it <= 1e7")
     probabilities = (torch.arange(m, dtype=torch.float64) + 0.5) / m

@@ -47,3 +47,10 @@ def test_forward_difference_has_bias_h_for_a_quadratic():
     assert abs(d.mean().item() - 2.3) < 5 * d.std().item() / math.sqrt(len(d))
     with pytest.raises(ValueError, match="h"):
         fd.forward_difference(lambda x: x, 0.0, 1.0, 0.0, 10)
+
+
+@pytest.mark.parametrize("kwargs, err, name", [({"dim": 1.5}, TypeError, "dim"), ({"nodes_per_dim": 0}, ValueError, "nodes_per_dim")])
+def test_product_midpoint_rule_names_a_bad_count(kwargs, err, name):
+    args = {"dim": 2, "nodes_per_dim": 3, **kwargs}
+    with pytest.raises(err, match=name):
+        quadrature.product_midpoint_rule(quadrature.cosine_of_scaled_sum, args["dim"], args["nodes_per_dim"])
