@@ -27,6 +27,7 @@ import torch
 
 from . import baselines, estimators, reference
 from . import control_variates as cv
+from ._validation import check_positive_int
 from .reference import estimator_moments
 
 __all__ = ["quadratic_cost", "method_names", "exact_method_variances", "measured_method_variances"]
@@ -48,9 +49,8 @@ def method_names(group_size: int) -> tuple[str, ...]:
 def _check_settings(decay, batch_size, group_size):
     if not 0 <= decay < 1:
         raise ValueError(f"decay must be in [0, 1), got {decay}")
-    for name, value, low in (("batch_size", batch_size, 1), ("group_size", group_size, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    check_positive_int(batch_size, "batch_size")
+    check_positive_int(group_size, "group_size", minimum=2)
 
 
 def exact_method_variances(f: Callable, loc: float, scale: float, param: str, *, decay: float, batch_size: int,

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
+from .common import ESTIMATOR_COLORS, as_numpy, axes, finish_axes, style
 
 __all__ = [
     "POLICY_GRADIENT_COLORS",
@@ -47,12 +47,6 @@ def _color(name: str, index: int) -> str:
     return plt.rcParams["axes.prop_cycle"].by_key()["color"][index % 10]
 
 
-def _axes(ax, width: float = 7.0, height: float | None = None):
-    if ax is None:
-        return figure(1, 1, width=width, height=height)
-    return ax.figure, ax
-
-
 def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, num_se: float = 2.0,
                             title: str | None = None):
     r"""Each entry of Monte Carlo gradient estimates against the exact gradient, with error bars.
@@ -72,7 +66,7 @@ def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, n
     """
     x = as_numpy(exact).ravel()
     with style():
-        fig, ax = _axes(ax, width=5.5, height=4.2)
+        fig, ax = axes(ax, width=5.5, height=4.2)
         lo, hi = x.min(), x.max()
         for i, (name, values) in enumerate(estimates.items()):
             mean, se = as_numpy(values[0]).ravel(), as_numpy(values[1]).ravel()
@@ -107,7 +101,7 @@ def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: st
     """
     xs = as_numpy(x)
     with style():
-        fig, ax = _axes(ax, height=3.2)
+        fig, ax = axes(ax, height=3.2)
         for i, (name, values) in enumerate(variances.items()):
             color = _color(name, i)
             has_exact = exact is not None and name in exact
@@ -139,7 +133,7 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
     grid = np.array([[c.decode() if isinstance(c, bytes) else str(c) for c in row] for row in desc])
     rows, cols = grid.shape
     with style():
-        fig, ax = _axes(ax, width=3.6, height=3.6)
+        fig, ax = axes(ax, width=3.6, height=3.6)
         if values is not None:
             image = ax.imshow(as_numpy(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper")
             fig.colorbar(image, ax=ax, shrink=0.8)
@@ -180,7 +174,7 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
         title: panel title.
     """
     with style():
-        fig, ax = _axes(ax, height=3.0)
+        fig, ax = axes(ax, height=3.0)
         styles = ("-", "--", ":", "-.")
         for i, (name, values) in enumerate(returns.items()):
             v = np.sort(as_numpy(values))
@@ -211,7 +205,7 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
     """
     xs = as_numpy(episodes)
     with style():
-        fig, ax = _axes(ax, height=3.4)
+        fig, ax = axes(ax, height=3.4)
         for i, (name, runs) in enumerate(curves.items()):
             runs = as_numpy(runs)
             color = _color(name, i)
