@@ -197,3 +197,18 @@ def check_vae(model, name: str = "model"):
             f"lecture9.vae.VAE(input_dim=64, latent_dim=8)"
         )
     return model
+
+
+def check_temperature(temperature, name: str = "temperature") -> float:
+    """Return a relaxation temperature as a ``float``: a finite number > 0 (or a 0-d tensor of one)."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (numbers.Real, torch.Tensor)):
+        raise TypeError(
+            f"{name} must be a positive number or a scalar tensor, got {type(temperature).__name__}; "
+            f"pass e.g. {name}=0.5"
+        )
+    if isinstance(temperature, torch.Tensor) and temperature.dim() != 0:
+        raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(temperature.shape)}")
+    value = float(temperature)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be finite and > 0, got {value}; pass e.g. {name}=0.5")
+    return value

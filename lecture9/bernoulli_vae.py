@@ -33,13 +33,12 @@ the ELBO there, and the test ELBO of the training loop, are evaluated with *hard
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_broadcast, check_choice, check_generator, check_num_samples
+from ._validation import check_broadcast, check_choice, check_generator, check_num_samples, check_temperature
 from .sampling import uniform_noise
 from .vae import VAE, _log_bernoulli, _mlp, _resolve_baseline, _surrogate
 
@@ -91,14 +90,6 @@ def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
     return _kl(logits)
 
 
-def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(f"temperature must be a number > 0, got {temperature!r}; e.g. temperature=0.5")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"temperature must be finite and > 0, got {temperature}; e.g. temperature=0.5")
-    return float(temperature)
-
-
 class BernoulliVAE(VAE):
     """A VAE with a factorised-Bernoulli code, a Bernoulli(1/2) prior and the decoder of :class:`~lecture9.vae.VAE`.
 
@@ -132,7 +123,7 @@ class BernoulliVAE(VAE):
                  activation: str = "tanh", temperature: float = DEFAULT_TEMPERATURE, *,
                  generator: torch.Generator | None = None):
         check_generator(generator)
-        temperature = _check_temperature(temperature)
+        temperature = check_temperature(temperature)
         with torch.random.fork_rng(devices=[]):  # the layers are initialised below, from `generator`
             super().__init__(input_dim, latent_dim, hidden_dims, activation)
             self.encoder = _mlp((self.input_dim, *self.hidden_dims, self.latent_dim), activation)

@@ -24,13 +24,12 @@ come from :func:`lecture9.enumeration.enumerated_gradient` (also importable as `
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
 
 import torch
 from torch import distributions as D
 
-from ._validation import check_generator, check_num_samples
+from ._validation import check_generator, check_num_samples, check_temperature
 from .sampling import draw, uniform_noise
 
 __all__ = ["gumbel_max_sample", "straight_through_grad", "disarm_grad"]
@@ -55,20 +54,6 @@ def _base(dist: D.Distribution) -> D.Distribution:
     while isinstance(dist, D.Independent):
         dist = dist.base_dist
     return dist
-
-
-def _check_temperature(temperature, like: torch.Tensor) -> torch.Tensor:
-    if isinstance(temperature, bool) or not isinstance(temperature, (numbers.Real, torch.Tensor)):
-        raise TypeError(
-            f"temperature must be a positive number or a scalar tensor, got {type(temperature).__name__}; "
-            f"pass e.g. temperature=0.5"
-        )
-    t = torch.as_tensor(temperature, dtype=like.dtype, device=like.device).detach()
-    if t.dim() != 0:
-        raise ValueError(f"temperature must be a scalar, got a tensor of shape {tuple(t.shape)}")
-    if not (torch.isfinite(t) and t > 0):
-        raise ValueError(f"temperature must be finite and > 0, got {float(t)}; pass e.g. temperature=0.5")
-    return t
 
 
 def _per_sample_grads(est, leaves, params, logits_n, grad_logits):
@@ -174,7 +159,7 @@ def straight_through_grad(
             f"straight_through_grad needs a Bernoulli or OneHotCategorical distribution (optionally in "
             f"Independent), got {type(base).__name__}; pass distribution=torch.distributions.Bernoulli"
         )
-    tau = _check_temperature(temperature, base.logits)
+    tau = torch.tensor(check_temperature(temperature), dtype=base.logits.dtype, device=base.logits.device)
     dist_n, leaves = est._expanded(distribution, params, dist, num_samples)
     logits_n = _base(dist_n).logits
     if type(base) is D.Bernoulli:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_finite, check_positive
+from ._validation import check_finite, check_temperature
 
 __all__ = ["MAX_ENUMERATED_BITS", "enumerated_gradient", "relaxed_bernoulli_moments"]
 
@@ -149,7 +149,7 @@ def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, es
     if not callable(f):
         raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
     theta = float(check_finite(float(logits), "logits"))
-    tau = float(check_positive(float(temperature), "temperature"))
+    tau = check_temperature(temperature)
     nodes, weights = _legendre(_NUM_RELAXED_NODES, 0.0, _RELAXED_RANGE)
     s, w = torch.cat([-nodes, nodes]), torch.cat([weights, weights])  # both sides of the jump at s = 0
     z = torch.sigmoid(s)

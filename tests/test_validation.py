@@ -121,3 +121,16 @@ def test_one_bad_argument_is_named_and_valid_calls_are_finite(estimator, bad, da
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert expected in str(info.value), info.value
+
+
+@pytest.mark.parametrize("bad, err", [("hot", TypeError), (True, TypeError), (0.0, ValueError), (-1.0, ValueError),
+                                      (float("nan"), ValueError), (float("inf"), ValueError),
+                                      (torch.ones(2), ValueError)])
+def test_check_temperature_names_the_argument(bad, err):
+    with pytest.raises(err, match="temperature"):
+        _validation.check_temperature(bad)
+
+
+def test_check_temperature_accepts_numbers_and_scalar_tensors():
+    assert _validation.check_temperature(0.5) == 0.5
+    assert _validation.check_temperature(torch.tensor(2.0)) == 2.0
