@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from lecture9 import discrete, enumeration, estimators
+from lecture9 import enumeration, estimators
 from lecture9.baselines import LeaveOneOutBaseline, group_means
 from lecture9.reference import discrete_score_function_moments
 
@@ -42,12 +42,12 @@ def estimate(method: str, f, logits: torch.Tensor, num_pairs: int, generator, te
     if method == "exact":
         return enumeration.enumerated_gradient(f, D.Bernoulli, params)[1]["logits"][None]
     if method == "DisARM":
-        return discrete.disarm_grad(f, D.Bernoulli, params, num_pairs, generator=generator)["logits"]
+        return estimators.disarm_grad(f, D.Bernoulli, params, num_pairs, generator=generator)["logits"]
     if method == "Gumbel-softmax":
         g = estimators.pathwise_grad(f, D.RelaxedBernoulli, {**params, "temperature": tau}, 2 * num_pairs,
                                      generator=generator)["logits"]
     elif method == "straight-through":
-        g = discrete.straight_through_grad(f, D.Bernoulli, params, 2 * num_pairs, temperature=temperature,
+        g = estimators.straight_through_grad(f, D.Bernoulli, params, 2 * num_pairs, temperature=temperature,
                                            generator=generator)["logits"]
     else:
         baseline = LeaveOneOutBaseline(2) if method == "RLOO" else None
@@ -93,7 +93,7 @@ def three_bits(num_samples: int, generator) -> None:
     cost = lambda b: ((b * weights).sum(-1) - 1.0) ** 2  # noqa: E731
     bits = lambda logits: D.Independent(D.Bernoulli(logits=logits), 1)  # noqa: E731
     n = num_samples // 2
-    dis = discrete.disarm_grad(cost, bits, {"logits": logits}, n, generator=generator)["logits"].var(0)
+    dis = estimators.disarm_grad(cost, bits, {"logits": logits}, n, generator=generator)["logits"].var(0)
     rloo = group_means(estimators.score_function_grad(cost, bits, {"logits": logits}, 2 * n,
                                                       baseline=LeaveOneOutBaseline(2), generator=generator)["logits"],
                        2).var(0)

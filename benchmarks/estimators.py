@@ -21,7 +21,6 @@ import math
 
 import numpy as np
 import torch
-
 from _timing import best_time
 
 from lecture9 import estimators, reference
@@ -35,12 +34,9 @@ def cost(x):
 
 
 def run_estimator(name, f, params, num_samples, generator, baseline=None):
-    if name.startswith("score_function"):
-        return estimators.score_function_grad(f, Normal, params, num_samples, baseline=baseline, generator=generator)
-    if name == "pathwise":
-        return estimators.pathwise_grad(f, Normal, params, num_samples, generator=generator)
-    return estimators.measure_valued_grad(f, Normal, params, num_samples, coupled=name == "measure_valued_coupled",
-                                          generator=generator)
+    spec = estimators.get(name)  # the registry: the estimator function with the name's options
+    options = {} if spec.baseline is None else {"baseline": baseline}
+    return spec.grad(f, Normal, params, num_samples, generator=generator, **options)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -108,8 +104,8 @@ def throughput_table(num_samples, loop_samples, repeats):
         baseline = b_star if name == "score_function_optimal_baseline" else None
         g = torch.Generator().manual_seed(0)
         run_estimator(name, cost, params, 1000, g, baseline)  # warm-up
-        vec = best_time(lambda: run_estimator(name, cost, params, num_samples, g, baseline), repeats, warmup=False)
-        loop = best_time(lambda: run_loop(name, cost, params, loop_samples, g, baseline), 1, warmup=False)
+        vec = best_time(lambda name=name, g=g, baseline=baseline: run_estimator(name, cost, params, num_samples, g, baseline), repeats, warmup=False)
+        loop = best_time(lambda name=name, g=g, baseline=baseline: run_loop(name, cost, params, loop_samples, g, baseline), 1, warmup=False)
         # each sample yields a gradient for both parameters (loc and scale)
         vec_rate = num_samples / vec
         loop_rate = loop_samples / loop

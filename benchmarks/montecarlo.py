@@ -27,7 +27,6 @@ import platform
 
 import numpy as np
 import torch
-
 from _timing import best_time
 
 from lecture9 import montecarlo
@@ -83,8 +82,8 @@ def main() -> None:
     print("-" * len(header))
     for name, (ours, theirs) in cases.items():
         for n in sizes:
-            t_ours = best_time(lambda: ours(n), args.repeats)
-            t_theirs = best_time(lambda: theirs(n), args.repeats)
+            t_ours = best_time(lambda ours=ours, n=n: ours(n), args.repeats)
+            t_theirs = best_time(lambda theirs=theirs, n=n: theirs(n), args.repeats)
             print(f"{name:<22} {n:>11,d} {n / t_ours:>21.3e} {n / t_theirs:>18.3e} {t_theirs / t_ours:>7.2f}")
 
 

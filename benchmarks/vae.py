@@ -72,7 +72,7 @@ def plain_vae(x_train, x_test, *, epochs: int, latent_dim: int = 8, seed: int = 
         test_elbo = elbo(x_test, torch.Generator().manual_seed(1)).mean().item()
         loc, scale = encode(x_test)
         gen, log_w = torch.Generator().manual_seed(2), []
-        for k in range(0, iwae_samples, 100):  # 100 importance samples at a time
+        for _ in range(0, iwae_samples, 100):  # 100 importance samples at a time
             eps = torch.randn((100, *loc.shape), generator=gen)
             z = loc + scale * eps
             log_px = -F.binary_cross_entropy_with_logits(dec(z), x_test.expand(100, -1, -1), reduction="none").sum(-1)

@@ -1,7 +1,9 @@
 """Argument checks shared by every module of :mod:`lecture9`: one check per rule.
 
 Each check raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right
-kind, bad value) with a message that names the argument and says how to fix it.
+kind, bad value) with a message that names the argument, the value, and what is allowed.
+Numbers may be Python numbers, NumPy scalars or 0-d tensors / arrays; counts must be
+integer-valued (``bool`` and floats are refused, so ``1.7`` never becomes ``1``).
 """
 
 from __future__ import annotations
@@ -9,51 +11,90 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
 import torch
 
 __all__ = [
     "MAX_NUM_SAMPLES",
     "MAX_NUM_NODES",
+    "MAX_WORK",
+    "MIN_TEMPERATURE",
     "check_positive_int",
     "check_num_samples",
+    "check_int",
+    "check_float",
     "check_generator",
     "check_positive",
     "check_finite",
+    "check_probability",
+    "check_array",
+    "check_bool",
     "check_shape",
     "check_distribution",
     "check_samples",
     "check_broadcast",
     "as_finite_tensor",
     "check_choice",
-    "check_vae",
+    "check_callable",
+    "check_output",
+    "call_checked",
+    "check_size",
+    "check_temperature",
+    "check_step",
 ]
 
 #: The most samples one call may draw: past it, a clear error instead of torch's allocator error.
 MAX_NUM_SAMPLES = 10**9
 #: The most quadrature nodes one call may use.
 MAX_NUM_NODES = 10**6
+#: The most elements (samples x estimates, paths x customers, ...) one call may allocate or loop over.
+MAX_WORK = 10**8
+
+
+def _scalar(value):
+    """Unwrap a 0-d tensor or 0-d NumPy array into a Python/NumPy scalar; anything else unchanged."""
+    if isinstance(value, torch.Tensor) and value.dim() == 0:
+        return value.item()
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value[()]
+    return value
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_)) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+
+
+def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """Return an integer-valued ``value`` (int, NumPy integer, 0-d integer tensor) as an ``int`` in range."""
+    raw = value
+    if not _is_bool(value) and not (isinstance(value, torch.Tensor) and value.is_floating_point()):
+        value = _scalar(value)
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        kind = "an integer" if minimum is None else f"an integer >= {minimum}"
+        fix = f"; use {name}={int(raw)}" if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw) else ""
+        raise TypeError(f"{name} must be {kind}, got {raw!r} of type {type(raw).__name__}{fix}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum:,}, got {value:,}; split the work into smaller calls")
+    return value
 
 
 def check_positive_int(value, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
     """Return ``value`` as an ``int`` after checking it is an integer in ``[minimum, maximum]``.
 
-    Integer-valued 0-d integer tensors are accepted; floats (even ``2.0``) and bools are not,
-    so that ``1.7`` is an error rather than silently becoming ``1``.
+    Python ints, NumPy integers and 0-d integer tensors are accepted; floats (even ``2.0``),
+    bools, strings and ``None`` are not (``TypeError`` naming the argument).
     """
-    if isinstance(value, torch.Tensor) and value.dim() == 0 and not value.is_floating_point() and value.dtype != torch.bool:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    try:
+        return check_int(value, name, minimum=minimum, maximum=maximum)
+    except TypeError:
         kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise TypeError(
             f"{name} must be {kind}, got {value!r} of type {type(value).__name__}; "
             f"pass e.g. {name}={max(minimum, 1) * 10}"
-        )
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum:.0e}, got {value}; split the work into smaller calls")
-    return value
+        ) from None
 
 
 def check_num_samples(num_samples, name: str = "num_samples", *, maximum: int | None = MAX_NUM_SAMPLES) -> int:
@@ -81,16 +122,38 @@ def check_generator(generator, name: str = "generator", *, device: torch.device 
     return generator
 
 
+def check_float(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
+                strict: bool = False, hint: str = "") -> float:
+    """Return a finite real ``value`` (Python/NumPy number, 0-d tensor or array) as a ``float`` in range.
+
+    ``strict`` makes ``minimum`` exclusive. Strings, ``None`` and bools raise ``TypeError``.
+    """
+    raw, value = value, _scalar(value)
+    extra = f"; {hint}" if hint else ""
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {raw!r} of type {type(raw).__name__}{extra}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}{extra}")
+    if minimum is not None and (value <= minimum if strict else value < minimum):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value}{extra}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {value}{extra}")
+    return value
+
+
 def check_positive(value, name: str):
     """Check that a number or every entry of a tensor is finite and strictly positive."""
-    if isinstance(value, torch.Tensor):
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
         if not torch.isfinite(value).all() or not (value > 0).all():
             raise ValueError(f"{name} must be finite and > 0 everywhere, got {value}")
-    else:
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a positive number, got {value!r}")
-        if not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name} must be finite and > 0, got {value}")
+        return value
+    if isinstance(value, torch.Tensor):
+        check_finite(value, name)
+        if not bool(value > 0):
+            raise ValueError(f"{name} must be finite and > 0, got {value.item()}")
+        return value
+    check_float(value, name, minimum=0.0, strict=True)
     return value
 
 
@@ -98,20 +161,62 @@ def check_finite(value, name: str, *, hint: str = ""):
     """Check that a number or every entry of a tensor is finite (no NaN, no inf)."""
     extra = f"; {hint}" if hint else ""
     if isinstance(value, torch.Tensor):
-        if _under_vmap(value):  # values are not inspectable inside torch.func transforms: checked outside
+        if under_vmap(value):  # values are not inspectable inside torch.func transforms: checked outside
             return value
+        if value.dtype == torch.bool or value.is_complex():
+            raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}{extra}")
         # fast path: a finite sum means finite entries; an overflowing sum falls back to the entrywise test
         if not bool(torch.isfinite(value.sum())) and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
+    elif isinstance(value, np.ndarray) and value.ndim > 0:
+        if value.dtype.kind not in "iuf":
+            raise TypeError(f"{name} must be an array of real numbers, got dtype {value.dtype}{extra}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
     else:
-        if not isinstance(value, numbers.Real) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value}{extra}")
+        check_float(value, name, hint=hint)
     return value
 
 
-def _under_vmap(tensor: torch.Tensor) -> bool:
+def check_array(values, name: str, *, ndim: int | None = None, min_len: int = 1, finite: bool = True) -> np.ndarray:
+    """Return numbers (a sequence, array or tensor) as a float64 NumPy array: real, finite, of ``ndim`` dims.
+
+    Strings, ``None`` and non-numeric entries raise ``TypeError``; NaN/inf or a wrong shape ``ValueError``.
+    """
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r}")
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu()
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a sequence of numbers, got {values!r:.80}") from error
+    if ndim is not None and out.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {out.shape}")
+    if out.ndim > 0 and len(out) < min_len:
+        raise ValueError(f"{name} needs at least {min_len} values, got {len(out)}")
+    if finite and not np.isfinite(out).all():
+        raise ValueError(f"{name} must be finite, got NaN or inf")
+    return out
+
+
+def check_probability(value, name: str, *, open_interval: bool = False) -> float:
+    """Return a probability as a ``float`` in ``[0, 1]`` (``(0, 1)`` if ``open_interval``)."""
+    value = check_float(value, name)
+    if (open_interval and not 0 < value < 1) or not 0 <= value <= 1:
+        interval = "(0, 1)" if open_interval else "[0, 1]"
+        raise ValueError(f"{name} must be a probability in {interval}, got {value}")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Return a flag as a ``bool``: ``True``/``False`` (or a NumPy bool), nothing else."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+    return bool(value)
+
+
+def under_vmap(tensor: torch.Tensor) -> bool:
     try:
         return bool(torch._C._functorch.is_functorch_wrapped_tensor(tensor))
     except (AttributeError, RuntimeError):  # pragma: no cover - older torch
@@ -187,28 +292,72 @@ def check_choice(value, choices, name: str) -> str:
     return value
 
 
-def check_vae(model, name: str = "model"):
-    """Check that ``model`` is a :class:`lecture9.vae.VAE`."""
-    from .vae import VAE
-
-    if not isinstance(model, VAE):
-        raise TypeError(
-            f"{name} must be a lecture9.vae.VAE, got {type(model).__name__}; build one with "
-            f"lecture9.vae.VAE(input_dim=64, latent_dim=8)"
-        )
-    return model
+def check_callable(value, name: str, *, example: str = "lambda x: (x - 3.0) ** 2"):
+    """Check that ``value`` is callable (a cost, a baseline, a policy)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a callable, got {value!r} of type {type(value).__name__}; e.g. {example}")
+    return value
 
 
-def check_temperature(temperature, name: str = "temperature") -> float:
-    """Return a relaxation temperature as a ``float``: a finite number > 0 (or a 0-d tensor of one)."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (numbers.Real, torch.Tensor)):
-        raise TypeError(
-            f"{name} must be a positive number or a scalar tensor, got {type(temperature).__name__}; "
-            f"pass e.g. {name}=0.5"
-        )
+def check_output(value, name: str, *, shape=None, hint: str = "") -> torch.Tensor:
+    """Check what a user-supplied callable returned: a real tensor, of ``shape`` if given, finite.
+
+    ``name`` is how the call reads, e.g. ``"f(x)"`` or ``"baseline(states)"``.
+    """
+    extra = f"; {hint}" if hint else ""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}{extra}")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{name} has shape {tuple(value.shape)}, expected {tuple(shape)}{extra}")
+    return check_finite(value, name, hint=hint)
+
+
+def call_checked(fn, *args, name: str, shape=None, hint: str = "") -> torch.Tensor:
+    """Call a user-supplied callable and check what it returns with :func:`check_output`."""
+    return check_output(fn(*args), name, shape=shape, hint=hint)
+
+
+def check_size(value, name: str, *, maximum: int = MAX_WORK, workaround: str = "split the work into smaller calls") -> int:
+    """Check that a size (or a product of sizes, ``name`` saying which) is at most ``maximum``.
+
+    Called before any large allocation or long loop; the message states the cap and how to go around it.
+    """
+    if value > maximum:
+        shown = f"{value:,}" if value < 10**15 else f"{float(value):.3g}"
+        raise ValueError(f"{name} is {shown}, above the cap of {maximum:,} for one call; {workaround}")
+    return value
+
+
+#: The smallest temperature allowed: below it float32 cannot represent ``logits / temperature``.
+MIN_TEMPERATURE = 1e-30
+
+
+def check_temperature(temperature, name: str = "temperature", *, minimum: float = MIN_TEMPERATURE) -> float:
+    """Return a relaxation temperature as a ``float``: finite, >= ``minimum`` (float32 limit)."""
     if isinstance(temperature, torch.Tensor) and temperature.dim() != 0:
         raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(temperature.shape)}")
-    value = float(temperature)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}; pass e.g. {name}=0.5")
+    if _is_bool(temperature) or not isinstance(_scalar(temperature), numbers.Real):
+        raise TypeError(
+            f"{name} must be a positive number or a scalar tensor, got {temperature!r} of type "
+            f"{type(temperature).__name__}; pass e.g. {name}=0.5"
+        )
+    value = check_float(temperature, name, minimum=0.0, strict=True, hint=f"pass e.g. {name}=0.5")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum:g} (float32 cannot represent the relaxation below it), "
+                         f"got {value:g}")
     return value
+
+
+def check_step(step, name: str = "h", *, at: float = 1.0, dtype: torch.dtype = torch.float64) -> float:
+    """Return a finite-difference step as a ``float``: finite, > 0, and large enough that ``at + step != at``.
+
+    The smallest step allowed is ``finfo(dtype).eps * max(1, |at|)``; a smaller one would return 0.
+    """
+    value = check_float(step, name, minimum=0.0, strict=True)
+    smallest = torch.finfo(dtype).eps * max(1.0, abs(at))
+    if value < smallest:
+        raise ValueError(f"{name} must be at least {smallest:.3g} ({dtype} cannot resolve a smaller step at "
+                         f"{at:g}), got {value:g}")
+    return value
+
+

@@ -1,52 +1,30 @@
 """Write student versions of the chapter notebooks, without solutions (for instructors).
 
-The command ``python -m lecture9 assign``; see the book's *For instructors* appendix. Usage::
+The command ``python -m lecture9 assign``; see the book's *For instructors* appendix::
 
     python -m lecture9 assign --out student/              # every chapter in book/
     python -m lecture9 assign --out student/ 04 05        # chapters 4 and 5
     python -m lecture9 assign --out nbgrader_source/ --nbgrader 04
 
-For each chapter notebook the student notebook is derived, never maintained by
-hand, following the cell conventions of :mod:`lecture9.exercises`:
+Following the cell conventions of :mod:`lecture9.exercises`: a code cell tagged
+``solution`` with a ``### BEGIN SOLUTION`` / ``### END SOLUTION`` region keeps its header,
+signature and docstring, the region becoming ``raise NotImplementedError(...)``
+(:func:`lecture9.exercises.stub_source`, tagged ``stub``); other ``solution`` cells and the
+gated sphinx-exercise solutions (``{solution-start}`` to ``{solution-end}``, and
+``{solution}`` directives inside a markdown cell) are removed; ``autograde`` cells are
+kept; outputs are cleared. :class:`ExercisePreprocessor` tags, nbconvert's
+``TagRemovePreprocessor`` and ``ClearOutputPreprocessor`` remove and clear.
 
-- a code cell tagged ``solution`` that contains a ``### BEGIN SOLUTION`` /
-  ``### END SOLUTION`` region keeps its header, signature and docstring; the
-  region becomes ``raise NotImplementedError("Exercise <label>: <task>")``
-  (:func:`lecture9.exercises.stub_source`) and the cell is tagged ``stub``;
-- every other code cell tagged ``solution`` is removed;
-- the gated solution blocks of sphinx-exercise, from the markdown cell with
-  ``{solution-start}`` through the one with ``{solution-end}``, are removed with
-  everything in between (except the stubs above); ``{solution}`` directives
-  written inside a markdown cell are cut out of it;
-- code cells tagged ``autograde`` are kept, all outputs are cleared.
-
-The work is done by nbconvert preprocessors: :class:`ExercisePreprocessor` (this
-module) stubs the coding exercises and tags every other cell that belongs to a
-solution with ``solution``; nbconvert's ``TagRemovePreprocessor`` then removes
-the cells tagged ``solution`` and ``ClearOutputPreprocessor`` clears the outputs.
-
-With ``--nbgrader`` the output is instead an nbgrader *source* notebook: the
-coding solutions stay in place between their markers, the cells carry nbgrader
-metadata (solution cells, graded and locked autograde tests with points,
-manually graded answer cells for the written exercises), and ``nbgrader
-generate_assignment`` makes the student version.
-
-The command refuses to write into the book folder or over its inputs, refuses a
-non-empty output folder unless ``--force``, and refuses a malformed notebook
-(naming the file). Every notebook is converted in memory and written into a
-temporary folder next to the output folder before anything is moved into place,
-so an error leaves no half-written output.
-
-Next to the notebooks the command writes :data:`README_NAME`
-(``README-instructors.md``, :func:`instructor_readme`): what was generated
-(chapters, coding exercises, autograde cells) and how to build and publish the
-book without solutions, the *solutions-hidden edition*::
+With ``--nbgrader`` the output is an nbgrader *source* notebook instead (solutions in
+place, nbgrader metadata on solution, autograde and written-answer cells). The command
+refuses to write into the book folder, over its inputs, or into a non-empty folder without
+``--force``, and writes atomically (a temporary folder moved into place), together with
+:data:`README_NAME` (:func:`instructor_readme`): what was generated and how to build the
+*solutions-hidden edition*::
 
     LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students
 
-run in the folder that holds the book's ``_config.yml`` (see
-``book/_ext/lecture9_book.py``; sphinx-exercise's own ``hide_solutions`` cannot
-be used with gated solutions). It is written atomically with the notebooks.
+run where the book's ``_config.yml`` is (``book/_ext/lecture9_book.py``).
 """
 
 from __future__ import annotations
@@ -109,7 +87,7 @@ HIDE_SOLUTIONS_HTML = "_build/students/_build/html"
 NBGRADER_SCHEMA_VERSION = 3
 
 
-def _default_book() -> Path:
+def default_book() -> Path:
     """``book/`` next to the package (a source checkout), else ``book/`` in the working folder."""
     return DEFAULT_BOOK if DEFAULT_BOOK.is_dir() else Path("book")
 
@@ -214,141 +192,146 @@ class ExercisePreprocessor(Preprocessor):
 
     def preprocess(self, nb, resources):
         """Convert the cells of ``nb`` in place; return ``(nb, resources)``."""
-        cells = []
-        block: _Block | None = None
-        label = "exercise"
-        grade_ids: set[str] = set()
-
-        def unique(grade_id: str) -> str:
-            grade_id = re.sub(r"[^A-Za-z0-9_-]", "-", grade_id)  # nbgrader's allowed characters
-            candidate, n = grade_id, 2
-            while candidate in grade_ids:
-                candidate, n = f"{grade_id}-{n}", n + 1
-            grade_ids.add(candidate)
-            return candidate
-
-        def remove(cell):
-            tags = list(cell.metadata.get("tags", []))
-            if exercises.SOLUTION not in tags:
-                tags.append(exercises.SOLUTION)
-            cell.metadata["tags"] = tags
-
+        conversion = _Conversion(self.nbgrader, self.points)
         for index, cell in enumerate(nb.cells):
-            where = f"cell {index + 1} ({cell.cell_type})"
-            tags = list(cell.metadata.get("tags", []))
-            source = cell.source
             if cell.cell_type != "code":
-                directive = _EXERCISE_DIRECTIVE_RE.search(source)
-                if directive:
-                    match = _EXERCISE_LABEL_RE.search(source, directive.end())
-                    label = match["label"] if match else label
-                events = sorted(
-                    [(m.start(), "start", m["label"]) for m in SOLUTION_START_RE.finditer(source)]
-                    + [(m.start(), "end", "") for m in SOLUTION_END_RE.finditer(source)]
-                )
-                part_of_block = block is not None or bool(events)
-                if events and _text_outside_blocks(source, events, block is not None).strip():
-                    raise ValueError(
-                        f"{where}: '{{solution-start}}' and '{{solution-end}}' must each be in a markdown "
-                        "cell of their own (this cell also has text outside the solution, which the "
-                        "student version would lose)"
-                    )
-                if block is not None and not events:
-                    block.answer.append(source)
-                for _, kind, block_label in events:
-                    if kind == "start":
-                        if block is not None:
-                            raise ValueError(
-                                f"{where}: '{{solution-start}}' inside the solution block of "
-                                f"'{block.label}' (opened in cell {block.cell_index + 1}); close it "
-                                "with '{solution-end}' first"
-                            )
-                        block = _Block(block_label or label, index, [])
-                        label = block.label
-                    else:
-                        if block is None:
-                            raise ValueError(f"{where}: '{{solution-end}}' without a '{{solution-start}}' before it")
-                        if self.nbgrader and block.answer and not block.has_code_exercise:
-                            answer = nbformat.v4.new_markdown_cell(
-                                "\n\n".join(block.answer),
-                                metadata={
-                                    "nbgrader": _nbgrader(
-                                        grade_id=unique(f"{block.label}-answer"),
-                                        solution=True,
-                                        grade=True,
-                                        locked=False,
-                                        points=self.points,
-                                    )
-                                },
-                            )
-                            cells.append(answer)
-                        block = None
-                if part_of_block or exercises.SOLUTION in tags:
-                    remove(cell)
-                elif "{solution}" in source:
-                    try:
-                        cell.source = _strip_solution_directives(source)
-                    except ValueError as err:
-                        raise ValueError(f"{where}: {err}") from None
-                cells.append(cell)
-                continue
+                conversion.markdown(index, cell)
+            else:
+                conversion.code(index, cell)
+        nb.cells = conversion.finish()
+        return nb, resources
 
-            if exercises.SOLUTION in tags and exercises.AUTOGRADE in tags:
-                raise ValueError(f"{where}: a cell cannot be tagged both 'solution' and 'autograde'")
-            if exercises.SOLUTION in tags:
-                if exercises.has_solution_region(source):
-                    try:
-                        stub = exercises.stub_source(source)
-                    except ValueError as err:
-                        raise ValueError(f"{where}: {err}") from None
-                    label = exercises.parse_exercise_header(source)[0]
-                    if block is not None:
-                        block.has_code_exercise = True
-                    tags.remove(exercises.SOLUTION)
-                    if self.nbgrader:
-                        cell.metadata["nbgrader"] = _nbgrader(
-                            grade_id=unique(label), solution=True, grade=False, locked=False, points=None
-                        )
-                    else:
-                        cell.source = stub
-                        tags.append(exercises.STUB)
-                    cell.metadata["tags"] = tags
-                else:
-                    remove(cell)
-            elif block is not None:
-                # an untagged code cell inside a gated solution block is part of the solution
-                remove(cell)
-            elif exercises.has_solution_region(source):
-                raise ValueError(
-                    f"{where}: has '{exercises.BEGIN_SOLUTION}' markers but is not tagged "
-                    f"'{exercises.SOLUTION}'; tag it, or the solution would reach the students"
-                )
-            elif exercises.AUTOGRADE in tags and self.nbgrader:
-                cell.metadata["nbgrader"] = _nbgrader(
-                    grade_id=unique(f"{label}-autograde"), solution=False, grade=True, locked=True, points=self.points
-                )
-            cells.append(cell)
 
-        if block is not None:
+def _tag_for_removal(cell) -> None:
+    tags = list(cell.metadata.get("tags", []))
+    if exercises.SOLUTION not in tags:
+        tags.append(exercises.SOLUTION)
+    cell.metadata["tags"] = tags
+
+
+class _Conversion:
+    """The state of one notebook's conversion: the cells so far, the open solution block, the labels."""
+
+    def __init__(self, nbgrader: bool, points: float):
+        self.nbgrader, self.points = nbgrader, points
+        self.cells: list = []
+        self.block: _Block | None = None
+        self.label = "exercise"
+        self.grade_ids: set[str] = set()
+
+    def unique(self, grade_id: str) -> str:
+        grade_id = re.sub(r"[^A-Za-z0-9_-]", "-", grade_id)  # nbgrader's allowed characters
+        candidate, n = grade_id, 2
+        while candidate in self.grade_ids:
+            candidate, n = f"{grade_id}-{n}", n + 1
+        self.grade_ids.add(candidate)
+        return candidate
+
+    def markdown(self, index: int, cell) -> None:
+        where = f"cell {index + 1} ({cell.cell_type})"
+        source = cell.source
+        directive = _EXERCISE_DIRECTIVE_RE.search(source)
+        if directive:
+            match = _EXERCISE_LABEL_RE.search(source, directive.end())
+            self.label = match["label"] if match else self.label
+        events = sorted(
+            [(m.start(), "start", m["label"]) for m in SOLUTION_START_RE.finditer(source)]
+            + [(m.start(), "end", "") for m in SOLUTION_END_RE.finditer(source)]
+        )
+        part_of_block = self.block is not None or bool(events)
+        if events and _text_outside_blocks(source, events, self.block is not None).strip():
             raise ValueError(
-                f"cell {block.cell_index + 1}: the '{{solution-start}} {block.label}' block is never closed "
+                f"{where}: '{{solution-start}}' and '{{solution-end}}' must each be in a markdown "
+                "cell of their own (this cell also has text outside the solution, which the "
+                "student version would lose)"
+            )
+        if self.block is not None and not events:
+            self.block.answer.append(source)
+        for _, kind, block_label in events:
+            if kind == "start":
+                self.open_block(where, block_label, index)
+            else:
+                self.close_block(where)
+        if part_of_block or exercises.SOLUTION in cell.metadata.get("tags", []):
+            _tag_for_removal(cell)
+        elif "{solution}" in source:
+            try:
+                cell.source = _strip_solution_directives(source)
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+        self.cells.append(cell)
+
+    def open_block(self, where: str, block_label: str, index: int) -> None:
+        if self.block is not None:
+            raise ValueError(
+                f"{where}: '{{solution-start}}' inside the solution block of '{self.block.label}' (opened in "
+                f"cell {self.block.cell_index + 1}); close it with '{{solution-end}}' first"
+            )
+        self.block = _Block(block_label or self.label, index, [])
+        self.label = self.block.label
+
+    def close_block(self, where: str) -> None:
+        block = self.block
+        if block is None:
+            raise ValueError(f"{where}: '{{solution-end}}' without a '{{solution-start}}' before it")
+        if self.nbgrader and block.answer and not block.has_code_exercise:
+            grading = _nbgrader(grade_id=self.unique(f"{block.label}-answer"), solution=True, grade=True,
+                                locked=False, points=self.points)
+            self.cells.append(nbformat.v4.new_markdown_cell("\n\n".join(block.answer),
+                                                            metadata={"nbgrader": grading}))
+        self.block = None
+
+    def code(self, index: int, cell) -> None:
+        where = f"cell {index + 1} ({cell.cell_type})"
+        tags = list(cell.metadata.get("tags", []))
+        source = cell.source
+        if exercises.SOLUTION in tags and exercises.AUTOGRADE in tags:
+            raise ValueError(f"{where}: a cell cannot be tagged both 'solution' and 'autograde'")
+        if exercises.SOLUTION in tags:
+            if exercises.has_solution_region(source):
+                self.stub(where, cell, tags)
+            else:
+                _tag_for_removal(cell)
+        elif self.block is not None:
+            _tag_for_removal(cell)  # an untagged code cell inside a gated solution block is part of the solution
+        elif exercises.has_solution_region(source):
+            raise ValueError(
+                f"{where}: has '{exercises.BEGIN_SOLUTION}' markers but is not tagged "
+                f"'{exercises.SOLUTION}'; tag it, or the solution would reach the students"
+            )
+        elif exercises.AUTOGRADE in tags and self.nbgrader:
+            cell.metadata["nbgrader"] = _nbgrader(grade_id=self.unique(f"{self.label}-autograde"), solution=False,
+                                                  grade=True, locked=True, points=self.points)
+        self.cells.append(cell)
+
+    def stub(self, where: str, cell, tags: list) -> None:
+        try:
+            stub = exercises.stub_source(cell.source)
+        except ValueError as err:
+            raise ValueError(f"{where}: {err}") from None
+        self.label = exercises.parse_exercise_header(cell.source)[0]
+        if self.block is not None:
+            self.block.has_code_exercise = True
+        tags.remove(exercises.SOLUTION)
+        if self.nbgrader:
+            cell.metadata["nbgrader"] = _nbgrader(grade_id=self.unique(self.label), solution=True, grade=False,
+                                                  locked=False, points=None)
+        else:
+            cell.source = stub
+            tags.append(exercises.STUB)
+        cell.metadata["tags"] = tags
+
+    def finish(self) -> list:
+        if self.block is not None:
+            raise ValueError(
+                f"cell {self.block.cell_index + 1}: the '{{solution-start}} {self.block.label}' block is never closed "
                 "by a '{solution-end}' cell"
             )
-        nb.cells = cells
-        return nb, resources
+        return self.cells
 
 
 def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
     """The student version of a chapter notebook (a new notebook; ``nb`` is not changed).
-
-    Args:
-        nb: a chapter notebook (``nbformat.NotebookNode``, version 4).
-        nbgrader: write an nbgrader source notebook instead (solutions kept
-            between their markers, nbgrader cell metadata).
-        points: points of each autograde cell and written answer (``nbgrader``).
-
-    Returns:
-        The converted notebook, outputs cleared.
 
     Raises:
         ValueError: on a malformed exercise, naming the cell, or ``points``
@@ -387,20 +370,10 @@ def read_notebook(path: Path):
 def find_chapters(chapters: list[str] | None, book: Path | None = None) -> list[Path]:
     """Resolve the chapter arguments of ``assign`` to notebook paths.
 
-    Args:
-        chapters: notebook paths, file names in ``book`` (with or without
-            ``.ipynb``) or chapter numbers (``4`` or ``04`` for ``04_*.ipynb``);
-            empty or ``None`` for every notebook in ``book``.
-        book: the book folder (default: the ``book/`` folder of this repository).
-
-    Returns:
-        The notebooks, without duplicates, in the order given (sorted by name
-        for the default).
-
     Raises:
         AssignError: if a chapter does not match exactly one notebook.
     """
-    book = _default_book() if book is None else Path(book)
+    book = default_book() if book is None else Path(book)
     available = sorted(book.glob("*.ipynb"))
     if not chapters:
         if not available:
@@ -446,12 +419,52 @@ def _exercise_summary(nb, *, nbgrader: bool) -> tuple[list[str], list[str], int]
     return labels, coding, checks
 
 
-def _book_root(book: Path) -> Path | None:
+def book_root(book: Path) -> Path | None:
     """The folder holding the book's ``_config.yml`` (where ``jupyter-book build .`` runs), if found."""
     for folder in (book, book.parent):
         if (folder / "_config.yml").is_file():
             return folder
     return None
+
+
+#: The notes on nbgrader source notebooks, and on student notebooks, of :func:`instructor_readme`.
+_NBGRADER_NOTES = (
+    "These notebooks contain the solutions: keep them private. The coding solutions are marked as nbgrader",
+    "solution cells, the `autograde` cells as graded, locked test cells, and each written exercise's",
+    "worked solution as a manually graded answer cell. Copy a notebook into your nbgrader course's",
+    "`source/<assignment>/` folder and run `nbgrader generate_assignment <assignment>` to make the",
+    "student version.",
+    "",
+)
+_STUDENT_NOTES = (
+    "In these notebooks the solutions of the written exercises are removed, each coding exercise's",
+    "solution is replaced by a stub that raises `NotImplementedError(\"Exercise <label>: <task>\")`,",
+    "outputs are cleared and the `autograde` cells are kept. Hand them out: they run in JupyterLab in",
+    "the course environment (`pip install -r requirements.txt`; the checks import `lecture9`). A",
+    "student notebook runs until the first exercise not done yet and stops there with its message.",
+    "",
+    "To grade a submission, run it top to bottom:",
+    "",
+    "```bash",
+    "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb",
+    "```",
+    "",
+    "Every `autograde` cell that runs without an error is a passed coding exercise; the written",
+    "exercises are graded by hand against the worked solutions in the book.",
+    "",
+)
+_EDITION_NOTES = (
+    "In that edition every solution (text, code cells, outputs, figures, search-index entries) is",
+    "removed from the pages, the notebook sources are not copied, the download menu offers the",
+    "student notebooks, and the launch and repository buttons are off (they lead to the solutions).",
+    "Instead of the environment variable you can set `lecture9_hide_solutions: true` under",
+    "`sphinx: config:` in a copy of `_config.yml`. The switch is implemented by the book's Sphinx",
+    "extension `book/_ext/lecture9_book.py`; sphinx-exercise's own `hide_solutions` option is not",
+    "used, because with gated solutions it stops the build (sphinx-exercise 1.2.1).",
+    "",
+    "More in the book's *For instructors* appendix.",
+    "",
+)
 
 
 def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = False) -> str:
@@ -460,19 +473,9 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
     They list what was generated and say how to hand the notebooks out, how
     they are graded, and how to build and publish the book without solutions
     (the solutions-hidden edition of ``book/_ext/lecture9_book.py``).
-
-    Args:
-        notebooks: ``(file name, converted notebook)`` pairs, as written.
-        book: the book folder the chapters came from (default: ``book/`` of
-            this repository); the build command is run in the folder holding
-            its ``_config.yml``.
-        nbgrader: the notebooks are nbgrader source notebooks.
-
-    Returns:
-        Markdown text.
     """
-    source = Path(book or _default_book()).resolve()
-    root = _book_root(source)
+    source = Path(book or default_book()).resolve()
+    root = book_root(source)
     kind = "nbgrader source notebook" if nbgrader else "student notebook"
     kind += "" if len(notebooks) == 1 else "s"
     kind += " (solutions included)" if nbgrader else ""
@@ -492,33 +495,7 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
         coding_cell = "<br>".join(f"`{c}`".replace("|", "\\|") for c in coding) or "-"
         lines.append(f"| `{name}` | {len(labels)} | {coding_cell} | {checks} |")
     lines.append("")
-    if nbgrader:
-        lines += [
-            "These notebooks contain the solutions: keep them private. The coding solutions are marked as nbgrader",
-            "solution cells, the `autograde` cells as graded, locked test cells, and each written exercise's",
-            "worked solution as a manually graded answer cell. Copy a notebook into your nbgrader course's",
-            "`source/<assignment>/` folder and run `nbgrader generate_assignment <assignment>` to make the",
-            "student version.",
-            "",
-        ]
-    else:
-        lines += [
-            "In these notebooks the solutions of the written exercises are removed, each coding exercise's",
-            "solution is replaced by a stub that raises `NotImplementedError(\"Exercise <label>: <task>\")`,",
-            "outputs are cleared and the `autograde` cells are kept. Hand them out: they run in JupyterLab in",
-            "the course environment (`pip install -r requirements.txt`; the checks import `lecture9`). A",
-            "student notebook runs until the first exercise not done yet and stops there with its message.",
-            "",
-            "To grade a submission, run it top to bottom:",
-            "",
-            "```bash",
-            "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb",
-            "```",
-            "",
-            "Every `autograde` cell that runs without an error is a passed coding exercise; the written",
-            "exercises are graded by hand against the worked solutions in the book.",
-            "",
-        ]
+    lines += list(_NBGRADER_NOTES if nbgrader else _STUDENT_NOTES)
     lines += [
         "## Publish the book without solutions",
         "",
@@ -546,16 +523,7 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
         f"ghp-import -n -p -f {HIDE_SOLUTIONS_HTML}",
         "```",
         "",
-        "In that edition every solution (text, code cells, outputs, figures, search-index entries) is",
-        "removed from the pages, the notebook sources are not copied, the download menu offers the",
-        "student notebooks, and the launch and repository buttons are off (they lead to the solutions).",
-        "Instead of the environment variable you can set `lecture9_hide_solutions: true` under",
-        "`sphinx: config:` in a copy of `_config.yml`. The switch is implemented by the book's Sphinx",
-        "extension `book/_ext/lecture9_book.py`; sphinx-exercise's own `hide_solutions` option is not",
-        "used, because with gated solutions it stops the build (sphinx-exercise 1.2.1).",
-        "",
-        "More in the book's *For instructors* appendix.",
-        "",
+        *_EDITION_NOTES,
     ]
     return "\n".join(lines)
 
@@ -603,9 +571,6 @@ def _remove_folders(folders: list[Path]) -> None:
 
 def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -> None:
     """Move ``staging/<name>`` to ``target/<name>`` for every name, all or none.
-
-    Every destination is checked before anything moves; a file it replaces is kept
-    in ``staging`` until every move succeeded, and put back if one fails.
     """
     for name in names:
         dest = target / name
@@ -654,22 +619,6 @@ def assign(
 ) -> list[Path]:
     """Write the student version of each notebook into ``out``.
 
-    Args:
-        notebooks: chapter notebooks (see :func:`find_chapters`).
-        out: the output folder (created if needed).
-        book: the book folder (default: the ``book/`` folder of this
-            repository); ``out`` may lie neither inside it nor inside the default.
-        force: allow a non-empty ``out`` (files of the same name are replaced,
-            other files are left alone).
-        nbgrader: write nbgrader source notebooks (see :func:`student_notebook`).
-        points: points per autograded cell and written answer (``nbgrader``), a
-            finite number > 0.
-
-    Returns:
-        The written notebooks. Next to them, :data:`README_NAME` is written
-        (:func:`instructor_readme`: what was generated, and how to build the
-        book without solutions).
-
     Raises:
         ValueError, TypeError: if ``points`` is not a finite number > 0.
         AssignError: if ``out`` lies in the book or over an input, is a
@@ -682,7 +631,7 @@ def assign(
     points = check_points(points)
     out = Path(out)
     target = out.resolve()
-    for folder in {Path(book or _default_book()).resolve(), DEFAULT_BOOK}:
+    for folder in {Path(book or default_book()).resolve(), DEFAULT_BOOK}:
         if _is_within(target, folder):
             raise AssignError(
                 f"refusing to write into the book folder ({folder}): the student notebooks would replace "

@@ -21,7 +21,13 @@ import numbers
 
 import torch
 
-from ._validation import as_finite_tensor, check_broadcast, check_finite, check_positive_int, check_samples
+from ._validation import (
+    as_finite_tensor,
+    check_broadcast,
+    check_finite,
+    check_positive_int,
+    check_samples,
+)
 
 __all__ = [
     "apply_baseline",
@@ -33,7 +39,7 @@ __all__ = [
 ]
 
 
-def _baseline_values(baseline, f_values: torch.Tensor, name: str):
+def _baseline_tensor(baseline, f_values: torch.Tensor, name: str):
     if baseline is None:
         return torch.zeros((), dtype=f_values.dtype, device=f_values.device)
     if callable(baseline):
@@ -56,18 +62,6 @@ def apply_baseline(f_values: torch.Tensor, scores, baseline=None):
     depend on :math:`x_n` keeps the estimator unbiased.
 
     Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        f_values: per-sample costs :math:`f(x_n)`.
-        scores: per-sample scores :math:`\\nabla_\\theta \\log p(x_n;\\theta)`, a tensor or
-            a dict ``{param_name: tensor}`` (e.g. :func:`lecture9.reference.gaussian_scores`).
-        baseline: ``None``; a number or tensor broadcastable to ``f_values``; a dict
-            ``{param_name: number or tensor}`` (per-parameter constant, ``scores``
-            must then be a dict); or a callable ``baseline(f_values) -> tensor`` of
-            ``f_values``' shape (e.g. :func:`leave_one_out_baseline`).
-
-    Returns:
-        A tensor (or a dict of tensors, like ``scores``) of per-sample gradients.
 
     Raises:
         ValueError: if shapes do not broadcast or a dict baseline names unknown parameters.
@@ -94,7 +88,7 @@ def apply_baseline(f_values: torch.Tensor, scores, baseline=None):
     s = check_samples(scores, "scores", min_samples=1)
     if s.shape[0] != f_values.shape[0]:
         raise ValueError(f"scores has {s.shape[0]} samples but f_values has {f_values.shape[0]}")
-    b = _baseline_values(baseline, f_values, "baseline")
+    b = _baseline_tensor(baseline, f_values, "baseline")
     centred = f_values.detach() - b
     try:
         return centred * s
@@ -115,14 +109,6 @@ def optimal_baseline(f_values: torch.Tensor, scores):
     as a baseline. Estimate it on an independent batch to stay exactly unbiased.
 
     Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        f_values: per-sample costs :math:`f(x_n)`.
-        scores: per-sample scores (a tensor, or a dict ``{param_name: tensor}``).
-
-    Returns:
-        ``b*`` per parameter element: a tensor, or a dict of tensors (usable as
-        ``baseline=`` in :func:`lecture9.estimators.score_function_grad`).
 
     Raises:
         ValueError: if the scores are identically zero or the shapes do not broadcast.
@@ -145,36 +131,20 @@ def optimal_baseline(f_values: torch.Tensor, scores):
 
 
 class MovingAverageBaseline:
-    """An exponential moving average of the cost across optimisation steps, used as a baseline.
+    r"""An exponential moving average of the cost across optimisation steps, used as a baseline.
 
-    After ``t`` updates with batch means :math:`\\bar f_1, \\dots, \\bar f_t` the value is
-
-    .. math::
-
-        b_t = \\frac{(1 - \\gamma) \\sum_{i=1}^{t} \\gamma^{t-i} \\bar f_i}{1 - \\gamma^t},
-
-    the bias-corrected average (as in Adam), so the first value is the first
-    batch mean. The baseline used at a step only depends on earlier steps, so
-    :math:`(f - b_t) s` stays unbiased; call :meth:`update` *after* the gradient
-    of the step was computed.
-
-    Use it as ``baseline=ema`` in :func:`lecture9.estimators.score_function_grad`
-    (the object is a callable that returns its current value in the costs'
-    shape and remembers the costs it was shown), then call ``ema.update()``.
-
-    Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        decay: :math:`\\gamma \\in [0, 1)`; larger means a longer memory.
-        initial: the value before any update (default 0).
+    After batch means :math:`\bar f_1, \dots, \bar f_t` the value is the bias-corrected
+    :math:`b_t = (1 - \gamma) \sum_i \gamma^{t-i} \bar f_i / (1 - \gamma^t)` (as in Adam). It
+    depends on earlier steps only, so :math:`(f - b_t) s` stays unbiased: pass
+    ``baseline=ema`` to :func:`lecture9.estimators.score_function_grad` (the object returns
+    its value and remembers the costs), then call ``ema.update()``. Mohamed et al. (2020), Sec. 7.4.
 
     Raises:
         ValueError: if ``decay`` is outside ``[0, 1)`` or ``initial`` is not finite.
         TypeError: if ``initial`` is not a number or tensor.
 
     Shapes:
-        The value has the costs' per-sample shape (``batch_shape``), or is a scalar
-        before the first update.
+        The value has the costs' per-sample shape, or is a scalar before the first update.
     """
 
     def __init__(self, decay: float = 0.9, initial: float = 0.0):
@@ -204,13 +174,6 @@ class MovingAverageBaseline:
 
     def update(self, f_values: torch.Tensor | None = None) -> torch.Tensor:
         """Fold a batch of costs into the average and return the new value.
-
-        Args:
-            f_values: per-sample costs of this step; by default the costs the
-                baseline was last called with.
-
-        Returns:
-            The new value.
 
         Raises:
             ValueError: if no costs are given and the baseline was never called.
@@ -247,32 +210,12 @@ def _check_group_size(group_size, num_samples: int) -> int:
 
 
 def leave_one_out_baseline(f_values: torch.Tensor, group_size: int | None = None) -> torch.Tensor:
-    """The leave-one-out baseline (RLOO): each sample's baseline is the mean cost of the *other* samples.
+    r"""The leave-one-out baseline (RLOO): each sample's baseline is the mean cost of the other samples.
 
-    With :math:`K` samples per group,
-
-    .. math::
-
-        b_n = \\frac{1}{K - 1} \\sum_{j \\ne n} f(x_j),
-        \\qquad
-        \\hat\\eta = \\frac{1}{K}\\sum_{n=1}^K \\bigl(f(x_n) - b_n\\bigr)\\nabla_\\theta \\log p(x_n;\\theta).
-
-    :math:`b_n` is independent of :math:`x_n`, so every term is unbiased
-    (Kool et al., 2019). The per-sample terms of one group are *not* independent:
-    use :func:`group_means` to get one estimate per group before computing a variance.
-
-    Pass it directly as ``baseline=leave_one_out_baseline`` (one group of all
-    samples) or as ``baseline=LeaveOneOutBaseline(group_size=K)``.
-
-    Kool et al. (2019).
-
-    Args:
-        f_values: per-sample costs; consecutive blocks of ``group_size`` samples
-            along dim 0 form the groups.
-        group_size: :math:`K \\ge 2`; default: all samples form one group.
-
-    Returns:
-        The baselines, of ``f_values``' shape.
+    :math:`b_n = \frac{1}{K-1}\sum_{j \ne n} f(x_j)` does not depend on :math:`x_n`, so every
+    term stays unbiased (Kool et al., 2019); the terms of one group are not independent, so
+    take :func:`group_means` before a variance. Pass ``baseline=leave_one_out_baseline`` (one
+    group of all samples) or ``baseline=LeaveOneOutBaseline(group_size=K)``.
 
     Raises:
         ValueError: if :math:`K < 2` or ``num_samples`` is not a multiple of :math:`K`.
@@ -318,14 +261,6 @@ class LeaveOneOutBaseline:
 
 def group_means(per_sample: torch.Tensor, group_size: int) -> torch.Tensor:
     """Average consecutive groups of ``group_size`` samples: one estimate per group.
-
-
-    Args:
-        per_sample: per-sample values (e.g. per-sample RLOO gradients).
-        group_size: samples per group, >= 1, dividing ``num_samples``.
-
-    Returns:
-        The group means.
 
     Raises:
         ValueError: if ``group_size`` does not divide ``num_samples``.

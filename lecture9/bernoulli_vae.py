@@ -38,21 +38,20 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_broadcast, check_choice, check_generator, check_num_samples, check_temperature
+from . import estimators
+from ._validation import check_generator, check_num_samples, check_temperature
+from .enumeration import MAX_ENUMERATED_BITS, binary_codes
 from .sampling import uniform_noise
-from .vae import VAE, _log_bernoulli, _mlp, _resolve_baseline, _surrogate
+from .vae import VAE
 
 __all__ = ["ESTIMATORS", "DEFAULT_TEMPERATURE", "BernoulliVAE", "bernoulli_kl", "exact_elbo"]
 
-#: Encoder-gradient estimators of the Bernoulli VAE.
-ESTIMATORS = ("score_function", "gumbel_softmax", "straight_through", "disarm")
 #: Temperature of the binary Concrete relaxation unless another is given.
-DEFAULT_TEMPERATURE = 0.5
+DEFAULT_TEMPERATURE = estimators.DEFAULT_TEMPERATURE
 _LOG_2 = math.log(2.0)
-_COST_SHAPE = "the cost's shape (num_samples, *batch)"
 
 
-def _kl(logits: torch.Tensor) -> torch.Tensor:
+def _bernoulli_kl_unchecked(logits: torch.Tensor) -> torch.Tensor:
     # q log q + (1 - q) log(1 - q) = q * logits - softplus(logits), with q = sigmoid(logits)
     return (torch.sigmoid(logits) * logits - F.softplus(logits) + _LOG_2).sum(-1)
 
@@ -68,12 +67,6 @@ def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
     with :math:`q_j = \sigma(\ell_j)`: the second form, from the logits, is finite at any logit.
     Chapter 10.
 
-    Args:
-        logits: the logits :math:`\ell` of :math:`q`.
-
-    Returns:
-        The KL of each distribution, summed over the last (code) dimension.
-
     Raises:
         TypeError: if ``logits`` is not a floating tensor.
         ValueError: if it is a scalar or not finite.
@@ -87,31 +80,20 @@ def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
         raise ValueError("logits must have the code bits along a last dimension, got a scalar; e.g. torch.zeros(16)")
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite")
-    return _kl(logits)
+    return _bernoulli_kl_unchecked(logits)
 
 
 class BernoulliVAE(VAE):
-    """A VAE with a factorised-Bernoulli code, a Bernoulli(1/2) prior and the decoder of :class:`~lecture9.vae.VAE`.
+    r"""A VAE with a factorised-Bernoulli code, a Bernoulli(1/2) prior and the decoder of :class:`~lecture9.vae.VAE`.
 
-    Encoder: an MLP ``input_dim -> hidden_dims -> latent_dim`` giving the code's logits.
-    Decoder: the MLP ``latent_dim -> reversed(hidden_dims) -> input_dim`` of the Gaussian
-    VAE, giving pixel logits. The noise of one code is ``latent_dim`` uniforms
-    (:meth:`noise`); :meth:`elbo_terms_from_noise` turns it into the ELBO with the chosen
-    encoder-gradient estimator, so :func:`lecture9.vae.elbo`,
-    :func:`lecture9.vae.encoder_gradient_variance`, :func:`lecture9.vae.evaluate_bound`
-    and :func:`lecture9.training.train` work unchanged.
-
-    Args:
-        input_dim: binary pixels per datapoint.
-        latent_dim: bits of the code.
-        hidden_dims: widths of the encoder's hidden layers (the decoder uses them reversed).
-        activation: hidden nonlinearity, as in :class:`~lecture9.vae.VAE`.
-        temperature: :math:`\\tau > 0` of the binary Concrete relaxation used by the
-            ``"gumbel_softmax"`` and ``"straight_through"`` estimators.
-        generator: random numbers for the initial weights (``None``: the global generator).
+    Encoder: an MLP ``input_dim -> hidden_dims -> latent_dim`` giving the code's logits; the
+    noise of one code is ``latent_dim`` uniforms (:meth:`noise`). :attr:`ELBO_TERMS` turns it
+    into the ELBO with each registered estimator (``temperature`` is the relaxation's), so
+    :func:`lecture9.vae.elbo`, :func:`lecture9.vae.evaluate_bound` (hard codes) and
+    :func:`lecture9.training.train` work unchanged.
 
     Raises:
-        TypeError, ValueError: as :class:`~lecture9.vae.VAE`; for a ``temperature`` that is
+        TypeError, ValueError: as :class:`~lecture9.vae.VAE`, or for a ``temperature`` that is
             not a finite number > 0.
 
     Shapes:
@@ -124,36 +106,15 @@ class BernoulliVAE(VAE):
                  generator: torch.Generator | None = None):
         check_generator(generator)
         temperature = check_temperature(temperature)
-        with torch.random.fork_rng(devices=[]):  # the layers are initialised below, from `generator`
-            super().__init__(input_dim, latent_dim, hidden_dims, activation)
-            self.encoder = _mlp((self.input_dim, *self.hidden_dims, self.latent_dim), activation)
+        super().__init__(input_dim, latent_dim, hidden_dims, activation, generator=generator,
+                         encoder_outputs=latent_dim)
         self.temperature = temperature
-        self.reset_parameters(generator=generator)
 
     @property
     def config(self) -> dict:
         """The constructor arguments, so that ``BernoulliVAE(**model.config)`` rebuilds the architecture."""
         shared = ("input_dim", "latent_dim", "hidden_dims", "activation")
         return {**{k: v for k, v in super().config.items() if k in shared}, "temperature": self.temperature}
-
-    def check_options(self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
-        """Validate the encoder-gradient ``estimator`` (one of :data:`ESTIMATORS`) and its ``baseline``.
-
-        Returns the resolved baseline (``"leave_one_out"`` becomes the function). Only the
-        score function takes a baseline.
-        """
-        if estimator == "pathwise":
-            raise ValueError(
-                "estimator='pathwise' has no path through a Bernoulli code (the gradient of a hard sample is zero); "
-                f"use one of {ESTIMATORS}"
-            )
-        check_choice(estimator, ESTIMATORS, "estimator")
-        resolved = _resolve_baseline(baseline, num_samples)
-        if resolved is not None and estimator != "score_function":
-            raise ValueError(f"baseline is only used by estimator='score_function'; pass baseline=None for {estimator!r}")
-        if isinstance(resolved, torch.Tensor) and batch_shape is not None:
-            check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
-        return resolved
 
     def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The base noise of the codes, ``(num_samples, *batch, latent_dim)`` uniforms in (0, 1)."""
@@ -163,46 +124,74 @@ class BernoulliVAE(VAE):
         """Return the logits of :math:`q_\\phi(b \\mid x)`."""
         return self.encoder(x)
 
-    def elbo_terms_from_noise(self, x: torch.Tensor, u: torch.Tensor, estimator: str, baseline):
-        """``(elbo, reconstruction, kl)`` per datapoint for the uniform noise ``u``, without argument checks.
+    def bound_terms_from_noise(self, x: torch.Tensor, u: torch.Tensor):
+        """``(elbo, reconstruction, kl)`` at the hard codes ``1[u < sigmoid(logits)]``, no checks.
 
-        The value of ``elbo`` is the Monte Carlo ELBO at the hard codes ``1[u < sigmoid(logits)]``
-        (for ``"gumbel_softmax"``: at the relaxed codes, the objective it optimises); the
-        gradient is the chosen estimator's. ``estimator="pathwise"`` (what
-        :func:`lecture9.vae.evaluate_bound` asks for) differentiates the hard code as it is:
-        the hard-code ELBO, with no reconstruction gradient for the encoder.
+        How the model is scored (:func:`lecture9.vae.evaluate_bound`, the training loop's test
+        ELBO): the hard-code ELBO, with no reconstruction gradient for the encoder.
         """
+        return self._codes_terms(x, u, None)
+
+    @staticmethod
+    def _hard_codes(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return (u < torch.sigmoid(logits.detach())).to(u.dtype)  # exact samples of q; no gradient path
+
+    def _codes_terms(self, x: torch.Tensor, u: torch.Tensor, code):
+        """The ELBO terms with the decoder at ``code(logits, hard codes)`` (``None``: the hard codes)."""
         logits = self.encode(x)
-        kl = _kl(logits)
-        b = (u < torch.sigmoid(logits.detach())).to(u.dtype)  # exact samples of q; no gradient path
-        if estimator in ("pathwise", "gumbel_softmax", "straight_through"):
-            z = b
-            if estimator != "pathwise":
-                relaxed = torch.sigmoid((logits - (torch.log(u) - torch.log1p(-u))) / self.temperature)
-                z = relaxed if estimator == "gumbel_softmax" else b + (relaxed - relaxed.detach())
-            log_px = _log_bernoulli(self.decode(z), x)
-            recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
-            return recon - kl, recon, kl
-        if estimator == "score_function":
-            log_px = _log_bernoulli(self.decode(b), x)
-            log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
-            surrogate = _surrogate(log_q, log_px, baseline)
-        else:  # disarm: the antithetic pair, two decoder evaluations per sample
-            b_anti = (1.0 - u < torch.sigmoid(logits.detach())).to(u.dtype)
-            log_px = _log_bernoulli(self.decode(torch.cat([b, b_anti])), x)
-            f, f_anti = log_px.chunk(2)
-            weight = 0.5 * (f - f_anti).detach().unsqueeze(-1) * (1.0 - 2.0 * b_anti) * (b != b_anti).to(u.dtype)
-            surrogate = (weight * torch.sigmoid(logits.detach().abs()) * logits).sum(-1)
-        # value: the ELBO estimate; gradient: the decoder's own, the estimator's for the encoder, the exact KL's
-        recon = log_px.mean(0) + (surrogate - surrogate.detach()).mean(0)
+        kl = _bernoulli_kl_unchecked(logits)
+        z = b = self._hard_codes(logits, u)
+        if code is not None:
+            # logistic noise -logit(u): the relaxed code rounds to the hard code b
+            relaxed = estimators.relaxed_bernoulli(logits, -(torch.log(u) - torch.log1p(-u)), self.temperature)
+            z = code(b, relaxed)
+        log_px = self.decoder_log_likelihood(z, x)
+        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
         return recon - kl, recon, kl
+
+    def _gumbel_softmax_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
+        return self._codes_terms(x, u, lambda hard, relaxed: relaxed)
+
+    def _straight_through_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
+        return self._codes_terms(x, u, estimators.straight_through)
+
+    def _reinforce_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
+        logits = self.encode(x)
+        kl = _bernoulli_kl_unchecked(logits)
+        b = self._hard_codes(logits, u)
+        log_px = self.decoder_log_likelihood(b, x)
+        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
+        recon = self.score_surrogate(log_q, log_px, baseline)
+        return recon - kl, recon, kl
+
+    def _disarm_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
+        logits = self.encode(x)
+        kl = _bernoulli_kl_unchecked(logits)
+        b, b_anti = self._hard_codes(logits, u), self._hard_codes(logits, 1.0 - u)
+        log_px = self.decoder_log_likelihood(torch.cat([b, b_anti]), x)  # two decoder evaluations per sample
+        f, f_anti = log_px.chunk(2)
+        grad = estimators.disarm_logit_grad((f - f_anti).unsqueeze(-1), b, b_anti, logits)
+        recon = self.surrogate_reconstruction(log_px, (grad * logits).sum(-1))
+        return recon - kl, recon, kl
+
+    #: How each registered encoder-gradient estimator gives the ELBO terms of this model: the value at
+    #: the hard codes (relaxed ones for ``"gumbel_softmax"``), the gradient the estimator's.
+    ELBO_TERMS = {
+        "score_function": _reinforce_terms,
+        "gumbel_softmax": _gumbel_softmax_terms,
+        "straight_through": _straight_through_terms,
+        "disarm": _disarm_terms,
+    }
+    #: The registered estimators this model trains with; the first the default.
+    ESTIMATORS = tuple(ELBO_TERMS)
+    DISCRETE_CODE = True
 
     def log_weights(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         """Log importance weights :math:`\\log p(x, b) - \\log q(b \\mid x)` at the hard codes of ``u``, unchecked."""
         logits = self.encode(x)
         b = (u < torch.sigmoid(logits)).to(u.dtype)
         log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
-        return _log_bernoulli(self.decode(b), x) - self.latent_dim * _LOG_2 - log_q
+        return self.decoder_log_likelihood(b, x) - self.latent_dim * _LOG_2 - log_q
 
     @torch.no_grad()
     def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
@@ -223,6 +212,10 @@ class BernoulliVAE(VAE):
         return torch.sigmoid(self.decode((self.encode(x) > 0).to(x.dtype)))
 
 
+#: Encoder-gradient estimators of the Bernoulli VAE.
+ESTIMATORS = BernoulliVAE.ESTIMATORS
+
+
 def exact_elbo(model: BernoulliVAE, x: torch.Tensor) -> torch.Tensor:
     """The ELBO of each datapoint, exactly, by enumerating the :math:`2^J` codes (differentiable).
 
@@ -241,18 +234,16 @@ def exact_elbo(model: BernoulliVAE, x: torch.Tensor) -> torch.Tensor:
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    from .enumeration import MAX_ENUMERATED_BITS
-
     if not isinstance(model, BernoulliVAE):
         raise TypeError(f"model must be a BernoulliVAE, got {type(model).__name__}")
     model.check_input(x)
     bits = model.latent_dim
     if bits > MAX_ENUMERATED_BITS:
         raise ValueError(f"exact_elbo enumerates at most {MAX_ENUMERATED_BITS} code bits, the model has {bits}")
-    codes = ((torch.arange(2**bits)[:, None] >> torch.arange(bits - 1, -1, -1)) & 1).to(x.dtype)  # (2^J, J)
+    codes = binary_codes(bits, x.dtype)  # (2^J, J)
     codes = codes.reshape((2**bits,) + (1,) * (x.dim() - 1) + (bits,))
     logits = model.encode(x)
     log_q = -F.binary_cross_entropy_with_logits(logits.expand(codes.shape[:1] + logits.shape),
                                                 codes.expand(codes.shape[:1] + logits.shape), reduction="none").sum(-1)
-    log_px = _log_bernoulli(model.decode(codes.expand(codes.shape[:1] + logits.shape)), x)
-    return (log_q.exp() * log_px).sum(0) - _kl(logits)
+    log_px = model.decoder_log_likelihood(codes.expand(codes.shape[:1] + logits.shape), x)
+    return (log_q.exp() * log_px).sum(0) - _bernoulli_kl_unchecked(logits)

@@ -74,7 +74,7 @@ def run_assign(args: argparse.Namespace) -> int:
     if args.nbgrader:
         print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
               "and run 'nbgrader generate_assignment <assignment>'")
-    root = lib._book_root(Path(args.book or lib._default_book()).resolve())
+    root = lib.book_root(Path(args.book or lib.default_book()).resolve())
     where = f"in {root}" if root else "where the book's _config.yml is"
     print(f"to publish the book without solutions, run {where}: {lib.HIDE_SOLUTIONS_BUILD} "
           f"(site in {lib.HIDE_SOLUTIONS_HTML}/)")
@@ -83,20 +83,18 @@ def run_assign(args: argparse.Namespace) -> int:
 
 # ============================================================================= train-vae
 
-#: Latent families of ``train-vae --latent``: name -> (module, model class). A new family (e.g.
-#: Bernoulli codes) registers its model here; it trains with the same :func:`lecture9.training.train`.
-LATENT_FAMILIES = {"gaussian": ("lecture9.vae", "VAE"), "bernoulli": ("lecture9.bernoulli_vae", "BernoulliVAE")}
-#: Encoder-gradient estimators of each latent family, the first the default (``lecture9.vae.ESTIMATORS``,
-#: ``lecture9.bernoulli_vae.ESTIMATORS``; kept here so that ``--help`` needs no torch import).
-_FAMILY_ESTIMATORS = {
-    "gaussian": ("pathwise", "score_function"),
-    "bernoulli": ("score_function", "gumbel_softmax", "straight_through", "disarm"),
+#: Latent families of ``train-vae --latent``: name -> (module, model class), imported when the command
+#: runs. The model class says which estimators train it (its ``ESTIMATORS``, names of
+#: :data:`lecture9.estimators.REGISTRY`, the first the default) and which options it takes
+#: (``temperature``, ``categories``, ``anneal_to``); a new family registers its model here.
+LATENT_FAMILIES = {
+    "gaussian": ("lecture9.vae", "VAE"),
+    "bernoulli": ("lecture9.bernoulli_vae", "BernoulliVAE"),
+    "categorical": ("lecture9.categorical_vae", "CategoricalVAE"),
 }
-_ESTIMATORS = tuple(dict.fromkeys(e for names in _FAMILY_ESTIMATORS.values() for e in names))
-#: Estimators that use the Concrete relaxation's ``--temperature``, and its default.
-_RELAXED = ("gumbel_softmax", "straight_through")
-_DEFAULT_TEMPERATURE = 0.5
-_BASELINES = ("leave_one_out",)
+#: Command-line options passed to the model's constructor when given: flag -> keyword.
+_MODEL_OPTIONS = {"--temperature": "temperature", "--categories": "categories", "--anneal-to": "anneal_to"}
+_VAE_BASELINES = ("leave_one_out",)
 _MAX_SEED = 2**63 - 2  # the seed and seed + 1 (the IWAE evaluation) must fit torch's manual_seed
 
 
@@ -106,48 +104,50 @@ class _UsageError(Exception):
 
 def configure_train_vae(parser: argparse.ArgumentParser) -> None:
     """Add the ``train-vae`` arguments to ``parser``."""
-    parser.add_argument("--data", choices=("digits", "mnist"), default="digits",
-                        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files")
-    parser.add_argument("--mnist-root", default="data/mnist",
-                        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded")
-    parser.add_argument("--latent", choices=tuple(LATENT_FAMILIES), default="gaussian",
-                        help="latent family of the VAE (default gaussian)")
-    parser.add_argument("--latent-dim", type=int, default=8, help="dimension of z (default 8)")
-    parser.add_argument("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
-    parser.add_argument("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
-    parser.add_argument("--estimator", choices=_ESTIMATORS, default=None,
-                        help="encoder-gradient estimator: pathwise or score_function for --latent gaussian "
-                             "(default pathwise); score_function, gumbel_softmax, straight_through or disarm for "
-                             "--latent bernoulli (default score_function)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help=f"temperature of the Concrete relaxation, > 0, for --latent bernoulli with "
-                             f"--estimator gumbel_softmax or straight_through (default {_DEFAULT_TEMPERATURE})")
-    parser.add_argument("--baseline", choices=_BASELINES, default=None,
-                        help="baseline for the score-function estimator (needs --num-samples >= 2)")
-    parser.add_argument("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
-    parser.add_argument("--epochs", type=int, default=200, help="total epochs (default 200)")
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for torch (default: 1 on the CPU, torch's choice on CUDA). The digits "
-                             "model is tiny, so per-operation overhead dominates: on the course's 2-core machine "
-                             "2 threads trained it about 6-36x slower than 1")
-    parser.add_argument("--iwae-samples", type=int, default=1000,
-                        help="importance samples for the final test log-likelihood (0 skips it)")
-    parser.add_argument("--measure-variance", action="store_true",
-                        help="record the encoder-gradient variance after every epoch")
-    parser.add_argument("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    parser.add_argument("--checkpoint-seconds", type=float, default=30.0,
-                        help="least seconds between checkpoints; the last epoch is always saved, and a killed run "
-                             "resumes from the previous checkpoint to the identical history (default 30; 0: every epoch)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add = parser.add_argument
+    add("--data", choices=("digits", "mnist"), default="digits",
+        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files")
+    add("--mnist-root", default="data/mnist",
+        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded")
+    add("--latent", choices=tuple(LATENT_FAMILIES), default="gaussian", help="latent family of the VAE (default gaussian)")
+    add("--latent-dim", type=int, default=8, help="dimension of z, or number of categorical variables (default 8)")
+    add("--categories", type=int, default=None, help="categories per variable, for --latent categorical")
+    add("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
+    add("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
+    add("--estimator", default=None,
+        help="encoder-gradient estimator (a name of lecture9.estimators.REGISTRY): pathwise or score_function "
+             "for --latent gaussian (default pathwise); score_function, gumbel_softmax, straight_through or disarm "
+             "for --latent bernoulli (default score_function); score_function, gumbel_softmax or straight_through "
+             "for --latent categorical")
+    add("--temperature", type=float, default=None,
+        help="temperature of the Concrete relaxation, > 0, for --estimator gumbel_softmax or straight_through "
+             "(default 0.5)")
+    add("--anneal-to", type=float, default=None, metavar="T_END",
+        help="anneal the temperature exponentially to T_END over the epochs (--latent categorical)")
+    add("--baseline", choices=_VAE_BASELINES, default=None,
+        help="baseline for the score-function estimator (needs --num-samples >= 2)")
+    add("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
+    add("--epochs", type=int, default=200, help="total epochs (default 200)")
+    add("--batch-size", type=int, default=100)
+    add("--lr", type=float, default=1e-3, help="Adam learning rate")
+    add("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
+    add("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
+    add("--threads", type=int, default=None,
+        help="CPU threads for torch (default: 1 on the CPU, torch's choice on CUDA). The digits model is tiny, "
+             "so per-operation overhead dominates: on the course's 2-core machine 2 threads trained it about "
+             "6-36x slower than 1")
+    add("--iwae-samples", type=int, default=1000, help="importance samples for the final test log-likelihood (0 skips it)")
+    add("--measure-variance", action="store_true", help="record the encoder-gradient variance after every epoch")
+    add("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
+    add("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    add("--checkpoint-seconds", type=float, default=30.0,
+        help="least seconds between checkpoints; the last epoch is always saved, and a killed run resumes from "
+             "the previous checkpoint to the identical history (default 30; 0: every epoch)")
+    add("--no-progress", action="store_true", help="no progress bar")
 
 
 def _check_train_vae_args(args: argparse.Namespace) -> None:
-    """Every check that needs neither the data nor torch's heavy machinery; raises _UsageError."""
+    """Every check that needs neither the data nor the model; raises _UsageError."""
     positive = {"--epochs": args.epochs, "--batch-size": args.batch_size, "--num-samples": args.num_samples,
                 "--latent-dim": args.latent_dim}
     for flag, value in positive.items():
@@ -155,8 +155,10 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
             raise _UsageError(f"{flag} must be >= 1, got {value}")
     if any(h < 1 for h in args.hidden_dims):
         raise _UsageError(f"--hidden-dims must be >= 1 each, got {args.hidden_dims}")
-    if not (math.isfinite(args.lr) and args.lr > 0):
-        raise _UsageError(f"--lr must be a finite number > 0, got {args.lr}")
+    finite = {"--lr": args.lr, "--temperature": args.temperature, "--anneal-to": args.anneal_to}
+    for flag, value in finite.items():
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise _UsageError(f"{flag} must be a finite number > 0, got {value}")
     if args.iwae_samples < 0:
         raise _UsageError(f"--iwae-samples must be >= 0 (0 skips the IWAE evaluation), got {args.iwae_samples}")
     if not 0 <= args.seed <= _MAX_SEED:
@@ -165,24 +167,43 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
         raise _UsageError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
     if args.threads is not None and args.threads < 1:
         raise _UsageError(f"--threads must be >= 1, got {args.threads}")
-    family = _FAMILY_ESTIMATORS[args.latent]
-    if args.estimator is None:
-        args.estimator = family[0]
-    if args.estimator not in family:
-        raise _UsageError(f"--estimator {args.estimator} does not train --latent {args.latent}; use one of "
-                          f"{', '.join(family)}")
-    if args.temperature is not None:
-        if args.estimator not in _RELAXED:
-            raise _UsageError(f"--temperature is only used by --latent bernoulli with --estimator "
-                              f"{' or '.join(_RELAXED)}, not --latent {args.latent} --estimator {args.estimator}")
-        if not (math.isfinite(args.temperature) and args.temperature > 0):
-            raise _UsageError(f"--temperature must be a finite number > 0, got {args.temperature}")
-    if args.baseline is not None and args.estimator != "score_function":
-        raise _UsageError("--baseline is only used by --estimator score_function")
+    if args.categories is not None and args.categories < 2:
+        raise _UsageError(f"--categories must be >= 2, got {args.categories}")
     if args.baseline == "leave_one_out" and args.num_samples < 2:
         raise _UsageError("--baseline leave_one_out needs --num-samples >= 2 (the other samples form the baseline)")
     if not args.out.strip():
         raise _UsageError("--out must name a run folder, got an empty string")
+
+
+def _model_class(args: argparse.Namespace):
+    """The model class of ``--latent``, with the estimator and its options checked against it."""
+    import importlib
+    import inspect
+
+    from lecture9 import estimators
+
+    module, name = LATENT_FAMILIES[args.latent]
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError as err:
+        raise _UsageError(f"--latent {args.latent} needs {module}.{name}, which cannot be imported: {err}") from err
+    family = cls.ESTIMATORS
+    args.estimator = family[0] if args.estimator is None else args.estimator
+    if args.estimator not in family:
+        raise _UsageError(f"--estimator {args.estimator} does not train --latent {args.latent}; use one of "
+                          f"{', '.join(family)}")
+    spec = estimators.get(args.estimator)
+    if args.temperature is not None and not spec.temperature:
+        raise _UsageError(f"--temperature is only used by --estimator {' or '.join(estimators.names(temperature=True))}"
+                          f", not --latent {args.latent} --estimator {args.estimator}")
+    if args.baseline is not None and spec.baseline is None:
+        takes = [n for n in family if estimators.get(n).baseline is not None]
+        raise _UsageError(f"--baseline is only used by --estimator {' or '.join(takes)}")
+    accepted = inspect.signature(cls).parameters
+    for flag, keyword in _MODEL_OPTIONS.items():
+        if getattr(args, keyword) is not None and keyword not in accepted:
+            raise _UsageError(f"{flag} is not an option of --latent {args.latent}")
+    return cls
 
 
 def _check_out(out: Path, resume: bool) -> Path:
@@ -236,30 +257,92 @@ def _load_data(args: argparse.Namespace):
     return x_train, x_test
 
 
-def _build_model(args: argparse.Namespace, input_dim: int, generator):
-    import importlib
-
-    module, name = LATENT_FAMILIES[args.latent]
-    cls = getattr(importlib.import_module(module), name)
-    options = {}
-    if args.latent == "bernoulli":
-        options["temperature"] = _DEFAULT_TEMPERATURE if args.temperature is None else args.temperature
+def _build_model(args: argparse.Namespace, cls, input_dim: int, generator):
+    options = {k: getattr(args, k) for k in _MODEL_OPTIONS.values() if getattr(args, k) is not None}
     return cls(input_dim=input_dim, latent_dim=args.latent_dim, hidden_dims=args.hidden_dims,
                activation=args.activation, generator=generator, **options)
+
+
+def _prepare_train_vae(args: argparse.Namespace):
+    """Checks, device and model class before any data is read: ``(out, checkpoint, device, cls)``."""
+    _check_train_vae_args(args)
+    cls = _model_class(args)
+    out = Path(args.out)
+    ckpt = _check_out(out, args.resume)
+    from lecture9 import training
+
+    device = training.resolve_device(args.device)
+    _check_resume(ckpt, args)
+    return out, ckpt, device, cls
+
+
+def _set_threads(args: argparse.Namespace, device) -> None:
+    import torch
+
+    threads = args.threads
+    if threads is None and device.type == "cpu":
+        # The digits VAE is so small that per-operation overhead dominates: on the course's 2-core machine
+        # PyTorch's default of 2 threads made training about 6-36x slower than 1 thread.
+        threads = 1
+    if threads is not None:
+        torch.set_num_threads(threads)  # this process is the command: its thread count is ours to set
+
+
+def _train(args: argparse.Namespace, model, x_train, x_test, ckpt, device, generator) -> dict:
+    from tqdm import tqdm
+
+    from lecture9 import training
+
+    log_every = max(1, args.epochs // 10)
+
+    def log(epoch, history):
+        if epoch % log_every == 0 or epoch == args.epochs:
+            tqdm.write(f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
+                       f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s")
+
+    return training.train(
+        model, x_train, test_data=x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        estimator=args.estimator, num_samples=args.num_samples, baseline=args.baseline, generator=generator,
+        device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
+        progress=not args.no_progress, callback=log,
+        extra_settings={"seed": args.seed, "data": args.data, "latent": args.latent},
+        checkpoint_seconds=args.checkpoint_seconds,
+    )
+
+
+def _metrics(args: argparse.Namespace, model, history: dict, x_test, device) -> dict:
+    import torch
+
+    from lecture9.vae import log_likelihood
+
+    final = {
+        "epochs": history["epoch"][-1],
+        "test_elbo": history["test_elbo"][-1],
+        "test_neg_elbo": -history["test_elbo"][-1],
+        "train_time_s": history["time"][-1],
+        "time_per_epoch_s": history["time"][-1] / max(1, len(history["time"])),
+    }
+    if model.DISCRETE_CODE:  # the test ELBO (and IWAE bound) of a discrete code use hard codes
+        final["test_elbo_codes"] = "hard"
+    if args.iwae_samples > 0:
+        ll = log_likelihood(model, x_test.to(device), args.iwae_samples,
+                            generator=torch.Generator().manual_seed(args.seed + 1))
+        final["iwae_samples"] = args.iwae_samples
+        final["test_iwae_nll"] = -float(ll.double().mean())
+    settings = {
+        "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
+        "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
+        "threads": torch.get_num_threads(),
+        **{k: model.config[k] for k in ("temperature", "anneal_to") if k in model.config},
+    }
+    return {"command": "train-vae", "data": args.data, "latent": args.latent, "model_config": model.config,
+            "settings": settings, "final": final, "history": history}
 
 
 def run_train_vae(args: argparse.Namespace) -> int:
     """Run ``train-vae``: train, write ``OUT/checkpoint.pt`` and ``OUT/metrics.json``; return the exit code."""
     try:
-        _check_train_vae_args(args)
-        out = Path(args.out)
-        ckpt = _check_out(out, args.resume)
-        import torch
-
-        from lecture9 import training
-
-        device = training.resolve_device(args.device)
-        _check_resume(ckpt, args)
+        out, ckpt, device, cls = _prepare_train_vae(args)
     except _UsageError as err:
         return _error(err, 2)
     except ValueError as err:
@@ -272,83 +355,28 @@ def run_train_vae(args: argparse.Namespace) -> int:
         return _error(f"--mnist-root: {err}", 2)
     except (ValueError, OSError, EOFError) as err:
         return _error(err, 1)
-    threads = args.threads
-    if threads is None and device.type == "cpu":
-        # The digits VAE is so small that per-operation overhead dominates: on the course's 2-core machine
-        # PyTorch's default of 2 threads made training about 6-36x slower than 1 thread.
-        threads = 1
-    if threads is not None:
-        torch.set_num_threads(threads)  # this process is the command: its thread count is ours to set
+    import torch
+
+    from lecture9 import training
+
+    _set_threads(args, device)
     generator = torch.Generator().manual_seed(args.seed)
     try:
-        model = _build_model(args, x_train.shape[1], generator)
+        model = _build_model(args, cls, x_train.shape[1], generator)
     except (TypeError, ValueError) as err:
         return _error(err, 2)
-    print(
-        f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
-        f"{args.latent} VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} "
-        f"{args.activation}, "
-        f"{args.estimator} encoder gradient, {args.epochs} epochs, device {device}",
-        flush=True,
-    )
-    log_every = max(1, args.epochs // 10)
-
-    def log(epoch, history):
-        if epoch % log_every == 0 or epoch == args.epochs:
-            from tqdm import tqdm
-
-            tqdm.write(
-                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
-                f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s"
-            )
-
+    print(f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
+          f"{args.latent} VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} "
+          f"{args.activation}, {args.estimator} encoder gradient, {args.epochs} epochs, device {device}", flush=True)
     try:
-        history = training.train(
-            model, x_train, test_data=x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            estimator=args.estimator, num_samples=args.num_samples, baseline=args.baseline, generator=generator,
-            device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
-            progress=not args.no_progress, callback=log,
-            extra_settings={"seed": args.seed, "data": args.data, "latent": args.latent},
-            checkpoint_seconds=args.checkpoint_seconds,
-        )
+        history = _train(args, model, x_train, x_test, ckpt, device, generator)
+        metrics = _metrics(args, model, history, x_test, device)
+        training.save_metrics(out / training.METRICS_NAME, metrics)
     except ValueError as err:
         return _error(err, 2)
     except (OSError, FloatingPointError) as err:
         return _error(err, 1)
-    final = {
-        "epochs": history["epoch"][-1],
-        "test_elbo": history["test_elbo"][-1],
-        "test_neg_elbo": -history["test_elbo"][-1],
-        "train_time_s": history["time"][-1],
-        "time_per_epoch_s": history["time"][-1] / max(1, len(history["time"])),
-    }
-    if args.latent == "bernoulli":  # the test ELBO (and IWAE bound) of a Bernoulli code use hard codes
-        final["test_elbo_codes"] = "hard"
-    if args.iwae_samples > 0:
-        from lecture9.vae import log_likelihood
-
-        ll = log_likelihood(model, x_test.to(device), args.iwae_samples,
-                            generator=torch.Generator().manual_seed(args.seed + 1))
-        final["iwae_samples"] = args.iwae_samples
-        final["test_iwae_nll"] = -float(ll.double().mean())
-    metrics = {
-        "command": "train-vae",
-        "data": args.data,
-        "latent": args.latent,
-        "model_config": model.config,
-        "settings": {
-            "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
-            "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
-            "threads": torch.get_num_threads(),
-            **({"temperature": model.temperature} if args.latent == "bernoulli" else {}),
-        },
-        "final": final,
-        "history": history,
-    }
-    try:
-        training.save_metrics(out / training.METRICS_NAME, metrics)
-    except OSError as err:
-        return _error(err, 1)
+    final = metrics["final"]
     line = f"test -ELBO {final['test_neg_elbo']:.3f} nats"
     if "test_iwae_nll" in final:
         line += f", IWAE NLL (K={args.iwae_samples}) {final['test_iwae_nll']:.3f} nats"

@@ -30,12 +30,20 @@ exact moments in :mod:`lecture9.reference`.
 from __future__ import annotations
 
 import numbers
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from . import estimators
-from ._validation import as_finite_tensor, check_broadcast, check_choice, check_finite, check_generator, check_num_samples, check_samples
+from ._validation import (
+    as_finite_tensor,
+    check_broadcast,
+    check_choice,
+    check_finite,
+    check_generator,
+    check_num_samples,
+    check_samples,
+)
 from .reference import gaussian_expectation
 from .sampling import normal_noise
 
@@ -50,7 +58,6 @@ __all__ = [
 ]
 
 _BETA_MODES = ("estimate", "leave_one_out")
-_ESTIMATORS = ("score_function", "pathwise")
 _Normal = torch.distributions.Normal
 
 
@@ -95,29 +102,15 @@ def _centred(f_values, h_values) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 def optimal_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
-    """Estimate the variance-minimising coefficient from samples.
+    r"""Estimate the variance-minimising coefficient :math:`\hat\beta = \widehat{\operatorname{Cov}}(f, h) / \widehat{\operatorname{Var}}(h)`.
 
-    .. math::
-
-        \\hat\\beta = \\frac{\\widehat{\\operatorname{Cov}}(f, h)}{\\widehat{\\operatorname{Var}}(h)}
-
-    Using :math:`\\hat\\beta` on the same samples it was estimated from adds a bias
-    of order :math:`1/N`; estimate it on an independent (pilot) batch and pass the
-    result as ``beta=`` to :func:`control_variate` for an exactly unbiased
-    estimate, or use ``beta="leave_one_out"``.
-
-    Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        f_values: per-sample values of the function whose mean is estimated.
-        h_values: per-sample values of the control variate at the same samples.
-
-    Returns:
-        The estimated coefficient, one per coordinate.
+    On the samples it was estimated from it adds a bias of order :math:`1/N`: estimate it on
+    an independent batch and pass ``beta=`` to :func:`control_variate`, or use
+    ``beta="leave_one_out"``. Mohamed et al. (2020), Sec. 7.4.
 
     Raises:
-        ValueError: if the shapes differ, there are fewer than 2 samples, or
-            ``h_values`` has zero variance in some coordinate.
+        ValueError: if the shapes differ, there are fewer than 2 samples, or ``h_values``
+            has zero variance in some coordinate.
         TypeError: if an argument is not a tensor.
 
     Shapes:
@@ -129,14 +122,6 @@ def optimal_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor
 
 def correlation(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
     """Sample correlation :math:`\\hat\\rho` of ``f`` and ``h``, per coordinate.
-
-
-    Args:
-        f_values: per-sample values of ``f``.
-        h_values: per-sample values of ``h`` at the same samples.
-
-    Returns:
-        The correlation, in :math:`[-1, 1]`.
 
     Raises:
         ValueError: on mismatched shapes or if either argument has zero variance.
@@ -156,13 +141,6 @@ def variance_reduction_factor(rho):
 
     With :math:`\\beta^*`, :math:`\\operatorname{Var}[f - \\beta^*(h - \\mathbb{E}h)] =
     (1 - \\rho^2)\\operatorname{Var}[f]`.
-
-
-    Args:
-        rho: the correlation of ``f`` and ``h`` (number or tensor), in :math:`[-1, 1]`.
-
-    Returns:
-        :math:`1 - \\rho^2`, of the same type as ``rho``.
 
     Raises:
         ValueError: if some ``|rho| > 1`` or ``rho`` is NaN.
@@ -203,46 +181,20 @@ def _leave_one_out_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch
 
 
 def control_variate(f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, beta="estimate") -> torch.Tensor:
-    """Per-sample values adjusted by a control variate: :math:`f - \\beta (h - \\mathbb{E}[h])`.
+    r"""Per-sample values adjusted by a control variate: :math:`\tilde f = f - \beta (h - \mathbb{E}[h])`.
 
-    .. math::
-
-        \\tilde f(x_n) = f(x_n) - \\beta\\,\\bigl(h(x_n) - \\mathbb{E}_{p(x;\\theta)}[h(x)]\\bigr),
-        \\qquad
-        \\bar\\eta = \\frac{1}{N}\\sum_{n=1}^N \\tilde f(x_n).
-
-    For a ``beta`` that does not depend on the samples the mean is unchanged
-    (:math:`\\mathbb{E}[h(x) - \\mathbb{E}h] = 0`); the variance is smallest at
-    :math:`\\beta^* = \\operatorname{Cov}(f, h) / \\operatorname{Var}(h)`, where it is
-    :math:`(1 - \\rho^2)\\operatorname{Var}(f)`.
-
-    Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        f_values: per-sample values of ``f`` (for example per-sample gradients
-            from :mod:`lecture9.estimators`).
-        h_values: per-sample values of the control variate at the same samples.
-        h_mean: the exact expectation :math:`\\mathbb{E}[h]` (number or tensor
-            broadcastable to one sample's shape).
-        beta: the coefficient. A number or tensor (fixed; unbiased), for example
-            ``optimal_beta(f_pilot, h_pilot)`` from an independent batch;
-            ``"estimate"`` (default): :func:`optimal_beta` of these same samples,
-            which adds a bias of order :math:`1/N`; ``"leave_one_out"``: sample
-            ``n`` uses the coefficient estimated from the other samples, which is
-            independent of it, so the estimate stays unbiased.
-
-    Returns:
-        The adjusted per-sample values; their mean is the controlled estimate.
+    For a ``beta`` that does not depend on the samples the mean is unchanged; the variance is
+    smallest at :math:`\beta^* = \operatorname{Cov}(f, h) / \operatorname{Var}(h)`, where it is
+    :math:`(1 - \rho^2)\operatorname{Var}(f)`. Mohamed et al. (2020), Sec. 7.4.
 
     Raises:
-        ValueError: on mismatched shapes, an ``h_mean`` or ``beta`` that does not
-            broadcast, an unknown ``beta`` mode, too few samples, or (when beta is
-            estimated) zero variance of ``h_values``.
+        ValueError: on mismatched shapes, an ``h_mean`` or ``beta`` that does not broadcast,
+            an unknown ``beta`` mode, too few samples, or (beta estimated) a constant ``h``.
         TypeError: if an argument has the wrong type.
 
     Shapes:
-        ``f_values``, ``h_values``: ``(num_samples, *shape)``; ``h_mean``, a
-        tensor ``beta``: broadcastable to ``shape``; result: ``(num_samples, *shape)``.
+        ``f_values``, ``h_values``: ``(num_samples, *shape)``; ``h_mean``, a tensor ``beta``:
+        broadcastable to ``shape``; result: ``(num_samples, *shape)``.
     """
     f_values, h_values = _check_pair(f_values, h_values, min_samples=1)
     h_mean = as_finite_tensor(h_mean, f_values, "h_mean")
@@ -287,13 +239,6 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     ``f`` must act elementwise on the batch (``f(x)[..., i]`` depends on
     ``x[..., i]`` only), so the second derivative is the diagonal of the Hessian.
 
-    Args:
-        f: a torch-callable, twice differentiable cost, samples ``(N, *batch)`` -> ``(N, *batch)``.
-        loc: the expansion point.
-
-    Returns:
-        ``(f(loc), f'(loc), f''(loc))``, each of ``loc``'s shape (detached).
-
     Raises:
         ValueError: if a coefficient is not finite.
 
@@ -316,13 +261,8 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     return tuple(check_finite(c.detach()[0], n) for c, n in zip((value, d1, d2), names))
 
 
-def _delta_terms(f, loc, scale, estimator: str, order: int, samples: torch.Tensor):
+def _delta_terms(f, loc, scale, spec, order: int, samples: torch.Tensor):
     """Plain per-sample estimates and delta-method control variates ``(h_values, h_mean)`` per parameter.
-
-    ``samples`` are the draws ``x`` (score function) or the standardised noise ``eps`` (pathwise);
-    both per-sample terms come from :mod:`lecture9.estimators` at these same samples, applied to
-    ``f`` and to its Taylor expansion ``f_tilde``, whose exact gradient is
-    :math:`\\partial_\\mu = f'(\\mu)`, :math:`\\partial_\\sigma = \\sigma f''(\\mu)`.
     """
     c0, c1, c2 = taylor_coefficients(f, loc)
     if order == 1:
@@ -333,16 +273,18 @@ def _delta_terms(f, loc, scale, estimator: str, order: int, samples: torch.Tenso
         return c0 + c1 * d + 0.5 * c2 * d * d
 
     params = {"loc": loc, "scale": scale}
-    terms = estimators.score_function_terms if estimator == "score_function" else estimators.pathwise_terms
-    plain = terms(f, _Normal, params, samples)
-    h = terms(f_tilde, _Normal, params, samples)
+    plain = spec.terms(f, _Normal, params, samples)
+    h = spec.terms(f_tilde, _Normal, params, samples)
     return plain, {"loc": (h["loc"], c1), "scale": (h["scale"], scale * c2)}
 
 
-def _check_delta(estimator, order) -> None:
-    check_choice(estimator, _ESTIMATORS, "estimator")
+def _check_delta(estimator, order):
+    """The registry's spec of ``estimator``, if it has per-sample terms; raises ``ValueError`` otherwise."""
+    with_terms = tuple(n for n, s in estimators.REGISTRY.items() if s.terms is not None)
+    check_choice(estimator, with_terms, "estimator")
     if isinstance(order, bool) or order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
+    return estimators.get(estimator)
 
 
 def delta_method_grad(
@@ -366,19 +308,6 @@ def delta_method_grad(
     they are combined by :func:`control_variate`. For a quadratic ``f`` with ``order=2`` and
     ``beta=1`` the variance is zero. Mohamed et al. (2020), Sec. 7.4 (delta method).
 
-    Args:
-        f: torch-callable cost, twice differentiable, elementwise over the batch.
-        params: ``{"loc": ..., "scale": ...}`` of :math:`\\mathcal N(\\mu, \\sigma^2)`.
-        num_samples: number of samples.
-        estimator: ``"score_function"`` or ``"pathwise"``.
-        order: 1 or 2 (Taylor order).
-        beta: as in :func:`control_variate` (``0.0`` gives the plain estimator on
-            the same samples, ``1.0`` the classic delta method).
-        generator: random number generator.
-
-    Returns:
-        ``{"loc": tensor, "scale": tensor}`` of per-sample estimates.
-
     Raises:
         ValueError: on bad ``params``, ``estimator`` or ``order``.
         TypeError: on a bad ``generator`` or ``num_samples``.
@@ -387,11 +316,11 @@ def delta_method_grad(
         Each result: ``(num_samples, *param.shape)`` (the broadcast ``batch_shape``).
     """
     num_samples = check_num_samples(num_samples)
-    _check_delta(estimator, order)
+    spec = _check_delta(estimator, order)
     loc, scale = _gaussian_params(params)
     check_generator(generator, device=loc.device)
     eps = normal_noise((num_samples, *loc.shape), loc, generator)
-    plain, cvs = _delta_terms(f, loc, scale, estimator, order, loc + scale * eps if estimator == "score_function" else eps)
+    plain, cvs = _delta_terms(f, loc, scale, spec, order, loc + scale * eps if spec.terms_at == "samples" else eps)
     out = {}
     for p in ("loc", "scale"):
         h_values, h_mean = cvs[p]
@@ -413,18 +342,6 @@ def delta_method_moments(
     :math:`\\mathcal N(\\mu, \\sigma^2)` with :func:`lecture9.reference.gaussian_expectation`.
     Mohamed et al. (2020), Sec. 7.4 (delta method).
 
-    Args:
-        f: torch-callable cost, twice differentiable, elementwise.
-        loc: :math:`\\mu` (a number).
-        scale: :math:`\\sigma > 0` (a number).
-        param: ``"loc"`` or ``"scale"``.
-        estimator: ``"score_function"`` or ``"pathwise"``.
-        order: 1 or 2.
-        beta: a fixed coefficient (1 is the classic delta method, 0 the plain estimator).
-
-    Returns:
-        ``(mean, variance)`` of one sample's estimate, floats.
-
     Raises:
         ValueError: on an unknown ``param``, ``estimator`` or ``order``, or non-finite ``beta``.
 
@@ -432,7 +349,7 @@ def delta_method_moments(
         Scalar parameters.
     """
     check_choice(param, ("loc", "scale"), "param")
-    _check_delta(estimator, order)
+    spec = _check_delta(estimator, order)
     beta = float(check_finite(beta, "beta"))
     loc_t, scale_t = _gaussian_params({"loc": torch.tensor(float(loc), dtype=torch.float64),
                                        "scale": torch.tensor(float(scale), dtype=torch.float64)})
@@ -440,8 +357,8 @@ def delta_method_moments(
 
     def per_sample(x: torch.Tensor) -> torch.Tensor:  # x: the quadrature nodes, shape (num_nodes,)
         samples = x.detach().to(torch.float64)
-        samples = samples if estimator == "score_function" else (samples - mu) / sigma
-        plain, cvs = _delta_terms(f, loc_t, scale_t, estimator, order, samples)
+        samples = samples if spec.terms_at == "samples" else (samples - mu) / sigma
+        plain, cvs = _delta_terms(f, loc_t, scale_t, spec, order, samples)
         h_values, h_mean = cvs[param]
         return plain[param] - beta * (h_values - h_mean)
 

@@ -77,27 +77,16 @@ def _check_dtype(dtype) -> None:
 
 
 def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.float32) -> BinarizedDigits:
-    """Load scikit-learn's 8x8 handwritten digits, binarized, in the standard split.
+    r"""Load scikit-learn's 8x8 digits binarized (a pixel is 1 above ``threshold`` of 16), in the standard split.
 
-    The 1797 images have 16 grey levels (0 to 16); a pixel becomes 1 when it is
-    larger than ``threshold`` (default 8, i.e. more than half intensity). The
-    standard split is train = the first 1500 rows, test = the last 297. The data
-    ships with scikit-learn, so nothing is downloaded.
-
-    Args:
-        threshold: grey level (of 16) above which a pixel is set to 1.
-        dtype: floating dtype of the images.
-
-    Returns:
-        :class:`BinarizedDigits` ``(x_train, y_train, x_test, y_test)``.
+    Train: the first 1500 images; test: the last 297. Shipped with scikit-learn: nothing is downloaded.
 
     Raises:
         ValueError: if ``threshold`` is outside ``[0, 16)``.
         TypeError: if ``dtype`` is not a floating dtype.
 
     Shapes:
-        ``x_train``: ``(1500, 64)``, ``y_train``: ``(1500,)``, ``x_test``: ``(297, 64)``,
-        ``y_test``: ``(297,)``.
+        ``x_train``: ``(1500, 64)``, ``y_train``: ``(1500,)``, ``x_test``: ``(297, 64)``, ``y_test``: ``(297,)``.
     """
     from sklearn.datasets import load_digits
 
@@ -121,12 +110,6 @@ def _check_threshold(threshold) -> None:
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzipped (``.gz``) or not.
-
-    Args:
-        path: the file.
-
-    Returns:
-        A numpy array with the file's shape and dtype (``uint8`` for MNIST).
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
@@ -171,13 +154,6 @@ def write_idx(path: str | os.PathLike, array) -> Path:
 
     The inverse of :func:`read_idx` for ``uint8`` data; the tests use it to write
     tiny MNIST-like files.
-
-    Args:
-        path: where to write.
-        array: array-like of integers in ``[0, 255]``.
-
-    Returns:
-        The path written.
 
     Raises:
         TypeError: if ``array`` is not numeric.
@@ -228,37 +204,18 @@ def load_mnist(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load binarized MNIST (28x28, flattened to 784) from local IDX files.
+    r"""Load binarized MNIST (28x28, flattened to 784) from local IDX files; nothing is downloaded.
 
-    The files keep their standard names (``train-images-idx3-ubyte``,
-    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
-    ``t10k-labels-idx1-ubyte``), optionally gzipped (``.gz``), and are looked for
-    in ``root/MNIST/raw`` (the torchvision layout), ``root/raw`` and ``root``
-    itself. Nothing is ever downloaded.
-
-    Binarization: ``"threshold"`` sets a pixel to 1 when its intensity (scaled to
-    ``[0, 1]``) is larger than ``threshold``; ``"stochastic"`` draws each pixel
-    from a Bernoulli with that intensity as probability (a fresh binarization per
-    call, reproducible through ``generator``).
-
-    Args:
-        root: folder holding the files (or an ``MNIST/raw`` subfolder).
-        split: ``"train"`` (60,000 images) or ``"test"`` (10,000 images).
-        binarize: ``"threshold"`` or ``"stochastic"``.
-        threshold: intensity in ``[0, 1)`` for ``"threshold"``.
-        generator: random numbers for ``"stochastic"`` binarization.
-        dtype: floating dtype of the images.
-
-    Returns:
-        ``(images, labels)``: float tensor of 0/1 and int64 labels.
+    The files keep their standard names (``train-images-idx3-ubyte``, ..., optionally
+    ``.gz``) in ``root/MNIST/raw`` (torchvision's layout), ``root/raw`` or ``root``.
+    ``binarize="threshold"`` sets a pixel to 1 above ``threshold`` (intensities in [0, 1]);
+    ``"stochastic"`` draws it from a Bernoulli of that probability with ``generator``.
 
     Raises:
-        FileNotFoundError: if a file of the split is missing; the message names the
-            files and the folder to put them in.
-        ValueError: on an unknown ``split`` or ``binarize``, a bad ``threshold``,
-            image and label files that do not match, images that are not 28x28
-            unsigned bytes, or an unreadable (truncated, not gzip) file.
-        TypeError: if ``generator`` is not a ``torch.Generator`` or ``dtype`` not a floating dtype.
+        FileNotFoundError: if a file of the split is missing (the message names it).
+        ValueError: on an unknown ``split`` or ``binarize``, a bad ``threshold``, files that
+            do not match, images that are not 28x28 bytes, or an unreadable file.
+        TypeError: if ``generator`` is not a ``torch.Generator`` or ``dtype`` not floating.
 
     Shapes:
         ``images``: ``(N, 784)``; ``labels``: ``(N,)``.

@@ -102,14 +102,6 @@ def _check_source(source) -> str:
 def check_estimate(estimate, expected, standard_error, *, what: str = "estimate", num_se: float = 5.0) -> None:
     """Check a Monte Carlo estimate against the truth, within ``num_se`` standard errors.
 
-    Args:
-        estimate: the student's estimate (number or one-element tensor).
-        expected: the exact value.
-        standard_error: the standard error of the estimate (from the reference
-            implementation or a closed form), > 0.
-        what: what is being estimated, for the message.
-        num_se: tolerance in standard errors.
-
     Raises:
         ExerciseCheckError: if the estimate is not finite or is off by more than
             ``num_se`` standard errors, with a message such as
@@ -137,15 +129,6 @@ def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, a
     Both are compared as float64 tensors (gradients are not tracked), elementwise
     with ``torch.allclose``: ``|actual - expected| <= atol + rtol * |expected|``.
 
-    Args:
-        actual: the student's result (number, sequence or tensor).
-        expected: the reference value (number, sequence or tensor) of the same
-            shape.
-        what: what the result is, for the message (``"gradient"`` gives
-            ``your gradient differs ...``).
-        rtol: relative tolerance.
-        atol: absolute tolerance.
-
     Raises:
         ExerciseCheckError: on a shape mismatch (``your gradient has shape (2,),
             expected (3,)``) or on values that differ, naming the largest
@@ -168,14 +151,6 @@ def parse_exercise_header(source: str) -> tuple[str, str] | None:
     """Read the ``# Exercise <label>: <task>`` header of a solution cell.
 
     The header is the first non-blank line of the cell.
-
-    Args:
-        source: the source of a code cell.
-
-    Returns:
-        ``(label, task)``, for example ``("ex-01-mc-integral", "implement a Monte
-        Carlo estimate of an integral over [a, b].")``, or ``None`` if the first
-        non-blank line is not such a header.
     """
     for line in _check_source(source).splitlines():
         if line.strip():
@@ -213,12 +188,6 @@ def stub_source(source: str) -> str:
     with ``<label>`` and ``<task>`` read from the cell's header (see
     :func:`parse_exercise_header`). Everything outside the regions (the header,
     the signature, the docstring) is kept as it is.
-
-    Args:
-        source: the source of a solution cell with at least one region.
-
-    Returns:
-        The stubbed source.
 
     Raises:
         ValueError: if the cell has no region, if the markers are unbalanced or

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from scipy import stats
@@ -39,7 +39,14 @@ from ._validation import (
     check_num_samples,
     check_positive_int,
 )
-from .sampling import _draw, _draw_distribution, _evaluate, _scalar_batch, _support_log_prob, _target_log_prob
+from .sampling import (
+    check_scalar_batch,
+    draw_samples,
+    draw_unchecked,
+    evaluate_samples,
+    support_log_prob,
+    target_log_density,
+)
 
 __all__ = [
     "MonteCarloEstimate",
@@ -93,12 +100,6 @@ class MonteCarloEstimate:
 
             \\hat{f}_N \\pm z_{(1 + \\text{level}) / 2} \\, \\mathrm{SE}
 
-        Args:
-            level: coverage probability, strictly between 0 and 1.
-
-        Returns:
-            ``(lower, upper)`` as floats.
-
         Raises:
             ValueError: if ``level`` is not in (0, 1).
         """
@@ -108,14 +109,8 @@ class MonteCarloEstimate:
         return (self.value - z * self.standard_error, self.value + z * self.standard_error)
 
     @classmethod
-    def from_values(cls, values: Tensor) -> "MonteCarloEstimate":
+    def from_values(cls, values: Tensor) -> MonteCarloEstimate:
         """Summarise per-sample values :math:`f(x_i)` into an estimate.
-
-        Args:
-            values: a 1-D tensor of per-sample values.
-
-        Returns:
-            The :class:`MonteCarloEstimate` of their mean.
 
         Raises:
             ValueError: if ``values`` is not a non-empty 1-D tensor.
@@ -155,13 +150,6 @@ class ImportanceEstimate(MonteCarloEstimate):
 def sample_unit_square(num_samples: int, *, generator: torch.Generator | None = None) -> Tensor:
     """Uniform points in the unit square :math:`[0, 1)^2`.
 
-    Args:
-        num_samples: number of points, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        The points.
-
     Raises:
         TypeError, ValueError: for a bad ``num_samples`` or ``generator``.
 
@@ -178,12 +166,6 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
 
     With :math:`f(x) = \\mathbb{1}[\\lVert x \\rVert \\le 1]` and :math:`x \\sim U([0, 1]^2)`,
     :math:`\\mathbb{E}[f] = \\pi / 4`, so :math:`\\hat{\\pi} = 4 n_\\text{in} / n`.
-
-    Args:
-        points: points in the unit square.
-
-    Returns:
-        The estimate of :math:`\\pi` with its standard error.
 
     Raises:
         ValueError: if ``points`` is not of shape ``(n, 2)``.
@@ -202,29 +184,11 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
 def estimate_pi(
     num_samples: int, *, generator: torch.Generator | None = None, batch_size: int = 2**18
 ) -> MonteCarloEstimate:
-    """Estimate :math:`\\pi` by the fraction of uniform points inside the quarter circle.
+    r"""Estimate :math:`\pi` as 4 times the fraction of uniform points :math:`(u, v) \in [0, 1]^2` with :math:`u^2 + v^2 \le 1`.
 
-    .. math::
-
-        \\hat{\\pi}_n = \\frac{4}{n} \\sum_{i=1}^{n} \\mathbb{1}[u_i^2 + v_i^2 \\le 1],
-        \\qquad (u_i, v_i) \\sim U([0, 1]^2),
-
-    with standard error :math:`4 \\sqrt{\\hat{p}(1 - \\hat{p}) / (n - 1)}`,
-    :math:`\\hat{p} = \\hat{\\pi}_n / 4`. Points are drawn in batches of ``batch_size``
-    so that any ``num_samples`` fits in memory; for ``num_samples <= batch_size``
-    the points are those of :func:`sample_unit_square` with the same generator.
-
-    Metropolis and Ulam (1949).
-
-    Args:
-        num_samples: number of points, an integer >= 1.
-        generator: the random number generator.
-        batch_size: points drawn per batch (memory bound), an integer >= 1; the default (2**18
-            points, 2 MiB) stays in the CPU cache, twice as fast as large batches. The random
-            stream does not depend on it.
-
-    Returns:
-        The :class:`MonteCarloEstimate` of :math:`\\pi`.
+    Standard error :math:`4\sqrt{\hat p(1 - \hat p)/(n - 1)}`, :math:`\hat p = \hat\pi/4`. Points
+    are drawn in batches of ``batch_size``; up to ``batch_size`` they are those of
+    :func:`sample_unit_square` with the same generator. Metropolis and Ulam (1949).
 
     Raises:
         TypeError, ValueError: for a bad ``num_samples``, ``batch_size`` or ``generator``.
@@ -250,24 +214,9 @@ def estimate_pi(
 def mc_estimate(
     f: Callable[[Tensor], Tensor], sampler, num_samples: int, *, generator: torch.Generator | None = None
 ) -> MonteCarloEstimate:
-    """Plain Monte Carlo estimate of :math:`\\mathbb{E}_{p(x)}[f(x)]`.
-
-    .. math::
-
-        \\hat{f}_N = \\frac{1}{N} \\sum_{i=1}^{N} f(x_i), \\quad x_i \\sim p,
-        \\qquad \\mathrm{SE} = \\frac{s}{\\sqrt{N}}.
+    r"""Plain Monte Carlo estimate :math:`\frac1N \sum_i f(x_i)`, :math:`x_i \sim p`, with standard error :math:`s/\sqrt N`.
 
     Mohamed et al. (2020), Sec. 2.
-
-    Args:
-        f: maps a batch of samples to one value per sample (vectorised).
-        sampler: a ``torch.distributions.Distribution`` or a callable
-            ``sampler(num_samples, generator=...)`` returning the samples.
-        num_samples: :math:`N`, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        The :class:`MonteCarloEstimate`.
 
     Raises:
         TypeError: for a bad ``num_samples``, ``generator``, ``sampler`` or ``f``, or a
@@ -283,8 +232,8 @@ def mc_estimate(
     count, mean, m2 = 0, 0.0, 0.0
     while count < num_samples:
         m = min(CHUNK_SIZE, num_samples - count)
-        x = _draw(sampler, m, generator)
-        values = _evaluate(f, x, m).detach().double()
+        x = draw_samples(sampler, m, generator)
+        values = evaluate_samples(f, x, m).detach().double()
         var, mu = torch.var_mean(values, correction=0)
         mu, chunk_m2 = float(mu), float(var) * m
         if not (math.isfinite(mu) and math.isfinite(chunk_m2)):
@@ -335,16 +284,6 @@ def repeated_estimates(
     distribution of :math:`\\hat{f}_N`: mean :math:`\\mathbb{E}[f]`, variance
     :math:`\\mathrm{Var}[f] / N`.
 
-    Args:
-        f: maps samples to one value per sample.
-        sampler: a Distribution or a callable ``sampler(n, generator=...)``.
-        num_samples: :math:`N` per estimate, an integer >= 1.
-        num_repeats: number of estimates, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        The estimates, in float64.
-
     Raises:
         TypeError, ValueError: as :func:`mc_estimate`, also for ``num_repeats``.
 
@@ -360,27 +299,15 @@ def repeated_estimates(
             f"num_samples * num_repeats must be at most {MAX_NUM_SAMPLES:.0e} (all repeats are drawn at once), "
             f"got {num_samples} * {num_repeats} = {total:.3g}; lower num_repeats or num_samples"
         )
-    values = _evaluate(f, _draw(sampler, total, generator), total)
+    values = evaluate_samples(f, draw_samples(sampler, total, generator), total)
     return values.detach().double().reshape(num_repeats, num_samples).mean(1)
 
 
 def running_mean(values: Tensor) -> tuple[Tensor, Tensor]:
-    """Running mean and running standard error of a sequence of per-sample values.
+    r"""Running mean :math:`\bar f_k` and running standard error :math:`s_k/\sqrt k` of per-sample values.
 
-    .. math::
-
-        \\bar{f}_k = \\frac{1}{k} \\sum_{i \\le k} f(x_i), \\qquad
-        \\mathrm{SE}_k = \\frac{s_k}{\\sqrt{k}},
-
-    with :math:`s_k` the unbiased sample standard deviation of the first :math:`k`
-    values (``nan`` at :math:`k = 1`). The law of large numbers says
-    :math:`\\bar{f}_k \\to \\mathbb{E}[f]`.
-
-    Args:
-        values: per-sample values :math:`f(x_i)` in sampling order.
-
-    Returns:
-        ``(means, standard_errors)``, both float64.
+    :math:`s_k` is the unbiased standard deviation of the first :math:`k` values (``nan`` at
+    :math:`k = 1`); by the law of large numbers :math:`\bar f_k \to \mathbb{E}[f]`.
 
     Raises:
         ValueError: if ``values`` is not a non-empty 1-D tensor.
@@ -417,17 +344,6 @@ def error_by_sample_size(
     For an unbiased estimator :math:`\\mathrm{RMSE}(N) = \\sigma_f / \\sqrt{N}`, a
     line of slope :math:`-1/2` on a log-log plot.
 
-    Args:
-        f: maps samples to one value per sample.
-        sampler: a Distribution or a callable ``sampler(n, generator=...)``.
-        truth: the exact value of :math:`\\mathbb{E}[f]`.
-        sample_sizes: the values of :math:`N` (integers >= 1).
-        num_repeats: independent estimates per sample size.
-        generator: the random number generator.
-
-    Returns:
-        The RMSE per sample size, float64.
-
     Raises:
         TypeError, ValueError: for bad sizes, a non-finite ``truth``, or as :func:`mc_estimate`.
 
@@ -449,13 +365,6 @@ def loglog_slope(sample_sizes, errors) -> float:
     """Least-squares slope of :math:`\\log(\\text{error})` against :math:`\\log N`.
 
     Monte Carlo gives about :math:`-1/2`.
-
-    Args:
-        sample_sizes: the values of :math:`N`.
-        errors: the errors, positive.
-
-    Returns:
-        The fitted slope.
 
     Raises:
         ValueError: for fewer than two points, different lengths or non-positive values.
@@ -482,24 +391,13 @@ def loglog_slope(sample_sizes, errors) -> float:
 
 
 def effective_sample_size(log_weights: Tensor) -> float:
-    """Kong's effective sample size of importance weights.
+    r"""Kong's effective sample size :math:`(\sum_i w_i)^2 / \sum_i w_i^2` of importance weights, from their logs.
 
-    .. math::
-
-        \\mathrm{ESS} = \\frac{(\\sum_i w_i)^2}{\\sum_i w_i^2}
-        = \\exp\\big(2 \\operatorname{logsumexp}(\\log w) - \\operatorname{logsumexp}(2 \\log w)\\big),
-
-    between 1 (one weight dominates) and :math:`n` (equal weights); see Kong (1992).
-
-    Args:
-        log_weights: log importance weights (``-inf`` for a zero weight).
-
-    Returns:
-        The effective sample size.
+    Between 1 (one weight dominates) and :math:`n` (equal weights); Kong (1992).
 
     Raises:
-        ValueError: if ``log_weights`` is not a non-empty 1-D tensor, holds NaN or
-            ``+inf``, or is ``-inf`` everywhere (every weight zero).
+        ValueError: if ``log_weights`` is not a non-empty 1-D tensor, holds NaN or ``+inf``,
+            or is ``-inf`` everywhere.
 
     Shapes:
         ``log_weights``: ``(n,)``.
@@ -527,40 +425,17 @@ def integral_estimate(
     proposal: torch.distributions.Distribution | None = None,
     generator: torch.Generator | None = None,
 ) -> ImportanceEstimate:
-    """Estimate an arbitrary integral :math:`F = \\int_a^b f(x) \\, dx` with a proposal density.
+    r"""Estimate :math:`\int_a^b f(x)\,dx` by :math:`\frac1n \sum_i f(x_i)\,\mathbb{1}[a \le x_i \le b] / p(x_i)`, :math:`x_i \sim p`.
 
-    .. math::
-
-        \\hat{F}_n = \\frac{1}{n} \\sum_{i=1}^{n}
-        \\frac{f(x_i) \\, \\mathbb{1}[a \\le x_i \\le b]}{p(x_i)}, \\qquad x_i \\sim p,
-
-    unbiased whenever :math:`p(x) > 0` wherever :math:`f(x) \\ne 0` on
-    :math:`[a, b]`. Its variance depends on :math:`p`: it is zero for
-    :math:`p \\propto |f|` (when :math:`f \\ge 0`), and infinite when :math:`p` has
-    lighter tails than :math:`f^2 / p` can afford. The effective sample size is that
-    of the weights :math:`|f(x_i)| / p(x_i)`.
-
-    Owen (2013), Ch. 9.
-
-    Args:
-        f: the integrand, vectorised, one value per sample (``f`` is only
-            used inside :math:`[a, b]`; outside, the term is 0).
-        a: lower limit (may be ``-inf`` when a proposal is given).
-        b: upper limit, ``b > a`` (may be ``inf`` when a proposal is given).
-        num_samples: :math:`n`, an integer >= 1.
-        proposal: a one-dimensional ``torch.distributions.Distribution`` to sample
-            from; ``None`` means ``Uniform(a, b)`` (requires finite limits).
-        generator: the random number generator.
-
-    Returns:
-        The :class:`ImportanceEstimate` of :math:`F`.
+    Unbiased whenever :math:`p > 0` where :math:`f \ne 0` on :math:`[a, b]`; the variance is zero
+    for :math:`p \propto |f|` (:math:`f \ge 0`) and infinite for too light tails. The effective
+    sample size is that of the weights :math:`|f(x_i)|/p(x_i)`. Owen (2013), Ch. 9.
 
     Raises:
-        TypeError: for a bad ``proposal``, ``f``, ``num_samples`` or ``generator``,
-            or if ``a`` or ``b`` is not a real number.
-        ValueError: if ``a >= b``, ``a`` or ``b`` is a tensor that is not a single
-            number, a limit is infinite without a proposal, the proposal is not
-            one-dimensional, or ``f`` returns the wrong shape.
+        TypeError: for a bad ``proposal``, ``f``, ``num_samples`` or ``generator``, or
+            limits that are not real numbers.
+        ValueError: if ``a >= b``, a limit is infinite without a proposal, the proposal is
+            not one-dimensional, or ``f`` returns the wrong shape.
 
     Shapes:
         samples: ``(num_samples,)``; ``f(samples)``: ``(num_samples,)``.
@@ -589,9 +464,9 @@ def integral_estimate(
             f"batch_shape {tuple(proposal.batch_shape)}, event_shape {tuple(proposal.event_shape)}"
         )
     with torch.no_grad():
-        x = _draw_distribution(proposal, (num_samples,), generator)
+        x = draw_unchecked(proposal, (num_samples,), generator)
     log_q = proposal.log_prob(x)
-    fx = _evaluate(f, x, num_samples)
+    fx = evaluate_samples(f, x, num_samples)
     inside = (x >= a) & (x <= b)
     values = torch.where(inside, fx * torch.exp(-log_q), torch.zeros_like(fx))
     if not bool(torch.isfinite(values).all()):
@@ -615,47 +490,21 @@ def importance_estimate(
     self_normalized: bool = False,
     generator: torch.Generator | None = None,
 ) -> ImportanceEstimate:
-    """Importance-sampling estimate of :math:`\\mathbb{E}_{p}[f(x)]` with samples from a proposal :math:`q`.
+    r"""Importance-sampling estimate of :math:`\mathbb{E}_p[f]` with samples of a proposal :math:`q`.
 
-    With weights :math:`w_i = p(x_i) / q(x_i)`, :math:`x_i \\sim q`:
-
-    .. math::
-
-        \\hat{\\mu}_\\text{IS} = \\frac{1}{n} \\sum_i w_i f(x_i), \\qquad
-        \\hat{\\mu}_\\text{SNIS} = \\frac{\\sum_i w_i f(x_i)}{\\sum_i w_i}.
-
-    The first is unbiased and needs a normalised :math:`p`; the self-normalised
-    second one is consistent (biased for finite :math:`n`) and works with an
-    unnormalised :math:`\\tilde{p} = Z p`, since :math:`Z` cancels. Its standard
-    error is the delta-method one,
-    :math:`\\sqrt{\\sum_i \\bar{w}_i^2 (f(x_i) - \\hat{\\mu})^2}` with normalised
-    weights :math:`\\bar{w}_i`. Both report Kong's effective sample size.
-
-    Owen (2013), Ch. 9; Robert and Casella (2004), Sec. 3.3.
-
-    Args:
-        f: maps samples to one value per sample.
-        target: the density :math:`p`, a ``torch.distributions.Distribution``, or
-            (only with ``self_normalized=True``) a callable returning the
-            unnormalised log-density :math:`\\log \\tilde{p}(x)`, one value per sample.
-        proposal: the distribution :math:`q` the samples come from, batch shape ``()``.
-        num_samples: :math:`n`, an integer >= 1.
-        self_normalized: use the self-normalised estimator.
-        generator: the random number generator.
-
-    Returns:
-        The :class:`ImportanceEstimate`.
+    With weights :math:`w_i = p(x_i)/q(x_i)`: :math:`\frac1n\sum_i w_i f(x_i)` (unbiased, needs a
+    normalised :math:`p`) or, with ``self_normalized``, :math:`\sum_i w_i f(x_i) / \sum_i w_i`
+    (consistent, works with an unnormalised target; delta-method standard error). Both report
+    Kong's effective sample size. Owen (2013), Ch. 9; Robert and Casella (2004), Sec. 3.3.
 
     Raises:
-        TypeError: for a bad ``f``, ``proposal``, ``target``, ``num_samples`` or
-            ``generator``, a ``self_normalized`` that is not a bool, or a callable
-            target without ``self_normalized=True``.
-        ValueError: if target and proposal have different event shapes, a batch
-            shape other than ``()``, or ``f`` / ``target`` return the wrong shape.
+        TypeError: for a bad ``f``, ``proposal``, ``target``, ``num_samples`` or ``generator``,
+            or a callable target without ``self_normalized=True``.
+        ValueError: if target and proposal differ in event shape, have a batch shape, or
+            ``f`` / ``target`` return the wrong shape.
 
     Shapes:
-        samples: ``(num_samples, *event_shape)``; ``f(samples)`` and
-        ``target(samples)``: ``(num_samples,)``.
+        samples: ``(num_samples, *event_shape)``; ``f(samples)``, ``target(samples)``: ``(num_samples,)``.
     """
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
@@ -665,9 +514,9 @@ def importance_estimate(
             f"pass self_normalized=True or self_normalized=False"
         )
     check_distribution(proposal, "proposal")
-    _scalar_batch(proposal, "proposal")
+    check_scalar_batch(proposal, "proposal")
     if isinstance(target, torch.distributions.Distribution):
-        log_p = _target_log_prob(target, proposal, "target")
+        log_p = target_log_density(target, proposal, "target")
     elif callable(target):
         if not self_normalized:
             raise TypeError(
@@ -682,9 +531,9 @@ def importance_estimate(
     if isinstance(target, torch.distributions.Distribution):
         _check_proposal_covers(target, proposal)
     with torch.no_grad():
-        x = _draw_distribution(proposal, (num_samples,), generator)
-    log_target = _evaluate(log_p, x, num_samples, "target").detach().double()
-    fx = _evaluate(f, x, num_samples).detach().double()
+        x = draw_unchecked(proposal, (num_samples,), generator)
+    log_target = evaluate_samples(log_p, x, num_samples, "target").detach().double()
+    fx = evaluate_samples(f, x, num_samples).detach().double()
     for name, v in (("target", log_target), ("f", fx)):
         bad = torch.isnan(v) | torch.isposinf(v) if name == "target" else ~torch.isfinite(v)
         if bad.any():
@@ -724,10 +573,6 @@ def _support_bounds(constraint):
 
 def _check_proposal_covers(target, proposal, num_checks: int = 4096) -> None:
     """Raise a ValueError when the proposal's support misses part of the target's.
-
-    By the support constraints when both are intervals; otherwise on ``num_checks``
-    target samples (drawn with a private fixed-seed generator, so the caller's stream
-    and the global state are untouched) that the proposal gives density zero.
     """
     if target.support.is_discrete != proposal.support.is_discrete:
         raise ValueError("target and proposal must both be continuous or both discrete (same support type)")
@@ -743,10 +588,10 @@ def _check_proposal_covers(target, proposal, num_checks: int = 4096) -> None:
         return
     try:
         with torch.no_grad():
-            z = _draw_distribution(target, (num_checks,), torch.Generator().manual_seed(0))
+            z = draw_unchecked(target, (num_checks,), torch.Generator().manual_seed(0))
     except TypeError:
         return  # cannot sample the target: nothing more to check
-    outside = torch.isneginf(_support_log_prob(proposal)(z))
+    outside = torch.isneginf(support_log_prob(proposal)(z))
     if outside.any():
         raise ValueError(
             f"the proposal has density zero on {float(outside.double().mean()):.1%} of the target's samples "

@@ -8,12 +8,12 @@ a keyword ``generator``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
 from ._validation import check_generator, check_num_samples, check_positive, check_positive_int
-from .sampling import _check_generator_keyword, _draw, _evaluate
+from .sampling import check_generator_keyword, draw_samples, evaluate_samples
 
 __all__ = ["minimize_by_sampling", "stochastic_gradient_descent", "MAX_NUM_STEPS"]
 
@@ -32,15 +32,6 @@ def minimize_by_sampling(
 
         \\hat{x}^\\star_n = \\arg\\min_{i \\le n} f(x_i), \\qquad x_i \\sim p.
 
-    Args:
-        f: the objective, one value per candidate.
-        sampler: a Distribution or callable ``sampler(n, generator=...)`` proposing candidates.
-        num_samples: number of candidates, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        ``(x_best, f_best)``: the best candidate and its objective value.
-
     Raises:
         TypeError, ValueError: as :func:`lecture9.montecarlo.mc_estimate`; ``ValueError``
             if ``f`` is not finite on a candidate.
@@ -50,8 +41,8 @@ def minimize_by_sampling(
     """
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
-    x = _draw(sampler, num_samples, generator)
-    values = _evaluate(f, x, num_samples)
+    x = draw_samples(sampler, num_samples, generator)
+    values = evaluate_samples(f, x, num_samples)
     finite = torch.isfinite(values)
     if not finite.all():
         i = int((~finite).nonzero()[0, 0])
@@ -73,36 +64,17 @@ def stochastic_gradient_descent(
     num_steps: int,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Stochastic gradient descent with a Monte Carlo gradient estimate.
+    r"""Stochastic gradient descent :math:`\theta_{t+1} = \theta_t - \eta\,\hat g(\theta_t)` with a Monte Carlo gradient.
 
-    .. math::
-
-        \\theta_{t+1} = \\theta_t - \\eta \\, \\hat{g}(\\theta_t), \\qquad
-        \\mathbb{E}[\\hat{g}(\\theta)] = \\nabla_\\theta \\mathcal{F}(\\theta).
-
-    With an unbiased :math:`\\hat{g}` (samples of the model and a minibatch of the
-    data: doubly stochastic) and a small step, :math:`\\theta_t` approaches a
-    stationary point of :math:`\\mathcal{F}` (Robbins and Monro, 1951).
-
-    Robbins and Monro (1951); Mohamed et al. (2020), Sec. 2.
-
-    Args:
-        grad_estimate: ``grad_estimate(theta, generator=...) -> Tensor`` of ``theta``'s shape.
-        init: the initial parameters.
-        learning_rate: the step size :math:`\\eta > 0`.
-        num_steps: number of steps, an integer >= 1.
-        generator: the random number generator, passed to ``grad_estimate``.
-
-    Returns:
-        The trajectory, initial point included.
+    With an unbiased :math:`\hat g` and a small step the iterates approach a stationary point
+    of :math:`\mathcal{F}` (Robbins and Monro, 1951; Mohamed et al. 2020, Sec. 2).
 
     Raises:
         TypeError: if ``init`` is not a tensor, ``learning_rate`` not a number, or
             ``grad_estimate`` not a callable with a ``generator`` keyword.
         ValueError: if ``learning_rate`` is not finite and positive, ``num_steps`` is not in
-            ``[1, MAX_NUM_STEPS]``, the iterate overflows,
-            ``init`` is not finite, or ``grad_estimate`` returns the wrong shape or a
-            non-finite value.
+            ``[1, MAX_NUM_STEPS]``, ``init`` is not finite, the iterate overflows, or
+            ``grad_estimate`` returns the wrong shape or a non-finite value.
 
     Shapes:
         ``init``: ``param_shape``; output: ``(num_steps + 1, *param_shape)``.
@@ -116,7 +88,7 @@ def stochastic_gradient_descent(
     check_generator(generator)
     if not callable(grad_estimate):
         raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")
-    _check_generator_keyword(grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor")
+    check_generator_keyword(grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor")
     theta = init.detach().clone()
     trajectory = [theta]
     for _ in range(num_steps):

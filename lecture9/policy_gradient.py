@@ -43,10 +43,11 @@ from typing import Callable
 
 import torch
 
-from ._validation import check_generator, check_num_samples
+from ._validation import check_finite, check_generator, check_num_samples, check_positive
 from .sampling import uniform_noise
 
 __all__ = [
+    "MAX_HORIZON",
     "FiniteMDP",
     "policy",
     "state_distributions",
@@ -61,8 +62,13 @@ __all__ = [
     "random_mdp",
     "enumerate_trajectories",
     "train_policy",
+    "weighted_scores",
+    "expected_gae_gradient",
 ]
 
+
+#: The longest horizon a :class:`FiniteMDP` may have: the exact functions loop over it.
+MAX_HORIZON = 100_000
 
 # ---------------------------------------------------------------------------
 # The MDP
@@ -150,6 +156,8 @@ class FiniteMDP:
             raise TypeError(f"horizon must be an integer >= 1, got {horizon!r} of type {type(horizon).__name__}")
         if horizon < 1:
             raise ValueError(f"horizon must be >= 1, got {horizon}; an episode has at least one step")
+        if horizon > MAX_HORIZON:
+            raise ValueError(f"horizon must be at most {MAX_HORIZON} (the exact functions loop over it), got {horizon}")
         object.__setattr__(self, "transitions", transitions)
         object.__setattr__(self, "rewards", rewards)
         object.__setattr__(self, "initial", initial)
@@ -242,8 +250,10 @@ def random_mdp(num_states: int, num_actions: int, *, horizon: int, discount: flo
         transitions ``(S, A, S)``, rewards ``(S, A)``, initial ``(S,)``.
     """
     generator = check_generator(generator)
-    num_states = check_num_samples(num_states, "num_states")
-    num_actions = check_num_samples(num_actions, "num_actions")
+    num_states = check_num_samples(num_states, "num_states", maximum=10_000)
+    num_actions = check_num_samples(num_actions, "num_actions", maximum=10_000)
+    if num_states**2 * num_actions > 10**8:
+        raise ValueError(f"S^2 A = {num_states**2 * num_actions} transition entries exceed 1e8; use fewer states")
     exp = -torch.log(torch.rand(num_states, num_actions, num_states, generator=generator, dtype=dtype))
     init = -torch.log(torch.rand(num_states, generator=generator, dtype=dtype))
     rewards = torch.randn(num_states, num_actions, generator=generator, dtype=dtype)
@@ -425,6 +435,40 @@ def policy_gradient_theorem(mdp: FiniteMDP, logits: torch.Tensor, *, drop_discou
     return torch.einsum("t,ts,sb,tsb->sb", weights, d, policy(logits), q - v[..., None])
 
 
+def expected_gae_gradient(mdp: FiniteMDP, logits: torch.Tensor, values: torch.Tensor, *,
+                          lam: float) -> torch.Tensor:
+    r"""The exact expectation of the GAE policy gradient :math:`\sum_t \gamma^t A^\lambda_t \nabla \log \pi(a_t \mid s_t)`.
+
+    For any value table ``values[t, s]`` :math:`= V_t(s)`, ``t = 0..T`` (Schulman et al.,
+    2016), by a backward recursion over the Bellman residuals
+    :math:`e_t(s) = \mathbb{E}_\pi[\delta_t \mid s_t = s]`:
+    :math:`U_t = e_t + \gamma\lambda P_\pi U_{t+1}`, and
+    :math:`\mathbb{E}[A^\lambda_t \mid s, a] = \bar r(s, a) + \gamma P V_{t+1} - V_t(s) + \gamma\lambda P U_{t+1}`.
+    Equals :func:`exact_policy_gradient` for the exact values, or at ``lam=1`` with ``values[T] = 0``.
+
+    Shapes: logits ``(S, A)``, values ``(T + 1, S)`` -> ``(S, A)``.
+    """
+    logits = _check_logits(mdp, logits).detach()
+    horizon, num_states = mdp.horizon, mdp.num_states
+    if not isinstance(values, torch.Tensor) or tuple(values.shape) != (horizon + 1, num_states):
+        raise ValueError(f"values must be a tensor of shape (T + 1, S) = {(horizon + 1, num_states)}")
+    check_finite(values, "values")
+    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lam must be a number in [0, 1], got {lam!r}")
+    transitions, rewards, _ = _tables(mdp, logits)
+    values = values.to(logits.dtype)
+    pi, gamma = policy(logits), mdp.discount
+    d = state_distributions(mdp, logits)
+    u_next = torch.zeros(num_states, dtype=logits.dtype)
+    grad = torch.zeros_like(logits)
+    for t in reversed(range(horizon)):
+        step = rewards + gamma * transitions @ values[t + 1] - values[t][:, None]  # E[delta_t | s, a]
+        w = step + gamma * lam * transitions @ u_next  # E[A_t | s, a]
+        grad = grad + gamma**t * d[t][:, None] * pi * (w - (pi * w).sum(-1, keepdim=True))
+        u_next = (pi * step).sum(-1) + gamma * lam * (pi * (transitions @ u_next)).sum(-1)
+    return grad
+
+
 # ---------------------------------------------------------------------------
 # Sampling and REINFORCE
 # ---------------------------------------------------------------------------
@@ -503,7 +547,10 @@ _BASELINES = (None, "value")
 
 
 def _baseline_values(baseline: Callable, t: int, states: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    values = torch.as_tensor(baseline(t, states), dtype=dtype)
+    values = baseline(t, states)
+    if isinstance(values, bool) or not isinstance(values, (torch.Tensor, float, int)):
+        raise TypeError(f"baseline(t, states) must return a tensor of shape (N,), got {type(values).__name__}")
+    values = check_finite(torch.as_tensor(values, dtype=dtype), "baseline(t, states)")
     if values.shape not in ((), states.shape):
         raise ValueError(f"baseline(t, states) must return one value per episode, shape {tuple(states.shape)}, "
                          f"got shape {tuple(values.shape)} at t={t}")
@@ -576,11 +623,28 @@ def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, r
         else:
             b = torch.stack([_baseline_values(baseline, t, states[:, t], logits.dtype) for t in range(horizon)], 1)
         weights = weights - (b if drop_discount else discounts * b)
-    pi = policy(logits)
-    score = torch.nn.functional.one_hot(actions, mdp.num_actions).to(logits.dtype) - pi[states]  # (N, T, A)
-    grads = torch.zeros(num_episodes, mdp.num_states, mdp.num_actions, dtype=logits.dtype, device=logits.device)
-    index = states[..., None].expand(num_episodes, horizon, mdp.num_actions)
-    return grads.scatter_add_(1, index, weights[..., None] * score)
+    return weighted_scores(logits, states, actions, weights)
+
+
+def weighted_scores(logits: torch.Tensor, states: torch.Tensor, actions: torch.Tensor,
+                    weights: torch.Tensor) -> torch.Tensor:
+    r"""Per-episode :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)` of the tabular softmax policy.
+
+    Shapes: logits ``(S, A)``, states, actions, weights ``(N, T)`` -> ``(N, S, A)``.
+    """
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise ValueError("logits must be a tensor of shape (S, A)")
+    for name, value in (("states", states), ("actions", actions), ("weights", weights)):
+        if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape != states.shape:
+            raise ValueError(f"{name} must be a tensor of shape (N, T) like states {tuple(states.shape)}")
+    check_finite(weights, "weights")
+    num_episodes, horizon = states.shape
+    num_states, num_actions = logits.shape
+    pi = policy(logits.detach())
+    score = torch.nn.functional.one_hot(actions, num_actions).to(logits.dtype) - pi[states]  # (N, T, A)
+    grads = torch.zeros(num_episodes, num_states, num_actions, dtype=logits.dtype, device=logits.device)
+    index = states[..., None].expand(num_episodes, horizon, num_actions)
+    return grads.scatter_add_(1, index, weights.to(logits.dtype)[..., None] * score)
 
 
 def enumerate_trajectories(mdp: FiniteMDP, logits: torch.Tensor, *, max_trajectories: int = 1_000_000):
@@ -643,10 +707,18 @@ def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount:
     Shapes:
         logits ``(S, A)`` -> ``(num_episodes,)``.
     """
-    num_episodes = check_num_samples(num_episodes, "num_episodes")
+    num_episodes = check_num_samples(num_episodes, "num_episodes", maximum=10**7)
     generator = check_generator(generator)
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        raise ValueError("logits must be a tensor of shape (S, A)")
+    if isinstance(discount, bool) or not isinstance(discount, (int, float)) or not 0.0 <= discount <= 1.0:
+        raise ValueError(f"discount must be a number in [0, 1], got {discount!r}")
+    base = getattr(env, "unwrapped", env)
+    spaces = (getattr(base, "observation_space", None), getattr(base, "action_space", None))
+    if not all(hasattr(space, "n") for space in spaces):
+        raise TypeError(f"env must have Discrete observation and action spaces (a toy-text environment), "
+                        f"got {type(base).__name__}")
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (int(spaces[0].n), int(spaces[1].n)):
+        raise ValueError(f"logits must be a tensor of shape (S, A) = {(int(spaces[0].n), int(spaces[1].n))}")
+    check_finite(logits, "logits")
     cumulative = policy(logits.detach().double()).cumsum(-1).tolist()
     seed = int(torch.randint(2**31 - 1, (), generator=generator))
     uniforms = _uniform_stream(generator)
@@ -678,7 +750,8 @@ def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, n
 
     Each iteration draws ``num_episodes`` fresh episodes and steps along the mean of
     :func:`reinforce_grad` (with ``reward_to_go`` and ``baseline``); with
-    ``num_episodes=None`` it steps along :func:`exact_policy_gradient` instead (no episodes).
+    ``num_episodes=None`` it steps along the exact gradient instead (autograd of
+    :func:`exact_return`, no episodes).
     The exact return is recorded before the first and after every iteration, so runs
     can be compared against the number of episodes used.
 
@@ -695,22 +768,25 @@ def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, n
     Shapes:
         returns ``(num_iterations + 1,)``, logits ``(S, A)``.
     """
-    num_iterations = check_num_samples(num_iterations, "num_iterations")
+    num_iterations = check_num_samples(num_iterations, "num_iterations", maximum=10**6)
+    check_positive(learning_rate, "learning_rate")
     if num_episodes is not None:
         num_episodes = check_num_samples(num_episodes, "num_episodes")
     if logits is None:
         logits = torch.zeros(mdp.num_states, mdp.num_actions, dtype=mdp.transitions.dtype)
     theta = _check_logits(mdp, logits).detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([theta], lr=learning_rate)
-    history = [exact_return(mdp, theta.detach())]
+    history = []
     for _ in range(num_iterations):
-        if num_episodes is None:
-            grad = exact_policy_gradient(mdp, theta.detach())
-        else:
-            grad = reinforce_grad(mdp, theta, num_episodes, reward_to_go=reward_to_go, baseline=baseline,
-                                  generator=generator).mean(0)
         optimizer.zero_grad()
-        theta.grad = -grad  # ascent
+        if num_episodes is None:  # the exact gradient, by autograd of the exact return
+            objective = exact_return(mdp, theta)
+            (-objective).backward()
+            history.append(objective.detach())
+        else:
+            history.append(exact_return(mdp, theta.detach()))
+            theta.grad = -reinforce_grad(mdp, theta, num_episodes, reward_to_go=reward_to_go, baseline=baseline,
+                                         generator=generator).mean(0)
         optimizer.step()
-        history.append(exact_return(mdp, theta.detach()))
+    history.append(exact_return(mdp, theta.detach()))
     return torch.stack(history), theta.detach()

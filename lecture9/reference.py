@@ -32,7 +32,9 @@ distribution) give the exact variances of the baselines of :mod:`lecture9.baseli
 
 Introduced in chapter 3, *Gradients of expectations* (:func:`gaussian_expectation`,
 :func:`exact_gradient`); the estimator moments in chapter 7, *Comparing the estimators*;
-the score-function moments in chapter 8, *Control variates*.
+the score-function moments in chapter 8, *Control variates*; the series and sums
+:func:`poisson_rate_gradient` and :func:`even_floor_gradient` (the score function of
+discrete and discontinuous costs) in chapter 4.
 """
 
 from __future__ import annotations
@@ -45,11 +47,22 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-from numpy.polynomial.hermite_e import hermegauss
 from scipy import integrate
-from scipy.special import roots_hermitenorm, roots_legendre
 
-from ._validation import MAX_NUM_NODES, check_choice, check_finite, check_positive, check_positive_int
+from ._validation import (
+    MAX_NUM_NODES,
+    call_checked,
+    check_callable,
+    check_choice,
+    check_float,
+    check_int,
+    check_finite,
+    check_num_samples,
+    check_positive,
+    check_positive_int,
+    check_size,
+)
+from .quadrature import hermite_rule, integrand_slopes, integrand_values, legendre_rule
 
 __all__ = [
     "ESTIMATORS",
@@ -63,16 +76,10 @@ __all__ = [
     "gaussian_score_function_moments",
     "discrete_score_function_moments",
     "exact_optimal_baseline",
+    "poisson_rate_gradient",
+    "even_floor_gradient",
 ]
 
-#: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`.
-ESTIMATORS = (
-    "score_function",
-    "score_function_optimal_baseline",
-    "pathwise",
-    "measure_valued",
-    "measure_valued_coupled",
-)
 #: Gaussian parameters that can be differentiated.
 PARAMS = ("loc", "scale")
 
@@ -84,94 +91,33 @@ _RAYLEIGH_MAX = 12.0  # P(W > 12) = exp(-72): negligible
 
 
 @functools.lru_cache(maxsize=8)
-def _hermite(num_nodes: int):
-    # numpy's hermegauss overflows beyond ~350 nodes; scipy computes the same rule stably.
-    z, w = hermegauss(num_nodes) if num_nodes <= 150 else roots_hermitenorm(num_nodes)
-    return torch.from_numpy(z), torch.from_numpy(w / math.sqrt(2 * math.pi))
-
-
-@functools.lru_cache(maxsize=8)
-def _legendre(num_nodes: int, lo: float, hi: float):
-    t, w = roots_legendre(num_nodes)
-    x = 0.5 * (hi - lo) * t + 0.5 * (hi + lo)
-    return torch.from_numpy(x), torch.from_numpy(0.5 * (hi - lo) * w)
-
-
-@functools.lru_cache(maxsize=8)
 def _rayleigh(num_nodes: int):
-    w, v = _legendre(num_nodes, 0.0, _RAYLEIGH_MAX)
+    w, v = legendre_rule(num_nodes, 0.0, _RAYLEIGH_MAX)
     return w, v * w * torch.exp(-0.5 * w**2)
 
 
 def _check(f, loc, scale):
-    if not callable(f):
-        raise TypeError(f"f must be a callable (torch tensor -> tensor), got {type(f).__name__}")
-    loc = float(check_finite(float(loc.detach()) if isinstance(loc, torch.Tensor) else loc, "loc"))
-    scale = float(check_positive(float(scale.detach()) if isinstance(scale, torch.Tensor) else scale, "scale"))
+    check_callable(f, "f", example="lambda x: (x - 3.0) ** 2 (torch tensor -> tensor)")
+    loc = check_float(loc.detach() if isinstance(loc, torch.Tensor) else loc, "loc")
+    scale = check_float(scale.detach() if isinstance(scale, torch.Tensor) else scale, "scale", minimum=0.0, strict=True)
     return loc, scale
 
 
-def _eval(f, x: torch.Tensor) -> torch.Tensor:
-    fx = f(x)
-    if not isinstance(fx, torch.Tensor):
-        fx = torch.as_tensor(fx, dtype=x.dtype)
-    if fx.shape != x.shape:
-        try:
-            fx = fx.expand(x.shape)
-        except RuntimeError as err:
-            raise ValueError(
-                f"f must act elementwise: input shape {tuple(x.shape)}, output shape {tuple(fx.shape)}"
-            ) from err
-    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at a quadrature node; make f finite")
-    return fx.to(torch.float64)
-
-
-def _eval_grad(f, x: torch.Tensor) -> torch.Tensor:
-    x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        fx = _eval(f, x)
-        if not fx.requires_grad:
-            if bool((fx != fx[:1]).any()):
-                raise ValueError(
-                    "f's output does not depend on x through autograd (a step function such as (x > 0).float(), "
-                    "or a detached x), so the pathwise estimator is undefined for it; use the score-function "
-                    "or measure-valued estimator for a cost that is not differentiable in x"
-                )
-            return torch.zeros_like(x)
-        (g,) = torch.autograd.grad(fx.sum(), x, allow_unused=True)
-    return torch.zeros_like(x) if g is None else g.detach()
-
-
 def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> float:
-    r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(x;\mu,\sigma^2)}[f(x)]` by Gauss-Hermite quadrature.
+    r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(\mu,\sigma^2)}[f]` by Gauss-Hermite quadrature, :math:`\sum_i w_i f(\mu + \sigma z_i)`.
 
-    .. math::
-
-        \mathbb{E}[f(x)] = \int f(\mu + \sigma z)\, \phi(z)\, dz
-        \approx \sum_{i=1}^{n} w_i f(\mu + \sigma z_i),
-
-    with the probabilists' Hermite nodes :math:`z_i` and weights :math:`w_i` (normalised
-    to sum to one). Exact for polynomials of degree below :math:`2n`.
-
-    Args:
-        f: torch callable acting elementwise on a 1-D float64 tensor.
-        loc: mean :math:`\mu`.
-        scale: standard deviation :math:`\sigma > 0`.
-        num_nodes: number of quadrature nodes.
-
-    Returns:
-        The expectation as a float.
+    Exact for polynomials of degree below :math:`2n`, ``n = num_nodes``.
 
     Raises:
         ValueError: if ``scale`` is not positive or ``loc`` is not finite.
         TypeError: if ``f`` is not callable.
 
     Shapes:
-        - input of ``f``: ``(num_nodes,)``; output: ``(num_nodes,)``.
+        input of ``f``: ``(num_nodes,)``; output: ``(num_nodes,)``.
     """
     loc, scale = _check(f, loc, scale)
-    z, w = _hermite(_check_nodes(num_nodes))
-    return float((w * _eval(f, loc + scale * z)).sum())
+    z, w = hermite_rule(_check_nodes(num_nodes))
+    return float((w * integrand_values(f, loc + scale * z)).sum())
 
 
 def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> dict[str, float]:
@@ -186,13 +132,10 @@ def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NU
         \partial_\sigma \mathbb{E}[f] = \mathbb{E}\Big[f(\mu + \sigma Z)\,\frac{Z^2 - 1}{\sigma}\Big],
 
     each computed by Gauss-Hermite quadrature. Arguments and errors as :func:`gaussian_expectation`.
-
-    Returns:
-        ``{"loc": float, "scale": float}``.
     """
     loc, scale = _check(f, loc, scale)
-    z, w = _hermite(_check_nodes(num_nodes))
-    fx = _eval(f, loc + scale * z)
+    z, w = hermite_rule(_check_nodes(num_nodes))
+    fx = integrand_values(f, loc + scale * z)
     return {
         "loc": float((w * fx * z).sum() / scale),
         "scale": float((w * fx * (z**2 - 1)).sum() / scale),
@@ -204,22 +147,26 @@ def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NU
 # ----------------------------------------------------------------------------------------------
 
 
-def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
-    z, w = _hermite(num_nodes)
+def _score_function_gauss(f, loc, scale, param, num_nodes, *, optimal: bool):
+    m = gaussian_score_function_moments(f, loc, scale, param, num_nodes=num_nodes)
+    return m.grad, (m.optimal_variance if optimal else m.variance())
+
+
+def _pathwise_gauss(f, loc, scale, param, num_nodes):
+    z, w = hermite_rule(num_nodes)
+    g = integrand_slopes(f, loc + scale * z)
+    est = g if param == "loc" else g * z
+    mean = float((w * est).sum())
+    return mean, float((w * est**2).sum()) - mean**2
+
+
+def _measure_valued_gauss(f, loc, scale, param, num_nodes, *, coupled: bool):
+    z, w = hermite_rule(num_nodes)
     x = loc + scale * z
-    if estimator in ("score_function", "score_function_optimal_baseline"):
-        m = gaussian_score_function_moments(f, loc, scale, param, num_nodes=num_nodes)
-        return _score_function_mean_variance(estimator, m)
-    if estimator == "pathwise":
-        g = _eval_grad(f, x)
-        est = g if param == "loc" else g * z
-        mean = float((w * est).sum())
-        return mean, float((w * est**2).sum()) - mean**2
-    coupled = estimator == "measure_valued_coupled"
     if param == "loc":
         r, v = _rayleigh(_NUM_LEGENDRE)
         c = 1.0 / (scale * math.sqrt(2 * math.pi))
-        fp, fm = _eval(f, loc + scale * r), _eval(f, loc - scale * r)
+        fp, fm = integrand_values(f, loc + scale * r), integrand_values(f, loc - scale * r)
         ep, em = float((v * fp).sum()), float((v * fm).sum())
         mean = c * (ep - em)
         if coupled:
@@ -229,7 +176,7 @@ def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
         return mean, second - mean**2
     # scale: x+ = loc + scale * M (double-sided Maxwell), x- ~ N(loc, scale^2)
     c = 1.0 / scale
-    fx = _eval(f, x)
+    fx = integrand_values(f, x)
     wm = w * z**2  # Maxwell weights: E[g(M)] = E[Z^2 g(Z)]
     ep, em = float((wm * fx).sum()), float((w * fx).sum())
     mean = c * (ep - em)
@@ -245,18 +192,13 @@ def _moments_gauss(estimator, f, loc, scale, param, num_nodes):
     return mean, second - mean**2
 
 
-def _score_function_mean_variance(estimator: str, m) -> tuple[float, float]:
-    """Mean and single-sample variance of the score-function estimator, plain or with b*."""
-    return m.grad, (m.optimal_variance if estimator == "score_function_optimal_baseline" else m.variance())
-
-
 def _check_nodes(num_nodes) -> int:
     return check_positive_int(num_nodes, "num_nodes", maximum=MAX_NUM_NODES)
 
 
 def _running_average(f, loc: float, scale: float, z: torch.Tensor) -> torch.Tensor:
     """``A(z_i) = (1 / z_i) * int_0^{z_i} f(loc + scale * y) dy`` at every (non-zero) node ``z_i``."""
-    t, v = _legendre(_NUM_LEGENDRE_PANEL, 0.0, 1.0)
+    t, v = legendre_rule(_NUM_LEGENDRE_PANEL, 0.0, 1.0)
     out = torch.empty_like(z)
     for side in (z > 0, z < 0):
         nodes = z[side]
@@ -265,12 +207,12 @@ def _running_average(f, loc: float, scale: float, z: torch.Tensor) -> torch.Tens
         starts = torch.cat([ends.new_zeros(1), ends[:-1]])
         width = ends - starts  # signed
         points = starts[:, None] + width[:, None] * t[None, :]
-        panel = width * (v[None, :] * _eval(f, (loc + scale * points).reshape(-1)).reshape(points.shape)).sum(1)
+        panel = width * (v[None, :] * integrand_values(f, (loc + scale * points).reshape(-1)).reshape(points.shape)).sum(1)
         integral = torch.empty_like(ends)
         integral[order] = torch.cumsum(panel, 0)
         out[side] = integral / nodes
     if (z == 0).any():
-        out[z == 0] = _eval(f, torch.full((1,), loc, dtype=z.dtype))[0]
+        out[z == 0] = integrand_values(f, torch.full((1,), loc, dtype=z.dtype))[0]
     return out
 
 
@@ -279,10 +221,10 @@ def _running_average(f, loc: float, scale: float, z: torch.Tensor) -> torch.Tens
 # ----------------------------------------------------------------------------------------------
 
 
-def _scalar(f, derivative=False):
+def _scalar_integrand(f, derivative=False):
     def g(x: float) -> float:
         t = torch.tensor([x], dtype=torch.float64)
-        return float((_eval_grad(f, t) if derivative else _eval(f, t))[0])
+        return float((integrand_slopes(f, t) if derivative else integrand_values(f, t))[0])
 
     return g
 
@@ -292,27 +234,39 @@ def _quad(g, lo, hi):
     return value
 
 
-def _moments_quad(estimator, f, loc, scale, param):
-    phi = lambda z: math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)  # noqa: E731
-    lo, hi = -14.0, 14.0
-    fs = _scalar(f)
-    if estimator in ("score_function", "score_function_optimal_baseline"):
-        s = (lambda z: z / scale) if param == "loc" else (lambda z: (z * z - 1) / scale)
-        def expect(g):
-            return _quad(lambda z: g(fs(loc + scale * z), s(z)) * phi(z), lo, hi)
+_LO, _HI = -14.0, 14.0  # the adaptive rule's range in standard deviations
 
-        m = ScoreFunctionMoments(
-            mean_f=expect(lambda f_, s_: f_), mean_f2=expect(lambda f_, s_: f_**2),
-            grad=expect(lambda f_, s_: f_ * s_), mean_s2=expect(lambda f_, s_: s_**2),
-            mean_f_s2=expect(lambda f_, s_: f_ * s_**2), mean_f2_s2=expect(lambda f_, s_: f_**2 * s_**2),
-        )
-        return _score_function_mean_variance(estimator, m)
-    if estimator == "pathwise":
-        d = _scalar(f, derivative=True)
-        est = (lambda z: d(loc + scale * z)) if param == "loc" else (lambda z: d(loc + scale * z) * z)
-        mean = _quad(lambda z: est(z) * phi(z), lo, hi)
-        return mean, _quad(lambda z: est(z) ** 2 * phi(z), lo, hi) - mean**2
-    coupled = estimator == "measure_valued_coupled"
+
+def _phi(z: float) -> float:
+    return math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def _score_function_quad(f, loc, scale, param, *, optimal: bool):
+    fs = _scalar_integrand(f)
+    s = (lambda z: z / scale) if param == "loc" else (lambda z: (z * z - 1) / scale)
+
+    def expect(g):
+        return _quad(lambda z: g(fs(loc + scale * z), s(z)) * _phi(z), _LO, _HI)
+
+    m = ScoreFunctionMoments(
+        mean_f=expect(lambda f_, s_: f_), mean_f2=expect(lambda f_, s_: f_**2),
+        grad=expect(lambda f_, s_: f_ * s_), mean_s2=expect(lambda f_, s_: s_**2),
+        mean_f_s2=expect(lambda f_, s_: f_ * s_**2), mean_f2_s2=expect(lambda f_, s_: f_**2 * s_**2),
+    )
+    return m.grad, (m.optimal_variance if optimal else m.variance())
+
+
+def _pathwise_quad(f, loc, scale, param):
+    integrand_slopes(f, loc + scale * hermite_rule(64)[0])  # f must be differentiable: checked at once
+    d = _scalar_integrand(f, derivative=True)
+    est = (lambda z: d(loc + scale * z)) if param == "loc" else (lambda z: d(loc + scale * z) * z)
+    mean = _quad(lambda z: est(z) * _phi(z), _LO, _HI)
+    return mean, _quad(lambda z: est(z) ** 2 * _phi(z), _LO, _HI) - mean**2
+
+
+def _measure_valued_quad(f, loc, scale, param, *, coupled: bool):
+    phi, lo, hi = _phi, _LO, _HI
+    fs = _scalar_integrand(f)
     if param == "loc":
         rho = lambda r: r * math.exp(-0.5 * r * r)  # noqa: E731  Weibull(sqrt 2, 2) density
         c = 1.0 / (scale * math.sqrt(2 * math.pi))
@@ -373,20 +327,6 @@ def estimator_moments(
     The variance is :math:`\mathbb{E}[\hat\eta^2] - (\mathbb{E}\hat\eta)^2`; the variance of an
     ``N``-sample average is this divided by ``N``.
 
-    Args:
-        estimator: one of :data:`ESTIMATORS`.
-        f: torch callable acting elementwise on a 1-D float64 tensor (differentiable for
-            ``"pathwise"``).
-        loc: mean :math:`\mu`.
-        scale: standard deviation :math:`\sigma > 0`.
-        param: ``"loc"`` or ``"scale"``.
-        method: ``"gauss"`` (fixed Gauss-Hermite / Gauss-Legendre rules, fast, default)
-            or ``"quad"`` (adaptive ``scipy.integrate.quad``, slow).
-        num_nodes: number of Gauss-Hermite nodes for ``method="gauss"``.
-
-    Returns:
-        ``(mean, variance)`` of a single-sample estimate, as floats.
-
     Raises:
         ValueError: if ``estimator``, ``param`` or ``method`` is unknown, or ``scale <= 0``.
     """
@@ -394,11 +334,27 @@ def estimator_moments(
     check_choice(param, PARAMS, "param")
     check_choice(method, ("gauss", "quad"), "method")
     loc, scale = _check(f, loc, scale)
-    if estimator == "pathwise":  # f must be differentiable in x: checked on the nodes at once
-        _eval_grad(f, loc + scale * _hermite(64)[0])
+    gauss, quad = _MOMENTS[estimator]
     if method == "quad":
-        return _moments_quad(estimator, f, loc, scale, param)
-    return _moments_gauss(estimator, f, loc, scale, param, _check_nodes(num_nodes))
+        return quad(f, loc, scale, param)
+    return gauss(f, loc, scale, param, _check_nodes(num_nodes))
+
+
+#: The exact moments of each estimator: name -> (Gauss rule, adaptive rule).
+_MOMENTS = {
+    "score_function": (functools.partial(_score_function_gauss, optimal=False),
+                       functools.partial(_score_function_quad, optimal=False)),
+    "score_function_optimal_baseline": (functools.partial(_score_function_gauss, optimal=True),
+                                        functools.partial(_score_function_quad, optimal=True)),
+    "pathwise": (_pathwise_gauss, _pathwise_quad),
+    "measure_valued": (functools.partial(_measure_valued_gauss, coupled=False),
+                       functools.partial(_measure_valued_quad, coupled=False)),
+    "measure_valued_coupled": (functools.partial(_measure_valued_gauss, coupled=True),
+                               functools.partial(_measure_valued_quad, coupled=True)),
+}
+#: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`
+#: (names of :data:`lecture9.estimators.REGISTRY`).
+ESTIMATORS = tuple(_MOMENTS)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -408,23 +364,12 @@ def estimator_moments(
 
 @dataclasses.dataclass(frozen=True)
 class ScoreFunctionMoments:
-    """Exact moments of :math:`f` and the score :math:`s = \\partial_\\theta \\log p(x;\\theta)` for one scalar parameter.
+    r"""The six moments :math:`\mathbb{E}[f]`, :math:`\mathbb{E}[f^2]`, ``grad`` :math:`= \mathbb{E}[fs]`, :math:`\mathbb{E}[s^2]`, :math:`\mathbb{E}[fs^2]`, :math:`\mathbb{E}[f^2s^2]` of a cost and a score.
 
-    From these six numbers follow the exact variance of the score-function
-    estimator with any constant baseline, with the optimal one, with a moving
-    average and with the leave-one-out baseline. Obtain them with
-    :func:`gaussian_score_function_moments` or
-    :func:`discrete_score_function_moments`.
-
-    Mohamed et al. (2020), Sec. 7.4.
-
-    Args:
-        mean_f: :math:`\\mathbb{E}[f]`.
-        mean_f2: :math:`\\mathbb{E}[f^2]`.
-        grad: :math:`\\mathbb{E}[f s]`, the exact gradient.
-        mean_s2: :math:`\\mathbb{E}[s^2]` (the Fisher information).
-        mean_f_s2: :math:`\\mathbb{E}[f s^2]`.
-        mean_f2_s2: :math:`\\mathbb{E}[f^2 s^2]`.
+    :math:`s = \partial_\theta \log p(x;\theta)` for one scalar parameter. From them follow the
+    exact variances of the score-function estimator with a constant, the optimal, a
+    moving-average and the leave-one-out baseline (Mohamed et al. 2020, Sec. 7.4). From
+    :func:`gaussian_score_function_moments` or :func:`discrete_score_function_moments`.
 
     Shapes:
         All scalars (floats), or tensors of one batch shape (batched problems).
@@ -454,13 +399,6 @@ class ScoreFunctionMoments:
 
             \\operatorname{Var} = \\mathbb{E}[f^2 s^2] - 2\\,\\mathbb{E}[b]\\,\\mathbb{E}[f s^2]
             + \\mathbb{E}[b^2]\\,\\mathbb{E}[s^2] - (\\mathbb{E}[f s])^2.
-
-        Args:
-            baseline: the baseline, or its mean when it is random.
-            baseline_variance: the variance of a random baseline (0 for a constant).
-
-        Returns:
-            The variance (float, or tensor for batched moments).
         """
         b = baseline
         return (
@@ -480,13 +418,6 @@ class ScoreFunctionMoments:
 
         At stationarity the average of batch means has mean :math:`\\mathbb{E}[f]` and
         variance :math:`\\frac{1-\\gamma}{1+\\gamma}\\operatorname{Var}[f] / B` for batches of size :math:`B`.
-
-        Args:
-            decay: :math:`\\gamma`.
-            batch_size: :math:`B`, samples per step.
-
-        Returns:
-            The variance (float).
         """
         v = (1 - decay) / (1 + decay) * self.var_f / batch_size
         return self.variance(self.mean_f, v)
@@ -504,12 +435,6 @@ class ScoreFunctionMoments:
         number of samples; as :math:`K \\to \\infty` this tends to
         :meth:`variance` with :math:`b = \\mathbb{E}[f]`.
 
-        Args:
-            group_size: :math:`K \\ge 2`.
-
-        Returns:
-            The variance of the :math:`K`-sample estimate (float).
-
         Raises:
             ValueError: if :math:`K < 2`.
         """
@@ -526,14 +451,6 @@ def gaussian_scores(x: torch.Tensor, loc, scale) -> dict[str, torch.Tensor]:
 
         \\partial_\\mu \\log p = \\frac{x - \\mu}{\\sigma^2}, \\qquad
         \\partial_\\sigma \\log p = \\frac{(x - \\mu)^2 - \\sigma^2}{\\sigma^3}.
-
-    Args:
-        x: samples.
-        loc: :math:`\\mu` (number or tensor broadcastable to one sample).
-        scale: :math:`\\sigma > 0`.
-
-    Returns:
-        ``{"loc": tensor, "scale": tensor}``, each of ``x``'s shape.
 
     Raises:
         ValueError: if ``scale`` is not finite and > 0 or ``loc`` is not finite.
@@ -563,16 +480,13 @@ def gaussian_score_function_moments(
     :func:`exact_optimal_baseline` read theirs from it. Arguments as :func:`gaussian_expectation`, and
     ``param`` (``"loc"`` or ``"scale"``).
 
-    Returns:
-        The moments (floats).
-
     Raises:
         ValueError: as :func:`gaussian_expectation`, or for an unknown ``param``.
     """
     check_choice(param, PARAMS, "param")
     loc, scale = _check(f, loc, scale)
-    z, w = _hermite(_check_nodes(num_nodes))
-    fx = _eval(f, loc + scale * z)
+    z, w = hermite_rule(_check_nodes(num_nodes))
+    fx = integrand_values(f, loc + scale * z)
     s = z / scale if param == "loc" else (z**2 - 1) / scale
     return _score_moments(lambda v: float((w * v).sum()), fx, s)
 
@@ -598,25 +512,12 @@ def _make_distribution(distribution, params: dict):
 
 
 def discrete_score_function_moments(f: Callable, distribution, params: dict, param: str) -> ScoreFunctionMoments:
-    """Exact :class:`ScoreFunctionMoments` for a finite discrete distribution, by enumeration.
+    r"""Exact :class:`ScoreFunctionMoments` of a finite discrete distribution, by enumeration.
 
-    Sums over ``enumerate_support()``; the scores come from autograd of ``log_prob``.
-    For example the binary toy problem of Tucker et al. (2017):
+    Sums over ``enumerate_support()``, the scores by autograd of ``log_prob``; batched
+    parameters give tensor-valued moments (e.g. a curve against the logit). For the toy
+    problem of Tucker et al. (2017):
     ``discrete_score_function_moments(lambda b: (b - 0.45) ** 2, Bernoulli, {"logits": torch.tensor(0.)}, "logits")``.
-    Batched parameters (one independent problem per batch entry, ``f`` elementwise)
-    give tensor-valued moments, e.g. a whole curve against the logit at once.
-
-
-    Args:
-        f: a torch-callable cost of the outcomes, elementwise over the batch.
-        distribution: a ``torch.distributions.Distribution`` class with finite
-            support (Bernoulli, Categorical, Binomial, ...) or a factory ``**params -> Distribution``.
-        params: its parameters.
-        param: the parameter to differentiate.
-
-    Returns:
-        The moments, as floats for scalar parameters and as tensors of
-        ``batch_shape`` otherwise.
 
     Raises:
         ValueError: if ``param`` is not in ``params`` or is not one scalar per batch entry.
@@ -667,10 +568,6 @@ def exact_optimal_baseline(f: Callable, loc: float, scale: float) -> dict[str, f
         b^*_\\theta = \\frac{\\mathbb{E}[f(x)\\, s_\\theta(x)^2]}{\\mathbb{E}[s_\\theta(x)^2]}
 
     read from :func:`gaussian_score_function_moments` (same arguments). Mohamed et al. (2020), Sec. 7.4.
-
-    Returns:
-        ``{"loc": float, "scale": float}``, usable as ``baseline=`` in
-        :func:`lecture9.estimators.score_function_grad`.
     """
     return {p: gaussian_score_function_moments(f, loc, scale, p).optimal_baseline for p in PARAMS}
 
@@ -690,17 +587,6 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     - ``pathwise``: :math:`4\sigma^2` (loc), :math:`4d^2 + 8\sigma^2` (scale);
     - ``measure_valued``: :math:`(8/\pi - 2) d^2 + 4\sigma^2/\pi` (loc), :math:`16 d^2 + 8\sigma^2` (scale);
     - ``measure_valued_coupled``: :math:`(16/\pi - 4) d^2` (loc), :math:`4 d^2 + 4\sigma^2` (scale).
-
-
-    Args:
-        estimator: one of :data:`ESTIMATORS`.
-        k: the shift of the cost; a number or an array of numbers.
-        loc: mean :math:`\mu`.
-        scale: standard deviation :math:`\sigma > 0`.
-        param: ``"loc"`` or ``"scale"``.
-
-    Returns:
-        The variance, a float (or a numpy array of ``k``'s shape).
 
     Raises:
         ValueError: if ``estimator`` or ``param`` is unknown or ``scale <= 0``.
@@ -728,6 +614,56 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     return float(value) if np.ndim(value) == 0 else value
 
 
-# The exact truth for discrete distributions lives in lecture9.enumeration (documented there); re-exported
-# here too, so that ``lecture9.reference.enumerated_gradient`` works.
-from .enumeration import MAX_ENUMERATED_BITS, enumerated_gradient, relaxed_bernoulli_moments  # noqa: E402,F401
+def poisson_rate_gradient(f: Callable[[torch.Tensor], torch.Tensor], rate: float, *, terms: int | None = None) -> float:
+    """:math:`\\nabla_\\lambda \\mathbb{E}_{\\mathrm{Pois}(\\lambda)}[f] = \\sum_{j=0}^{J-1} f(j)\\, \\mathrm{Pois}(j; \\lambda)\\,(j/\\lambda - 1)`.
+
+    ``terms`` (J) defaults to enough for a Poisson tail below 1e-12.
+
+    Raises:
+        ValueError: if ``terms`` leaves a tail above 1e-12 (the sum would be truncated), or J > 10^7.
+    """
+    check_callable(f, "f", example="lambda j: (j >= 3).double()")
+    rate = check_float(rate, "rate", minimum=0.0, strict=True)
+    needed = math.ceil(rate + 12 * math.sqrt(rate) + 30)
+    terms = needed if terms is None else check_int(terms, "terms", minimum=1)
+    check_size(max(terms, needed), "the number of terms needed at this rate", maximum=10**7,
+               workaround="use a smaller rate")
+    tail = float(torch.special.gammainc(torch.tensor(float(terms), dtype=torch.float64),
+                                        torch.tensor(rate, dtype=torch.float64)))
+    if tail > 1e-12:
+        raise ValueError(f"terms={terms} truncates the sum: the Poisson({rate:g}) mass beyond it is {tail:.2g}; "
+                         f"use terms >= {needed} (or leave terms=None)")
+    j = torch.arange(terms, dtype=torch.float64)
+    pmf = torch.distributions.Poisson(torch.tensor(rate, dtype=torch.float64)).log_prob(j).exp()
+    return float((call_checked(f, j, name="f(j)", shape=(terms,)) * pmf * (j / rate - 1)).sum())
+
+
+def even_floor_gradient(loc: float, scale: float, *, num_intervals: int | None = None) -> float:
+    """:math:`\\nabla_\\mu \\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}\\big[\\mathbb{1}\\{\\lfloor x \\rfloor \\text{ even}\\}\\big]`.
+
+    .. math::
+
+        \\frac{1}{\\sigma} \\sum_{n \\text{ even}} \\Big[\\phi\\big(\\tfrac{n - \\mu}{\\sigma}\\big)
+        - \\phi\\big(\\tfrac{n + 1 - \\mu}{\\sigma}\\big)\\Big],
+
+    summed over the even :math:`n` with :math:`|n - \\mu| \\le` ``num_intervals`` (default: enough
+    that the terms beyond are below :math:`\\phi(10)`).
+
+    Raises:
+        ValueError: if ``num_intervals`` is too few for ``scale`` (a truncated sum), or above 10^7.
+    """
+    _check(lambda x: x, loc, scale)
+    loc, scale = float(loc), float(scale)
+    needed = 2 * math.ceil(5 * scale) + 2
+    num_intervals = needed if num_intervals is None else check_int(num_intervals, "num_intervals", minimum=1)
+    check_size(num_intervals, "num_intervals", maximum=10**7, workaround="use a smaller scale")
+    if num_intervals < needed:
+        raise ValueError(f"num_intervals={num_intervals} truncates the sum at scale={scale:g}; "
+                         f"use num_intervals >= {needed} (or leave num_intervals=None)")
+    centre = 2 * math.floor(loc / 2)
+    n = torch.arange(centre - 2 * (num_intervals // 2), centre + 2 * (num_intervals // 2) + 1, 2, dtype=torch.float64)
+    return float((_standard_normal_pdf((n - loc) / scale) - _standard_normal_pdf((n + 1 - loc) / scale)).sum() / scale)
+
+
+def _standard_normal_pdf(z: torch.Tensor) -> torch.Tensor:
+    return torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)

@@ -30,7 +30,13 @@ from typing import NamedTuple
 import torch
 from torch import distributions as D
 
-from ._validation import check_distribution, check_finite, check_generator, check_num_samples, check_positive_int
+from ._validation import (
+    check_distribution,
+    check_finite,
+    check_generator,
+    check_num_samples,
+    check_positive_int,
+)
 
 __all__ = [
     "draw", "uniform_noise", "normal_noise", "inverse_cdf_sample", "rejection_sample", "RejectionSamples",
@@ -208,8 +214,8 @@ _SAMPLERS = {
 
 
 def _sample_mixture_same_family(d, shape, g, sample_shape):
-    comp = _draw_distribution(d.component_distribution, sample_shape, g)  # (*s, *b, K, *e)
-    which = _draw_distribution(d.mixture_distribution, sample_shape, g)  # (*s, *b)
+    comp = draw_unchecked(d.component_distribution, sample_shape, g)  # (*s, *b, K, *e)
+    which = draw_unchecked(d.mixture_distribution, sample_shape, g)  # (*s, *b)
     event_dims = len(d.event_shape)
     index = which.reshape(which.shape + (1,) + (1,) * event_dims)
     index = index.expand(which.shape + (1,) + d.event_shape)
@@ -222,14 +228,6 @@ def draw(
     """Draw ``sample_shape`` samples of ``distribution`` with ``generator``; differentiable where possible.
 
     The one public sampler of :mod:`lecture9` for ``torch.distributions`` families.
-
-    Args:
-        distribution: a ``torch.distributions.Distribution`` instance.
-        sample_shape: the sample shape, an integer ``n`` (same as ``(n,)``) or a tuple of integers.
-        generator: random generator; ``None`` uses PyTorch's default one.
-
-    Returns:
-        The samples; differentiable in the parameters for reparameterizable families.
 
     Raises:
         TypeError: if ``distribution`` is not a Distribution, ``sample_shape`` not an
@@ -257,22 +255,22 @@ def draw(
             f"sample_shape {tuple(sample_shape)} asks for {numel:.3g} numbers, more than MAX_DRAW_NUMEL = "
             f"{MAX_DRAW_NUMEL:.3g} in one call; draw in chunks (e.g. lecture9.montecarlo.mc_estimate does)"
         )
-    return _draw_distribution(distribution, tuple(int(n) for n in sample_shape), generator)
+    return draw_unchecked(distribution, tuple(int(n) for n in sample_shape), generator)
 
 
-def _draw_distribution(dist: D.Distribution, sample_shape: tuple[int, ...], generator) -> torch.Tensor:
+def draw_unchecked(dist: D.Distribution, sample_shape: tuple[int, ...], generator) -> torch.Tensor:
     """:func:`draw` without argument checks (internal hot path)."""
     shape = dist._extended_shape(torch.Size(sample_shape))
     for cls in type(dist).__mro__:
         if cls in _SAMPLERS:
             return _SAMPLERS[cls](dist, shape, generator)
         if cls is D.TransformedDistribution:
-            x = _draw_distribution(dist.base_dist, sample_shape, generator)
+            x = draw_unchecked(dist.base_dist, sample_shape, generator)
             for transform in dist.transforms:
                 x = transform(x)
             return x
         if cls is D.Independent:
-            return _draw_distribution(dist.base_dist, sample_shape, generator)
+            return draw_unchecked(dist.base_dist, sample_shape, generator)
         if cls is D.MixtureSameFamily:
             return _sample_mixture_same_family(dist, shape, generator, sample_shape)
     if not dist.support.is_discrete:  # fall back on the inverse CDF
@@ -291,10 +289,8 @@ def _draw_distribution(dist: D.Distribution, sample_shape: tuple[int, ...], gene
 # --------------------------------------------------------------------------- callables and direct sampling
 
 
-def _check_generator_keyword(fn, name: str, signature: str) -> None:
+def check_generator_keyword(fn, name: str, signature: str) -> None:
     """Raise ``TypeError`` if the callable ``fn`` cannot take a ``generator=`` keyword.
-
-    Callables whose signature Python cannot inspect (some builtins) are let through.
     """
     try:
         params = inspect.signature(fn).parameters.values()
@@ -314,17 +310,17 @@ def _check_generator_keyword(fn, name: str, signature: str) -> None:
     )
 
 
-def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor:
+def draw_samples(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor:
     """Samples from a Distribution or a callable ``sampler(num_samples, generator=...)``."""
     if isinstance(sampler, torch.distributions.Distribution):
         with torch.no_grad():
-            return _draw_distribution(sampler, (num_samples,), generator)
+            return draw_unchecked(sampler, (num_samples,), generator)
     if not callable(sampler):
         raise TypeError(
             f"{name} must be a torch.distributions.Distribution or a callable "
             f"{name}(num_samples, generator=...) -> Tensor, got {type(sampler).__name__}"
         )
-    _check_generator_keyword(sampler, name, f"{name}(num_samples, generator=None) -> Tensor")
+    check_generator_keyword(sampler, name, f"{name}(num_samples, generator=None) -> Tensor")
     x = sampler(num_samples, generator=generator)
     if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[0] != num_samples:
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
@@ -335,7 +331,7 @@ def _draw(sampler, num_samples: int, generator, name: str = "sampler") -> Tensor
     return x
 
 
-def _evaluate(f, x: Tensor, num_samples: int, name: str = "f") -> Tensor:
+def evaluate_samples(f, x: Tensor, num_samples: int, name: str = "f") -> Tensor:
     """Evaluate ``f`` on samples and check that it returns one value per sample."""
     if not callable(f):
         raise TypeError(f"{name} must be callable, mapping samples to one value per sample, got {type(f).__name__}")
@@ -350,7 +346,7 @@ def _evaluate(f, x: Tensor, num_samples: int, name: str = "f") -> Tensor:
     return values
 
 
-def _scalar_batch(distribution, name: str) -> None:
+def check_scalar_batch(distribution, name: str) -> None:
     if distribution.batch_shape != torch.Size():
         raise ValueError(
             f"{name} must have batch_shape (), got {tuple(distribution.batch_shape)}; "
@@ -359,15 +355,15 @@ def _scalar_batch(distribution, name: str) -> None:
 
 
 
-def _target_log_prob(target, proposal, name: str):
+def target_log_density(target, proposal, name: str):
     """``target.log_prob`` after checking that the target Distribution matches the proposal's space."""
     if target.event_shape != proposal.event_shape:
         raise ValueError(
             f"target and proposal must have the same event_shape, got {tuple(target.event_shape)} and "
             f"{tuple(proposal.event_shape)}; both must be densities over the same space"
         )
-    _scalar_batch(target, name)
-    return _support_log_prob(target)
+    check_scalar_batch(target, name)
+    return support_log_prob(target)
 
 
 def _unvalidated(dist: D.Distribution) -> D.Distribution:
@@ -379,7 +375,7 @@ def _unvalidated(dist: D.Distribution) -> D.Distribution:
     return dist
 
 
-def _support_log_prob(dist: D.Distribution):
+def support_log_prob(dist: D.Distribution):
     """``dist.log_prob`` that is ``-inf`` outside the support, where torch would raise or return NaN."""
     raw = _unvalidated(dist).log_prob
 
@@ -408,16 +404,6 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
 
     Devroye (1986), Sec. 2.1.
 
-    Args:
-        icdf: the quantile function :math:`F^{-1}`, vectorised (``u`` tensor to
-            ``x`` tensor of the same shape), or a Distribution with an ``icdf``.
-        num_samples: number of samples, an integer >= 1.
-        generator: the random number generator.
-        dtype: floating dtype of the uniforms (float64 by default, for accurate tails).
-
-    Returns:
-        The samples.
-
     Raises:
         TypeError: if ``icdf`` is not callable, is a Distribution without an
             ``icdf`` (e.g. Gamma), or for a bad ``num_samples`` / ``generator``.
@@ -445,7 +431,7 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
         raise no_icdf
     u = uniform_noise((num_samples,), torch.empty((), dtype=dtype), generator)
     try:
-        x = _evaluate(icdf, u, num_samples, "icdf")
+        x = evaluate_samples(icdf, u, num_samples, "icdf")
     except NotImplementedError as error:
         if distribution is None:
             raise
@@ -482,19 +468,6 @@ def rejection_sample(
 
     von Neumann (1951); Robert and Casella (2004), Sec. 2.3.
 
-    Args:
-        target_log_prob: the (possibly unnormalised) target log-density: a
-            callable ``x -> log p(x)`` with one value per sample, or a Distribution
-            (its ``log_prob``).
-        proposal: the proposal :math:`q`, batch shape ``()``.
-        log_M: :math:`\\log M`, finite.
-        num_samples: number of accepted samples wanted, an integer >= 1.
-        generator: the random number generator.
-        max_proposals: give up after this many proposals.
-
-    Returns:
-        :class:`RejectionSamples` ``(samples, acceptance_rate, num_proposed)``.
-
     Raises:
         TypeError: for a bad ``target_log_prob``, ``proposal``, ``num_samples`` or ``generator``.
         ValueError: if ``log_M`` is not finite or not a single number, the event
@@ -507,10 +480,36 @@ def rejection_sample(
     Shapes:
         ``samples``: ``(num_samples, *event_shape)``.
     """
+    num_samples, max_proposals, log_M, target_log_prob = _rejection_arguments(
+        target_log_prob, proposal, log_M, num_samples, generator, max_proposals)
+    accept_prob_guess = max(min(1.0, math.exp(-min(log_M, 700.0))), 1.0 / max_proposals)
+    chunks: list[Tensor] = []
+    accepted = 0
+    proposed = 0
+    while accepted < num_samples:
+        remaining = num_samples - accepted
+        batch = int(min(max(math.ceil(1.2 * remaining / accept_prob_guess) + 16, 64), 2**20))
+        batch = min(batch, max(64, max_proposals - proposed))  # stop near max_proposals
+        with torch.no_grad():
+            x = draw_unchecked(proposal, (batch,), generator)
+        log_p = evaluate_samples(target_log_prob, x, batch, "target_log_prob").detach().double()
+        log_ratio = _checked_log_ratio(log_p, proposal.log_prob(x).detach().double(), x, log_M)
+        u = torch.rand(batch, generator=generator, dtype=torch.float64)
+        idx = torch.nonzero(torch.log(u) < log_ratio).flatten()
+        take = min(idx.numel(), remaining)
+        proposed += int(idx[take - 1]) + 1 if take == remaining else batch
+        chunks.append(x[idx[:take]])
+        accepted += take
+        if accepted < num_samples and proposed >= max_proposals:
+            _raise_exhausted(accepted, proposed, num_samples, max_proposals, log_M)
+    return RejectionSamples(torch.cat(chunks, 0), num_samples / proposed, proposed)
+
+
+def _rejection_arguments(target_log_prob, proposal, log_M, num_samples, generator, max_proposals):
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
     check_distribution(proposal, "proposal")
-    _scalar_batch(proposal, "proposal")
+    check_scalar_batch(proposal, "proposal")
     max_proposals = check_positive_int(max_proposals, "max_proposals")
     if num_samples > max_proposals:
         raise ValueError(
@@ -523,54 +522,44 @@ def rejection_sample(
         log_M = log_M.item()
     log_M = float(check_finite(log_M, "log_M"))
     if isinstance(target_log_prob, torch.distributions.Distribution):
-        target_log_prob = _target_log_prob(target_log_prob, proposal, "target_log_prob")
+        target_log_prob = target_log_density(target_log_prob, proposal, "target_log_prob")
     elif not callable(target_log_prob):
         raise TypeError(
             f"target_log_prob must be a callable x -> log p(x) or a Distribution, got {type(target_log_prob).__name__}"
         )
-    accept_prob_guess = max(min(1.0, math.exp(-min(log_M, 700.0))), 1.0 / max_proposals)
-    chunks: list[Tensor] = []
-    accepted = 0
-    proposed = 0
-    while accepted < num_samples:
-        remaining = num_samples - accepted
-        batch = int(min(max(math.ceil(1.2 * remaining / accept_prob_guess) + 16, 64), 2**20))
-        batch = min(batch, max(64, max_proposals - proposed))  # stop near max_proposals
-        with torch.no_grad():
-            x = _draw_distribution(proposal, (batch,), generator)
-        log_p = _evaluate(target_log_prob, x, batch, "target_log_prob").detach().double()
-        if torch.isnan(log_p).any() or torch.isposinf(log_p).any():
-            i = int((torch.isnan(log_p) | torch.isposinf(log_p)).nonzero()[0, 0])
-            raise ValueError(
-                f"target_log_prob returned {float(log_p[i])} at x = {x[i].tolist()}; it must return a number "
-                f"or -inf (zero density) for every proposal"
-            )
-        log_ratio = log_p - proposal.log_prob(x).detach().double() - log_M
-        violated = log_ratio > 1e-6
-        if violated.any():
-            i = int(torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf))))
-            needed = log_M + float(log_ratio[i])
-            where = f"{float(x[i]):.4g}" if x[i].numel() == 1 else str([round(v, 4) for v in x[i].flatten().tolist()])
-            raise ValueError(
-                f"the envelope M q(x) >= p(x) is violated at x = {where}: log p(x) - log q(x) = {needed:.4g} "
-                f"> log_M = {log_M:.4g}; increase log_M to at least {needed:.4g} or use a wider proposal"
-            )
-        u = torch.rand(batch, generator=generator, dtype=torch.float64)
-        idx = torch.nonzero(torch.log(u) < log_ratio).flatten()
-        take = min(idx.numel(), remaining)
-        proposed += int(idx[take - 1]) + 1 if take == remaining else batch
-        chunks.append(x[idx[:take]])
-        accepted += take
-        if accepted < num_samples and proposed >= max_proposals:
-            rate = accepted / proposed
-            if rate >= 0.5 * math.exp(-min(log_M, 700.0)):  # about the 1/M of a normalised target
-                hint = (f"the acceptance rate {rate:.3g} is fine, but num_samples={num_samples} needs about "
-                        f"{math.ceil(num_samples / max(rate, 1e-300)):.3g} proposals: raise max_proposals")
-            else:
-                hint = ("the envelope is too loose (M too large) - tighten log_M or choose a proposal closer "
-                        "to the target, or raise max_proposals")
-            raise RejectionSamplingError(
-                f"rejection sampling accepted only {accepted} of {proposed} proposals "
-                f"(max_proposals={max_proposals}); {hint}"
-            )
-    return RejectionSamples(torch.cat(chunks, 0), num_samples / proposed, proposed)
+    return num_samples, max_proposals, log_M, target_log_prob
+
+
+def _checked_log_ratio(log_p: Tensor, log_q: Tensor, x: Tensor, log_M: float) -> Tensor:
+    """``log p - log q - log M`` per proposal; ``ValueError`` on a NaN / +inf target or a violated envelope."""
+    if torch.isnan(log_p).any() or torch.isposinf(log_p).any():
+        i = int((torch.isnan(log_p) | torch.isposinf(log_p)).nonzero()[0, 0])
+        raise ValueError(
+            f"target_log_prob returned {float(log_p[i])} at x = {x[i].tolist()}; it must return a number "
+            f"or -inf (zero density) for every proposal"
+        )
+    log_ratio = log_p - log_q - log_M
+    violated = log_ratio > 1e-6
+    if violated.any():
+        i = int(torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf))))
+        needed = log_M + float(log_ratio[i])
+        where = f"{float(x[i]):.4g}" if x[i].numel() == 1 else str([round(v, 4) for v in x[i].flatten().tolist()])
+        raise ValueError(
+            f"the envelope M q(x) >= p(x) is violated at x = {where}: log p(x) - log q(x) = {needed:.4g} "
+            f"> log_M = {log_M:.4g}; increase log_M to at least {needed:.4g} or use a wider proposal"
+        )
+    return log_ratio
+
+
+def _raise_exhausted(accepted: int, proposed: int, num_samples: int, max_proposals: int, log_M: float):
+    rate = accepted / proposed
+    if rate >= 0.5 * math.exp(-min(log_M, 700.0)):  # about the 1/M of a normalised target
+        hint = (f"the acceptance rate {rate:.3g} is fine, but num_samples={num_samples} needs about "
+                f"{math.ceil(num_samples / max(rate, 1e-300)):.3g} proposals: raise max_proposals")
+    else:
+        hint = ("the envelope is too loose (M too large) - tighten log_M or choose a proposal closer "
+                "to the target, or raise max_proposals")
+    raise RejectionSamplingError(
+        f"rejection sampling accepted only {accepted} of {proposed} proposals "
+        f"(max_proposals={max_proposals}); {hint}"
+    )

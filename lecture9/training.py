@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._validation import check_generator, check_num_samples, check_positive, check_positive_int, check_vae
-from .vae import VAE, _evaluate_unchecked, encoder_gradient_variance, evaluate_bound
+from ._validation import check_generator, check_num_samples, check_positive, check_positive_int
+from .vae import VAE, check_vae, encoder_gradient_variance, evaluate_bound, evaluate_bound_unchecked
 
 __all__ = [
     "CHECKPOINT_NAME",
@@ -116,9 +116,6 @@ def _split_data(data, test_data):
 
 def _atomic_write(path: Path, write: Callable) -> Path:
     """Call ``write(file)`` on ``path + '.tmp'`` opened for binary writing, fsync it, then :func:`os.replace`.
-
-    If writing fails the temporary file is deleted and the error re-raised; ``path``
-    is never left half-written.
     """
     if path.is_dir():
         raise ValueError(f"path {path} is a folder; pass the path of the file to write")
@@ -161,14 +158,6 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     killed while writing leaves the previous checkpoint intact; if saving raises, the
     temporary file is removed and the error propagates.
 
-    Args:
-        path: the checkpoint file; its folder is created if needed.
-        state: what to save (tensors, numbers, strings, lists and dicts, so that
-            :func:`load_checkpoint` can read it with ``weights_only=True``).
-
-    Returns:
-        ``path`` as a :class:`pathlib.Path`.
-
     Raises:
         OSError: or whatever :func:`torch.save` raises, after removing the temporary file.
     """
@@ -210,8 +199,6 @@ def _baseline_name(baseline):
 
 def _check_resume_settings(checkpoint, saved: dict, current: dict) -> None:
     """Raise a ValueError listing every setting that differs between a checkpoint and the current call.
-
-    Only the keys present in both are compared (older checkpoints store fewer).
     """
     diffs = [
         f"{key}: checkpoint {saved[key]!r}, now {current[key]!r}"
@@ -253,85 +240,28 @@ def train(
 ) -> dict[str, list]:
     """Train ``model`` by maximizing the ELBO with Adam; return the per-epoch history.
 
-    Each epoch shuffles the training set with ``generator``, then for each minibatch
-    draws the noise (also from ``generator``), computes ``-elbo(...).mean()`` with the
-    chosen encoder-gradient estimator and takes an Adam step. After each epoch it
-    records the mean training ELBO over the epoch's minibatches, the test ELBO (with
-    noise from a generator reseeded to ``eval_seed``, so the evaluation never
-    perturbs training and every epoch is scored with the same noise), the cumulative
-    training time (evaluation excluded) and, if ``measure_variance``, the total
-    variance of the encoder gradient (:func:`lecture9.vae.encoder_gradient_variance`)
-    on the first ``variance_batch_size`` training rows.
+    Each epoch (after :meth:`~lecture9.vae.VAE.start_epoch`) shuffles the training set with
+    ``generator``, draws the noise from it, and takes one Adam step per minibatch on
+    ``-elbo(...).mean()`` with the chosen encoder-gradient estimator. It then records the
+    mean training ELBO, the test ELBO (noise from a generator reseeded to ``eval_seed``, so
+    evaluation never perturbs training), the cumulative training time and, with
+    ``measure_variance``, the encoder-gradient variance
+    (:func:`lecture9.vae.encoder_gradient_variance`).
 
-    With ``checkpoint``, the model, optimizer, generator state, history, epoch and
-    settings are saved atomically after every epoch (or every ``checkpoint_seconds``). With ``resume=True`` and an
-    existing checkpoint, training continues from it up to ``epochs`` in total and
-    reproduces an uninterrupted run exactly (same generator, same floating-point
-    operations); without a checkpoint file it starts from scratch. Resuming checks
-    that every setting that changes the run (``estimator``, ``num_samples``,
-    ``baseline``, ``batch_size``, ``lr``, ``eval_num_samples``, ``eval_seed``,
-    ``measure_variance`` with ``variance_draws`` and ``variance_batch_size``, and the
-    sizes of the training and test sets) equals the checkpoint's, and raises a
-    ``ValueError`` listing the differences otherwise, so that a resumed run never
-    records settings it was not trained with. Only ``epochs``, ``device``,
-    ``progress``, ``callback`` and ``generator`` (whose state the checkpoint
-    restores) may differ. A callable baseline is compared by its type name only.
-
-    The loop is the lecture's "VAE training pseudocode" (Kingma and Welling, 2014,
-    Alg. 1) with Adam (Kingma and Ba, 2015); its steps are ``_restore``,
-    ``_train_epoch``, ``_evaluate_epoch`` and ``_checkpoint_state``. The
-    inputs are validated once per call; each minibatch then runs the model's unchecked
-    :meth:`~lecture9.vae.VAE.elbo_terms_from_noise`, so any model with the same
-    methods (``check_input``, ``check_options``, ``noise``, ``elbo_terms_from_noise``,
-    ``log_weights``, ``config``) trains with this loop.
-
-    Args:
-        model: the :class:`lecture9.vae.VAE` (or :class:`lecture9.bernoulli_vae.BernoulliVAE`) to train
-            (moved to ``device``).
-        data: training images ``(N, input_dim)``, or a tuple
-            ``(x_train, y_train, x_test, y_test)`` (then ``x_test`` is the test set).
-        epochs: total number of epochs (including those of a resumed checkpoint).
-        batch_size: minibatch size.
-        lr: Adam learning rate.
-        estimator: the encoder-gradient estimator, one of the model's (``"pathwise"`` or
-            ``"score_function"`` for :class:`~lecture9.vae.VAE`; those of
-            :data:`lecture9.bernoulli_vae.ESTIMATORS` for :class:`~lecture9.bernoulli_vae.BernoulliVAE`).
-        num_samples: samples of ``z`` per datapoint per step.
-        baseline: score function only, see :func:`lecture9.vae.elbo`.
-        generator: random numbers for shuffling and noise (``None``: a fresh,
-            randomly seeded generator).
-        device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
-        test_data: test images; overrides the test set of ``data``.
-        eval_num_samples: samples of ``z`` for the test ELBO.
-        eval_seed: seed of the evaluation and variance-measurement generators.
-        measure_variance: record the encoder-gradient variance each epoch.
-        variance_draws: gradient draws per variance measurement.
-        variance_batch_size: rows of the training set used for the measurement.
-        checkpoint: path of the checkpoint file, or ``None`` for no checkpoint.
-        resume: continue from ``checkpoint`` if it exists.
-        progress: show a tqdm progress bar.
-        callback: called as ``callback(epoch, history)`` after every epoch.
-        extra_settings: more settings (numbers and strings) stored in the checkpoint and
-            compared on resume, e.g. the command line's seed and data set.
-        checkpoint_seconds: least time between two checkpoints; the last epoch is always
-            saved. ``0`` saves after every epoch. A run killed in between resumes from the
-            previous checkpoint and replays the lost epochs identically.
-
-    Returns:
-        History dict with the keys of :data:`HISTORY_KEYS`, each a list with one
-        entry per epoch (``test_elbo`` and ``encoder_grad_variance`` hold ``nan``
-        when not measured).
+    With ``checkpoint`` the state is saved atomically (every ``checkpoint_seconds``, and
+    after the last epoch); ``resume=True`` continues from it to ``epochs`` in total and
+    reproduces an uninterrupted run exactly. Settings that change the run must equal the
+    checkpoint's (the ``ValueError`` lists the differences); only ``epochs``, ``device``,
+    ``progress``, ``callback`` and ``generator`` may differ. Any model with the methods of
+    :class:`~lecture9.vae.VAE` trains with this loop (Kingma and Welling, 2014, Alg. 1;
+    Adam: Kingma and Ba, 2015).
 
     Raises:
         TypeError: on a bad ``model``, ``data`` or ``generator``.
-        ValueError: on empty ``data`` or ``test_data``, values outside [0, 1] (NaN
-            included), non-positive ``epochs``, ``batch_size`` or ``lr``, an unknown
-            estimator or baseline, a baseline with ``estimator="pathwise"``, data of
-            the wrong width, ``resume`` without a ``checkpoint``, a checkpoint of a
-            different architecture, or a checkpoint written with different settings
-            (the message lists each difference), a checkpoint that is not a readable
-            checkpoint of :func:`train` (truncated, another file, missing keys), or
-            ``epochs`` smaller than the checkpoint's.
+        ValueError: on empty data or values outside [0, 1], non-positive ``epochs``,
+            ``batch_size`` or ``lr``, an estimator or baseline the model does not take,
+            ``resume`` without a ``checkpoint``, or a checkpoint of another architecture,
+            other settings, fewer epochs, or not written by :func:`train`.
 
     Shapes:
         ``data``: ``(N, input_dim)``; ``test_data``: ``(M, input_dim)``.
@@ -357,6 +287,7 @@ def train(
     elapsed = history["time"][-1] if history["time"] else 0.0
     last_saved = time.monotonic()
     for epoch in bar:
+        model.start_epoch(epoch, run.epochs)
         train_elbo, seconds = _train_epoch(run, model, optimizer, x_train, generator)
         elapsed += seconds
         test_elbo, variance = _evaluate_epoch(run, model, x_train, x_test)
@@ -547,7 +478,7 @@ def _evaluate_epoch(run: _Run, model, x_train: torch.Tensor, x_test: torch.Tenso
     test_elbo = math.nan
     if x_test is not None:
         eval_gen = torch.Generator(device=device).manual_seed(run.eval_seed)
-        test_elbo = float(_evaluate_unchecked(model, x_test, "elbo", run.eval_num_samples, eval_gen, 1000)
+        test_elbo = float(evaluate_bound_unchecked(model, x_test, "elbo", run.eval_num_samples, eval_gen, 1000)
                           .double().mean())
     variance = math.nan
     if run.measure_variance:

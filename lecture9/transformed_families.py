@@ -41,10 +41,6 @@ def logistic(loc: Tensor, scale: Tensor) -> D.TransformedDistribution:
     """Logistic(loc, scale) as the inverse CDF of a uniform: :math:`\\mu + s\\,\\mathrm{logit}(u)`.
 
     Density :math:`\\frac{e^{-z}}{s (1 + e^{-z})^2}`, :math:`z = (x - \\mu)/s`.
-
-    Args:
-        loc: :math:`\\mu`, a tensor.
-        scale: :math:`s > 0`, a tensor of the same shape.
     """
     loc, scale = _tensor(loc, "loc"), _tensor(scale, "scale")
     check_positive(scale, "scale")
@@ -57,9 +53,6 @@ def rayleigh(scale: Tensor) -> D.TransformedDistribution:
 
     Density :math:`\\frac{x}{\\sigma^2} e^{-x^2/2\\sigma^2}` on :math:`x \\ge 0`. The chain is
     :math:`u \\mapsto 1 - u \\mapsto \\log(\\cdot) \\mapsto -2(\\cdot) \\mapsto \\sqrt{\\cdot} \\mapsto \\sigma(\\cdot)`.
-
-    Args:
-        scale: :math:`\\sigma > 0`, a tensor.
     """
     scale = _tensor(scale, "scale")
     check_positive(scale, "scale")
@@ -71,10 +64,6 @@ def rayleigh(scale: Tensor) -> D.TransformedDistribution:
 
 def isotropic_normal(loc: Tensor, scale: Tensor) -> D.Independent:
     """:math:`\\mathcal{N}(\\mu, \\mathrm{diag}(\\sigma^2))` with the last dimension as one event.
-
-    Args:
-        loc: :math:`\\mu`, shape ``(..., D)``.
-        scale: :math:`\\sigma > 0`, the same shape.
 
     Shapes:
         ``event_shape``: ``(D,)``.

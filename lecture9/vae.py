@@ -33,16 +33,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._validation import check_generator, check_num_samples, check_broadcast, check_choice, check_positive_int, check_vae
-from .sampling import normal_noise, uniform_noise
+from . import estimators
+from ._validation import check_broadcast, check_generator, check_num_samples, check_positive_int
 from .baselines import leave_one_out_baseline
-from .estimators import score_function_surrogate
+from .sampling import normal_noise, uniform_noise
 
 __all__ = [
     "ESTIMATORS",
     "BASELINES",
     "SCALE_RANGE",
     "VAE",
+    "check_vae",
     "gaussian_kl",
     "evaluate_bound",
     "elbo",
@@ -52,9 +53,6 @@ __all__ = [
     "encoder_gradients",
     "encoder_gradient_variance",
 ]
-
-#: Encoder-gradient estimators accepted by :func:`elbo`.
-ESTIMATORS = ("pathwise", "score_function")
 
 #: Named baselines accepted by :func:`elbo` (besides numbers, tensors and callables).
 BASELINES = ("leave_one_out",)
@@ -89,33 +87,18 @@ def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
 class VAE(nn.Module):
     """A VAE with a diagonal-Gaussian encoder, a Bernoulli decoder and a N(0, I) prior.
 
-    Encoder: an MLP ``input_dim -> hidden_dims -> 2 * latent_dim`` whose output is
-    split into ``loc`` and a raw scale, mapped to ``scale`` by
-    ``softplus(raw) + min_scale`` (``scale_param="softplus"``) or
-    ``exp(raw / 2)`` with ``raw`` the log-variance (``scale_param="exp"``).
-    Decoder: an MLP ``latent_dim -> reversed(hidden_dims) -> input_dim`` giving
-    Bernoulli logits. Without the latent distribution (``z = loc``, no KL term) it
-    would be a vanilla autoencoder.
-
-    Kingma and Welling (2014), Sec. 3 and App. C.
-
-    Args:
-        input_dim: number of binary pixels per datapoint (64 for digits, 784 for MNIST).
-        latent_dim: dimension of ``z``.
-        hidden_dims: widths of the hidden layers of the encoder (the decoder uses them reversed).
-        activation: hidden-layer nonlinearity, one of ``tanh``, ``relu``, ``elu``,
-            ``softplus``, ``sigmoid``, ``gelu``, ``leaky_relu``.
-        scale_param: ``"softplus"`` or ``"exp"`` (log-variance), see above.
-        min_scale: floor added to the softplus scale; scales are also clamped to
-            :data:`SCALE_RANGE` (the exp parameterization through its log-variance).
-        generator: random numbers for the initial weights (``None``: PyTorch's default
-            initialization from the global generator).
+    Encoder: an MLP ``input_dim -> hidden_dims -> 2 * latent_dim`` giving ``loc`` and a raw
+    scale, mapped to ``scale`` by ``softplus(raw) + min_scale`` (``scale_param="softplus"``)
+    or ``exp(raw / 2)``, ``raw`` the log-variance (``"exp"``); scales are clamped to
+    :data:`SCALE_RANGE`. Decoder: an MLP ``latent_dim -> reversed(hidden_dims) -> input_dim``
+    giving Bernoulli logits. Subclasses with another latent family pass ``encoder_outputs``
+    (the width of the code) and set :attr:`ELBO_TERMS`. Kingma and Welling (2014), Sec. 3, App. C.
 
     Raises:
-        TypeError: if a size is not an integer (``hidden_dims`` a sequence of them) or
-            ``min_scale`` not a number.
-        ValueError: on non-positive sizes, an unknown activation or ``scale_param``,
-            or a negative or non-finite ``min_scale``.
+        TypeError: if a size is not an integer or ``min_scale`` not a number.
+        ValueError: on non-positive sizes, an unknown ``activation`` (one of ``tanh``,
+            ``relu``, ``elu``, ``softplus``, ``sigmoid``, ``gelu``, ``leaky_relu``) or
+            ``scale_param``, or a negative or non-finite ``min_scale``.
 
     Shapes:
         ``encode``: ``(*batch, input_dim) -> (*batch, latent_dim)`` twice;
@@ -132,6 +115,7 @@ class VAE(nn.Module):
         min_scale: float = 1e-4,
         *,
         generator: torch.Generator | None = None,
+        encoder_outputs: int | None = None,
     ):
         super().__init__()
         check_generator(generator)
@@ -164,13 +148,15 @@ class VAE(nn.Module):
         self.activation = activation
         self.scale_param = scale_param
         self.min_scale = float(min_scale)
+        outputs = 2 * latent_dim if encoder_outputs is None else check_positive_int(encoder_outputs, "encoder_outputs")
+        decoder_inputs = latent_dim if encoder_outputs is None else outputs  # a subclass's code is the encoder's output
         if generator is None:
-            self.encoder = _mlp((input_dim, *hidden_dims, 2 * latent_dim), activation)
-            self.decoder = _mlp((latent_dim, *reversed(hidden_dims), input_dim), activation)
+            self.encoder = _mlp((input_dim, *hidden_dims, outputs), activation)
+            self.decoder = _mlp((decoder_inputs, *reversed(hidden_dims), input_dim), activation)
         else:
             with torch.random.fork_rng(devices=[]):  # leave the global random state as it was
-                self.encoder = _mlp((input_dim, *hidden_dims, 2 * latent_dim), activation)
-                self.decoder = _mlp((latent_dim, *reversed(hidden_dims), input_dim), activation)
+                self.encoder = _mlp((input_dim, *hidden_dims, outputs), activation)
+                self.decoder = _mlp((decoder_inputs, *reversed(hidden_dims), input_dim), activation)
             self.reset_parameters(generator=generator)
 
     @torch.no_grad()
@@ -230,13 +216,27 @@ class VAE(nn.Module):
         return x
 
     def check_options(self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
-        """Validate the encoder-gradient ``estimator`` with its ``baseline``; return the resolved baseline.
+        """Validate the encoder-gradient ``estimator`` (one of :attr:`ESTIMATORS`) with its ``baseline``.
 
         The one check shared by :func:`elbo`, :func:`encoder_gradients` and
-        :func:`lecture9.training.train`. With ``batch_shape`` a tensor baseline is also
-        checked against the cost's shape ``(num_samples, *batch_shape)``.
+        :func:`lecture9.training.train`; returns the resolved baseline (``"leave_one_out"``
+        becomes the function). With ``batch_shape`` a tensor baseline is also checked against
+        the cost's shape ``(num_samples, *batch_shape)``.
         """
-        return _check_options(estimator, baseline, num_samples, batch_shape)
+        if not isinstance(estimator, str) or estimator not in self.ESTIMATORS:
+            spec = estimators.REGISTRY.get(estimator) if isinstance(estimator, str) else None
+            hint = "" if spec is None or not spec.reparameterizable else (
+                f"; estimator={estimator!r} has no path through a {type(self).__name__.removesuffix('VAE')} code "
+                f"(the gradient of a hard sample is zero)")
+            raise ValueError(f"estimator must be one of {self.ESTIMATORS}, got {estimator!r}{hint}")
+        resolved = _resolve_baseline(baseline, num_samples)
+        if resolved is not None and estimators.get(estimator).baseline is None:
+            takes = [n for n in self.ESTIMATORS if estimators.get(n).baseline is not None]
+            raise ValueError(f"baseline is only used by estimator={' or '.join(map(repr, takes))}; pass baseline=None "
+                             f"for {estimator!r}")
+        if isinstance(resolved, torch.Tensor) and batch_shape is not None:
+            check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
+        return resolved
 
     def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The base noise of the latent sample, ``(num_samples, *batch, latent_dim)`` standard normals."""
@@ -245,14 +245,86 @@ class VAE(nn.Module):
     def elbo_terms_from_noise(self, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
         """``(elbo, reconstruction, kl)`` per datapoint for the noise ``eps``, without argument checks.
 
-        The training loop's hot path (:func:`elbo_terms` is the checked entry point);
-        ``baseline`` is the resolved one of :meth:`check_options`.
+        The training loop's hot path (:func:`elbo_terms` is the checked entry point): the
+        model's :attr:`ELBO_TERMS` for the registered ``estimator``; ``baseline`` is the
+        resolved one of :meth:`check_options`.
         """
-        return _elbo_from_noise(self, x, eps, estimator, baseline)
+        return self.ELBO_TERMS[estimator](self, x, eps, baseline)
+
+    def bound_terms_from_noise(self, x: torch.Tensor, noise: torch.Tensor):
+        """``(elbo, reconstruction, kl)`` as the model is scored (:func:`evaluate_bound`), no argument checks.
+
+        The model's hook for its evaluation: the reparameterized ELBO here; a discrete code
+        is scored at its hard samples.
+        """
+        return self._pathwise_terms(x, noise, None)
+
+    def start_epoch(self, epoch: int, epochs: int) -> None:
+        """Called by :func:`lecture9.training.train` before each training epoch (0-based ``epoch``
+        of ``epochs``); a model may anneal a setting here, as a function of ``epoch`` alone so that
+        a resumed run replays it. Does nothing here."""
+
+    def decoder_log_likelihood(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """:math:`\\log p_\\theta(x \\mid z)` summed over pixels, stable at any logit (no checks).
+
+        Shapes:
+            ``z``: ``(*sample, *batch, code)``, ``x``: ``(*batch, input_dim)`` -> ``(*sample, *batch)``.
+        """
+        logits = self.decode(z)
+        return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+
+    @staticmethod
+    def score_surrogate(log_q: torch.Tensor, log_px: torch.Tensor, baseline) -> torch.Tensor:
+        """The reconstruction ``log_px`` averaged over samples, with the score-function gradient for the encoder.
+
+        Value: the Monte Carlo reconstruction term; gradient: the decoder's own plus
+        :math:`(\\log p_\\theta(x \\mid z) - b)\\,\\nabla_\\phi \\log q_\\phi(z \\mid x)`
+        (:func:`lecture9.estimators.score_function_surrogate`). ``baseline`` as resolved by :meth:`check_options`.
+        """
+        cost = log_px
+        if callable(baseline):
+            baseline = baseline(cost.detach())
+            if isinstance(baseline, torch.Tensor):
+                check_broadcast(baseline, tuple(cost.shape), "the tensor returned by the baseline callable", _COST_SHAPE)
+        surrogate = estimators.score_function_surrogate(log_q, cost, baseline, reduction="none")
+        return VAE.surrogate_reconstruction(log_px, surrogate)
+
+    @staticmethod
+    def surrogate_reconstruction(log_px: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:
+        """``log_px`` averaged over samples, plus ``surrogate``'s gradient (a zero value)."""
+        return log_px.mean(0) + (surrogate - surrogate.detach()).mean(0)
+
+    def _pathwise_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
+        loc, scale = self.encode(x)
+        kl = _gaussian_kl_unchecked(loc, scale)
+        log_px = self.decoder_log_likelihood(loc + scale * eps, x)
+        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)  # a view for one sample: cheaper
+        return recon - kl, recon, kl
+
+    def _score_function_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
+        loc, scale = self.encode(x)
+        kl = _gaussian_kl_unchecked(loc, scale)
+        z = (loc + scale * eps).detach()
+        log_px = self.decoder_log_likelihood(z, x)  # decoder: ordinary gradient; no path to the encoder
+        log_q = torch.distributions.Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)  # encoder: the score
+        recon = self.score_surrogate(log_q, log_px, baseline)
+        return recon - kl, recon, kl
+
+    #: How each registered encoder-gradient estimator gives the ELBO terms of this model.
+    ELBO_TERMS = {"pathwise": _pathwise_terms, "score_function": _score_function_terms}
+    #: Whether the code is discrete (then :meth:`bound_terms_from_noise` scores hard codes).
+    DISCRETE_CODE = False
+    #: The registered estimators (:data:`lecture9.estimators.REGISTRY`) this model trains with; the first the default.
+    ESTIMATORS = tuple(ELBO_TERMS)
 
     def log_weights(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Log importance weights :math:`\\log p(x, z) - \\log q(z \\mid x)` for the noise ``eps``, unchecked."""
-        return _log_weights(self, x, eps)
+        loc, scale = self.encode(x)
+        z = loc + scale * eps
+        log_px = self.decoder_log_likelihood(z, x)
+        log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
+        log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(-1)  # exact: (z - loc) / scale = eps
+        return log_px + log_pz - log_qz
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
@@ -277,15 +349,6 @@ class VAE(nn.Module):
     @torch.no_grad()
     def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
         """Draw images from the model: ``z ~ N(0, I)``, then the decoder's pixel probabilities.
-
-        Args:
-            num_samples: number of images.
-            generator: random numbers.
-            binary: if True, also draw the Bernoulli pixels; otherwise return the
-                probabilities (what is usually shown).
-
-        Returns:
-            Tensor of shape ``(num_samples, input_dim)``.
         """
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
@@ -305,8 +368,22 @@ class VAE(nn.Module):
         return torch.sigmoid(self.decode(loc))
 
 
-def _kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+def _gaussian_kl_unchecked(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return 0.5 * (loc.square() + scale.square() - 1.0 - 2.0 * torch.log(scale)).sum(-1)
+
+
+#: The encoder-gradient estimators of :class:`VAE`.
+ESTIMATORS = VAE.ESTIMATORS
+
+
+def check_vae(model, name: str = "model") -> VAE:
+    """Check that ``model`` is a :class:`VAE` (or a subclass); raises ``TypeError`` otherwise."""
+    if not isinstance(model, VAE):
+        raise TypeError(
+            f"{name} must be a lecture9.vae.VAE, got {type(model).__name__}; build one with "
+            f"lecture9.vae.VAE(input_dim=64, latent_dim=8)"
+        )
+    return model
 
 
 def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -318,13 +395,6 @@ def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         = \\frac12 \\sum_{j=1}^{J} \\left(\\mu_j^2 + \\sigma_j^2 - 1 - \\log \\sigma_j^2\\right).
 
     Derived in chapter 9; Kingma and Welling (2014), App. B.
-
-    Args:
-        loc: means :math:`\\mu`.
-        scale: standard deviations :math:`\\sigma > 0`, same shape as ``loc``.
-
-    Returns:
-        The KL of each distribution, summed over the last (latent) dimension.
 
     Raises:
         ValueError: if the shapes differ, ``loc`` is not finite or ``scale`` is not
@@ -343,17 +413,7 @@ def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         raise ValueError("loc must be finite")
     if not (torch.isfinite(scale).all() and (scale > 0).all()):
         raise ValueError("scale must be finite and > 0 everywhere (it is a standard deviation)")
-    return _kl(loc, scale)
-
-
-def _log_bernoulli(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log p(x | logits) summed over pixels, stable at any logit."""
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
-
-
-def _log_normal(z: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """log N(z; loc, diag scale^2) summed over the last dimension (vmap-safe, no validation)."""
-    return torch.distributions.Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)
+    return _gaussian_kl_unchecked(loc, scale)
 
 
 def _resolve_baseline(baseline, num_samples: int):
@@ -371,52 +431,6 @@ def _resolve_baseline(baseline, num_samples: int):
         f"baseline must be None, a number, a tensor, a callable cost -> baseline or 'leave_one_out', "
         f"got {type(baseline).__name__}"
     )
-
-
-def _surrogate(log_prob: torch.Tensor, cost: torch.Tensor, baseline) -> torch.Tensor:
-    """Per-sample REINFORCE surrogate ``(cost.detach() - baseline) * log_prob`` (lecture9.estimators)."""
-    if callable(baseline):
-        baseline = baseline(cost.detach())
-        if isinstance(baseline, torch.Tensor):
-            check_broadcast(baseline, tuple(cost.shape), "the tensor returned by the baseline callable", _COST_SHAPE)
-    return score_function_surrogate(log_prob, cost, baseline, reduction="none")
-
-
-
-
-def _check_options(estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
-    """Validate ``estimator`` and ``baseline`` together; return the resolved baseline.
-
-    Shared by :func:`elbo_terms`, :func:`encoder_gradients` and
-    :func:`lecture9.training.train`, so that all three raise the same errors. With
-    ``batch_shape`` a tensor baseline is also checked against the cost's shape
-    ``(num_samples, *batch_shape)``.
-    """
-    check_choice(estimator, ESTIMATORS, "estimator")
-    resolved = _resolve_baseline(baseline, num_samples)
-    if resolved is not None and estimator == "pathwise":
-        raise ValueError("baseline is only used by estimator='score_function'; pass baseline=None for 'pathwise'")
-    if isinstance(resolved, torch.Tensor) and batch_shape is not None:
-        check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
-    return resolved
-
-
-def _elbo_from_noise(model: VAE, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
-    """ELBO per datapoint given the noise ``eps`` (num_samples, *batch, latent_dim); returns (elbo, recon, kl)."""
-    loc, scale = model.encode(x)
-    kl = _kl(loc, scale)
-    z = loc + scale * eps
-    if estimator == "pathwise":
-        log_px = _log_bernoulli(model.decode(z), x)
-        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)  # a view for one sample: cheaper
-        return recon - kl, recon, kl
-    z = z.detach()
-    log_px = _log_bernoulli(model.decode(z), x)  # decoder: ordinary gradient; no path to the encoder
-    log_q = _log_normal(z, loc, scale)  # encoder: through the score only
-    surrogate = _surrogate(log_q, log_px, baseline)
-    # value: the ELBO estimate; gradient: decoder's own + REINFORCE for the encoder (+ exact KL gradient)
-    recon = log_px.mean(0) + (surrogate - surrogate.detach()).mean(0)
-    return recon - kl, recon, kl
 
 
 def elbo_terms(model: VAE, x: torch.Tensor, **options) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -451,46 +465,20 @@ def elbo(
     baseline=None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Monte Carlo estimate of the ELBO of each datapoint, differentiable with the chosen estimator.
+    r"""Monte Carlo estimate of the ELBO of each datapoint, differentiable with the chosen estimator.
 
-    .. math::
-
-        \\hat{\\mathcal{L}}(x) = \\frac1S \\sum_{s=1}^{S} \\log p_\\theta(x \\mid z_s)
-        - \\mathrm{KL}(q_\\phi(z \\mid x) \\,\\|\\, p(z)),
-        \\qquad z_s = \\mu_\\phi(x) + \\sigma_\\phi(x) \\odot \\epsilon_s,\\ \\epsilon_s \\sim \\mathcal{N}(0, I),
-
-    with :math:`\\log p_\\theta(x \\mid z) = -\\mathrm{BCE}(\\ell_\\theta(z), x)` computed from
-    the logits (stable at any logit) and the KL in closed form.
-
-    Gradients. ``estimator="pathwise"``: autograd through
-    :math:`z = \\mu + \\sigma \\epsilon` (the reparameterization trick).
-    ``estimator="score_function"``: the sample ``z`` is detached; the decoder gets its
-    ordinary gradient and the encoder the REINFORCE estimate
-    :math:`\\frac1S \\sum_s (\\log p_\\theta(x \\mid z_s) - b_s) \\nabla_\\phi \\log q_\\phi(z_s \\mid x)`
-    of the reconstruction term's gradient (through the surrogate of
-    :func:`lecture9.estimators.score_function_surrogate`), plus the exact KL gradient.
-    The returned value is the same ELBO estimate in both cases (for the same noise).
-
-    Mohamed et al. (2020), Sec. 4 and 5 (the two estimators) and Sec. 9.1 (variational inference).
-
-    Args:
-        model: the :class:`VAE`.
-        x: binary data (0/1 floats).
-        num_samples: samples ``S`` of ``z`` per datapoint, >= 1.
-        estimator: ``"pathwise"`` or ``"score_function"``.
-        baseline: score function only: ``None``, a number or tensor broadcastable to
-            ``(num_samples, *batch)``, a callable ``cost -> baseline`` (cost of shape
-            ``(num_samples, *batch)``), or ``"leave_one_out"`` (needs ``num_samples >= 2``).
-        generator: random numbers for the noise ``epsilon``.
-
-    Returns:
-        The ELBO estimate of each datapoint (nats); maximize it (minimize ``-elbo(...).mean()``).
+    The value is :math:`\frac1S \sum_s \log p_\theta(x \mid z_s) - \mathrm{KL}`, the KL in
+    closed form. ``estimator="pathwise"`` differentiates through :math:`z = \mu + \sigma\epsilon`;
+    ``"score_function"`` detaches ``z``: the decoder gets its own gradient, the encoder the
+    REINFORCE estimate (:func:`lecture9.estimators.score_function_surrogate`) with
+    ``baseline`` (``None``, a number or tensor, a callable ``cost -> baseline``, or
+    ``"leave_one_out"``), plus the exact KL gradient. Mohamed et al. (2020), Secs. 4, 5, 9.1.
 
     Raises:
         TypeError: if ``model`` is not a :class:`VAE` or ``x`` is not a floating tensor.
-        ValueError: if ``x`` does not have ``model.input_dim`` columns, ``num_samples < 1``,
-            ``estimator`` is unknown, a baseline is given for the pathwise estimator, or a
-            tensor baseline (or a callable's result) does not broadcast to ``(num_samples, *batch)``.
+        ValueError: on data of the wrong width, ``num_samples < 1``, an estimator the model
+            does not take, a baseline for the pathwise estimator, or a baseline that does not
+            broadcast to ``(num_samples, *batch)``.
 
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
@@ -498,40 +486,13 @@ def elbo(
     return _checked_terms(model, x, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)[0]
 
 
-def _log_weights(model: VAE, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-    loc, scale = model.encode(x)
-    z = loc + scale * eps
-    log_px = _log_bernoulli(model.decode(z), x)
-    log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
-    log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(-1)  # exact: (z - loc) / scale = eps
-    return log_px + log_pz - log_qz
-
-
 def iwae_bound(
     model: VAE, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    """The importance-weighted bound of each datapoint (Burda et al., 2016).
+    r"""The importance-weighted bound :math:`\log \frac1K \sum_k p_\theta(x, z_k) / q_\phi(z_k \mid x)` of each datapoint.
 
-    .. math::
-
-        \\mathcal{L}_K(x) = \\log \\frac1K \\sum_{k=1}^{K}
-        \\frac{p_\\theta(x \\mid z_k)\\, p(z_k)}{q_\\phi(z_k \\mid x)},
-        \\qquad z_k \\sim q_\\phi(z \\mid x),
-
-    computed with ``logsumexp`` (stable). :math:`\\mathbb{E}[\\mathcal{L}_1]` is the ELBO,
-    :math:`\\mathbb{E}[\\mathcal{L}_K]` increases with ``K`` and tends to
-    :math:`\\log p_\\theta(x)`. Differentiable (pathwise).
-
-    An importance sampling estimate (chapter 2) of the marginal likelihood.
-
-    Args:
-        model: the :class:`VAE`.
-        x: binary data.
-        num_samples: ``K`` >= 1.
-        generator: random numbers.
-
-    Returns:
-        The bound of each datapoint (nats).
+    Computed with ``logsumexp``; its mean is the ELBO for ``K = 1`` and increases to
+    :math:`\log p_\theta(x)` with ``K`` (Burda et al., 2016). Differentiable (pathwise).
 
     Raises:
         TypeError, ValueError: as :func:`elbo`.
@@ -561,16 +522,6 @@ def log_likelihood(
     thousand decoder evaluations at a time, so memory stays small. Its negative mean
     is the "importance-sampled NLL" reported next to the negative ELBO.
 
-    Args:
-        model: the :class:`VAE`.
-        x: binary data.
-        num_samples: importance samples ``K`` per datapoint.
-        generator: random numbers.
-        batch_size: datapoints per chunk, >= 1.
-
-    Returns:
-        The estimate for each datapoint (nats; a stochastic lower bound on :math:`\\log p_\\theta(x)`).
-
     Raises:
         TypeError, ValueError: as :func:`iwae_bound`; ``ValueError`` if ``batch_size < 1``.
 
@@ -597,17 +548,6 @@ def evaluate_bound(
     importance samples are drawn a few thousand decoder evaluations at a time, so
     memory stays small.
 
-    Args:
-        model: the :class:`VAE`.
-        x: data in [0, 1].
-        bound: ``"elbo"`` (:func:`elbo`, ``num_samples`` averaged) or ``"iwae"`` (:func:`iwae_bound`).
-        num_samples: samples of ``z`` per datapoint, >= 1.
-        generator: random numbers.
-        batch_size: datapoints per chunk, >= 1.
-
-    Returns:
-        The bound of each datapoint (nats); empty for an empty ``x``.
-
     Raises:
         TypeError, ValueError: as :func:`elbo`; ``ValueError`` for an unknown ``bound``.
 
@@ -621,11 +561,12 @@ def evaluate_bound(
     check_generator(generator)
     if bound not in ("elbo", "iwae"):
         raise ValueError(f"bound must be 'elbo' or 'iwae', got {bound!r}")
-    return _evaluate_unchecked(model, x, bound, num_samples, generator, batch_size)
+    return evaluate_bound_unchecked(model, x, bound, num_samples, generator, batch_size)
 
 
 @torch.no_grad()
-def _evaluate_unchecked(model: VAE, x, bound: str, num_samples: int, generator, batch_size: int) -> torch.Tensor:
+def evaluate_bound_unchecked(model: VAE, x, bound: str, num_samples: int, generator, batch_size: int) -> torch.Tensor:
+    """:func:`evaluate_bound` without argument checks (the training loop's per-epoch evaluation)."""
     flat = x.reshape(-1, model.input_dim)
     out = [flat.new_zeros(0)]
     # decoder outputs of at most ~4M numbers at a time
@@ -633,7 +574,7 @@ def _evaluate_unchecked(model: VAE, x, bound: str, num_samples: int, generator, 
     for start in range(0, len(flat), batch_size):
         xb = flat[start : start + batch_size]
         if bound == "elbo":
-            out.append(model.elbo_terms_from_noise(xb, model.noise(num_samples, xb, generator), "pathwise", None)[0])
+            out.append(model.bound_terms_from_noise(xb, model.noise(num_samples, xb, generator))[0])
             continue
         chunk = max(1, (1 << 22) // (len(xb) * width))
         log_w = [model.log_weights(xb, model.noise(min(chunk, num_samples - s), xb, generator))
@@ -673,18 +614,6 @@ def encoder_gradients(
     compares between REINFORCE and the reparameterization trick). Vectorized with
     :func:`torch.func.vmap` over the draws.
 
-    Args:
-        model: the :class:`VAE` (its parameters are not changed).
-        x: a minibatch.
-        num_draws: number of independent gradient draws, >= 2.
-        num_samples: samples of ``z`` per datapoint inside one draw.
-        estimator, baseline: as in :func:`elbo`.
-        generator: random numbers.
-        chunk_size: draws computed at once (memory); ``None`` for all.
-
-    Returns:
-        The flattened encoder gradient of each draw.
-
     Raises:
         TypeError, ValueError: as :func:`elbo`; ``ValueError`` if ``num_draws < 2``.
 
@@ -713,42 +642,18 @@ def encoder_gradients(
 
 
 def encoder_gradient_variance(model: VAE, x: torch.Tensor, **options) -> dict[str, float]:
-    """Total variance of the encoder gradient estimate at fixed parameters and minibatch.
+    r"""Total variance of the encoder gradient at fixed parameters and minibatch.
 
-    .. math::
-
-        \\operatorname{tr}\\operatorname{Cov}[\\hat g] = \\sum_{p} \\operatorname{Var}[\\hat g_p],
-
-    estimated from ``num_draws`` draws :math:`\\hat g_1, \\dots, \\hat g_n` of
-    :func:`encoder_gradients` (unbiased sample variances), together with the squared
-    norm of the mean gradient :math:`\\|\\mathbb{E}[\\hat g]\\|^2` (the signal) so that a
-    signal-to-noise ratio can be formed. The plug-in value :math:`\\|\\bar g\\|^2` of the
-    sample mean :math:`\\bar g` is inflated by the noise, since
-    :math:`\\mathbb{E}\\|\\bar g\\|^2 = \\|\\mathbb{E}[\\hat g]\\|^2 + \\operatorname{tr}\\operatorname{Cov}[\\hat g] / n`;
-    the unbiased estimate returned is
-
-    .. math::
-
-        \\widehat{\\|\\mathbb{E}[\\hat g]\\|^2} = \\|\\bar g\\|^2 - \\frac1n \\sum_p s_p^2,
-
-    with :math:`s_p^2` the unbiased sample variances. It can be negative when the signal
-    is small compared with ``total_variance / num_draws``.
-
-    Args:
-        model, x: as in :func:`encoder_gradients`.
-        **options: the keyword arguments of :func:`encoder_gradients` (``num_draws``,
-            ``num_samples``, ``estimator``, ``baseline``, ``generator``, ``chunk_size``).
+    From the draws of :func:`encoder_gradients` (``**options`` are its keywords): the sum of
+    the unbiased per-parameter variances, and the unbiased squared norm of the mean gradient,
+    :math:`\|\bar g\|^2 - \frac1n \sum_p s_p^2` (the plug-in :math:`\|\bar g\|^2` is inflated
+    by the noise; this one can be negative when the signal is small).
 
     Returns:
-        ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}`` with
-        ``mean_norm_sq`` the unbiased estimate above (plug-in value minus
-        ``total_variance / num_draws``).
+        ``{"total_variance": float, "mean_norm_sq": float, "num_draws": int}``.
 
     Raises:
         TypeError, ValueError: as :func:`encoder_gradients`.
-
-    Shapes:
-        ``x``: ``(batch, input_dim)``; the two variances summarize ``(num_draws, P)`` draws.
     """
     g = encoder_gradients(model, x, **options)
     num_draws = g.shape[0]

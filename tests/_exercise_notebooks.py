@@ -428,6 +428,23 @@ return (f_values - f_values.mean(0, keepdim=True)) * scores""",
         r"your RLOO gradient with K = 4 \(exact -4; the batch-mean baseline gives -3\) is biased: mean -2\.9",
     ),
     WrongAnswer(
+        "ex-08-design-cv", "beta fitted on the same samples it controls: biased, visible with N = 5",
+        """\
+x = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+return cv.control_variate(torch.cos(x), x**2, 1.0, beta="estimate")""",
+        r"your mean of 1000 estimates from 5 samples each \(beta fitted on the same samples is biased by "
+        r"about -0\.04 here\) is biased: mean 0\.5",
+    ),
+    WrongAnswer(
+        "ex-07-gauss-hermite", "the weights of hermegauss used as they are (they sum to sqrt(2 pi), not 1)",
+        """\
+z, w = hermite_e.hermegauss(num_nodes)
+gx = g(mu + sigma * torch.as_tensor(z, dtype=torch.float64))
+w = torch.as_tensor(w, dtype=torch.float64)
+return float((w * gx**2).sum() - (w * gx).sum() ** 2)""",
+        r"your pathwise variance for sigma at k = -3 differs from the reference: ",
+    ),
+    WrongAnswer(
         "ex-09-pathwise-variance", "the chain-rule factor w forgotten in the pathwise estimate",
         # (not a sign error sigmoid(t) for sigmoid(-t): the check's t = w z + b is symmetric about 0,
         # so both have the same distribution and the check cannot see it)
@@ -493,6 +510,30 @@ log_q = D.Independent(D.Bernoulli(logits=logits), 1).log_prob(codes[:, None, :])
 log_px = D.Independent(D.Bernoulli(logits=model.decode(codes)[:, None, :]), 1).log_prob(x)
 return (log_q.exp() * log_px).sum(0)""",
         r"your exact ELBO differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-10-rloo", "the baseline includes the sample itself: the mean of all K costs",
+        """\
+p = torch.sigmoid(logits)
+b = (u < p).to(u.dtype)
+fb = f(b)
+return ((fb - fb.mean(1, keepdim=True))[..., None] * (b - p)).mean(1)""",
+        r"your RLOO estimates \(K = 2\) differs? from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-10-disarm", "the factor sigma(|logits|) forgotten",
+        """\
+p = torch.sigmoid(logits)
+b, b_anti = (u < p).to(u.dtype), (1 - u < p).to(u.dtype)
+return 0.5 * (f(b) - f(b_anti))[:, None] * (1 - 2 * b_anti) * (b != b_anti).to(u.dtype)""",
+        r"your DisARM estimates differs? from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-10-categorical-concrete", "the one-hot sample without the straight-through trick",
+        """\
+z = torch.softmax((logits - torch.log(-torch.log(u))) / temperature, -1)
+return z, torch.nn.functional.one_hot(z.argmax(-1), z.shape[-1]).to(z.dtype)""",
+        r"your gradient of the one-hot sample \(it should be that of z\) differs? from the reference",
     ),
     WrongAnswer(
         "ex-09-elbo-estimate", "the noise forgotten: the decoder is evaluated at z = loc",

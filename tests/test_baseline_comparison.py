@@ -1,11 +1,11 @@
-"""Tests of lecture9.baseline_comparison against closed forms on the Fig. 2 problem."""
+"""Tests of lecture9.studies.baseline_comparison against closed forms on the Fig. 2 problem."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lecture9 import baseline_comparison as bc
+from lecture9.studies import baseline_comparison as bc
 
 SETTINGS = dict(decay=0.9, batch_size=16, group_size=4)
 

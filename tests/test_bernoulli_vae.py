@@ -7,9 +7,9 @@ import math
 
 import pytest
 import torch
+from conftest import gen
 from torch import distributions as D
 
-from conftest import gen
 from lecture9 import bernoulli_vae as bv
 from lecture9 import cli, training, vae
 

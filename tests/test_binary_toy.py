@@ -1,4 +1,4 @@
-"""Tests of lecture9.binary_toy against enumeration, the binomial law and the normal approximation."""
+"""Tests of lecture9.studies.binary_toy against enumeration, the binomial law and the normal approximation."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lecture9 import binary_toy
+from lecture9.studies import binary_toy
 
 
 def test_moments_are_the_closed_forms():

@@ -178,9 +178,14 @@ def test_gzip_helper_really_writes_gzip(tmp_path):
         (["--temperature", 0.5], ["--temperature", "--latent gaussian"]),
         (["--latent", "bernoulli", "--estimator", "disarm", "--baseline", "leave_one_out", "--num-samples", 2],
          ["--baseline", "score_function"]),
+        (["--latent", "categorical", "--estimator", "disarm"], ["--latent categorical", "gumbel_softmax"]),
+        (["--categories", 4], ["--categories", "--latent gaussian"]),
+        (["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--anneal-to", 0.2], ["--anneal-to", "bernoulli"]),
+        (["--latent", "categorical", "--categories", 1], ["--categories", ">= 2"]),
     ],
     ids=["disarm-gaussian", "pathwise-bernoulli", "temperature-zero", "temperature-nan", "temperature-disarm",
-         "temperature-gaussian", "baseline-disarm"],
+         "temperature-gaussian", "baseline-disarm", "disarm-categorical", "categories-gaussian",
+         "anneal-bernoulli", "categories-one"],
 )
 def test_latent_family_usage_errors(tmp_path, capsys, no_data_loading, argv, names):
     out = tmp_path / "run"
@@ -201,3 +206,15 @@ def test_bernoulli_defaults_and_temperature_in_metrics(tmp_path):
     out2 = tmp_path / "run2"  # the Bernoulli family's default estimator is the score function
     assert train_vae("--latent", "bernoulli", "--epochs", 1, "--out", out2) == 0
     assert json.loads((out2 / training.METRICS_NAME).read_text())["settings"]["estimator"] == "score_function"
+
+
+def test_categorical_latents_with_annealing_in_metrics(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    assert train_vae("--latent", "categorical", "--categories", 3, "--estimator", "gumbel_softmax", "--temperature", 1.0,
+                     "--anneal-to", 0.5, "--epochs", 2, "--out", out) == 0
+    metrics = json.loads((out / training.METRICS_NAME).read_text())
+    assert metrics["model_config"]["categories"] == 3
+    assert metrics["settings"]["temperature"] == 1.0 and metrics["settings"]["anneal_to"] == 0.5
+    assert metrics["final"]["test_elbo_codes"] == "hard"

@@ -1,4 +1,4 @@
-"""Tests of lecture9.comparison against closed forms (Mohamed et al. 2020, Sec. 3, quadratic cost)."""
+"""Tests of lecture9.studies.comparison against closed forms (Mohamed et al. 2020, Sec. 3, quadratic cost)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lecture9 import comparison
+from lecture9.studies import comparison
 
 LOC, SCALE = 1.0, 1.5
 QUADRATIC = lambda x, k: (x - k) ** 2  # noqa: E731

@@ -180,14 +180,14 @@ def test_delta_method_terms_per_sample_formula():
     x = torch.tensor([0.0, 1.0, -2.0], dtype=DTYPE)
     c0, c1, c2 = math.sin(0.3), math.cos(0.3), -math.sin(0.3)
     d = x - 0.3
-    plain, cvs = cv._delta_terms(f, loc, scale, "score_function", 2, x)
+    plain, cvs = cv._delta_terms(f, loc, scale, estimators.get("score_function"), 2, x)
     f_tilde = c0 + c1 * d + 0.5 * c2 * d**2
     torch.testing.assert_close(plain["loc"], torch.sin(x) * d / 0.49)
     torch.testing.assert_close(plain["scale"], torch.sin(x) * (d**2 - 0.49) / 0.7**3)
     torch.testing.assert_close(cvs["loc"][0], f_tilde * d / 0.49)
     assert float(cvs["scale"][1]) == pytest.approx(0.7 * c2)
     eps = d / 0.7
-    plain, cvs = cv._delta_terms(f, loc, scale, "pathwise", 1, eps)
+    plain, cvs = cv._delta_terms(f, loc, scale, estimators.get("pathwise"), 1, eps)
     torch.testing.assert_close(plain["scale"], torch.cos(x) * eps)
     torch.testing.assert_close(cvs["scale"][0], c1 * d / 0.7)
     assert float(cvs["scale"][1]) == 0.0

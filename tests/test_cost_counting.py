@@ -1,11 +1,11 @@
-"""Tests of lecture9.cost_counting: evaluations per sample of each estimator."""
+"""Tests of lecture9.studies.cost_counting: evaluations per sample of each estimator."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lecture9 import cost_counting
+from lecture9.studies import cost_counting
 
 NORMAL = torch.distributions.Normal
 PARAMS = {"loc": torch.tensor(0.5, dtype=torch.float64), "scale": torch.tensor(2.0, dtype=torch.float64)}

@@ -1,4 +1,4 @@
-"""Tests for lecture9.discrete and lecture9.enumeration, against exact enumeration and quadrature."""
+"""Tests for lecture9.estimators.discrete and lecture9.enumeration, against exact enumeration and quadrature."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy import integrate
 
-from lecture9 import discrete, enumeration, estimators, reference
+from lecture9 import enumeration, estimators
 
 # Today's home of the leave-one-out baseline (chapter 8); it may move to lecture9.baselines.
 from lecture9.baselines import LeaveOneOutBaseline, group_means
@@ -112,7 +112,7 @@ def test_score_function_rloo_and_disarm_unbiased(cost):
     plain = estimators.score_function_grad(cost, independent_bernoulli, params, 40_000, generator=gen(1))
     rloo = estimators.score_function_grad(cost, independent_bernoulli, params, 40_000,
                                           baseline=LeaveOneOutBaseline(2), generator=gen(2))
-    disarm = discrete.disarm_grad(cost, independent_bernoulli, params, 20_000, generator=gen(3))
+    disarm = estimators.disarm_grad(cost, independent_bernoulli, params, 20_000, generator=gen(3))
     assert disarm["logits"].shape == (20_000, 3)
     assert_unbiased(plain["logits"], exact["logits"])
     assert_unbiased(group_means(rloo["logits"], 2), exact["logits"])
@@ -122,14 +122,14 @@ def test_score_function_rloo_and_disarm_unbiased(cost):
 def test_disarm_probs_by_chain_rule_and_batch():
     probs = torch.tensor([0.2, 0.5, 0.9], dtype=DTYPE)
     _, exact = enumeration.enumerated_gradient(toy(0.45), D.Bernoulli, {"probs": probs})
-    grads = discrete.disarm_grad(toy(0.45), D.Bernoulli, {"probs": probs}, 20_000, generator=gen(4))
+    grads = estimators.disarm_grad(toy(0.45), D.Bernoulli, {"probs": probs}, 20_000, generator=gen(4))
     assert grads["probs"].shape == (20_000, 3)
     assert_unbiased(grads["probs"], exact["probs"])
 
 
 def test_disarm_single_bernoulli_is_exact_at_zero_logit():
     # at logit 0 the pair always differs, so every estimate equals (f(1) - f(0)) / 4
-    grads = discrete.disarm_grad(toy(0.45), D.Bernoulli, {"logits": torch.tensor(0.0, dtype=DTYPE)}, 100,
+    grads = estimators.disarm_grad(toy(0.45), D.Bernoulli, {"logits": torch.tensor(0.0, dtype=DTYPE)}, 100,
                                  generator=gen(5))
     assert torch.allclose(grads["logits"], torch.full((100,), 0.025, dtype=DTYPE))
 
@@ -139,7 +139,7 @@ def test_disarm_variance_below_rloo_at_equal_evaluations():
     # the sample variance's relative SE is about sqrt(2 / n) = 1 %: demand a clear margin
     for family, cost in ((D.Bernoulli, toy(0.45)), (independent_bernoulli, coupled)):
         params = {"logits": LOGITS}
-        disarm = discrete.disarm_grad(cost, family, params, n, generator=gen(6))["logits"]
+        disarm = estimators.disarm_grad(cost, family, params, n, generator=gen(6))["logits"]
         rloo = estimators.score_function_grad(cost, family, params, 2 * n, baseline=LeaveOneOutBaseline(2),
                                               generator=gen(7))["logits"]
         var_disarm, var_rloo = disarm.var(0), group_means(rloo, 2).var(0)
@@ -200,7 +200,7 @@ def test_gumbel_softmax_independent_vector_logits():
 @pytest.mark.parametrize("theta,tau", [(0.0, 0.5), (-1.0, 0.5), (1.0, 0.2)])
 def test_straight_through_matches_its_own_expectation(theta, tau):
     f = toy(0.45)
-    grads = discrete.straight_through_grad(f, D.Bernoulli, {"logits": torch.tensor(theta, dtype=DTYPE)}, 40_000,
+    grads = estimators.straight_through_grad(f, D.Bernoulli, {"logits": torch.tensor(theta, dtype=DTYPE)}, 40_000,
                                            temperature=tau, generator=gen(10))["logits"]
     mean, variance = enumeration.relaxed_bernoulli_moments(f, theta, tau, "straight_through")
     assert_unbiased(grads, torch.tensor(mean, dtype=DTYPE))
@@ -210,7 +210,7 @@ def test_straight_through_matches_its_own_expectation(theta, tau):
 def test_straight_through_forward_is_an_exact_sample_and_independent_works():
     seen = []
     f = lambda b: (seen.append(b.detach()), summed_toy(0.45)(b))[1]  # noqa: E731
-    grads = discrete.straight_through_grad(f, independent_bernoulli, {"logits": LOGITS}, 40_000,
+    grads = estimators.straight_through_grad(f, independent_bernoulli, {"logits": LOGITS}, 40_000,
                                            temperature=0.5, generator=gen(11))
     assert grads["logits"].shape == (40_000, 3)
     b = seen[0]
@@ -228,7 +228,7 @@ def test_straight_through_one_hot_categorical():
     values = torch.tensor([1.0, 3.0, -1.0], dtype=DTYPE)
     seen = []
     f = lambda x: (seen.append(x.detach()), x @ values)[1]  # noqa: E731
-    grads = discrete.straight_through_grad(f, D.OneHotCategorical, {"logits": logits}, 20_000, temperature=1.0,
+    grads = estimators.straight_through_grad(f, D.OneHotCategorical, {"logits": logits}, 20_000, temperature=1.0,
                                            generator=gen(12))["logits"]
     assert grads.shape == (20_000, 3)
     freq = seen[0].mean(0)
@@ -244,7 +244,7 @@ def test_straight_through_one_hot_categorical():
 
 def test_gumbel_max_sample_frequencies():
     logits = torch.tensor([[0.0, 1.0, -1.0, 2.0], [0.3, 0.3, 0.3, 0.3]], dtype=DTYPE)
-    k = discrete.gumbel_max_sample(logits, 40_000, generator=gen(13))
+    k = estimators.gumbel_max_sample(logits, 40_000, generator=gen(13))
     assert k.shape == (40_000, 2) and k.dtype == torch.long
     freq = torch.nn.functional.one_hot(k, 4).to(DTYPE).mean(0)
     p = torch.softmax(logits, -1)
@@ -253,7 +253,7 @@ def test_gumbel_max_sample_frequencies():
 
 def test_generator_makes_estimators_deterministic():
     params = {"logits": LOGITS}
-    for fn, kw in ((discrete.disarm_grad, {}), (discrete.straight_through_grad, {"temperature": 0.5})):
+    for fn, kw in ((estimators.disarm_grad, {}), (estimators.straight_through_grad, {"temperature": 0.5})):
         a = fn(coupled, independent_bernoulli, params, 50, generator=gen(14), **kw)["logits"]
         b = fn(coupled, independent_bernoulli, params, 50, generator=gen(14), **kw)["logits"]
         assert torch.equal(a, b)
@@ -267,40 +267,29 @@ def test_generator_makes_estimators_deterministic():
 @pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan"), torch.tensor(-0.5)])
 def test_straight_through_rejects_bad_temperature(temperature):
     with pytest.raises(ValueError, match="temperature"):
-        discrete.straight_through_grad(toy(0.5), D.Bernoulli, {"logits": torch.zeros(2)}, 10, temperature=temperature)
+        estimators.straight_through_grad(toy(0.5), D.Bernoulli, {"logits": torch.zeros(2)}, 10, temperature=temperature)
 
 
 def test_bad_input_names_the_argument():
     with pytest.raises(TypeError, match="temperature"):
-        discrete.straight_through_grad(toy(0.5), D.Bernoulli, {"logits": torch.zeros(2)}, 10, temperature="hot")
+        estimators.straight_through_grad(toy(0.5), D.Bernoulli, {"logits": torch.zeros(2)}, 10, temperature="hot")
     with pytest.raises(TypeError, match="Bernoulli"):
-        discrete.disarm_grad(toy(0.5), D.Normal, {"loc": torch.zeros(()), "scale": torch.ones(())}, 10)
+        estimators.disarm_grad(toy(0.5), D.Normal, {"loc": torch.zeros(()), "scale": torch.ones(())}, 10)
     with pytest.raises(TypeError, match="Bernoulli"):
-        discrete.disarm_grad(lambda x: x.sum(-1), D.OneHotCategorical, {"logits": torch.zeros(3)}, 10)
+        estimators.disarm_grad(lambda x: x.sum(-1), D.OneHotCategorical, {"logits": torch.zeros(3)}, 10)
     with pytest.raises(TypeError, match="OneHotCategorical"):
-        discrete.straight_through_grad(toy(0.5), D.Poisson, {"rate": torch.ones(())}, 10, temperature=1.0)
-    for fn, kw in ((discrete.disarm_grad, {}), (discrete.straight_through_grad, {"temperature": 1.0})):
+        estimators.straight_through_grad(toy(0.5), D.Poisson, {"rate": torch.ones(())}, 10, temperature=1.0)
+    for fn, kw in ((estimators.disarm_grad, {}), (estimators.straight_through_grad, {"temperature": 1.0})):
         with pytest.raises(ValueError, match="num_samples"):
             fn(toy(0.5), D.Bernoulli, {"logits": torch.zeros(())}, 0, **kw)
     with pytest.raises(ValueError, match="num_samples"):
-        discrete.gumbel_max_sample(torch.zeros(3), 0)
+        estimators.gumbel_max_sample(torch.zeros(3), 0)
     with pytest.raises(ValueError, match="logits"):
-        discrete.gumbel_max_sample(torch.tensor(0.0), 5)
+        estimators.gumbel_max_sample(torch.tensor(0.0), 5)
     with pytest.raises(ValueError, match="estimator"):
         enumeration.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.5, "disarm")
     with pytest.raises(ValueError, match="temperature"):
         enumeration.relaxed_bernoulli_moments(toy(0.5), 0.0, 0.0, "gumbel_softmax")
-
-
-def test_reexported_from_estimators():
-    assert estimators.straight_through_grad is discrete.straight_through_grad
-    assert estimators.disarm_grad is discrete.disarm_grad
-
-
-def test_reference_re_exports_the_enumeration_module():
-    # issue 12 names lecture9.reference.enumerated_gradient; the code lives in lecture9.enumeration
-    for name in ("enumerated_gradient", "relaxed_bernoulli_moments", "MAX_ENUMERATED_BITS"):
-        assert getattr(reference, name) is getattr(enumeration, name)
 
 
 def test_chapter_10_figures_return_labelled_figures():

@@ -1,12 +1,12 @@
-"""Tests of lecture9.doubly_stochastic against the closed forms, with standard-error tolerances."""
+"""Tests of lecture9.studies.doubly_stochastic against the closed forms, with standard-error tolerances."""
 
 import math
 
 import pytest
 import torch
 
-from lecture9 import doubly_stochastic as ds
 from lecture9 import optimization
+from lecture9.studies import doubly_stochastic as ds
 
 DATA = 2.0 + 1.5 * torch.randn(500, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 

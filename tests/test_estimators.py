@@ -6,10 +6,9 @@ import math
 
 import pytest
 import torch
-from scipy import stats
-
 from conftest import assert_unbiased as check_unbiased
 from conftest import gen, variance_and_se
+from scipy import stats
 
 from lecture9 import estimators, reference, sampling
 

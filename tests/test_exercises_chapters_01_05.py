@@ -33,7 +33,8 @@ rates = torch.full((num_paths, 1), float(arrival_rate), dtype=torch.float64, req
 sojourn = queueing.mm1_sojourn_times(service_rate, rates, num_customers, num_paths, generator=generator)
 (grad,) = torch.autograd.grad(sojourn.mean(dim=1).sum(), rates)
 return grad.squeeze(1)""",
-        r"your per-path sensitivities \(same seed as lecture9\.queueing\.mean_sojourn_sensitivity\) differs",
+        r"your per-path sensitivities \(same seed as lecture9\.studies\.queueing\.mean_sojourn_sensitivity\) "
+        r"differs",
     ),
     WrongAnswer(
         "ex-05-lognormal", "the Gaussian path's derivatives (1 and eps) without the factor x of the exponential",
@@ -43,6 +44,15 @@ x = torch.exp(loc + scale * eps).requires_grad_(True)
 (slope,) = torch.autograd.grad(f(x).sum(), x)
 return {"loc": slope, "scale": slope * eps}""",
         r"your gradient with respect to loc is biased: mean 1, expected 1\.38",
+    ),
+    WrongAnswer(
+        "ex-05-digital-delta", "the score of log S_T, z / (sigma sqrt(T)), without the factor 1 / S_0",
+        """\
+z = torch.randn(num_samples, generator=generator, dtype=torch.float64)
+root_t = volatility * math.sqrt(maturity)
+s_t = spot * torch.exp((rate - volatility ** 2 / 2) * maturity + root_t * z)
+return math.exp(-rate * maturity) * (s_t > strike).to(torch.float64) * z / root_t""",
+        r"your digital delta \(the mean of your per-sample values\) is biased: mean 2\.1\d*, expected 0\.02138",
     ),
 ]
 

@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import gen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
-
-from conftest import gen
 from lecture9 import montecarlo as mc
 from lecture9 import optimization, sampling
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from _exercise_notebooks import REAL_CHAPTERS, WRONG_ANSWERS
+
 from lecture9.exercises import BEGIN_SOLUTION, END_SOLUTION
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ import math
 
 import pytest
 import torch
-
 from conftest import gen
+
 from lecture9 import optimization, sampling
 
 D = torch.distributions
@@ -46,7 +46,7 @@ def test_stochastic_gradient_descent_converges_on_noisy_quadratic():
     tail = traj[burn_in:]
     k = tail.numel()
     lags = torch.arange(k, dtype=torch.float64)
-    var_mean = v / k**2 * float((k + 2 * ((k - lags[1:]) * a ** lags[1:]).sum()))
+    var_mean = v / k**2 * float(k + 2 * ((k - lags[1:]) * a ** lags[1:]).sum())
     assert abs(float(tail.mean()) - 3.0) < NUM_SE * math.sqrt(var_mean)
     with pytest.raises(ValueError, match="grad_estimate returned"):
         optimization.stochastic_gradient_descent(lambda t, generator=None: torch.zeros(3), torch.tensor(0.0), learning_rate=0.1,

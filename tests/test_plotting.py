@@ -65,7 +65,16 @@ def test_one_naming_style_and_no_twins():
 
 
 def test_helpers_are_defined_once_in_common():
-    from lecture9.plotting import common, gradients, graphs, montecarlo, optimization, sampling, vae, variance
+    from lecture9.plotting import (
+        common,
+        gradients,
+        graphs,
+        montecarlo,
+        optimization,
+        sampling,
+        vae,
+        variance,
+    )
 
     for module in (gradients, graphs, montecarlo, optimization, sampling, vae, variance):
         for name in ("_numpy", "_np", "_axes", "_color", "as_numpy", "axes", "color"):

@@ -41,3 +41,18 @@ def test_return_distributions_and_training_on_given_axes():
     _labelled(out)
     fig = plotting.plot_policy_training(np.arange(4), {"REINFORCE": torch.rand(3, 4)}, exact=torch.rand(4))
     _labelled(fig)
+
+
+def test_gae_tradeoff_and_learning_curves():
+    lams = [0.0, 0.5, 1.0]
+    fig = plotting.plot_gae_tradeoff(lams, {"exact V": [0.0, 0.0, 0.0], "learned V": [0.3, 0.2, 0.0]},
+                                     {"exact V": [1.0, 2.0, 3.0], "learned V": [1.0, 2.0, 3.0]},
+                                     noise={"exact V": [0.1, 0.1, 0.1]})
+    assert len(fig.axes) == 2 and fig.axes[1].get_yscale() == "log"
+    _labelled(fig)
+    fig = plotting.plot_learning_curves({"learned baseline": torch.rand(3, 5) * 500}, target=500)
+    _labelled(fig)
+    with pytest.raises(ValueError, match="bias"):
+        plotting.plot_gae_tradeoff(lams, {"exact V": [0.0]}, {"exact V": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="num_seeds"):
+        plotting.plot_learning_curves({"x": torch.rand(5)})

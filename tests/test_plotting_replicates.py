@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lecture9 import plotting, replicates  # noqa: E402
+from lecture9 import plotting  # noqa: E402
+from lecture9.studies import replicates  # noqa: E402
 
 
 def _summaries():

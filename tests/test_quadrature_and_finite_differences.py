@@ -1,12 +1,12 @@
-"""Tests of lecture9.quadrature and lecture9.finite_differences against closed forms."""
+"""Tests of lecture9.quadrature and lecture9.studies.finite_differences against closed forms."""
 
 import math
 
 import pytest
 import torch
 
-from lecture9 import finite_differences as fd
 from lecture9 import quadrature
+from lecture9.studies import finite_differences as fd
 
 
 def test_midpoint_rule_integrates_the_test_function_and_converges():

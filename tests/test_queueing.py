@@ -1,11 +1,11 @@
-"""Tests of lecture9.queueing: Lindley's recursion, and the pathwise sensitivities against the M/M/1 closed forms."""
+"""Tests of lecture9.studies.queueing: Lindley's recursion, and the pathwise sensitivities against the M/M/1 closed forms."""
 
 import math
 
 import pytest
 import torch
 
-from lecture9 import queueing
+from lecture9.studies import queueing
 
 
 def test_vectorised_recursion_equals_the_loop():
@@ -24,7 +24,10 @@ def test_sensitivities_match_the_steady_state_formulas(wrt, exact):
     mean, grad = queueing.mean_sojourn_sensitivity(2.0, 1.0, 2_000, 300, warm_up=200, wrt=wrt,
                                                    generator=torch.Generator().manual_seed(2))
     assert mean.shape == grad.shape == (300,)
-    se = lambda v: v.std().item() / math.sqrt(v.numel())
+
+    def se(v):
+        return v.std().item() / math.sqrt(v.numel())
+
     assert abs(mean.mean().item() - queueing.mean_sojourn_time(2.0, 1.0)) < 5 * se(mean)
     assert abs(grad.mean().item() - exact) < 5 * se(grad)
 

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import torch
-
 from conftest import exact_quadratic_grad, quadratic
 
 from lecture9 import reference

@@ -1,4 +1,4 @@
-"""Tests of lecture9.replicates: reductions over seeds against NumPy, paired runs, variances at fixed parameters."""
+"""Tests of lecture9.studies.replicates: reductions over seeds against NumPy, paired runs, variances at fixed parameters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lecture9 import replicates, vae
+from lecture9 import vae
+from lecture9.studies import replicates
 
 SMALL = dict(input_dim=6, latent_dim=2, hidden_dims=(5,))
 

@@ -6,11 +6,11 @@ import math
 
 import pytest
 import torch
+from conftest import gen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from conftest import gen
 from lecture9 import sampling
 
 D = torch.distributions

@@ -8,7 +8,9 @@ import torch
 from lecture9 import estimators
 from lecture9 import transformed_families as tf
 
-f64 = lambda v: torch.tensor(v, dtype=torch.float64)
+
+def f64(v):
+    return torch.tensor(v, dtype=torch.float64)
 
 
 def test_log_probs_match_the_closed_forms():

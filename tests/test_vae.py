@@ -411,6 +411,7 @@ def test_baseline_of_the_wrong_shape_names_baseline(shape):
 def test_score_function_with_constant_and_callable_baselines():
     m = small_model()
     x = binary_data(4, 6)
+    previous = None
     for baseline in (-5.0, torch.tensor(-5.0), lambda cost: cost.mean(0, keepdim=True) * 0 - 5.0):
         m.zero_grad()
         out = vae.elbo(m, x, estimator="score_function", baseline=baseline, generator=torch.Generator().manual_seed(0))

@@ -13,7 +13,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lecture9 import _validation, estimators
+from lecture9 import _validation, estimators, vae
 
 Normal = torch.distributions.Normal
 ESTIMATORS = (estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad)
@@ -72,7 +72,7 @@ def test_check_broadcast_choice_samples_and_vae():
     with pytest.raises(ValueError, match="f_values must be finite"):
         _validation.check_samples(torch.tensor([1.0, float("inf")]), "f_values")
     with pytest.raises(TypeError, match="model must be a lecture9.vae.VAE"):
-        _validation.check_vae(torch.nn.Linear(2, 2))
+        vae.check_vae(torch.nn.Linear(2, 2))
 
 
 # One bad argument at a time, the others valid: the error must be a ValueError/TypeError naming
@@ -134,3 +134,96 @@ def test_check_temperature_names_the_argument(bad, err):
 def test_check_temperature_accepts_numbers_and_scalar_tensors():
     assert _validation.check_temperature(0.5) == 0.5
     assert _validation.check_temperature(torch.tensor(2.0)) == 2.0
+
+
+# ------------------------------------------------------------------------------------------------
+# the shared checks: NumPy scalars and 0-d tensors are numbers; strings, None and bools are not
+# ------------------------------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+
+
+@pytest.mark.parametrize("good", [3, np.int64(3), np.int32(3), np.array(3), torch.tensor(3)])
+def test_check_int_accepts_integer_kinds(good):
+    assert _validation.check_int(good, "n", minimum=1) == 3
+    assert type(_validation.check_positive_int(good, "n")) is int
+    assert _validation.check_num_samples(good) == 3
+
+
+@pytest.mark.parametrize("bad", [True, np.bool_(True), 2.5, 2.0, np.float64(2.0), "3", None, torch.tensor(2.0),
+                                 torch.tensor([1, 2]), np.arange(2)])
+def test_check_int_refuses_other_kinds_naming_the_argument(bad):
+    with pytest.raises(TypeError, match=r"num_steps must be .*got"):
+        _validation.check_int(bad, "num_steps", minimum=1)
+    with pytest.raises(TypeError, match="num_steps"):
+        _validation.check_positive_int(bad, "num_steps")
+
+
+def test_check_int_range_messages():
+    with pytest.raises(ValueError, match="repetitions must be an integer >= 1, got 0"):
+        _validation.check_int(0, "repetitions", minimum=1)
+    with pytest.raises(ValueError, match="horizon must be at most 1,000, got 10,000"):
+        _validation.check_int(10_000, "horizon", maximum=1000)
+
+
+@pytest.mark.parametrize("good", [0.5, np.float32(0.5), np.float64(0.5), torch.tensor(0.5), np.array(0.5), 1])
+def test_check_float_accepts_real_kinds(good):
+    assert _validation.check_float(good, "loc") == 0.5 or good == 1
+    assert _validation.check_finite(good, "loc") is good
+    assert _validation.check_positive(good, "scale") is good
+
+
+@pytest.mark.parametrize("bad, err", [("1.0", TypeError), (None, TypeError), (True, TypeError), ([1.0], TypeError),
+                                      (float("nan"), ValueError), (np.float64("inf"), ValueError),
+                                      (torch.tensor(float("-inf")), ValueError)])
+def test_check_float_names_argument_and_value(bad, err):
+    with pytest.raises(err, match="learning_rate must be"):
+        _validation.check_float(bad, "learning_rate")
+    with pytest.raises(err, match="learning_rate"):
+        _validation.check_finite(bad, "learning_rate")
+
+
+def test_check_float_bounds_probability_and_bool():
+    with pytest.raises(ValueError, match="scale must be > 0, got 0.0"):
+        _validation.check_float(0.0, "scale", minimum=0.0, strict=True)
+    with pytest.raises(ValueError, match="decay must be <= 1"):
+        _validation.check_float(1.5, "decay", maximum=1.0)
+    assert _validation.check_probability(np.float32(0.25), "p") == 0.25
+    with pytest.raises(ValueError, match=r"p must be a probability in \(0, 1\), got 1.0"):
+        _validation.check_probability(1.0, "p", open_interval=True)
+    assert _validation.check_bool(np.bool_(True), "coupled") is True
+    with pytest.raises(TypeError, match="coupled must be True or False, got 'no'"):
+        _validation.check_bool("no", "coupled")
+
+
+def test_check_temperature_and_step_refuse_what_float_cannot_represent():
+    with pytest.raises(ValueError, match="temperature must be at least 1e-30"):
+        _validation.check_temperature(1e-300)
+    assert _validation.check_temperature(np.float64(1e-3)) == 1e-3
+    with pytest.raises(ValueError, match="h must be at least 2.22e-16"):
+        _validation.check_step(1e-300, "h", at=0.5)
+    with pytest.raises(ValueError, match="h must be at least"):
+        _validation.check_step(1e-5, "h", at=1e12)  # 1e12 + 1e-5 == 1e12 in float64
+    with pytest.raises(ValueError, match="h must be at least 1.19e-07"):
+        _validation.check_step(1e-9, "h", dtype=torch.float32)
+    assert _validation.check_step(1e-6, "h") == 1e-6
+
+
+def test_check_size_states_cap_and_workaround():
+    assert _validation.check_size(10, "num_paths * num_customers") == 10
+    with pytest.raises(ValueError, match=r"num_paths \* num_customers is 10,000,000,000, above the cap of "
+                                         r"100,000,000 for one call; use fewer paths"):
+        _validation.check_size(10**10, "num_paths * num_customers", workaround="use fewer paths")
+
+
+def test_check_callable_and_output():
+    with pytest.raises(TypeError, match="baseline must be a callable, got 3"):
+        _validation.check_callable(3, "baseline")
+    out = torch.zeros(4)
+    assert _validation.check_output(out, "f(x)", shape=(4,)) is out
+    with pytest.raises(TypeError, match="f\\(x\\) must be a torch.Tensor, got float"):
+        _validation.check_output(1.0, "f(x)")
+    with pytest.raises(ValueError, match="baseline\\(states\\) has shape \\(3,\\), expected \\(4,\\)"):
+        _validation.check_output(torch.zeros(3), "baseline(states)", shape=(4,))
+    with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
+        _validation.check_output(torch.tensor([1.0, float("nan")]), "f(x)")

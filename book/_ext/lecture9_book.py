@@ -31,7 +31,14 @@ It does three things:
      buttons are turned off, because they lead to the repository's notebooks, solutions
      included.
 
-3. **No JavaScript errors, no CDN.** sphinx-thebe registers its configuration script
+3. **The print edition** that ``tools/build_pdf.py`` turns into the PDF. With
+   ``LECTURE9_PRINT=1`` (set by that script for its single-page build) notebooks are not
+   executed (their stored outputs are used), solutions are plain boxes instead of
+   collapsed dropdowns (the full edition prints them open) and
+   ``book/_ext/print_static/lecture9-print.css``
+   lays the page out for paper.
+
+4. **No JavaScript errors, no CDN.** sphinx-thebe registers its configuration script
    with ``add_js_file(None, body=...)`` and Sphinx 7.4 then writes it twice (once as
    ``None``, once as ``''``), so every page raised "Identifier 'THEBE_JS_URL' has
    already been declared". Duplicate scripts are dropped from each page, and while
@@ -155,6 +162,34 @@ def _unpublished_repository(app, config) -> None:
         config.html_theme_options = _launch_off(config)
 
 
+#: Environment variable of the print edition (the single-page build behind the PDF).
+PRINT_ENV = "LECTURE9_PRINT"
+PRINT_STATIC = Path(__file__).with_name("print_static")  # lecture9-print.css
+
+
+def print_requested() -> bool:
+    """True when the environment asks for the print edition (``tools/build_pdf.py``)."""
+    return os.environ.get(PRINT_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _configure_print(app, config) -> None:
+    if print_requested():
+        config.lecture9_print = True
+    if not config.lecture9_print:
+        return
+    config.nb_execution_mode = "off"  # the stored, executed outputs (nbval checks them)
+    config.html_static_path = [*config.html_static_path, str(PRINT_STATIC)]
+    app.add_css_file("lecture9-print.css", priority=900)
+
+
+def _open_solutions(app, doctree: nodes.document) -> None:
+    # Paper has no buttons: in the print edition a solution is a plain box, always shown.
+    if not app.config.lecture9_print:
+        return
+    for node in doctree.findall(lambda n: isinstance(n, _solution_node_types())):
+        node["classes"] = [c for c in node.get("classes", []) if c != "dropdown"]
+
+
 def _configure_edition(app, config) -> None:
     if hide_solutions_requested():
         config.lecture9_hide_solutions = True
@@ -254,6 +289,9 @@ def _clean_scripts(app, pagename, templatename, context, doctree) -> None:
 
 def setup(app):
     app.add_config_value("lecture9_hide_solutions", False, "env", types=[bool])
+    app.add_config_value("lecture9_print", False, "env", types=[bool])
+    app.connect("config-inited", _configure_print, priority=900)
+    app.connect("doctree-read", _open_solutions, priority=101)
     app.connect("config-inited", _configure_edition, priority=900)
     app.connect("config-inited", _unpublished_repository, priority=900)
     app.connect("doctree-read", _remove_solutions, priority=100)

@@ -125,15 +125,6 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
 
     Text and artists added later keep the book's fonts when the drawing code runs
     inside ``with style():`` too; the helpers in this package do.
-
-    Args:
-        nrows, ncols: subplot grid.
-        width: figure width in inches (7 fits the book column).
-        height: figure height in inches; defaults to 2.8 per row.
-        **subplot_kw: passed to :func:`matplotlib.pyplot.subplots`.
-
-    Returns:
-        ``(fig, axes)`` as from :func:`matplotlib.pyplot.subplots` with ``constrained_layout``.
     """
     if height is None:
         height = 2.8 * nrows
@@ -145,13 +136,6 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
 def finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None = None, logx: bool = False,
                 logy: bool = False, legend_loc: str | None = "best") -> None:
     """Scales, axis labels, title and legend of one panel, the same way in every figure.
-
-    Args:
-        ax: the matplotlib ``Axes``.
-        xlabel, ylabel: axis labels, with units.
-        title: panel title, or ``None``.
-        logx, logy: logarithmic axes.
-        legend_loc: where to put the legend; ``None`` draws none.
     """
     if logx:
         ax.set_xscale("log")
@@ -167,13 +151,6 @@ def finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None = None, logx:
 
 def estimator_style(name: str) -> dict:
     """Return the line style of an estimator: colour, marker, line style and label.
-
-    Args:
-        name: an estimator name, e.g. ``"pathwise"`` or ``"measure_valued_coupled"``.
-
-    Returns:
-        A dict with keys ``color``, ``marker``, ``linestyle`` and ``label``, usable
-        as keyword arguments of ``matplotlib.axes.Axes.plot``.
 
     Raises:
         ValueError: if ``name`` is not a known estimator.

@@ -14,7 +14,8 @@ import numpy as np
 from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 from .optimization import plot_learning_curves
 
-__all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff", "plot_discrete_vae_runs"]
+__all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff", "plot_categorical_relaxation",
+           "plot_discrete_vae_runs"]
 
 #: One colour per estimator of chapter 10, consistent with ``ESTIMATOR_COLORS`` (Okabe-Ito).
 DISCRETE_COLORS = {
@@ -28,7 +29,7 @@ DISCRETE_COLORS = {
 }
 
 
-def _color(name: str, index: int) -> str:
+def _estimator_color(name: str, index: int) -> str:
     return DISCRETE_COLORS.get(name, ("#999999", "#F0E442", "#56B4E9")[index % 3])
 
 
@@ -110,7 +111,7 @@ def plot_relaxation_tradeoff(
     tau = as_numpy(temperatures)
     with style():
         for i, name in enumerate(exact_means):
-            color = _color(name, i)
+            color = _estimator_color(name, i)
             left.plot(tau, as_numpy(exact_means[name]), color=color, label=f"{name} (exact)")
             right.plot(tau, as_numpy(exact_variances[name]), color=color, label=f"{name} (exact)")
             if measured_means and name in measured_means:
@@ -123,12 +124,60 @@ def plot_relaxation_tradeoff(
                      label="exact gradient")
         left.axhline(0.0, color="#999999", linewidth=0.8)
         for i, (name, value) in enumerate((unbiased_variances or {}).items()):
-            right.axhline(value, color=_color(name, i), linestyle="--", linewidth=1.2, label=name)
+            right.axhline(value, color=_estimator_color(name, i), linestyle="--", linewidth=1.2, label=name)
         finish_axes(left, xlabel=r"temperature $\tau$", ylabel="mean of one estimate", logx=True, legend_loc=None)
         finish_axes(right, xlabel=r"temperature $\tau$", ylabel="variance of one estimate", logx=True, logy=True,
                     legend_loc=None)
         left.legend(loc="lower left", fontsize=7)
         right.legend(loc="lower left", fontsize=7)
+    return fig
+
+
+def plot_categorical_relaxation(
+    temperatures,
+    exact: Mapping[tuple[str, int], tuple[Sequence[float], Sequence[float]]],
+    *,
+    measured_temperatures=None,
+    measured: Mapping[tuple[str, int], tuple[Sequence[float], Sequence[float]]] | None = None,
+    width: float = 7.0,
+):
+    r"""Bias and variance of the relaxed estimators of a categorical variable against the temperature.
+
+    One colour per number of categories ``K``, one line style per estimator; exact lines and
+    Monte Carlo markers. Left: the size of the bias, :math:`\|\mathbb{E}[\hat g] - \nabla\|`;
+    right: the total variance of one estimate, :math:`\operatorname{tr}\operatorname{Cov}[\hat g]`;
+    both on log-log axes.
+
+    Args:
+        temperatures: the temperatures of the exact curves.
+        exact: ``{(estimator, K): (biases, variances)}`` at ``temperatures``.
+        measured_temperatures: temperatures of the Monte Carlo markers.
+        measured: ``{(estimator, K): (biases, variances)}`` at ``measured_temperatures``.
+        width: figure width in inches.
+
+    Returns:
+        The figure.
+    """
+    fig, (left, right) = figure(1, 2, width=width, height=3.4)
+    tau = as_numpy(temperatures)
+    sizes = sorted({k for _, k in exact})
+    colors = dict(zip(sizes, ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")))
+    dashes = dict(zip(dict.fromkeys(name for name, _ in exact), ("-", "--", ":", "-.")))
+    with style():
+        for (name, k), (bias, variance) in exact.items():
+            kw = {"color": colors[k], "linestyle": dashes[name]}
+            left.plot(tau, as_numpy(bias), label=f"{name}, K = {k}", **kw)
+            right.plot(tau, as_numpy(variance), **kw)
+            if measured and (name, k) in measured:
+                mt, (mb, mv) = as_numpy(measured_temperatures), measured[(name, k)]
+                marker = "o" if dashes[name] == "-" else "s"
+                left.plot(mt, as_numpy(mb), marker, color=colors[k], markersize=4, fillstyle="none")
+                right.plot(mt, as_numpy(mv), marker, color=colors[k], markersize=4, fillstyle="none")
+        finish_axes(left, xlabel=r"temperature $\tau$", ylabel="size of the bias", logx=True, logy=True,
+                    legend_loc=None)
+        finish_axes(right, xlabel=r"temperature $\tau$", ylabel="total variance of one estimate", logx=True,
+                    logy=True, legend_loc=None)
+        left.legend(loc="lower right", fontsize=7)
     return fig
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-
 from .common import as_numpy, figure, style
 
 __all__ = ["plot_estimate_draws"]
@@ -23,17 +22,6 @@ def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, 
     Each mark's legend entry gives its value and the fraction of the repeated
     estimates at or below it (its percentile), so a reader sees at a glance whether
     it is an ordinary draw.
-
-    Args:
-        estimates: 1-D repeated estimates (independent runs of one estimator).
-        truth: the exact value (dashed black line).
-        marks: ``{label: value}`` of single estimates to mark (solid lines).
-        ax: axes to draw into (default: a new figure).
-        bins: number of histogram bins.
-        xlabel: x-axis label.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``estimates`` is not one-dimensional with at least two values.

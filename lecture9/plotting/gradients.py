@@ -73,21 +73,6 @@ def plot_variance_panel(
     variances as hollow markers of the same colour, on a logarithmic y-axis, as
     in Figures 2 and 3 of Mohamed et al. (2020), Sec. 3.
 
-    Args:
-        ax: the matplotlib axes to draw on.
-        ks: the values of ``k`` of the exact curves.
-        exact: ``{estimator name: variances at ks}``; drawn in insertion order.
-        mc: optional ``{estimator name: Monte Carlo variances at ks_mc}``.
-        ks_mc: the values of ``k`` of the Monte Carlo markers; defaults to ``ks``.
-        xscale: ``"linear"`` or ``"log"``.
-        xlabel, ylabel, title: axis labels and title.
-        legend: whether to draw a legend (one entry per estimator, line and marker).
-        ylim: optional y-limits; by default the lower limit is the smallest positive
-            value drawn, but at most six decades below the largest.
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
-
     Raises:
         ValueError: if an array does not have one entry per ``k``.
 
@@ -155,21 +140,6 @@ def plot_function_panel(
     must be written in differentiable torch operations. This is the bottom row of
     Figures 2 and 3 of Mohamed et al. (2020), Sec. 3.
 
-    Args:
-        ax: the matplotlib axes to draw on.
-        f: ``f(x, k)``, elementwise in a float64 tensor ``x``.
-        ks: the values of ``k`` to draw, one colour each.
-        x: the grid; defaults to 801 points on ``[-4, 6]`` (mean 1 plus/minus five
-            standard deviations of :math:`\mathcal{N}(1, 1)`).
-        xlabel, title: axis label and title.
-        legend: whether to add a legend with one entry per ``k``.
-        ylim: optional y-limits.
-        shade: optional interval ``(lo, hi)`` of ``x`` to shade, e.g. mean plus/minus two
-            standard deviations, where most samples fall.
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
-
     Shapes:
         ``x``: ``(X,)``; ``f(x, k)``: ``(X,)``.
     """
@@ -219,24 +189,6 @@ def plot_variance_figure(
     markers (see ``plot_variance_panel``), with one legend above both panels. Bottom row: one panel per value in
     ``ks_show`` with the cost (solid) and its derivative (dashed), see
     ``plot_function_panel``.
-
-    Args:
-        ks: the values of ``k`` of the exact curves.
-        exact: ``{"loc": {estimator: variances}, "scale": {estimator: variances}}``.
-        mc: the Monte Carlo variances in the same layout, at ``ks_mc``; optional.
-        f: the cost ``f(x, k)`` for the bottom row.
-        ks_show: the values of ``k`` drawn in the bottom row, one panel each.
-        ks_mc: the values of ``k`` of the Monte Carlo markers; defaults to ``ks``.
-        xscale: ``"linear"`` or ``"log"`` for the variance panels.
-        x: the grid of the bottom row (see ``plot_function_panel``).
-        title: optional figure title.
-        function_ylim: optional y-limits shared by the bottom-row panels.
-        shade: interval of ``x`` shaded in the bottom row; the default is
-            :math:`\mu \pm 2\sigma` for :math:`\mu = \sigma = 1`. ``None`` for no shading.
-        width, height: figure size in inches.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``exact`` lacks ``"loc"`` or ``"scale"``.
@@ -289,19 +241,6 @@ def plot_weak_derivative_panel(
     the two densities :math:`p^+` and :math:`p^-` thin shaded curves. Mohamed et al.
     (2020), Sec. 6.
 
-    Args:
-        ax: the matplotlib axes to draw on.
-        x: the grid.
-        derivative: :math:`\nabla_\theta p(x; \theta)` on the grid (e.g. by autograd).
-        constant: the constant :math:`c_\theta`.
-        positive, negative: the densities :math:`p^+` and :math:`p^-` on the grid.
-        title: axes title.
-        positive_label, negative_label: legend labels of the two densities.
-        every: draw a marker at every ``every``-th grid point.
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
-
     Shapes:
         ``x``, ``derivative``, ``positive``, ``negative``: ``(X,)``.
     """
@@ -330,18 +269,6 @@ def plot_estimates_panel(ax, names: Sequence[str], means, standard_errors, exact
     One row per estimator: the Monte Carlo estimate with ``num_se`` standard
     errors either side, in the estimator's colour, and the exact value as a black
     vertical line.
-
-    Args:
-        ax: the matplotlib axes to draw on.
-        names: estimator names (see ``estimator_style``).
-        means: the estimates, one per name.
-        standard_errors: their standard errors, one per name.
-        exact: the exact gradient.
-        xlabel, title: axis label and title.
-        num_se: half-width of the error bars in standard errors.
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
 
     Raises:
         ValueError: if ``means`` or ``standard_errors`` do not have one entry per name.
@@ -376,15 +303,6 @@ def plot_evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]],
 
     Log-log axes, one line per estimator: the measure-valued estimator needs two
     evaluations per parameter dimension, Mohamed et al. (2020), Sec. 6.
-
-    Args:
-        ax: the matplotlib axes to draw on.
-        dims: the parameter dimensions.
-        evaluations: ``{estimator name: evaluations of f per sample at dims}``.
-        title, ylabel: title and y-axis label.
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
 
     Shapes:
         ``dims`` and each ``evaluations[name]``: ``(D,)``.

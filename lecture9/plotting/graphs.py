@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, FancyArrowPatch, Polygon, Rectangle
+from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
 from .common import GRAPH_COLORS, figure, style
 
-__all__ = ["plot_computation_graph", "plot_reparameterization_graph", "plot_vae_computation_graph", "plot_vae_gradient_paths"]
+__all__ = ["plot_computation_graph", "plot_optimisation_loop", "plot_reparameterization_graph",
+           "plot_vae_computation_graph", "plot_vae_gradient_paths"]
 
 _NODE_SIZE = 0.42  # half-width of a node in data units
 
@@ -73,23 +74,6 @@ def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
 
     Mohamed et al. (2020), Sec. 5.
 
-    Args:
-        ax: the matplotlib axes to draw on (its aspect is set to equal and its
-            frame is hidden).
-        nodes: ``{name: (x, y, kind, label)}`` with ``kind`` one of ``"random"``,
-            ``"deterministic"`` or ``"parameter"`` and ``label`` the text in the node
-            (math text such as ``"$z$"`` is fine).
-        edges: ``[(parent, child), ...]``, the forward computation.
-        gradient_edges: the subset of ``edges`` along which the gradient of the
-            cost flows back.
-        blocked_edges: the subset of ``edges`` through which it cannot flow.
-        title: optional axes title.
-        annotations: optional ``{name: text}`` written under a node (e.g. its
-            distribution or formula).
-
-    Returns:
-        The ``Figure`` that holds ``ax``.
-
     Raises:
         ValueError: if an edge names an unknown node, a gradient or blocked edge
             is not among ``edges``, or a node kind is unknown.
@@ -141,6 +125,62 @@ def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
     return ax.figure
 
 
+_LOOP_PHASES = (
+    ("simulation phase", (
+        r"draw $\hat x^{(n)} \sim p(x; \theta_t)$",
+        r"(or run the simulator, the environment)",
+        r"evaluate the cost $f(\hat x^{(n)})$",
+        r"estimate $\bar\eta_t \approx \nabla_\theta\,\mathbb{E}_{p(x;\theta_t)}[f(x)]$",
+    )),
+    ("optimisation phase", (
+        r"update the parameters",
+        r"$\theta_{t+1} = \theta_t - \alpha_t\,\bar\eta_t$",
+        r"steps with $\sum_t \alpha_t = \infty$, $\sum_t \alpha_t^2 < \infty$",
+        r"(SGD, Adam, ...)",
+    )),
+)
+
+
+def plot_optimisation_loop(*, width: float = 7.0, height: float = 2.9):
+    """Draw the stochastic optimisation loop of Mohamed et al. (2020), Fig. 1.
+
+    Two boxes, the simulation phase (samples, cost, gradient estimate) and the
+    optimisation phase (the parameter update), joined by two arrows: the estimate
+    :math:`\\bar\\eta_t` goes to the optimiser, the new parameters
+    :math:`\\theta_{t+1}` go back to the simulator.
+
+    Raises:
+        ValueError: if ``width`` or ``height`` is not a positive number.
+
+    Shapes:
+        Not tensor-valued.
+    """
+    for value, name in ((width, "width"), (height, "height")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number of inches, got {value!r}")
+    fig, ax = figure(1, 1, width=width, height=height)
+    colors = (GRAPH_COLORS["random"], GRAPH_COLORS["parameter"])
+    with style():
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, 4)
+        ax.axis("off")
+        ax.grid(False)
+        for (title, lines), x0, color in zip(_LOOP_PHASES, (0.2, 5.8), colors):
+            ax.add_patch(FancyBboxPatch((x0, 0.55), 4.0, 2.9, boxstyle="round,pad=0.05,rounding_size=0.25",
+                                        facecolor=color, edgecolor="black", lw=1.4))
+            ax.text(x0 + 2.0, 3.1, title, ha="center", va="center", fontsize=11, fontweight="bold")
+            for i, line in enumerate(lines):
+                ax.text(x0 + 2.0, 2.5 - 0.5 * i, line, ha="center", va="center", fontsize=8.5)
+        arrows = ((4.3, 3.0, 5.7, 3.0, r"gradient estimate $\bar\eta_t$", 3.3, -0.35),
+                  (5.7, 1.0, 4.3, 1.0, r"parameters $\theta_{t+1}$", 0.55, -0.35))
+        for x_a, y_a, x_b, y_b, label, y_text, rad in arrows:
+            ax.add_patch(FancyArrowPatch((x_a, y_a), (x_b, y_b), connectionstyle=f"arc3,rad={rad}",
+                                         arrowstyle="-|>", mutation_scale=16, lw=1.8,
+                                         color=GRAPH_COLORS["gradient"]))
+            ax.text(5.0, y_text + (0.35 if y_a > 2 else -0.3), label, ha="center", va="center", fontsize=9)
+    return fig
+
+
 def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"):
     """Draw the stochastic computation graph before and after reparameterization.
 
@@ -161,15 +201,6 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
     :math:`\\varphi`.
 
     Schulman et al. (2015), Kingma and Welling (2014), Mohamed et al. (2020), Sec. 5.
-
-    Args:
-        width: figure width in inches.
-        height: figure height in inches.
-        param_label: label of the parameter node (the lecture's :math:`\\varphi`;
-            ``r"$\\phi$"`` for a VAE's encoder parameters).
-
-    Returns:
-        The ``Figure`` with two panels and a legend.
 
     Shapes:
         Not tensor-valued.
@@ -215,6 +246,10 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
     return fig
 
 
+# whether the VAE graph's code z is a deterministic function of the noise (reparameterized)
+_VAE_GRAPH_REPARAMETERIZED = {"pathwise": True, "score_function": False}
+
+
 def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
     """Draw the VAE's stochastic computation graph and where the encoder's gradient flows.
 
@@ -231,23 +266,15 @@ def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.
 
     Drawn with :func:`plot_computation_graph`.
 
-    Args:
-        estimator: ``"pathwise"`` or ``"score_function"``.
-        width: figure width in inches.
-        height: figure height in inches.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: on an unknown ``estimator``.
 
     Shapes:
         Not tensor-valued.
     """
-    if estimator not in ("pathwise", "score_function"):
+    if estimator not in _VAE_GRAPH_REPARAMETERIZED:
         raise ValueError(f"estimator must be 'pathwise' or 'score_function', got {estimator!r}")
-    pathwise = estimator == "pathwise"
+    pathwise = _VAE_GRAPH_REPARAMETERIZED[estimator]
     nodes = {
         "x": (0.0, 1.0, "deterministic", r"$x$"),
         "phi": (0.0, -0.6, "parameter", r"$\phi$"),
@@ -311,13 +338,6 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
 
     Introduced in chapter 9, *Training a variational autoencoder*; Williams (1992),
     Schulman et al. (2015), Mohamed et al. (2020), Sec. 4.
-
-    Args:
-        width: figure width in inches.
-        height: figure height in inches.
-
-    Returns:
-        The ``Figure``, two panels and a legend.
 
     Shapes:
         Not tensor-valued.

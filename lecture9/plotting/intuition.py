@@ -12,7 +12,7 @@ become the two gradient estimators.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -31,17 +31,6 @@ def plot_reweight_vs_move(samples, f: Callable, *, loc: float, scale: float, shi
     :math:`x_i` to :math:`x_i + \\delta`, an arrow along the cost curve. The densities
     before and after the shift are drawn at the bottom of both panels.
 
-    Args:
-        samples: 1-D draws :math:`x_i \\sim \\mathcal{N}(\\mu, \\sigma^2)`.
-        f: the cost, vectorised over a float64 tensor.
-        loc: :math:`\\mu`.
-        scale: :math:`\\sigma > 0`.
-        shift: :math:`\\delta`, the change of :math:`\\mu` to illustrate.
-        xlabel, ylabel: axis labels.
-
-    Returns:
-        The ``Figure`` (two axes sharing their y-axis).
-
     Raises:
         ValueError: if ``samples`` is not one-dimensional or ``scale`` is not positive.
     """
@@ -50,8 +39,10 @@ def plot_reweight_vs_move(samples, f: Callable, *, loc: float, scale: float, shi
         raise ValueError(f"samples must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
-    normal = lambda m: torch.distributions.Normal(torch.tensor(float(m), dtype=torch.float64),
-                                                  torch.tensor(float(scale), dtype=torch.float64))
+    def normal(m):
+        return torch.distributions.Normal(torch.tensor(float(m), dtype=torch.float64),
+                                          torch.tensor(float(scale), dtype=torch.float64))
+
     weights = torch.exp(normal(loc + shift).log_prob(x) - normal(loc).log_prob(x)).numpy()
     fx, fmoved = f(x).numpy(), f(x + shift).numpy()
     lo, hi = float(x.min()) - 0.3 * scale, float(x.max() + shift) + 0.3 * scale

@@ -13,8 +13,18 @@ import math
 import numpy as np
 import torch
 
-from .common import (CYCLE, MC_COLORS, as_numpy, axes, display_name, draw_series, dtype_of, finish_axes, named_series,
-                     style)
+from .common import (
+    CYCLE,
+    MC_COLORS,
+    as_numpy,
+    axes,
+    display_name,
+    draw_series,
+    dtype_of,
+    finish_axes,
+    named_series,
+    style,
+)
 from .common import color as series_color
 
 __all__ = [
@@ -31,14 +41,6 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
     """Scatter of uniform points in the unit square, inside / outside the quarter circle.
 
     The title gives :math:`n` and the estimate :math:`\\hat{\\pi} = 4 n_\\text{in} / n`.
-
-    Args:
-        points: tensor or array of shape ``(n, 2)`` in the unit square.
-        ax: axes to draw into (default: a new square figure).
-        marker_size: scatter marker size.
-
-    Returns:
-        The ``Figure``.
     """
     p = as_numpy(points)
     inside = (p**2).sum(1) <= 1.0
@@ -71,22 +73,6 @@ def plot_convergence(lines=None, markers=None, *, truth=None, standard_errors=No
     against Monte Carlo, whose error :math:`\\sigma_f / \\sqrt{N}` does not
     depend on the dimension (Mohamed et al., 2020, Sec. 2).
 
-    Args:
-        lines: ``{name: (x, y)}`` drawn as lines with small markers.
-        markers: ``{name: (x, y)}`` drawn as open markers only; a name that also
-            appears in ``lines`` shares its colour.
-        truth: the exact value, a horizontal dashed line; optional.
-        standard_errors: ``{name: standard errors of y}`` of series in ``lines``,
-            drawn as error bars of plus/minus 2 standard errors.
-        ax: axes to draw into.
-        xlabel, ylabel, title, truth_label: labels.
-        logy: logarithmic y axis (errors).
-        legend_loc: matplotlib legend location.
-        colors: ``{name: colour}`` overrides.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if both ``lines`` and ``markers`` are empty, or ``x``, ``y``
             (and the standard errors) of a series differ in length.
@@ -114,22 +100,6 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
     The running mean :math:`\\bar{f}_k` of i.i.d. values approaches the truth as
     :math:`k` grows (law of large numbers; ``lecture9.montecarlo.running_mean``);
     the band shrinks like :math:`k^{-1/2}`.
-
-    Args:
-        values: per-sample values in sampling order, or ``{name: values}`` for
-            several series.
-        truth: the exact value (a dashed line), optional.
-        ax: axes to draw into.
-        label: legend entry of a single series.
-        xlabel, ylabel, title: labels.
-        color: colour of a single series.
-        num_se: half-width of the band in standard errors.
-        log_x: logarithmic sample axis.
-        max_points: at most this many points per series are drawn (log-spaced
-            indices keep the early wandering visible).
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if a series is empty or not 1-D, or the dict is empty.
@@ -172,23 +142,6 @@ def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, 
     Bars are scaled so that each estimator's histogram has area equal to the
     fraction of its estimates inside the plotted range.
 
-    Args:
-        estimates: a 1-D tensor/array of estimates, or ``{name: estimates}``.
-        truth: the exact value (a dashed vertical line), optional.
-        ax: axes to draw into.
-        bins: histogram bins (edges shared by the estimators).
-        labels: the legend label of a single series (ignored for a dict).
-        xlabel, title: labels.
-        value_range: ``(low, high)`` of the histogram; estimates outside are
-            counted in the legend (default: all estimates, or ``clip_quantile``).
-        clip_quantile: if given (in (0, 1]), the range covers this central
-            fraction of all estimates pooled, so that a few extreme draws do not
-            squash the plot.
-        legend_loc: legend position (a matplotlib ``loc``).
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if there are no estimates or ``clip_quantile`` is not in (0, 1].
 
@@ -230,18 +183,6 @@ def plot_loglog_error(sample_sizes, errors, *, ax=None, label: str = "RMSE", ref
     """Error against sample size on log-log axes, with a reference line of slope -1/2.
 
     The reference line passes through the first point; the legend gives the fitted slope.
-
-    Args:
-        sample_sizes: the values of :math:`n`.
-        errors: the errors (e.g. RMSE over repetitions), positive.
-        ax: axes to draw into (call again with the same ``ax`` to add curves).
-        label: legend entry of the curve.
-        reference_slope: slope of the reference line (``None``: no line).
-        ylabel: y-axis label.
-        color: curve colour.
-
-    Returns:
-        The ``Figure``.
     """
     from ..montecarlo import loglog_slope
 
@@ -266,17 +207,6 @@ def plot_integrand_and_proposals(x_grid, integrand, proposals: dict, *, ax=None,
 
     A good proposal puts its mass where :math:`|f|` is large, and has tails at
     least as heavy as :math:`|f|`'s.
-
-    Args:
-        x_grid: 1-D grid of :math:`x`.
-        integrand: callable ``x -> f(x)``; drawn as :math:`|f|` normalised to unit area on the grid.
-        proposals: ``{label: Distribution}`` drawn as densities.
-        ax: axes to draw into.
-        xlabel, integrand_label: labels.
-        log_y: logarithmic y axis (shows the tails).
-
-    Returns:
-        The ``Figure``.
     """
     xg = torch.as_tensor(x_grid, dtype=torch.float64)
     fx = as_numpy(integrand(xg)).__abs__()

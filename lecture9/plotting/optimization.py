@@ -11,7 +11,17 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .common import ESTIMATOR_COLORS, as_numpy, axes, color, display_name, figure, finish_axes, named_series, style
+from .common import (
+    ESTIMATOR_COLORS,
+    as_numpy,
+    axes,
+    color,
+    display_name,
+    figure,
+    finish_axes,
+    named_series,
+    style,
+)
 
 __all__ = ["plot_trajectory", "plot_learning_curves"]
 
@@ -22,19 +32,6 @@ def plot_trajectory(iterates, optimum=None, *, ax=None, label: str = "iterate", 
     """Parameter values along stochastic-gradient runs, with the optimum.
 
     The stochastic optimisation loop of Mohamed et al. (2020), Sec. 2.2, Fig. 1.
-
-    Args:
-        iterates: one run, ``(num_steps + 1,)`` or ``(num_steps + 1, d)`` (one
-            line per coordinate), or ``{name: run}`` for several runs.
-        optimum: the minimiser, a scalar or ``(d,)`` (dashed lines), optional.
-        ax: axes to draw into.
-        label: legend entry of a single run.
-        xlabel, ylabel, title: labels.
-        logy: logarithmic y axis (e.g. distances to the optimum).
-        legend_loc: matplotlib legend location.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``iterates`` is an empty dict, or ``optimum`` has neither
@@ -86,27 +83,6 @@ def plot_learning_curves(
     width: float = 7.0,
 ):
     """Learning curves, one line per method or run, optional bands and a horizontal reference.
-
-    Args:
-        curves: ``{name: values per step}``, or ``{name: history}`` with a history
-            dict of ``lecture9.training.train`` (its ``"epoch"`` list is the
-            x axis, ``key`` the values, ``"time"`` the seconds for ``time_axis``).
-        key: the history entry drawn (``"test_elbo"``, ``"train_elbo"``, ...).
-        steps: the x values of plain curves (default ``0, 1, ...``).
-        time_axis: add a second panel against cumulative training time (histories only).
-        bands: ``{name: (lower, upper)}`` shaded around a curve, e.g. quantiles over runs.
-        reference: a horizontal line, e.g. the optimal value.
-        reference_label: its legend entry.
-        ax: axes to draw into (not with ``time_axis``).
-        xlabel, ylabel, title: labels.
-        logy: logarithmic y axis.
-        ylim: optional ``(low, high)`` of the y axis.
-        colors: ``{name: colour}`` overrides.
-        legend: draw a legend.
-        width: figure width in inches for a new figure.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``curves`` is empty, a history lacks ``key``, ``"epoch"``

@@ -21,6 +21,8 @@ __all__ = [
     "plot_frozenlake",
     "plot_return_distributions",
     "plot_policy_training",
+    "plot_gae_tradeoff",
+    "plot_learning_curves",
 ]
 
 #: Colours of the policy-gradient estimators (Okabe-Ito, consistent with ``ESTIMATOR_COLORS``).
@@ -32,6 +34,10 @@ POLICY_GRADIENT_COLORS = {
     "package sampler": ESTIMATOR_COLORS["control_variate"],
     "Gymnasium step loop": ESTIMATOR_COLORS["pathwise"],
     "exact gradient": ESTIMATOR_COLORS["exact"],
+    "exact V": ESTIMATOR_COLORS["measure_valued"],
+    "learned V": ESTIMATOR_COLORS["score_function"],
+    "no baseline": ESTIMATOR_COLORS["score_function"],
+    "learned baseline": ESTIMATOR_COLORS["measure_valued"],
     "exact": ESTIMATOR_COLORS["exact"],
 }
 
@@ -218,4 +224,74 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
             ax.axhline(optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}")
         finish_axes(ax, xlabel="episodes used", ylabel=r"exact return $J(\theta)$", logx=logx, title=title,
                     legend_loc=legend_loc)
+    return fig
+
+
+def _check_series(series, name: str, length: int) -> None:
+    if not isinstance(series, Mapping) or not series:
+        raise TypeError(f"{name} must be a non-empty mapping {{label: values}}, got {type(series).__name__}")
+    for label, values in series.items():
+        if as_numpy(values).shape[-1] != length:
+            raise ValueError(f"{name}[{label!r}] has {as_numpy(values).shape[-1]} values, expected {length}")
+
+
+def plot_gae_tradeoff(lams, bias: Mapping[str, Sequence], variance: Mapping[str, Sequence], *,
+                      noise: Mapping[str, Sequence] | None = None, title: str | None = None):
+    r"""Bias and variance of the GAE policy gradient against :math:`\lambda`, one line per value function.
+
+    Args:
+        lams: the values of :math:`\lambda`.
+        bias: ``{name: values}``, the bias norm relative to :math:`\lVert \nabla J \rVert`.
+        variance: ``{name: values}``, the total variance of a one-episode estimate.
+        noise: ``{name: values}``, the noise level of the measured bias (what an unbiased
+            estimator would show), drawn dashed.
+        title: figure title.
+    """
+    xs = as_numpy(lams)
+    _check_series(bias, "bias", len(xs))
+    _check_series(variance, "variance", len(xs))
+    with style():
+        fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 3.0), layout="constrained")
+        for i, (name, values) in enumerate(bias.items()):
+            left.plot(xs, as_numpy(values), "o-", ms=4, color=_color(name, i), label=name)
+            if noise is not None and name in noise:
+                left.plot(xs, as_numpy(noise[name]), "--", lw=1, color=_color(name, i), label=f"{name}: noise level")
+        for i, (name, values) in enumerate(variance.items()):
+            right.plot(xs, as_numpy(values), "o-", ms=4, color=_color(name, i), label=name)
+        finish_axes(left, xlabel=r"$\lambda$", ylabel=r"$\|$bias$\| \,/\, \|\nabla J\|$", title="bias",
+                    legend_loc="upper right")
+        finish_axes(right, xlabel=r"$\lambda$", ylabel="total variance, one episode", title="variance", logy=True,
+                    legend_loc="upper left")
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def plot_learning_curves(curves: Mapping[str, torch.Tensor], *, target: float | None = None, ax=None,
+                         xlabel: str = "batch", title: str | None = None):
+    """Mean return per batch against the batch, mean (line) and range (band) over seeds.
+
+    Args:
+        curves: ``{name: returns}``, each ``(num_seeds, num_batches)``: a batch's mean return.
+        target: a return to draw dotted (e.g. the maximum).
+        ax: axes to draw on (default: a new figure).
+        xlabel: label of the batch axis.
+        title: panel title.
+    """
+    if not isinstance(curves, Mapping) or not curves:
+        raise TypeError(f"curves must be a non-empty mapping {{name: (seeds, batches) returns}}, got {type(curves).__name__}")
+    with style():
+        fig, ax = axes(ax, height=3.2)
+        for i, (name, runs) in enumerate(curves.items()):
+            runs = as_numpy(runs)
+            if runs.ndim != 2:
+                raise ValueError(f"curves[{name!r}] must have shape (num_seeds, num_batches), got {runs.shape}")
+            xs = np.arange(1, runs.shape[1] + 1)
+            color = _color(name, i)
+            ax.plot(xs, runs.mean(0), color=color, label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)")
+            ax.fill_between(xs, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
+        if target is not None:
+            ax.axhline(target, color="#777777", ls=":", lw=1, label=f"return {target:g}")
+        finish_axes(ax, xlabel=xlabel, ylabel="mean return of the batch", title=title,
+                    legend_loc="lower right")
     return fig

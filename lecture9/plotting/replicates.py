@@ -2,7 +2,7 @@
 
 Introduced in chapter 9, *Training a variational autoencoder*.
 
-Both helpers take the summaries of :mod:`lecture9.replicates` and draw the mean of the
+Both helpers take the summaries of :mod:`lecture9.studies.replicates` and draw the mean of the
 runs as a line, the range over seeds as a band (learning curves) or every seed as a
 point beside the mean, a short line (values), so that a difference between settings can be read
 against the spread between seeds. Every helper draws inside
@@ -23,13 +23,6 @@ __all__ = ["plot_learning_curve_bands", "plot_values_by_seed"]
 
 def _replicate_style(label: str, index: int = 0) -> dict:
     """Colour and line style of a setting label such as ``"score function + baseline, S=2"``.
-
-    The colour is the book's colour of the estimator named at the start of the label
-    (``lecture9.plotting.ESTIMATOR_COLORS``; ``" + baseline"`` selects the baseline's
-    colour); a label containing ``S=1`` is drawn dashed, any other solid.
-
-    Returns:
-        ``{"color": ..., "linestyle": ...}``.
     """
     name = label.split(",")[0].strip().replace(" + baseline", "_baseline").replace(" ", "_")
     compact = label.replace(" ", "")
@@ -40,18 +33,6 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
                               xlabel: str = "epoch", ylim=None, width: float = 7.0, height: float = 3.4,
                               styles: Mapping[str, Mapping] | None = None, legend_loc: str = "lower right"):
     """Mean over seeds (line) and range over seeds (band) of each setting, against epochs.
-
-    Args:
-        summaries: label -> ``{"epoch", "mean", "min", "max"}``, as from
-            :func:`lecture9.replicates.summarize_runs`.
-        ylabel, xlabel: axis labels.
-        ylim: optional ``(low, high)``.
-        width, height: figure size in inches.
-        styles: optional label -> matplotlib line keywords (default the book's replicate colours).
-        legend_loc: legend position.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``summaries`` is empty.
@@ -79,16 +60,6 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
 def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool = True, width: float = 7.0,
                         height: float = 3.2, styles: Mapping[str, Mapping] | None = None):
     """One column per setting: every seed's value as a dot and their mean as a short line, log scale by default.
-
-    Args:
-        values: label -> one value per seed (sequence or array).
-        ylabel: axis label.
-        logy: logarithmic value axis (needs positive values).
-        width, height: figure size in inches.
-        styles: optional label -> ``{"color": ...}`` (default the book's replicate colours).
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``values`` is empty, or holds a non-positive value with ``logy``.

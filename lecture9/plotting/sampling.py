@@ -26,23 +26,6 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
     estimator's Weibull and Maxwell variables. The bars have area equal to the
     (weighted) fraction of samples inside ``x_grid``'s range.
 
-    Args:
-        samples: 1-D samples.
-        density: a ``torch.distributions.Distribution``, a callable ``x -> p(x)``
-            on a float64 tensor, or the density's values on ``x_grid``.
-        x_grid: where the curves are drawn, also the histogram's range (default:
-            the samples' 0.5-99.5 % range); required when ``density`` is values.
-        envelope: optional callable or distribution ``x -> M q(x)``, a dashed curve.
-        weights: optional non-negative sample weights (e.g. importance weights);
-            the histogram then shows the weighted (self-normalised) density.
-        ax: axes to draw into.
-        bins: histogram bins.
-        sample_label, density_label, envelope_label, xlabel, title: labels.
-        legend_loc: legend position (a matplotlib ``loc``).
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if ``density`` is given as values without ``x_grid``, or of
             another length than ``x_grid``.
@@ -90,19 +73,6 @@ def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_p
     A proposal :math:`x \\sim q` with height :math:`h = u M q(x)`, :math:`u \\sim U(0, 1)`, is
     uniform under the envelope :math:`M q`; it is accepted when :math:`h \\le p(x)`, so the
     accepted points are uniform under :math:`p`.
-
-    Args:
-        proposals: 1-D proposals :math:`x_i`.
-        heights: their heights :math:`u_i M q(x_i)`.
-        accepted: boolean mask of the accepted proposals.
-        target_pdf: callable ``x -> p(x)`` (float64 tensor in and out).
-        envelope_pdf: callable ``x -> M q(x)``.
-        x_grid: where to draw the curves (default: the proposals' range).
-        ax: axes to draw into.
-        xlabel: x-axis label.
-
-    Returns:
-        The ``Figure``.
     """
     x, h = as_numpy(proposals), as_numpy(heights)
     acc = np.asarray(as_numpy(accepted), dtype=bool)

@@ -20,16 +20,6 @@ def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None
                   quantiles: tuple[float, float] = (0.1, 0.9)):
     """Iterates of independent SGD runs: the first run as a line, the runs' quantile band shaded.
 
-    Args:
-        trajectories: ``{label: iterates}``, each of shape ``(num_steps + 1, num_runs)``.
-        optimum: the minimiser (dashed black line).
-        ax: axes to draw into (default: a new figure).
-        ylabel: y-axis label.
-        quantiles: the lower and upper quantile across runs that bound the band.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if a trajectory is not two-dimensional.
     """

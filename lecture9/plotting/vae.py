@@ -52,17 +52,6 @@ def _show(ax, canvas, title=None):
 def plot_image_grid(images, *, image_shape=(8, 8), ncols: int = 10, title: str | None = None, ax=None, width: float = 7.0):
     """Show flat images in a grid (dark = pixel on), e.g. samples from the prior.
 
-    Args:
-        images: ``(N, H * W)`` values in ``[0, 1]`` (probabilities or 0/1 pixels).
-        image_shape: ``(H, W)``.
-        ncols: images per row.
-        title: axes title.
-        ax: axes to draw on (default: a new figure).
-        width: figure width in inches for a new figure.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if the images do not have ``H * W`` pixels.
 
@@ -85,15 +74,6 @@ def plot_image_grid(images, *, image_shape=(8, 8), ncols: int = 10, title: str |
 def plot_reconstructions(inputs, reconstructions, *, image_shape=(8, 8), width: float = 7.0):
     """Inputs (top row) above their reconstructions (bottom row).
 
-    Args:
-        inputs: ``(N, H * W)`` binary images.
-        reconstructions: ``(N, H * W)`` decoder probabilities, e.g. ``model.reconstruct(inputs)``.
-        image_shape: ``(H, W)``.
-        width: figure width in inches.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if the two arrays differ in shape.
 
@@ -114,16 +94,6 @@ def plot_reconstructions(inputs, reconstructions, *, image_shape=(8, 8), width: 
 
 def plot_latent_scatter(z, labels, *, ax=None, width: float = 5.5, title: str | None = None):
     """Scatter of 2-D latent codes (e.g. the encoder means) coloured by digit label.
-
-    Args:
-        z: ``(N, 2)`` latent codes.
-        labels: ``(N,)`` integer labels 0-9.
-        ax: axes to draw on (default: a new figure).
-        width: figure width in inches for a new figure.
-        title: axes title.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``z`` is not ``(N, 2)`` or ``labels`` has another length.
@@ -154,17 +124,6 @@ def plot_latent_traversal(model, *, dims=(0, 1), values=None, image_shape=(8, 8)
 
     The other coordinates stay at 0 (the prior mean). For a 2-D latent space this
     shows the whole learned manifold.
-
-    Args:
-        model: a :class:`lecture9.vae.VAE`.
-        dims: the two latent coordinates to vary.
-        values: the values taken by each (default: 9 points from -2.5 to 2.5, i.e.
-            covering most of the prior's mass).
-        image_shape: ``(H, W)`` of the decoded images.
-        width: figure width in inches.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``dims`` are not two distinct coordinates of the latent space.
@@ -198,15 +157,6 @@ def plot_latent_traversal(model, *, dims=(0, 1), values=None, image_shape=(8, 8)
 def plot_gradient_variance_bars(variances: dict, *, ax=None, width: float = 6.0,
                            ylabel: str = "total variance of the encoder gradient"):
     """Bar chart (log scale) of encoder-gradient variances of several estimators at the same parameters.
-
-    Args:
-        variances: label -> total variance (a number).
-        ax: axes to draw on (default: a new figure).
-        width: figure width in inches.
-        ylabel: axis label.
-
-    Returns:
-        The ``Figure``.
 
     Raises:
         ValueError: if ``variances`` is empty or holds a non-positive value.

@@ -38,22 +38,6 @@ def plot_exact_vs_measured(
     2020, Sec. 3 and 4.3), and any other exact-versus-measured comparison (the
     probability of a correct gradient sign against the number of samples).
 
-    Args:
-        x: the x-values of the exact curves.
-        exact: ``{name: values at x}``, lines.
-        measured: ``{name: values at measured_x}``, markers in the colour of the
-            line with the same name.
-        measured_x: x-values of the markers; defaults to ``x``.
-        ax: axes to draw into.
-        xlabel, ylabel, title: labels.
-        logx, logy: logarithmic axes.
-        colors: ``{name: colour}`` overrides.
-        legend: draw a legend; with both lines and markers it also explains them.
-        legend_loc: matplotlib legend location.
-
-    Returns:
-        The ``Figure``.
-
     Raises:
         ValueError: if both ``exact`` and ``measured`` are empty, or a series does
             not match the length of its x-values.
@@ -87,17 +71,6 @@ def plot_control_variate_scatter(f_values, h_values, *, h_mean: float, beta: flo
     :math:`f - \\beta(h - \\mathbb{E}h)` is the value read off where the line crosses
     :math:`h = \\mathbb{E}h`. The tighter the cloud around the line (the larger
     :math:`|\\rho|`), the larger the reduction.
-
-    Args:
-        f_values: per-sample values of ``f``.
-        h_values: per-sample values of ``h``.
-        h_mean: :math:`\\mathbb{E}[h]`.
-        beta: the coefficient (slope).
-        ax: axes to draw on (default: a new figure).
-        xlabel, ylabel, title: labels.
-
-    Returns:
-        The figure.
 
     Shapes:
         ``f_values``, ``h_values``: ``(num_samples,)``.

@@ -34,8 +34,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from . import estimators as _estimators
-from .reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
+from ..estimators import registry
+from ..reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
+from .._validation import check_array
 
 __all__ = ["PARAMS", "exact_variance_table", "mc_variance_table", "variance_gaps", "crossing_points"]
 
@@ -52,7 +53,7 @@ def _check_names(names) -> tuple[str, ...]:
 
 
 def _check_ks(ks) -> np.ndarray:
-    ks = np.asarray(ks, dtype=float)
+    ks = check_array(ks, "ks", finite=False)
     if ks.ndim != 1 or len(ks) == 0 or not np.isfinite(ks).all():
         raise ValueError(f"ks must be a non-empty 1-D sequence of finite numbers, got shape {ks.shape}")
     return ks
@@ -60,16 +61,6 @@ def _check_ks(ks) -> np.ndarray:
 
 def exact_variance_table(f: Callable, ks, loc: float, scale: float, estimators: Sequence[str]) -> dict:
     """Exact single-sample variances of each estimator at each ``k``, by quadrature.
-
-    Args:
-        f: the cost family ``f(x, k)``, elementwise in a float64 tensor ``x`` (differentiable
-            torch operations for ``"pathwise"``).
-        ks: the values of ``k``.
-        loc, scale: :math:`\\mu` and :math:`\\sigma > 0`.
-        estimators: names from :data:`lecture9.reference.ESTIMATORS`.
-
-    Returns:
-        ``{param: {estimator: np.ndarray of shape (K,)}}``.
 
     Raises:
         ValueError: on an unknown estimator name, empty or non-finite ``ks``, or as
@@ -88,19 +79,11 @@ def exact_variance_table(f: Callable, ks, loc: float, scale: float, estimators: 
     return out
 
 
-def _per_sample_gradients(name: str, cost, loc: float, scale: float, num_samples: int, generator):
-    normal = torch.distributions.Normal
+def _mc_grads(name: str, cost, loc: float, scale: float, num_samples: int, generator):
+    spec = registry.get(name)
     params = {"loc": torch.tensor(loc, dtype=torch.float64), "scale": torch.tensor(scale, dtype=torch.float64)}
-    if name == "score_function":
-        return _estimators.score_function_grad(cost, normal, params, num_samples, generator=generator)
-    if name == "score_function_optimal_baseline":
-        baseline = exact_optimal_baseline(cost, loc, scale)
-        return _estimators.score_function_grad(cost, normal, params, num_samples, baseline=baseline,
-                                               generator=generator)
-    if name == "pathwise":
-        return _estimators.pathwise_grad(cost, normal, params, num_samples, generator=generator)
-    return _estimators.measure_valued_grad(cost, normal, params, num_samples, coupled=name == "measure_valued_coupled",
-                                           generator=generator)
+    options = {"baseline": exact_optimal_baseline(cost, loc, scale)} if spec.baseline == "optimal" else {}
+    return spec.grad(cost, torch.distributions.Normal, params, num_samples, generator=generator, **options)
 
 
 def mc_variance_table(
@@ -122,14 +105,6 @@ def mc_variance_table(
     sample variance and its standard error the standard deviation of the squared
     deviations divided by :math:`\\sqrt{N}`.
 
-    Args:
-        f, ks, loc, scale, estimators: as :func:`exact_variance_table`.
-        num_samples: per-sample gradients per ``k`` and estimator, >= 2.
-        generator: random numbers.
-
-    Returns:
-        ``(variances, standard_errors)``, two tables ``{param: {estimator: np.ndarray (K,)}}``.
-
     Raises:
         ValueError: as :func:`exact_variance_table`, or ``num_samples < 2``.
 
@@ -144,7 +119,7 @@ def mc_variance_table(
     for i, k in enumerate(ks):
         cost = lambda x, k=float(k): f(x, k)  # noqa: E731
         for name in names:
-            grads = _per_sample_gradients(name, cost, loc, scale, num_samples, generator)
+            grads = _mc_grads(name, cost, loc, scale, num_samples, generator)
             for param in PARAMS:
                 g = grads[param].reshape(num_samples)
                 squares = (g - g.mean()) ** 2
@@ -158,11 +133,6 @@ def variance_gaps(mc: dict, mc_se: dict, exact: dict, *, tiny: float = 1e-9) -> 
 
     Entries whose exact variance is below ``tiny`` (an exact zero, e.g. the coupled
     estimator at a symmetry) are skipped: their relative gap is undefined.
-
-    Returns:
-        ``{"count": n, "median_relative_gap": ..., "max_standard_errors": ...}``: the number
-        of compared entries, the median of :math:`|V_{MC} / V - 1|` and the largest
-        :math:`|V_{MC} - V| / \\operatorname{SE}`.
 
     Raises:
         ValueError: if the tables do not have the same keys and shapes, or nothing is compared.
@@ -191,9 +161,6 @@ def crossing_points(ks, first, second) -> list[float]:
     consecutive grid points at which it changes sign; values are floored at ``1e-300``
     so that exact zeros do not produce ``-inf``.
 
-    Returns:
-        The crossing points (a list of floats, empty if the curves do not cross on the grid).
-
     Raises:
         ValueError: if the three arrays differ in length or ``ks`` is not 1-D.
 
@@ -201,7 +168,9 @@ def crossing_points(ks, first, second) -> list[float]:
         ``ks``, ``first``, ``second``: ``(K,)``.
     """
     ks = _check_ks(ks)
-    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    first, second = check_array(first, "first", ndim=1), check_array(second, "second", ndim=1)
+    if (first < 0).any() or (second < 0).any():
+        raise ValueError("first and second must be >= 0 (variances): their log-ratio is compared")
     if not (first.shape == second.shape == ks.shape):
         raise ValueError(f"ks, first and second must have the same length, got {ks.shape}, {first.shape}, {second.shape}")
     d = np.log(np.maximum(first, 1e-300)) - np.log(np.maximum(second, 1e-300))

@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from . import baselines, estimators, reference
-from . import control_variates as cv
-from ._validation import check_positive_int
-from .reference import estimator_moments
+from .. import baselines, estimators, reference
+from .. import control_variates as cv
+from .._validation import check_positive_int
+from ..reference import estimator_moments
 
 __all__ = ["quadratic_cost", "method_names", "exact_method_variances", "measured_method_variances"]
 
@@ -56,18 +56,6 @@ def _check_settings(decay, batch_size, group_size):
 def exact_method_variances(f: Callable, loc: float, scale: float, param: str, *, decay: float, batch_size: int,
                            group_size: int) -> dict[str, float]:
     """Exact single-sample variance of each method, for one cost and one parameter, by quadrature.
-
-    Args:
-        f: the cost, a torch callable elementwise in ``x`` (differentiable, for the pathwise estimator).
-        loc, scale: :math:`\\mu` and :math:`\\sigma > 0`.
-        param: ``"loc"`` or ``"scale"``.
-        decay: the moving average's :math:`\\gamma` (stationary regime,
-            :meth:`lecture9.reference.ScoreFunctionMoments.moving_average_variance`).
-        batch_size: samples per step of the moving average.
-        group_size: RLOO's :math:`K`.
-
-    Returns:
-        ``{method: variance}`` with the labels of :func:`method_names`.
 
     Raises:
         ValueError: on a bad ``param`` or setting.
@@ -113,20 +101,6 @@ def measured_method_variances(
     variance is measured on the last ``num_steps`` (``num_steps * batch_size`` samples);
     every other method uses ``num_samples`` samples. RLOO is reported per sample drawn,
     ``group_size`` times the variance of its group means.
-
-    Args:
-        ks: the values of :math:`k`.
-        num_samples: samples per method (a multiple of ``group_size``).
-        num_steps, decay, batch_size: the moving average's measurement.
-        group_size: RLOO's :math:`K`.
-        warmup_steps: steps before the moving average is measured (to reach its stationary regime).
-        generator: random numbers.
-
-    Returns:
-        ``(variances, standard_errors)``: ``{param: {method: tensor of shape (len(ks),)}}``,
-        the standard error being that of a sample variance (standard deviation of the
-        squared deviations over the square root of the number of values; the moving
-        average's steps are treated as independent).
 
     Raises:
         ValueError: on a bad setting, or ``num_samples`` not a multiple of ``group_size``.

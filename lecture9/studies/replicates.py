@@ -33,9 +33,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from ._validation import check_generator
-from .training import train
-from .vae import VAE, encoder_gradient_variance
+from .._validation import check_generator
+from ..training import train
+from ..vae import VAE, encoder_gradient_variance
 
 __all__ = ["SETTING_KEYS", "train_over_seeds", "summarize_runs", "final_summary", "encoder_variance_over_models"]
 
@@ -43,7 +43,7 @@ __all__ = ["SETTING_KEYS", "train_over_seeds", "summarize_runs", "final_summary"
 SETTING_KEYS = ("estimator", "baseline", "num_samples")
 
 
-def _check_settings(settings) -> dict[str, dict]:
+def _check_run_settings(settings) -> dict[str, dict]:
     if not isinstance(settings, Mapping) or not settings:
         raise TypeError(
             "settings must be a non-empty dict label -> {'estimator': ..., 'baseline': ..., 'num_samples': ...}"
@@ -85,20 +85,6 @@ def train_over_seeds(
     and training uses ``torch.Generator().manual_seed(s)`` for the minibatches and the noise,
     so all settings start from the same weights at the same seed (paired runs).
 
-    Args:
-        settings: label -> ``{"estimator": ..., "baseline": ..., "num_samples": ...}``
-            (missing keys: ``"pathwise"``, ``None``, ``1``), as in :func:`lecture9.training.train`.
-        data: the training data, e.g. :func:`lecture9.data.load_binarized_digits` (its test
-            set is scored after every epoch).
-        seeds: distinct integer seeds, one run per seed and setting.
-        epochs: epochs per run.
-        model_config: keyword arguments of :class:`lecture9.vae.VAE` (default: its defaults).
-        batch_size, lr, device: as in :func:`lecture9.training.train`.
-
-    Returns:
-        ``(histories, models)``: label -> list (one entry per seed, in the order of
-        ``seeds``) of :func:`lecture9.training.train` histories, and of the trained models.
-
     Raises:
         TypeError, ValueError: on malformed ``settings`` or ``seeds``, and as
             :func:`lecture9.training.train`.
@@ -106,7 +92,7 @@ def train_over_seeds(
     Shapes:
         ``data``: as :func:`lecture9.training.train`.
     """
-    settings = _check_settings(settings)
+    settings = _check_run_settings(settings)
     seeds = _check_seeds(seeds)
     model_config = dict(model_config or {})
     histories: dict[str, list[dict]] = {label: [] for label in settings}
@@ -142,15 +128,6 @@ def _spread(values: np.ndarray) -> dict[str, np.ndarray]:
 def summarize_runs(histories: Mapping[str, Sequence[Mapping]], *, key: str = "test_elbo") -> dict[str, dict]:
     """Mean, standard deviation and range over seeds of one history entry, at every epoch.
 
-    Args:
-        histories: label -> list of histories (one per seed), as from :func:`train_over_seeds`.
-        key: the history entry (``"test_elbo"``, ``"train_elbo"``, ``"time"``, ...).
-
-    Returns:
-        label -> ``{"epoch", "mean", "std", "min", "max", "values"}``: NumPy arrays of
-        shape ``(epochs,)``, and ``values`` of shape ``(seeds, epochs)``. ``std`` uses
-        the ``R - 1`` denominator (``nan`` for one seed).
-
     Raises:
         ValueError: if a label holds no run or runs of different lengths.
         KeyError: if ``key`` is not in the histories.
@@ -173,11 +150,6 @@ def final_summary(
     With ``reference``, also the paired differences ``run - reference run`` seed by seed:
     ``"diff_mean"`` and ``"diff_std"`` (the runs must be paired, as from
     :func:`train_over_seeds`).
-
-    Returns:
-        label -> ``{"mean", "std", "min", "max", "values"}`` (floats, ``values`` a
-        NumPy array of shape ``(seeds,)``), plus ``"diff_mean"``, ``"diff_std"`` with
-        ``reference``.
 
     Raises:
         ValueError: if ``reference`` is not a label or has a different number of seeds.
@@ -216,16 +188,6 @@ def encoder_variance_over_models(
     minibatch ``x`` with :func:`lecture9.vae.encoder_gradient_variance`, so the
     settings are compared model by model.
 
-    Args:
-        models: trained :class:`lecture9.vae.VAE` models (e.g. one per seed).
-        x: the minibatch.
-        settings: label -> ``{"estimator", "baseline", "num_samples"}`` as in :func:`train_over_seeds`.
-        num_draws: gradient draws per measurement.
-        generator: random numbers for the draws.
-
-    Returns:
-        label -> NumPy array of shape ``(len(models),)``, the total variances.
-
     Raises:
         TypeError, ValueError: as :func:`lecture9.vae.encoder_gradient_variance`, or on
             malformed ``settings`` or an empty ``models``.
@@ -233,7 +195,7 @@ def encoder_variance_over_models(
     Shapes:
         ``x``: ``(batch, input_dim)``.
     """
-    settings = _check_settings(settings)
+    settings = _check_run_settings(settings)
     check_generator(generator)
     models = list(models)
     if not models:

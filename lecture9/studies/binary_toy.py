@@ -32,9 +32,11 @@ is right exactly when :math:`0 < m < N`: :math:`1 - p^N - (1 - p)^N`
 from __future__ import annotations
 
 import math
+
 import torch
 
-from . import baselines, estimators, reference
+from .. import baselines, estimators, reference
+from .._validation import check_choice, check_float, check_generator, check_int, check_probability, check_size
 
 __all__ = [
     "toy_cost",
@@ -55,10 +57,23 @@ _BERNOULLI = torch.distributions.Bernoulli
 
 
 def _check_target(target) -> float:
-    target = float(target)
-    if not math.isfinite(target):
-        raise ValueError(f"target must be a finite number, got {target}")
-    return target
+    return check_float(target, "target")
+
+
+def _check_theta(theta) -> float:
+    return check_float(theta, "theta", minimum=-700.0, maximum=700.0, hint="exp(-theta) must stay finite")
+
+
+def _check_thetas(thetas, name: str) -> torch.Tensor:
+    if isinstance(thetas, (str, bytes)) or thetas is None:
+        raise TypeError(f"{name} must be a sequence or tensor of logits, got {thetas!r}")
+    try:
+        thetas = torch.as_tensor(thetas, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} must be a sequence or tensor of logits, got {thetas!r}") from error
+    if not bool(torch.isfinite(thetas).all()):
+        raise ValueError(f"{name} must be finite, got {thetas}")
+    return thetas
 
 
 def toy_cost(target: float):
@@ -70,14 +85,10 @@ def toy_cost(target: float):
 def toy_moments(target: float, thetas) -> reference.ScoreFunctionMoments:
     """Exact moments of the toy at the logits ``thetas``, by enumeration over :math:`b \\in \\{0, 1\\}`.
 
-    Returns:
-        :class:`lecture9.reference.ScoreFunctionMoments` (``grad`` is
-        :math:`p(1-p)(1-2t)`, ``variance()`` the plain single-sample variance, ...).
-
     Shapes:
         ``thetas``: any shape (a batch of problems); the moments have that shape.
     """
-    thetas = torch.as_tensor(thetas, dtype=torch.float64)
+    thetas = _check_thetas(thetas, "thetas")
     return reference.discrete_score_function_moments(toy_cost(target), _BERNOULLI, {"logits": thetas}, "logits")
 
 
@@ -88,16 +99,13 @@ def toy_variances(target: float, thetas, thetas_mc, *, num_samples: int, generat
     :math:`b = \\mathbb{E}[f]` (what a moving average converges to), and RLOO with
     :math:`K = 2`, reported per sample (twice the variance of a pair's mean).
 
-    Returns:
-        ``(exact, measured)``: two dicts label -> tensor, of the shapes of ``thetas`` and ``thetas_mc``.
-
     Shapes:
         ``thetas``: ``(T,)``; ``thetas_mc``: ``(M,)``.
     """
     names = ("no baseline", "baseline E[f] (moving average)", "RLOO (K = 2)")
     m = toy_moments(target, thetas)
     exact = dict(zip(names, (m.variance(), m.variance(m.mean_f), 2 * m.rloo_variance(2))))
-    thetas_mc = torch.as_tensor(thetas_mc, dtype=torch.float64)
+    thetas_mc = _check_thetas(thetas_mc, "thetas_mc")
     mean_f = toy_moments(target, thetas_mc).mean_f
     runs = [estimators.score_function_grad(toy_cost(target), _BERNOULLI, {"logits": thetas_mc}, num_samples,
                                            baseline=baseline, generator=generator)["logits"]
@@ -115,6 +123,8 @@ def samples_for_sign(grad: float, variance: float, probability: float = 0.95) ->
     Raises:
         ValueError: if ``grad`` is zero, ``variance`` negative or ``probability`` not in (0.5, 1).
     """
+    probability = check_probability(probability, "probability", open_interval=True)
+    grad, variance = check_float(grad, "grad"), check_float(variance, "variance")
     if not 0.5 < probability < 1:
         raise ValueError(f"probability must be in (0.5, 1), got {probability}")
     if float(grad) == 0:
@@ -125,14 +135,16 @@ def samples_for_sign(grad: float, variance: float, probability: float = 0.95) ->
     if variance <= 1e-15 * grad**2:
         return 1
     z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(probability, dtype=torch.float64)).item()
-    return math.ceil(z**2 * variance / grad**2)
+    needed = z**2 * variance / grad**2
+    if not math.isfinite(needed):
+        raise ValueError(f"variance / grad**2 overflows (grad={grad:g}, variance={variance:g}); rescale the problem")
+    return math.ceil(needed)
 
 
 def rloo_sign_probability(theta: float, num_samples: int) -> float:
     """Exact probability that the RLOO estimate from one group of ``num_samples`` has the right sign."""
-    if num_samples < 2:
-        raise ValueError(f"num_samples must be >= 2 for RLOO, got {num_samples}")
-    p = 1 / (1 + math.exp(-theta))
+    num_samples = check_int(num_samples, "num_samples", minimum=2)
+    p = 1 / (1 + math.exp(-_check_theta(theta)))
     return 1 - p**num_samples - (1 - p) ** num_samples
 
 
@@ -144,7 +156,11 @@ def constant_baseline_sign_simulation(target: float, theta: float, num_samples: 
     which is drawn directly (so ``num_samples`` may be in the hundreds of thousands).
     ``baseline = 0`` is plain REINFORCE.
     """
-    target = _check_target(target)
+    target, theta, baseline = _check_target(target), _check_theta(theta), check_float(baseline, "baseline")
+    num_samples = check_int(num_samples, "num_samples", minimum=1, maximum=10**15)
+    repetitions = check_size(check_int(repetitions, "repetitions", minimum=1), "repetitions",
+                             workaround="average the fractions of several smaller calls")
+    check_generator(generator)
     p = 1 / (1 + math.exp(-theta))
     ones = torch.binomial(torch.full((repetitions,), float(num_samples), dtype=torch.float64),
                           torch.full((repetitions,), p, dtype=torch.float64), generator=generator)
@@ -159,6 +175,11 @@ def rloo_sign_simulation(target: float, theta: float, num_samples: int, repetiti
 
     An estimate that is zero up to rounding (all actions equal) counts as a wrong sign.
     """
+    theta = _check_theta(theta)
+    num_samples = check_int(num_samples, "num_samples", minimum=2)
+    repetitions = check_int(repetitions, "repetitions", minimum=1)
+    check_size(num_samples * repetitions, "num_samples * repetitions",
+               workaround="average the fractions of several smaller calls")
     grads = estimators.score_function_grad(
         toy_cost(target), _BERNOULLI, {"logits": torch.full((repetitions,), float(theta), dtype=torch.float64)},
         num_samples, baseline=baselines.LeaveOneOutBaseline(), generator=generator)
@@ -176,22 +197,16 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
     independent batch of costs: started at 0, its first step would be a plain REINFORCE
     step whose large gradient inflates Adam's second-moment estimate for hundreds of steps.
 
-    Args:
-        target: :math:`t`.
-        method: one of :data:`TRAINING_METHODS`.
-        num_steps, num_runs, lr: steps, independent runs, Adam's learning rate.
-        generator: random numbers.
-
-    Returns:
-        The probability of the wrong action :math:`p = \\operatorname{sigmoid}(\\theta)` after
-        each step, shape ``(num_steps, num_runs)``.
-
     Raises:
         ValueError: on an unknown ``method``.
     """
-    if method not in TRAINING_METHODS:
-        raise ValueError(f"method must be one of {TRAINING_METHODS}, got {method!r}")
+    check_choice(method, TRAINING_METHODS, "method")
     target = _check_target(target)
+    num_steps = check_int(num_steps, "num_steps", minimum=1, maximum=10**7)
+    num_runs = check_int(num_runs, "num_runs", minimum=1)
+    check_size(num_steps * num_runs, "num_steps * num_runs", workaround="use fewer runs or steps per call")
+    lr = check_float(lr, "lr", minimum=0.0, strict=True, maximum=1e6)
+    check_generator(generator)
     theta = torch.zeros(num_runs, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([theta], lr=lr)
     ema = baselines.MovingAverageBaseline(decay=0.9)

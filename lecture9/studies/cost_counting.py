@@ -17,12 +17,9 @@ from collections.abc import Callable
 
 import torch
 
-from . import estimators as _estimators
+from ..estimators import registry
 
-__all__ = ["ESTIMATORS", "CountingCost", "evaluations_per_sample"]
-
-#: Estimators :func:`evaluations_per_sample` can run.
-ESTIMATORS = ("score_function", "pathwise", "measure_valued", "measure_valued_coupled")
+__all__ = ["CountingCost", "evaluations_per_sample"]
 
 
 class CountingCost:
@@ -66,28 +63,13 @@ def evaluations_per_sample(estimator: str, f: Callable, distribution, params: di
                            generator: torch.Generator | None = None) -> float:
     """Evaluations of ``f`` per sample that one call of an estimator of :mod:`lecture9.estimators` makes.
 
-    Args:
-        estimator: one of :data:`ESTIMATORS` (``"measure_valued_coupled"`` is the coupled
-            measure-valued estimator).
-        f, distribution, params, num_samples, generator: as in the estimator.
-
-    Returns:
-        The number of cost values computed, divided by ``num_samples``.
-
     Raises:
         ValueError: on an unknown ``estimator``; otherwise as the estimator.
 
     Shapes:
         As the estimator.
     """
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {ESTIMATORS}, got {estimator!r}")
+    spec = registry.get(estimator)
     cost = CountingCost(f)
-    if estimator == "score_function":
-        _estimators.score_function_grad(cost, distribution, params, num_samples, generator=generator)
-    elif estimator == "pathwise":
-        _estimators.pathwise_grad(cost, distribution, params, num_samples, generator=generator)
-    else:
-        _estimators.measure_valued_grad(cost, distribution, params, num_samples,
-                                        coupled=estimator == "measure_valued_coupled", generator=generator)
+    spec.grad(cost, distribution, params, num_samples, generator=generator)
     return cost.evaluations / num_samples

@@ -23,12 +23,12 @@ pathwise gradient per path.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from ._validation import check_generator, check_num_samples, check_positive
+from .._validation import check_generator, check_num_samples, check_positive
 
 __all__ = ["mm1_sojourn_times", "mean_sojourn_time", "mean_sojourn_sensitivity", "queue_cost_gradient"]
 
@@ -45,18 +45,6 @@ def _rate(value, name: str, num_paths: int) -> Tensor:
 def mm1_sojourn_times(service_rate, arrival_rate, num_customers: int, num_paths: int, *,
                       generator: torch.Generator | None = None) -> Tensor:
     """Sojourn times :math:`T_n = W_n + S_n` of M/M/1 queues started empty, one queue per path.
-
-    Args:
-        service_rate: :math:`\\mu_s`: a number, a 0-d tensor, or a ``(num_paths, 1)``
-            tensor (one copy per path, for per-path gradients).
-        arrival_rate: :math:`\\lambda`, in the same forms.
-        num_customers: customers per path, >= 1.
-        num_paths: independent paths, >= 1.
-        generator: the random number generator (inter-arrival times are drawn first,
-            then service times).
-
-    Returns:
-        The sojourn times, differentiable in both rates.
 
     Shapes:
         output: ``(num_paths, num_customers)``.
@@ -96,18 +84,6 @@ def mean_sojourn_sensitivity(service_rate: float, arrival_rate: float, num_custo
     state values: :math:`\\partial \\mathbb{E}[T] / \\partial \\mu_s = -1/(\\mu_s - \\lambda)^2` and
     :math:`\\partial \\mathbb{E}[T] / \\partial \\lambda = 1/(\\mu_s - \\lambda)^2`.
 
-    Args:
-        service_rate: :math:`\\mu_s`.
-        arrival_rate: :math:`\\lambda`.
-        num_customers: customers per path.
-        num_paths: independent paths.
-        warm_up: customers discarded at the start of each path (the queue starts empty).
-        wrt: ``"service_rate"`` or ``"arrival_rate"``.
-        generator: the random number generator.
-
-    Returns:
-        ``(mean_sojourn, gradient)``, both detached.
-
     Shapes:
         both outputs: ``(num_paths,)``.
     """
@@ -135,15 +111,6 @@ def queue_cost_gradient(price: float, arrival_rate: float, *, num_customers: int
     paths and returns :math:`c + \\widehat{\\partial \\mathbb{E}[T] / \\partial \\mu_s}`, the
     pathwise estimate averaged over the paths. The exact minimiser is
     :math:`\\mu_s^\\star = \\lambda + 1/\\sqrt{c}`.
-
-    Args:
-        price: :math:`c > 0`, the cost per unit of service rate.
-        arrival_rate: :math:`\\lambda`.
-        num_customers, num_paths, warm_up: the simulation per gradient estimate.
-        min_service_rate: the lower bound of the projection, > ``arrival_rate``.
-
-    Returns:
-        The gradient estimator, a function of a 0-d ``rate`` tensor.
     """
     check_positive(price, "price")
     if not min_service_rate > arrival_rate:

@@ -35,12 +35,12 @@ or one independent run, per entry.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-from ._validation import check_generator, check_num_samples, check_positive
+from .._validation import check_generator, check_num_samples, check_positive
 
 __all__ = ["exact_loss", "loss_estimates", "gradient_estimate", "gradient_estimator", "stationary_sd"]
 
@@ -60,13 +60,6 @@ def _check_theta(theta) -> Tensor:
 
 def exact_loss(theta: Tensor, data: Tensor) -> Tensor:
     """The objective in closed form, :math:`(\\theta - \\bar{y})^2 + s_y^2 + 1`.
-
-    Args:
-        theta: the parameter(s), any shape.
-        data: the observations, shape ``(D,)``.
-
-    Returns:
-        :math:`\\mathcal{F}(\\theta)`, of ``theta``'s shape.
     """
     data, theta = _check_data(data), _check_theta(theta)
     return (theta - data.mean()) ** 2 + data.var(unbiased=False) + 1.0
@@ -84,16 +77,6 @@ def loss_estimates(theta: Tensor, data: Tensor, batch_size: int, *, num_estimate
                    generator: torch.Generator | None = None) -> Tensor:
     """Independent doubly stochastic estimates :math:`\\hat{\\mathcal{F}}(\\theta)` of the objective.
 
-    Args:
-        theta: the parameter(s), any shape.
-        data: the observations, shape ``(D,)``.
-        batch_size: :math:`|B|`, an integer >= 1.
-        num_estimates: how many independent estimates per parameter, >= 1.
-        generator: the random number generator.
-
-    Returns:
-        The estimates.
-
     Shapes:
         ``theta``: ``param_shape``; output: ``(num_estimates, *param_shape)``.
     """
@@ -108,15 +91,6 @@ def loss_estimates(theta: Tensor, data: Tensor, batch_size: int, *, num_estimate
 def gradient_estimate(theta: Tensor, data: Tensor, batch_size: int, *,
                       generator: torch.Generator | None = None) -> Tensor:
     """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of :math:`\\nabla_\\theta \\mathcal{F}` per parameter.
-
-    Args:
-        theta: the parameter(s), any shape (a batch gives independent estimates).
-        data: the observations, shape ``(D,)``.
-        batch_size: :math:`|B|`, an integer >= 1.
-        generator: the random number generator.
-
-    Returns:
-        The estimates, of ``theta``'s shape.
     """
     data, theta = _check_data(data), _check_theta(theta)
     batch_size = check_num_samples(batch_size, "batch_size")
@@ -126,13 +100,6 @@ def gradient_estimate(theta: Tensor, data: Tensor, batch_size: int, *,
 
 def gradient_estimator(data: Tensor, batch_size: int) -> Callable[..., Tensor]:
     """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.optimization.stochastic_gradient_descent`.
-
-    Args:
-        data: the observations, shape ``(D,)``.
-        batch_size: :math:`|B|`, an integer >= 1.
-
-    Returns:
-        A callable that returns :func:`gradient_estimate` for its ``theta``.
     """
     data = _check_data(data)
     batch_size = check_num_samples(batch_size, "batch_size")
@@ -154,14 +121,6 @@ def stationary_sd(learning_rate: float, batch_size: int, data: Tensor) -> float:
     .. math::
 
         \\frac{\\alpha^2 v}{1 - (1 - 2\\alpha)^2} = \\frac{\\alpha v}{4 (1 - \\alpha)}, \\qquad 0 < \\alpha < 1.
-
-    Args:
-        learning_rate: the constant step :math:`\\alpha`, in ``(0, 1)``.
-        batch_size: :math:`|B|`, an integer >= 1.
-        data: the observations, shape ``(D,)``.
-
-    Returns:
-        The stationary standard deviation of :math:`\\theta_t`.
     """
     check_positive(learning_rate, "learning_rate")
     if not learning_rate < 1.0:

@@ -1,0 +1,214 @@
+r"""Estimators for discrete variables: Gumbel-max, Gumbel-softmax, straight-through and DisARM.
+
+Introduced in chapter 10, *Discrete latent variables*. A Bernoulli or categorical sample is
+a step function of its parameters, so the pathwise estimator has no path to differentiate
+(Mohamed et al. 2020, Sec. 5); the score function works unchanged. Besides it:
+
+- Gumbel-max: :math:`k = \arg\max_j (\text{logits}_j + G_j)`, :math:`G_j` i.i.d. standard
+  Gumbel, is an exact categorical sample (Maddison et al. 2017, Sec. 3.1).
+- Gumbel-softmax / Concrete (Jang et al. 2017; Maddison et al. 2017): the relaxed sample
+  :math:`z = \operatorname{softmax}((\text{logits} + G)/\tau)` (binary:
+  :math:`z = \sigma((\ell + L)/\tau)`, :math:`L` logistic) and the pathwise gradient of
+  :math:`\mathbb{E}[f(z)]`, biased for the discrete objective.
+- Straight-through Gumbel-softmax (Jang et al. 2017, Sec. 2.2): the hard sample
+  :math:`b = H(z)` forward (:math:`z > 1/2`, or the one-hot arg max), the relaxation's
+  gradient backward, ``b + z - z.detach()``; biased.
+- DisARM (Dong, Mnih & Tucker 2020, Eq. 6): the antithetic pair :math:`b = 1[u < \sigma(\alpha)]`,
+  :math:`\tilde b = 1[1 - u < \sigma(\alpha)]` gives the unbiased
+  :math:`\tfrac12 (f(b) - f(\tilde b))(-1)^{\tilde b_i} 1[b_i \neq \tilde b_i]\,\sigma(|\alpha_i|)`,
+  ARM (Yin & Zhou 2019) with the antithetic noise integrated out.
+
+The estimator functions keep the package contract; the building blocks
+(:func:`relaxed_bernoulli`, :func:`relaxed_one_hot`, :func:`straight_through`,
+:func:`disarm_logit_grad`) act on given noise, for models that draw their own (the VAEs).
+Exact gradients for checking them: :func:`lecture9.enumeration.enumerated_gradient`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import distributions as D
+
+from .._validation import check_generator, check_num_samples, check_temperature
+from ..families import build, evaluate_cost, innermost
+from ..sampling import draw, uniform_noise
+from .contract import checked, expanded, per_sample
+from .registry import register
+
+__all__ = [
+    "DEFAULT_TEMPERATURE",
+    "gumbel_max_sample",
+    "relaxed_bernoulli",
+    "relaxed_one_hot",
+    "hard_sample",
+    "straight_through",
+    "disarm_logit_grad",
+    "gumbel_softmax_grad",
+    "straight_through_grad",
+    "disarm_grad",
+]
+
+#: Temperature of the Concrete relaxation unless another is given.
+DEFAULT_TEMPERATURE = 0.5
+_RELAXED_FAMILIES = ("Bernoulli", "OneHotCategorical")
+
+
+def gumbel_max_sample(logits: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Categorical samples by the Gumbel-max trick (category indices, ``torch.long``).
+
+    Raises:
+        TypeError: if ``logits`` is not a floating-point tensor.
+        ValueError: if ``num_samples < 1``, ``logits`` is a scalar or not finite.
+
+    Shapes:
+        ``logits``: ``(*batch_shape, K)``; result: ``(num_samples, *batch_shape)``.
+    """
+    num_samples = check_num_samples(num_samples)
+    generator = check_generator(generator)
+    if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
+        raise TypeError(f"logits must be a floating-point tensor, got {logits!r}; pass e.g. torch.zeros(3)")
+    if logits.dim() == 0:
+        raise ValueError("logits must have the categories along a last dimension, got a scalar; pass e.g. torch.zeros(3)")
+    if not torch.isfinite(logits).all():
+        raise ValueError(f"logits must be finite, got {logits}")
+    logits = logits.detach()
+    gumbel = draw(D.Gumbel(torch.zeros_like(logits), torch.ones_like(logits)), (num_samples,), generator)
+    return (logits + gumbel).argmax(-1)
+
+
+def relaxed_bernoulli(logits: torch.Tensor, noise: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The binary Concrete sample :math:`\\sigma((\\ell + L)/\\tau)` for given logistic noise ``L``.
+
+    Shapes:
+        ``logits`` and ``noise`` broadcast; the result has their broadcast shape.
+    """
+    return torch.sigmoid((logits + noise) / temperature)
+
+
+def relaxed_one_hot(logits: torch.Tensor, gumbel: torch.Tensor, temperature: float) -> torch.Tensor:
+    """The Concrete sample :math:`\\operatorname{softmax}((\\text{logits} + G)/\\tau)` for given Gumbel noise.
+
+    Shapes:
+        ``logits`` and ``gumbel`` broadcast, categories last; the result has their broadcast shape.
+    """
+    return torch.softmax((logits + gumbel) / temperature, dim=-1)
+
+
+def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
+    """The exact discrete sample a relaxed one rounds to: ``relaxed > 1/2``, or the one-hot arg max."""
+    if one_hot:
+        return torch.nn.functional.one_hot(relaxed.argmax(-1), relaxed.shape[-1]).to(relaxed.dtype)
+    return (relaxed > 0.5).to(relaxed.dtype)
+
+
+def straight_through(hard: torch.Tensor, relaxed: torch.Tensor) -> torch.Tensor:
+    """``hard`` forward, the gradient of ``relaxed`` backward: ``hard + (relaxed - relaxed.detach())``."""
+    return hard + (relaxed - relaxed.detach())
+
+
+def disarm_logit_grad(diff: torch.Tensor, b: torch.Tensor, b_anti: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """The DisARM estimate for each logit from an antithetic pair ``b``, ``b_anti`` (no gradient).
+
+    ``diff`` is :math:`f(b) - f(\\tilde b)`, shaped to broadcast against the logits.
+    """
+    sign = 1.0 - 2.0 * b_anti
+    return 0.5 * diff.detach() * sign * (b != b_anti).to(b.dtype) * torch.sigmoid(logits.detach().abs())
+
+
+def _relaxed_grad(f, distribution, params, num_samples, temperature, generator, hard: bool, caller: str):
+    """Per-sample gradients of ``f`` at the relaxed sample (``hard=False``) or straight through it."""
+    num_samples, generator, params = checked(num_samples, generator, params)
+    dist = build(distribution, params)
+    base = innermost(dist)
+    if type(base) not in (D.Bernoulli, D.OneHotCategorical):
+        raise TypeError(
+            f"{caller} needs a Bernoulli or OneHotCategorical distribution (optionally in Independent), got "
+            f"{type(base).__name__}; pass distribution=torch.distributions.Bernoulli or OneHotCategorical"
+        )
+    tau = torch.tensor(check_temperature(temperature), dtype=base.logits.dtype, device=base.logits.device)
+    dist_n, leaves = expanded(distribution, params, dist, num_samples)
+    logits_n = innermost(dist_n).logits
+    one_hot = type(base) is D.OneHotCategorical
+    relaxed = D.RelaxedOneHotCategorical(tau, logits=logits_n) if one_hot else D.RelaxedBernoulli(tau, logits=logits_n)
+    z = draw(relaxed, (), generator)
+    x = straight_through(hard_sample(z, one_hot), z) if hard else z
+    fx = evaluate_cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True)
+    names = list(leaves)
+    if not fx.requires_grad:
+        return {n: torch.zeros((num_samples,) + tuple(params[n].shape), dtype=params[n].dtype) for n in names}
+    grads = torch.autograd.grad(fx.sum(), [leaves[n] for n in names], allow_unused=True)
+    return {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
+
+
+@register("gumbel_softmax", differentiable_cost=True, unbiased=False, temperature=True, families=_RELAXED_FAMILIES)
+@torch.enable_grad()
+def gumbel_softmax_grad(
+    f: Callable, distribution, params, num_samples: int, *, temperature=DEFAULT_TEMPERATURE, generator=None
+) -> dict[str, torch.Tensor]:
+    """Per-sample Gumbel-softmax (Concrete) gradient estimates: ``f`` at the relaxed sample.
+
+    The pathwise gradient of the relaxed objective (the same draws as
+    :func:`~lecture9.estimators.pathwise_grad` on ``RelaxedBernoulli`` /
+    ``RelaxedOneHotCategorical``); ``f`` must accept relaxed values.
+
+    Args:
+        temperature: :math:`\\tau > 0`, a number or a scalar tensor.
+
+    Raises:
+        TypeError: for another family; ValueError: as the contract, or a bad ``temperature``.
+
+    Shapes:
+        ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
+    """
+    return _relaxed_grad(f, distribution, params, num_samples, temperature, generator, False, "gumbel_softmax_grad")
+
+
+@register("straight_through", differentiable_cost=True, unbiased=False, temperature=True,
+          families=_RELAXED_FAMILIES)
+@torch.enable_grad()
+def straight_through_grad(
+    f: Callable, distribution, params, num_samples: int, *, temperature=DEFAULT_TEMPERATURE, generator=None
+) -> dict[str, torch.Tensor]:
+    """Per-sample straight-through Gumbel-softmax gradient estimates: ``f`` at the hard sample.
+
+    The hard sample (an exact sample of the discrete distribution) forward, the Concrete
+    relaxation's gradient backward. Arguments, errors and shapes as :func:`gumbel_softmax_grad`.
+    """
+    return _relaxed_grad(f, distribution, params, num_samples, temperature, generator, True, "straight_through_grad")
+
+
+@register("disarm", evaluations=2, families=("Bernoulli",))
+@torch.enable_grad()
+def disarm_grad(f: Callable, distribution, params, num_samples: int, *, generator=None) -> dict[str, torch.Tensor]:
+    """Per-pair DisARM gradient estimates for Bernoulli variables (two evaluations of ``f`` a row).
+
+    Gradients for ``probs`` or a factory's own parameters follow from the logits' by the chain rule.
+
+    Raises:
+        TypeError: if the family is not Bernoulli (optionally in ``Independent``).
+
+    Shapes:
+        ``f(x)`` (twice): ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
+    """
+    num_samples, generator, params = checked(num_samples, generator, params)
+    dist = build(distribution, params)
+    if type(innermost(dist)) is not D.Bernoulli:
+        raise TypeError(
+            f"disarm_grad needs a Bernoulli distribution (optionally in Independent), got "
+            f"{type(innermost(dist)).__name__}; use score_function_grad with a leave-one-out baseline for other families"
+        )
+    dist_n, leaves = expanded(distribution, params, dist, num_samples)
+    logits_n = innermost(dist_n).logits.expand(dist_n.batch_shape + dist_n.event_shape)
+    probs = torch.sigmoid(logits_n.detach())
+    u = uniform_noise(logits_n.shape, logits_n, generator)
+    b, b_anti = (u < probs).to(u.dtype), (1 - u < probs).to(u.dtype)
+    cost_shape = torch.Size((num_samples,)) + dist.batch_shape
+    diff = (evaluate_cost(f, b, cost_shape, differentiable=False)
+            - evaluate_cost(f, b_anti, cost_shape, differentiable=False))
+    diff = diff.reshape(tuple(diff.shape) + (1,) * len(dist.event_shape))
+    grad_logits = disarm_logit_grad(diff, b, b_anti, logits_n)
+    names = list(leaves)
+    grads = torch.autograd.grad((logits_n * grad_logits).sum(), [leaves[n] for n in names], allow_unused=True)
+    return {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}

@@ -1,0 +1,477 @@
+r"""Network policies: the surrogate loss, a learned value baseline, GAE, and a CartPole loop.
+
+Introduced in chapter 11, *Policy gradients*, sections on networks; Williams (1992),
+Schulman et al. (2016, GAE), OpenAI Spinning Up (Achiam, 2018).
+
+A policy is a :class:`torch.nn.Module` mapping observations to action logits: one-hot
+states for a :class:`~lecture9.policy_gradient.FiniteMDP`, vectors for Gymnasium's
+classic control. Episodes are stored per episode and step, shape ``(N, T)``, with a
+``mask`` of the steps that happened when episodes have different lengths.
+
+**Surrogate loss** (Spinning Up's form). With weights :math:`w_t` that carry no
+gradient, :math:`L(\theta) = -\frac1N \sum_n \sum_t w^{(n)}_t \log \pi_\theta(a^{(n)}_t
+\mid s^{(n)}_t)`; :math:`-\nabla_\theta L` is the REINFORCE estimate. Weights:
+whole return :math:`R - \gamma^t b_t`, reward-to-go :math:`\gamma^t (G_t - b_t)`, and with
+``drop_discount`` :math:`G_t - b_t` (the common form, biased for the discounted
+objective, chapter 11). The value of :math:`L` is not a performance measure: it says
+nothing about :math:`J`, only its gradient does.
+
+**GAE** (Schulman et al., 2016). With :math:`\delta_t = r_t + \gamma V_{t+1} - V_t`,
+:math:`A^{\lambda}_t = \sum_{k \ge 0} (\gamma\lambda)^k \delta_{t+k}`: :math:`\lambda = 1`
+is :math:`G_t - V_t` (reward-to-go with baseline :math:`V`), :math:`\lambda = 0` is
+:math:`\delta_t`. With the exact :math:`V` every :math:`\lambda` is unbiased; with an
+imperfect :math:`V` the bias grows as :math:`\lambda` falls.
+
+**Exact network gradient.** On a finite MDP the policy's logit table is the network
+applied to the one-hot states, so :math:`J` is a differentiable function of the
+network's parameters through :func:`lecture9.policy_gradient.exact_return`, and autograd
+gives the exact gradient (chain rule through the network).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Sequence
+
+import gymnasium
+import numpy as np
+import torch
+from torch import nn
+
+from . import policy_gradient as pg
+from ._validation import check_finite, check_generator, check_positive, check_positive_int, check_shape
+
+__all__ = [
+    "mlp",
+    "one_hot_states",
+    "network_logits",
+    "exact_network_return",
+    "exact_network_gradient",
+    "logits_jacobian",
+    "per_episode_gradients",
+    "discounted_to_go",
+    "episode_weights",
+    "surrogate_loss",
+    "network_surrogate",
+    "gae_advantages",
+    "fit_value",
+    "make_envs",
+    "EpisodeBatch",
+    "collect_episodes",
+    "reinforce_step",
+    "train_policy",
+    "MAX_EPISODE_STEPS",
+]
+
+#: The longest episode :func:`collect_episodes` runs before it stops with an error.
+MAX_EPISODE_STEPS = 100_000
+
+
+def _check_unit(value, name: str) -> float:
+    if isinstance(value, torch.Tensor) and value.dim() == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {value!r} of type {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0:  # NaN fails too
+        raise ValueError(f"{name} must be in [0, 1], got {value}; e.g. {name}=0.95")
+    return float(value)
+
+
+def _check_module(module, name: str) -> nn.Module:
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module mapping observations to outputs, got {type(module).__name__}")
+    return module
+
+
+def _check_output(out, shape: tuple, name: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+        raise TypeError(f"{name} must return a floating-point tensor, got {type(out).__name__}")
+    check_shape(out, shape, f"the output of {name}", hint="one row per observation")
+    return check_finite(out, f"the output of {name}", hint="check the network's parameters for NaN")
+
+
+def _param_dtype(module: nn.Module) -> torch.dtype:
+    return next(module.parameters(), torch.empty(0)).dtype
+
+
+# ---------------------------------------------------------------------------
+# Networks on finite MDPs, and their exact gradient
+# ---------------------------------------------------------------------------
+
+
+def mlp(sizes: Sequence[int], *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> nn.Sequential:
+    """A tanh MLP with layer sizes ``sizes`` (e.g. ``(4, 64, 2)``), initialised from ``generator``.
+
+    The initialisation of :class:`torch.nn.Linear`, drawn from ``generator`` (not the
+    global generator), layer by layer, weight before bias.
+    """
+    generator = check_generator(generator)
+    if not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a sequence of at least two layer sizes, e.g. (4, 64, 2), got {sizes!r}")
+    sizes = [check_positive_int(s, "sizes[i]", maximum=100_000) for s in sizes]
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        linear = torch.nn.utils.skip_init(nn.Linear, fan_in, fan_out, dtype=dtype)
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(linear.weight, a=math.sqrt(5), generator=generator)
+            bound = 1 / math.sqrt(fan_in)
+            nn.init.uniform_(linear.bias, -bound, bound, generator=generator)
+        layers += [linear, nn.Tanh()]
+    return nn.Sequential(*layers[:-1])
+
+
+def one_hot_states(states: torch.Tensor, num_states: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """One-hot observations of integer states. Shapes: ``(...)`` -> ``(..., num_states)``."""
+    num_states = check_positive_int(num_states, "num_states", maximum=10**6)
+    if not isinstance(states, torch.Tensor) or states.is_floating_point():
+        raise TypeError("states must be an integer tensor of state indices")
+    if states.numel() and (states.min() < 0 or states.max() >= num_states):
+        raise ValueError(f"states must lie in [0, {num_states - 1}], got values {states.min()} to {states.max()}")
+    return nn.functional.one_hot(states.long(), num_states).to(dtype)
+
+
+def network_logits(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
+    """The logit table of a network policy on a finite MDP: the network on every one-hot state.
+
+    Shapes: ``(S, A)``. Raises: TypeError/ValueError if the network's output is not a
+    finite ``(S, A)`` floating-point tensor.
+    """
+    if not isinstance(mdp, pg.FiniteMDP):
+        raise TypeError(f"mdp must be a FiniteMDP, got {type(mdp).__name__}")
+    network = _check_module(network, "network")
+    out = network(one_hot_states(torch.arange(mdp.num_states), mdp.num_states, _param_dtype(network)))
+    return _check_output(out, (mdp.num_states, mdp.num_actions), "network")
+
+
+def exact_network_return(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
+    """The exact :math:`J` of a network policy, differentiable in the network's parameters. Shapes: ``()``."""
+    return pg.exact_return(mdp, network_logits(mdp, network))
+
+
+def exact_network_gradient(mdp: pg.FiniteMDP, network: nn.Module) -> tuple[torch.Tensor, ...]:
+    """The exact gradient of :math:`J` for each parameter of ``network``, by autograd through :func:`exact_network_return`."""
+    params = [p for p in _check_module(network, "network").parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("network has no parameters that require gradients")
+    return torch.autograd.grad(exact_network_return(mdp, network), params)
+
+
+def logits_jacobian(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
+    """The Jacobian of the logit table with respect to the flattened parameters. Shapes: ``(S * A, P)``."""
+    params = [p for p in _check_module(network, "network").parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("network has no parameters that require gradients")
+    if mdp.num_states * mdp.num_actions * sum(p.numel() for p in params) > 10**8:
+        raise ValueError("the Jacobian would have more than 1e8 entries; use a smaller network or MDP")
+    rows = []
+    for entry in network_logits(mdp, network).flatten():
+        grads = torch.autograd.grad(entry, params, retain_graph=True, allow_unused=True)
+        rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)]))
+    return torch.stack(rows)
+
+
+def per_episode_gradients(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episodes,
+                          weights: torch.Tensor) -> torch.Tensor:
+    r"""Each episode's :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)` for the network's parameters.
+
+    By the chain rule: the tabular per-episode gradients times :func:`logits_jacobian`;
+    their mean is minus the gradient of :func:`surrogate_loss` with the same weights.
+    Shapes: weights ``(N, T)`` -> ``(N, P)``, parameters flattened in ``parameters()`` order.
+    """
+    if not isinstance(episodes, pg.Episodes):
+        raise TypeError(f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}")
+    logits = network_logits(mdp, network).detach()
+    tabular = pg.weighted_scores(logits, episodes.states, episodes.actions, weights)
+    return tabular.flatten(1) @ logits_jacobian(mdp, network)
+
+
+# ---------------------------------------------------------------------------
+# Weights, the surrogate loss and GAE
+# ---------------------------------------------------------------------------
+
+
+def _check_mask(mask, like: torch.Tensor) -> torch.Tensor:
+    if mask is None:
+        return torch.ones_like(like, dtype=torch.bool)
+    check_shape(mask, like.shape, "mask", hint="one entry per episode and step")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a bool tensor (True where a step happened), got dtype {mask.dtype}")
+    return mask
+
+
+def _check_steps(values, name: str, dim: int = 2) -> torch.Tensor:
+    if not isinstance(values, torch.Tensor) or not values.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor of shape (N, T), got {type(values).__name__}")
+    if values.dim() != dim or 0 in values.shape:
+        raise ValueError(f"{name} must have shape (N, T) with N, T >= 1, got {tuple(values.shape)}")
+    return check_finite(values, name)
+
+
+def discounted_to_go(rewards: torch.Tensor, *, discount: float, mask: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The discounted reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, masked steps contributing 0.
+
+    Shapes: rewards ``(N, T)`` -> ``(N, T)``.
+    """
+    rewards = _check_steps(rewards, "rewards")
+    discount = _check_unit(discount, "discount")
+    rewards = rewards * _check_mask(mask, rewards)
+    out, running = torch.empty_like(rewards), torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        running = rewards[:, t] + discount * running
+        out[:, t] = running
+    return out
+
+
+def episode_weights(rewards: torch.Tensor, *, discount: float, reward_to_go: bool = True,
+                    baseline: torch.Tensor | None = None, drop_discount: bool = False,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+    r"""The weights :math:`w_t` of the scores in REINFORCE, as :func:`~lecture9.policy_gradient.reinforce_grad` uses them.
+
+    Whole return :math:`R - \gamma^t b_t`; reward-to-go :math:`\gamma^t (G_t - b_t)`;
+    ``drop_discount`` :math:`G_t - b_t`. ``baseline`` holds :math:`b_t(s_t)` per step.
+
+    Shapes: rewards, baseline, mask ``(N, T)`` -> ``(N, T)``, zero where ``mask`` is False.
+    """
+    rewards = _check_steps(rewards, "rewards")
+    mask = _check_mask(mask, rewards)
+    if drop_discount and not reward_to_go:
+        raise ValueError("drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True")
+    to_go = discounted_to_go(rewards, discount=discount, mask=mask)
+    discounts = float(discount) ** torch.arange(rewards.shape[1], dtype=rewards.dtype, device=rewards.device)
+    weights = to_go if drop_discount else discounts * to_go
+    if not reward_to_go:
+        weights = to_go[:, :1].expand_as(to_go)
+    if baseline is not None:
+        baseline = check_shape(_check_steps(baseline, "baseline"), rewards.shape, "baseline")
+        weights = weights - (baseline if drop_discount else discounts * baseline)
+    return (weights * mask).detach()
+
+
+def surrogate_loss(log_probs: torch.Tensor, weights: torch.Tensor, *, mask: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Spinning Up's surrogate :math:`-\frac1N \sum_n \sum_t w_t \log \pi_\theta(a_t \mid s_t)`.
+
+    Its gradient is minus the REINFORCE estimate; its value says nothing about :math:`J`.
+
+    Shapes: log_probs, weights, mask ``(N, T)`` -> ``()``.
+    Raises: ValueError if ``weights`` carry gradients (detach them) or shapes differ.
+    """
+    log_probs = _check_steps(log_probs, "log_probs")
+    weights = check_shape(_check_steps(weights, "weights"), log_probs.shape, "weights")
+    if weights.requires_grad:
+        raise ValueError("weights carry gradients; detach them (the weights are constants of the surrogate)")
+    mask = _check_mask(mask, log_probs)
+    return -(torch.where(mask, log_probs * weights, 0.0)).sum(1).mean(0)
+
+
+def network_surrogate(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episodes, *,
+                      reward_to_go: bool = True, baseline: str | torch.Tensor | None = None,
+                      drop_discount: bool = False) -> torch.Tensor:
+    """The surrogate loss of a network policy on episodes of a finite MDP.
+
+    ``baseline``: ``None``, ``"value"`` (exact :math:`V_t(s_t)`) or a tensor ``(N, T)``.
+    Shapes: ``()``; its gradient has the shapes of the network's parameters.
+    """
+    if not isinstance(episodes, pg.Episodes):
+        raise TypeError(f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}")
+    logits = network_logits(mdp, network)
+    log_pi = torch.log_softmax(logits, -1)
+    rewards = episodes.rewards.to(logits.dtype)
+    if isinstance(baseline, str):
+        if baseline != "value":
+            raise ValueError(f"baseline must be None, 'value' or a tensor (N, T), got {baseline!r}")
+        baseline = pg.values(mdp, logits.detach())[1].gather(1, episodes.states.T).T
+    weights = episode_weights(rewards, discount=mdp.discount, reward_to_go=reward_to_go, baseline=baseline,
+                              drop_discount=drop_discount)
+    return surrogate_loss(log_pi[episodes.states, episodes.actions], weights)
+
+
+def gae_advantages(rewards: torch.Tensor, values: torch.Tensor, *, discount: float, lam: float,
+                   mask: torch.Tensor | None = None) -> torch.Tensor:
+    r"""Generalized advantage estimates :math:`A^\lambda_t = \sum_k (\gamma\lambda)^k \delta_{t+k}` (Schulman et al., 2016).
+
+    ``values[:, t]`` is :math:`V(s_t)`; the last column the value after the final step
+    (0 at a terminal state). With ``mask``, an episode that ends before ``T`` ends in a
+    terminal state: the values after its last step count as 0.
+
+    Shapes: rewards ``(N, T)``, values ``(N, T + 1)`` -> ``(N, T)``.
+    """
+    rewards = _check_steps(rewards, "rewards")
+    values = check_shape(_check_steps(values, "values"), (rewards.shape[0], rewards.shape[1] + 1), "values",
+                         hint="(N, T + 1): V(s_0), ..., V(s_T), the last the value after the final step")
+    discount, lam = _check_unit(discount, "discount"), _check_unit(lam, "lam")
+    mask = _check_mask(mask, rewards)
+    next_alive = torch.cat([mask[:, 1:], mask[:, -1:]], 1)  # the value after an episode's end is 0
+    next_values = torch.where(next_alive, values[:, 1:], 0.0)
+    deltas = torch.where(mask, rewards + discount * next_values - values[:, :-1], 0.0)
+    out, running = torch.empty_like(deltas), torch.zeros_like(deltas[:, 0])
+    for t in reversed(range(deltas.shape[1])):
+        running = deltas[:, t] + discount * lam * running
+        out[:, t] = running
+    return out.detach()
+
+
+def fit_value(value: nn.Module, observations: torch.Tensor, targets: torch.Tensor,
+              optimizer: torch.optim.Optimizer, *, num_steps: int = 1) -> float:
+    """Regression steps of a value network on observed returns to go: mean squared error, ``num_steps`` steps.
+
+    Shapes: observations ``(M, D)``, targets ``(M,)``. Returns: the last loss.
+    """
+    value = _check_module(value, "value")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    num_steps = check_positive_int(num_steps, "num_steps", maximum=10**6)
+    if not isinstance(observations, torch.Tensor) or observations.dim() != 2:
+        raise ValueError("observations must be a tensor of shape (M, D)")
+    check_shape(check_finite(targets, "targets"), (observations.shape[0],), "targets", hint="one target per row")
+    for _ in range(num_steps):
+        prediction = _check_output(value(observations), (observations.shape[0], 1), "value")[:, 0]
+        loss = (prediction - targets.detach().to(prediction.dtype)).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+# ---------------------------------------------------------------------------
+# Gymnasium: vectorised episodes and the training loop
+# ---------------------------------------------------------------------------
+
+
+def make_envs(env_id: str = "CartPole-v1", num_envs: int = 16) -> gymnasium.vector.VectorEnv:
+    """Gymnasium's native vectorised environment (``vectorization_mode="vector_entry_point"``)."""
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a Gymnasium id such as 'CartPole-v1', got {env_id!r}")
+    num_envs = check_positive_int(num_envs, "num_envs", maximum=100_000)
+    return gymnasium.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+
+
+@dataclasses.dataclass(frozen=True)
+class EpisodeBatch:
+    """One episode per sub-environment, padded to the longest.
+
+    Shapes: observations ``(N, T, D)``, actions ``(N, T)`` (long), rewards ``(N, T)``,
+    mask ``(N, T)`` (bool, True where a step happened).
+    """
+
+    observations: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    mask: torch.Tensor
+
+    def returns(self) -> torch.Tensor:
+        """The undiscounted return of each episode, shape ``(N,)``."""
+        return (self.rewards * self.mask).sum(1)
+
+    def log_probs(self, policy: nn.Module) -> torch.Tensor:
+        """:math:`\\log \\pi_\\theta(a_t \\mid s_t)` under ``policy``, with gradients; shape ``(N, T)``."""
+        logits = policy(self.observations)
+        width = logits.shape[-1] if isinstance(logits, torch.Tensor) and logits.dim() else 0
+        _check_output(logits, (*self.actions.shape, width), "policy")
+        log_pi = torch.log_softmax(logits, -1).gather(-1, self.actions[..., None])[..., 0]
+        return torch.where(self.mask, log_pi, 0.0)
+
+
+def _check_envs(envs) -> gymnasium.vector.VectorEnv:
+    if not isinstance(envs, gymnasium.vector.VectorEnv):
+        raise TypeError(f"envs must be a Gymnasium vector environment (make_envs), got {type(envs).__name__}")
+    if not isinstance(envs.single_action_space, gymnasium.spaces.Discrete):
+        raise ValueError(f"envs must have a Discrete action space, got {envs.single_action_space}")
+    if len(getattr(envs.single_observation_space, "shape", ()) or ()) != 1:
+        raise ValueError(f"envs must have vector observations, got {envs.single_observation_space}")
+    return envs
+
+
+@torch.no_grad()
+def collect_episodes(envs: gymnasium.vector.VectorEnv, policy: nn.Module, *,
+                     generator: torch.Generator | None = None, max_steps: int = MAX_EPISODE_STEPS) -> EpisodeBatch:
+    """One episode in each sub-environment, all advancing together (no loop over episodes).
+
+    The environments are reset with a seed drawn from ``generator``; actions are drawn
+    by the inverse CDF of :math:`\\pi_\\theta(\\cdot \\mid s_t)` from ``generator``'s uniforms.
+    Raises: RuntimeError if an episode is longer than ``max_steps``.
+    """
+    envs, policy, generator = _check_envs(envs), _check_module(policy, "policy"), check_generator(generator)
+    max_steps = check_positive_int(max_steps, "max_steps", maximum=10**7)
+    dtype, n = _param_dtype(policy), envs.num_envs
+    obs, _ = envs.reset(seed=int(torch.randint(2**31 - 1, (), generator=generator)))
+    alive = np.ones(n, dtype=bool)
+    observations, actions, rewards, masks = [], [], [], []
+    while alive.any():
+        if len(actions) == max_steps:
+            raise RuntimeError(f"an episode ran past max_steps={max_steps}; raise max_steps or use a time limit")
+        x = torch.as_tensor(obs, dtype=dtype)
+        logits = policy(x)
+        if not actions:  # checked once here; every step again when log_probs evaluates the batch
+            _check_output(logits, (n, envs.single_action_space.n), "policy")
+        probs = torch.softmax(logits, -1)
+        u = torch.rand(n, 1, generator=generator, dtype=dtype)
+        action = (probs.cumsum(-1)[:, :-1] < u).sum(-1)
+        obs, reward, terminated, truncated, _ = envs.step(action.numpy())
+        observations.append(x)
+        actions.append(action)
+        alive_now = torch.as_tensor(alive.copy())
+        rewards.append(torch.as_tensor(reward, dtype=dtype) * alive_now)
+        masks.append(alive_now)
+        alive &= ~(terminated | truncated)
+    return EpisodeBatch(torch.stack(observations, 1), torch.stack(actions, 1), torch.stack(rewards, 1),
+                        torch.stack(masks, 1))
+
+
+def reinforce_step(batch: EpisodeBatch, policy: nn.Module, optimizer: torch.optim.Optimizer, *,
+                   discount: float = 0.99, value: nn.Module | None = None,
+                   value_optimizer: torch.optim.Optimizer | None = None, value_steps: int = 1,
+                   drop_discount: bool = True) -> torch.Tensor:
+    """One policy step on ``batch`` (reward-to-go, the value network's baseline if given), then ``value_steps`` value fits.
+
+    The baseline comes from the value network before it sees this batch. Returns: the
+    surrogate loss before the step (not a performance measure).
+    """
+    if not isinstance(batch, EpisodeBatch):
+        raise TypeError(f"batch must be an EpisodeBatch from collect_episodes, got {type(batch).__name__}")
+    if (value is None) != (value_optimizer is None):
+        raise ValueError("pass value and value_optimizer together, or neither")
+    baseline = None
+    if value is not None:
+        with torch.no_grad():
+            baseline = _check_output(value(batch.observations), (*batch.mask.shape, 1), "value")[..., 0]
+    weights = episode_weights(batch.rewards, discount=discount, baseline=baseline, drop_discount=drop_discount,
+                              mask=batch.mask)
+    loss = surrogate_loss(batch.log_probs(policy), weights, mask=batch.mask)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if value is not None:
+        targets = discounted_to_go(batch.rewards, discount=discount, mask=batch.mask)
+        fit_value(value, batch.observations[batch.mask], targets[batch.mask], value_optimizer, num_steps=value_steps)
+    return loss.detach()
+
+
+def train_policy(envs: gymnasium.vector.VectorEnv, policy: nn.Module, num_batches: int, *,
+                 learning_rate: float = 1e-2, discount: float = 0.99, value: nn.Module | None = None,
+                 value_steps: int = 1, drop_discount: bool = True, stop_at: float | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """REINFORCE with reward-to-go on a vectorised Gymnasium environment, Adam on the policy (and value).
+
+    Each batch is one episode per sub-environment (:func:`collect_episodes`) and one
+    :func:`reinforce_step`. With ``stop_at``, training stops once the mean return of the
+    last 20 episodes reaches it. Returns: the return of every episode, shape
+    ``(batches run, num_envs)``.
+    """
+    num_batches = check_positive_int(num_batches, "num_batches", maximum=10**6)
+    check_positive(learning_rate, "learning_rate")
+    if stop_at is not None:
+        check_finite(stop_at, "stop_at")
+    optimizer = torch.optim.Adam(_check_module(policy, "policy").parameters(), lr=learning_rate)
+    value_optimizer = None if value is None else torch.optim.Adam(_check_module(value, "value").parameters(),
+                                                                  lr=learning_rate)
+    history = []
+    for _ in range(num_batches):
+        batch = collect_episodes(envs, policy, generator=generator)
+        reinforce_step(batch, policy, optimizer, discount=discount, value=value, value_optimizer=value_optimizer,
+                       value_steps=value_steps, drop_discount=drop_discount)
+        history.append(batch.returns())
+        if stop_at is not None and torch.cat(history)[-20:].mean() >= stop_at:
+            break
+    return torch.stack(history)
