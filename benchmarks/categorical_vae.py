@@ -68,7 +68,11 @@ def plain_categorical_vae(x_train, estimator, temperature, anneal_to, num_sample
     dec = nn.Sequential(nn.Linear(dc, 256), nn.Tanh(), nn.Linear(256, d))
     opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=1e-3)
     for epoch in range(epochs):
-        tau = temperature if anneal_to is None else temperature * (anneal_to / temperature) ** (epoch / (epochs - 1))
+        tau = (
+            temperature
+            if anneal_to is None
+            else temperature * (anneal_to / temperature) ** (epoch / (epochs - 1))
+        )
         perm = torch.randperm(len(x_train), generator=g)
         for i in range(0, len(x_train), 100):
             x = x_train[perm[i : i + 100]]
@@ -80,7 +84,8 @@ def plain_categorical_vae(x_train, estimator, temperature, anneal_to, num_sample
             hard = F.one_hot((logits.detach() + gumbel).argmax(-1), CATEGORIES).float()
             if estimator == "score_function":
                 log_px = -F.binary_cross_entropy_with_logits(
-                    dec(hard.flatten(-2)), x.expand(num_samples, -1, -1), reduction="none").sum(-1)
+                    dec(hard.flatten(-2)), x.expand(num_samples, -1, -1), reduction="none"
+                ).sum(-1)
                 f = log_px.detach()
                 baseline = (f.sum(0, keepdim=True) - f) / (num_samples - 1)  # leave-one-out
                 surrogate = ((f - baseline) * (hard * log_q).sum((-2, -1))).mean(0)
@@ -88,8 +93,13 @@ def plain_categorical_vae(x_train, estimator, temperature, anneal_to, num_sample
             else:
                 y = torch.softmax((logits + gumbel) / tau, -1)
                 z = y if estimator == "gumbel_softmax" else hard + y - y.detach()
-                recon = -F.binary_cross_entropy_with_logits(dec(z.flatten(-2)), x.expand(num_samples, -1, -1),
-                                                            reduction="none").sum(-1).mean(0)
+                recon = (
+                    -F.binary_cross_entropy_with_logits(
+                        dec(z.flatten(-2)), x.expand(num_samples, -1, -1), reduction="none"
+                    )
+                    .sum(-1)
+                    .mean(0)
+                )
             loss = (kl - recon).mean()
             opt.zero_grad()
             loss.backward()
@@ -106,9 +116,28 @@ def test_neg_elbo(model: CategoricalVAE, x_test, seed: int) -> float:
 def run_command(name: str, seed: int, epochs: int):
     """``python -m lecture9 train-vae --latent categorical ...`` in-process; returns the trained model."""
     estimator, temperature, anneal_to, k = SETTINGS[name]
-    argv = ["train-vae", "--data", "digits", "--latent", "categorical", "--latent-dim", str(LATENT_DIM),
-            "--categories", str(CATEGORIES), "--estimator", estimator, "--epochs", str(epochs), "--seed", str(seed),
-            "--iwae-samples", "0", "--threads", "1", "--no-progress"]
+    argv = [
+        "train-vae",
+        "--data",
+        "digits",
+        "--latent",
+        "categorical",
+        "--latent-dim",
+        str(LATENT_DIM),
+        "--categories",
+        str(CATEGORIES),
+        "--estimator",
+        estimator,
+        "--epochs",
+        str(epochs),
+        "--seed",
+        str(seed),
+        "--iwae-samples",
+        "0",
+        "--threads",
+        "1",
+        "--no-progress",
+    ]
     if k > 1:
         argv += ["--num-samples", str(k), "--baseline", "leave_one_out"]
     if temperature is not None:
@@ -125,7 +154,9 @@ def run_command(name: str, seed: int, epochs: int):
 
 def run_plain(name: str, seed: int, epochs: int, digits):
     estimator, temperature, anneal_to, k = SETTINGS[name]
-    enc, dec = plain_categorical_vae(digits.x_train, estimator, temperature, anneal_to, k, epochs=epochs, seed=seed)
+    enc, dec = plain_categorical_vae(
+        digits.x_train, estimator, temperature, anneal_to, k, epochs=epochs, seed=seed
+    )
     model = CategoricalVAE(64, LATENT_DIM, CATEGORIES, (256,), "tanh")
     model.encoder.load_state_dict(enc.state_dict())
     model.decoder.load_state_dict(dec.state_dict())
@@ -146,19 +177,29 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     digits = data.load_binarized_digits()
-    run_plain(next(iter(SETTINGS)), 0, 1, digits)  # untimed warm-up of both sides' first-call overheads
-    print(f"categorical VAE D={LATENT_DIM}, C={CATEGORIES}, {args.epochs} epochs, seeds {args.seeds}; "
-          f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, 1 thread, "
-          f"load average {os.getloadavg()[0]:.1f}, {datetime.date.today()}")
-    print("| setting | lecture9 train-vae, per seed | mean | plain script, per seed | mean | reference mean "
-          "| wall time lecture9 / plain |\n|---|---|---|---|---|---|---|")
+    run_plain(
+        next(iter(SETTINGS)), 0, 1, digits
+    )  # untimed warm-up of both sides' first-call overheads
+    print(
+        f"categorical VAE D={LATENT_DIM}, C={CATEGORIES}, {args.epochs} epochs, seeds {args.seeds}; "
+        f"torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, 1 thread, "
+        f"load average {os.getloadavg()[0]:.1f}, {datetime.date.today()}"
+    )
+    print(
+        "| setting | lecture9 train-vae, per seed | mean | plain script, per seed | mean | reference mean "
+        "| wall time lecture9 / plain |\n|---|---|---|---|---|---|---|"
+    )
     results, ok = {}, True
     for name in SETTINGS:
         ours, plain, t_ours, t_plain = [], [], 0.0, 0.0
         for i, seed in enumerate(args.seeds):
-            order = [("ours", run_command, (name, seed, args.epochs)), ("plain", run_plain,
-                                                                         (name, seed, args.epochs, digits))]
-            for side, fn, fn_args in order if i % 2 == 0 else order[::-1]:  # alternate: drifting load hits both
+            order = [
+                ("ours", run_command, (name, seed, args.epochs)),
+                ("plain", run_plain, (name, seed, args.epochs, digits)),
+            ]
+            for side, fn, fn_args in (
+                order if i % 2 == 0 else order[::-1]
+            ):  # alternate: drifting load hits both
                 model, seconds = timed(fn, *fn_args)
                 value = test_neg_elbo(model, digits.x_test, seed)
                 if side == "ours":
@@ -169,17 +210,29 @@ def main(argv=None) -> int:
                     t_plain += seconds
         reference = sum(REFERENCE[name]) / 3
         mean_ours, mean_plain = sum(ours) / len(ours), sum(plain) / len(plain)
-        results[name] = {"lecture9": ours, "plain": plain, "wall_lecture9_s": t_ours, "wall_plain_s": t_plain}
-        print(f"| {name} | {' / '.join(f'{v:.2f}' for v in ours)} | {mean_ours:.2f} | "
-              f"{' / '.join(f'{v:.2f}' for v in plain)} | {mean_plain:.2f} | {reference:.2f} | "
-              f"{t_ours:.1f} s / {t_plain:.1f} s = {t_ours / t_plain:.2f} |", flush=True)
+        results[name] = {
+            "lecture9": ours,
+            "plain": plain,
+            "wall_lecture9_s": t_ours,
+            "wall_plain_s": t_plain,
+        }
+        print(
+            f"| {name} | {' / '.join(f'{v:.2f}' for v in ours)} | {mean_ours:.2f} | "
+            f"{' / '.join(f'{v:.2f}' for v in plain)} | {mean_plain:.2f} | {reference:.2f} | "
+            f"{t_ours:.1f} s / {t_plain:.1f} s = {t_ours / t_plain:.2f} |",
+            flush=True,
+        )
         if args.epochs == 200 and len(args.seeds) == 3:
             ok &= mean_ours <= reference + TOLERANCE
         ok &= t_ours <= t_plain
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
-    print(f"targets (mean <= reference + {TOLERANCE} nats, wall time <= plain): {'met' if ok else 'MISSED'}")
+    print(
+        f"targets (mean <= reference + {TOLERANCE} nats, wall time <= plain): {'met' if ok else 'MISSED'}"
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "seeds": args.seeds, "results": results}))
+        Path(args.json).write_text(
+            json.dumps({"epochs": args.epochs, "seeds": args.seeds, "results": results})
+        )
     return 0 if ok else 1
 
 

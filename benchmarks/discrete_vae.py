@@ -57,13 +57,32 @@ def run(name: str, seed: int, epochs: int, digits) -> dict:
     estimator, baseline, num_samples = RUNS[name]
     generator = torch.Generator().manual_seed(seed)
     model = BernoulliVAE(64, 16, (256,), "tanh", temperature=0.5, generator=generator)
-    history = training.train(model, digits, epochs=epochs, batch_size=100, lr=1e-3, estimator=estimator,
-                             baseline=baseline, num_samples=num_samples, generator=generator, progress=False)
+    history = training.train(
+        model,
+        digits,
+        epochs=epochs,
+        batch_size=100,
+        lr=1e-3,
+        estimator=estimator,
+        baseline=baseline,
+        num_samples=num_samples,
+        generator=generator,
+        progress=False,
+    )
     x_test, x_train = digits.x_test, digits.x_train
     eval_gen = torch.Generator().manual_seed(10_000 + seed)
-    neg_elbo = -float(vae.evaluate_bound(model, x_test, num_samples=100, generator=eval_gen).double().mean())
-    variance = vae.encoder_gradient_variance(model, x_train[:100], num_draws=100, num_samples=num_samples,
-                                             estimator=estimator, baseline=baseline, generator=eval_gen)
+    neg_elbo = -float(
+        vae.evaluate_bound(model, x_test, num_samples=100, generator=eval_gen).double().mean()
+    )
+    variance = vae.encoder_gradient_variance(
+        model,
+        x_train[:100],
+        num_draws=100,
+        num_samples=num_samples,
+        estimator=estimator,
+        baseline=baseline,
+        generator=eval_gen,
+    )
     return {
         "test_neg_elbo": neg_elbo,
         "test_neg_elbo_1_code": -history["test_elbo"][-1],
@@ -77,24 +96,32 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--json", default=None, help="also write the results (with learning curves) here")
+    parser.add_argument(
+        "--json", default=None, help="also write the results (with learning curves) here"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     digits = data.load_binarized_digits()
-    print(f"Bernoulli VAE 64-256-16, {args.epochs} epochs, seeds {args.seeds}; {platform.machine()}, "
-          f"{os.cpu_count()} CPUs, 1 thread, load average {os.getloadavg()[0]:.1f}, {datetime.date.today()}")
-    print(f"{'estimator':<24}{'test -ELBO (hard codes), per seed':<36}{'mean':>7}{'ms/epoch':>10}"
-          f"{'grad var':>11}  issue's figures")
+    print(
+        f"Bernoulli VAE 64-256-16, {args.epochs} epochs, seeds {args.seeds}; {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, 1 thread, load average {os.getloadavg()[0]:.1f}, {datetime.date.today()}"
+    )
+    print(
+        f"{'estimator':<24}{'test -ELBO (hard codes), per seed':<36}{'mean':>7}{'ms/epoch':>10}"
+        f"{'grad var':>11}  issue's figures"
+    )
     results, ok, per_seed = {}, True, []
     for name in RUNS:
         runs = [run(name, seed, args.epochs, digits) for seed in args.seeds]
         results[name] = runs
         values = [r["test_neg_elbo"] for r in runs]
         figures = [ISSUE_FIGURES[name][s] for s in args.seeds if s < 3]
-        print(f"{name:<24}{' / '.join(f'{v:.2f}' for v in values):<36}{sum(values) / len(values):7.2f}"
-              f"{sum(r['ms_per_epoch'] for r in runs) / len(runs):10.1f}"
-              f"{sum(r['encoder_grad_variance'] for r in runs) / len(runs):11.3g}  "
-              f"{' / '.join(f'{v:.2f}' for v in ISSUE_FIGURES[name])}")
+        print(
+            f"{name:<24}{' / '.join(f'{v:.2f}' for v in values):<36}{sum(values) / len(values):7.2f}"
+            f"{sum(r['ms_per_epoch'] for r in runs) / len(runs):10.1f}"
+            f"{sum(r['encoder_grad_variance'] for r in runs) / len(runs):11.3g}  "
+            f"{' / '.join(f'{v:.2f}' for v in ISSUE_FIGURES[name])}"
+        )
         if args.epochs == 200:
             per_seed += [v <= f + TOLERANCE for v, f in zip(values, figures)]
             ok &= sum(values) / len(values) <= sum(figures) / len(figures) + TOLERANCE
@@ -102,9 +129,12 @@ def main(argv=None) -> int:
                 ok &= values[args.seeds.index(0)] <= RLOO_TARGET
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     if args.epochs == 200:
-        print(f"targets (RLOO <= {RLOO_TARGET} at seed 0; each estimator's mean within {TOLERANCE} nats of the "
-              f"issue's): " + ("met" if ok else "MISSED")
-              + f"; per seed, {sum(per_seed)} of {len(per_seed)} runs within {TOLERANCE} nats of the same seed's figure")
+        print(
+            f"targets (RLOO <= {RLOO_TARGET} at seed 0; each estimator's mean within {TOLERANCE} nats of the "
+            f"issue's): "
+            + ("met" if ok else "MISSED")
+            + f"; per seed, {sum(per_seed)} of {len(per_seed)} runs within {TOLERANCE} nats of the same seed's figure"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"epochs": args.epochs, "seeds": args.seeds, "results": results}, fh)

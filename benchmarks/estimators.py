@@ -76,7 +76,11 @@ def loop_measure_valued(f, params, num_samples, generator, coupled):
     dtype = loc.dtype
     for i in range(num_samples):
         w = torch.sqrt(-2 * torch.log(torch.rand((), dtype=dtype, generator=generator)))
-        w2 = w if coupled else torch.sqrt(-2 * torch.log(torch.rand((), dtype=dtype, generator=generator)))
+        w2 = (
+            w
+            if coupled
+            else torch.sqrt(-2 * torch.log(torch.rand((), dtype=dtype, generator=generator)))
+        )
         out[i, 0] = (f(loc + scale * w) - f(loc - scale * w2)) / (scale * math.sqrt(2 * math.pi))
         sign = 1.0 if torch.rand((), generator=generator) < 0.5 else -1.0
         m = sign * torch.linalg.vector_norm(torch.randn(3, dtype=dtype, generator=generator))
@@ -93,19 +97,36 @@ def run_loop(name, f, params, num_samples, generator, baseline=None):
         return loop_score_function(f, params, num_samples, generator, baseline)
     if name == "pathwise":
         return loop_pathwise(f, params, num_samples, generator)
-    return loop_measure_valued(f, params, num_samples, generator, coupled=name == "measure_valued_coupled")
+    return loop_measure_valued(
+        f, params, num_samples, generator, coupled=name == "measure_valued_coupled"
+    )
 
 
 def throughput_table(num_samples, loop_samples, repeats):
     params = {"loc": torch.tensor(1.0), "scale": torch.tensor(1.0)}
-    b_star = {"loc": (1 - K) ** 2 + 3.0, "scale": (1 - K) ** 2 + 5.0}  # optimal baselines for (x - k)^2
+    b_star = {
+        "loc": (1 - K) ** 2 + 3.0,
+        "scale": (1 - K) ** 2 + 5.0,
+    }  # optimal baselines for (x - k)^2
     rows = []
     for name in reference.ESTIMATORS:
         baseline = b_star if name == "score_function_optimal_baseline" else None
         g = torch.Generator().manual_seed(0)
         run_estimator(name, cost, params, 1000, g, baseline)  # warm-up
-        vec = best_time(lambda name=name, g=g, baseline=baseline: run_estimator(name, cost, params, num_samples, g, baseline), repeats, warmup=False)
-        loop = best_time(lambda name=name, g=g, baseline=baseline: run_loop(name, cost, params, loop_samples, g, baseline), 1, warmup=False)
+        vec = best_time(
+            lambda name=name, g=g, baseline=baseline: run_estimator(
+                name, cost, params, num_samples, g, baseline
+            ),
+            repeats,
+            warmup=False,
+        )
+        loop = best_time(
+            lambda name=name, g=g, baseline=baseline: run_loop(
+                name, cost, params, loop_samples, g, baseline
+            ),
+            1,
+            warmup=False,
+        )
         # each sample yields a gradient for both parameters (loc and scale)
         vec_rate = num_samples / vec
         loop_rate = loop_samples / loop
@@ -120,7 +141,10 @@ def throughput_table(num_samples, loop_samples, repeats):
 
 def variance_table(num_samples, num_k, chunk):
     ks = torch.linspace(-3.0, 3.0, num_k, dtype=torch.float64)
-    params = {"loc": torch.ones(num_k, dtype=torch.float64), "scale": torch.ones(num_k, dtype=torch.float64)}
+    params = {
+        "loc": torch.ones(num_k, dtype=torch.float64),
+        "scale": torch.ones(num_k, dtype=torch.float64),
+    }
 
     def f(x):  # one k per batch entry
         return (x - ks) ** 2
@@ -143,8 +167,14 @@ def variance_table(num_samples, num_k, chunk):
             count, s1, s2, s3, s4 = sums[p]
             mean = s1 / count
             mc_var = (s2 / count - mean**2) * count / (count - 1)
-            exact = torch.tensor([reference.estimator_moments(name, lambda x, k=float(k): (x - k) ** 2, 1.0, 1.0, p)[1]
-                                  for k in ks])
+            exact = torch.tensor(
+                [
+                    reference.estimator_moments(
+                        name, lambda x, k=float(k): (x - k) ** 2, 1.0, 1.0, p
+                    )[1]
+                    for k in ks
+                ]
+            )
             # fourth central moment from the raw moments, for the standard error of the variance
             centred4 = s4 / count - 4 * mean * s3 / count + 6 * mean**2 * s2 / count - 3 * mean**4
             se = torch.sqrt((centred4 - mc_var**2).clamp_min(0) / num_samples)
@@ -152,7 +182,16 @@ def variance_table(num_samples, num_k, chunk):
             rel = ((mc_var - exact).abs() / exact)[positive]
             rel_se = (se / exact)[positive]
             zero_ok = bool((mc_var[~positive].abs() < 1e-9).all())
-            rows.append((name, p, rel.max().item(), (rel / rel_se).max().item(), rel_se.max().item(), zero_ok))
+            rows.append(
+                (
+                    name,
+                    p,
+                    rel.max().item(),
+                    (rel / rel_se).max().item(),
+                    rel_se.max().item(),
+                    zero_ok,
+                )
+            )
     return rows
 
 
@@ -160,16 +199,24 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-samples", type=int, default=1_000_000)
     parser.add_argument("--loop-samples", type=int, default=2000)
-    parser.add_argument("--grid", type=int, default=50, help="number of k values on the Figure 2 grid")
-    parser.add_argument("--chunk", type=int, default=100_000, help="samples per call in the variance check")
+    parser.add_argument(
+        "--grid", type=int, default=50, help="number of k values on the Figure 2 grid"
+    )
+    parser.add_argument(
+        "--chunk", type=int, default=100_000, help="samples per call in the variance check"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    parser.add_argument("--only", choices=("throughput", "variance"), help="run only one of the two tables")
+    parser.add_argument(
+        "--only", choices=("throughput", "variance"), help="run only one of the two tables"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.num_samples, args.loop_samples, args.grid, args.repeats = 20_000, 200, 7, 1
     torch.set_num_threads(max(torch.get_num_threads(), 1))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32 for throughput, float64 for variance")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32 for throughput, float64 for variance"
+    )
     if args.only != "variance":
         print_throughput(args)
     if args.only != "throughput":
@@ -184,17 +231,23 @@ def print_header(title, header):
 
 
 def print_throughput(args):
-    print_header(f"Throughput: f(x) = (x - 3)^2, N(1, 1), {args.num_samples:,} samples (loc and scale per sample); "
-                 f"loop on {args.loop_samples:,} samples",
-                 f"{'estimator':34s} {'time [s]':>9s} {'per-sample grads/s':>19s} {'loop grads/s':>13s} {'speed-up':>9s}")
-    for name, seconds, rate, loop_rate, speedup in throughput_table(args.num_samples, args.loop_samples, args.repeats):
+    print_header(
+        f"Throughput: f(x) = (x - 3)^2, N(1, 1), {args.num_samples:,} samples (loc and scale per sample); "
+        f"loop on {args.loop_samples:,} samples",
+        f"{'estimator':34s} {'time [s]':>9s} {'per-sample grads/s':>19s} {'loop grads/s':>13s} {'speed-up':>9s}",
+    )
+    for name, seconds, rate, loop_rate, speedup in throughput_table(
+        args.num_samples, args.loop_samples, args.repeats
+    ):
         print(f"{name:34s} {seconds:9.3f} {rate:19.3e} {loop_rate:13.3e} {speedup:8.0f}x")
 
 
 def print_variance(args):
-    print_header(f"Variance: Monte Carlo ({args.num_samples:,} samples) vs quadrature, f(x) = (x - k)^2, "
-                 f"{args.grid} values of k in [-3, 3], mu = sigma = 1",
-                 f"{'estimator':34s} {'param':6s} {'max rel. gap':>13s} {'max gap/SE':>11s} {'max rel. SE':>12s}")
+    print_header(
+        f"Variance: Monte Carlo ({args.num_samples:,} samples) vs quadrature, f(x) = (x - k)^2, "
+        f"{args.grid} values of k in [-3, 3], mu = sigma = 1",
+        f"{'estimator':34s} {'param':6s} {'max rel. gap':>13s} {'max gap/SE':>11s} {'max rel. SE':>12s}",
+    )
     worst = 0.0
     for name, p, rel, z, rel_se, zero_ok in variance_table(args.num_samples, args.grid, args.chunk):
         worst = max(worst, rel)

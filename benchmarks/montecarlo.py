@@ -51,10 +51,16 @@ def numpy_mc_estimate(num_samples: int, rng: np.random.Generator) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes only")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per cell (best is reported)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads (default 1, like single-threaded NumPy; 0 keeps torch's default). "
-                             "On a busy shared machine several OpenMP threads can slow small tensor ops a lot.")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="timed runs per cell (best is reported)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1, like single-threaded NumPy; 0 keeps torch's default). "
+        "On a busy shared machine several OpenMP threads can slow small tensor ops a lot.",
+    )
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -75,8 +81,10 @@ def main() -> None:
         ),
     }
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads), numpy {np.__version__}; best of {args.repeats} runs")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs visible, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), numpy {np.__version__}; best of {args.repeats} runs"
+    )
     header = f"{'estimate':<22} {'samples':>11} {'lecture9 [samples/s]':>21} {'numpy [samples/s]':>18} {'ratio':>7}"
     print(header)
     print("-" * len(header))
@@ -84,7 +92,9 @@ def main() -> None:
         for n in sizes:
             t_ours = best_time(lambda ours=ours, n=n: ours(n), args.repeats)
             t_theirs = best_time(lambda theirs=theirs, n=n: theirs(n), args.repeats)
-            print(f"{name:<22} {n:>11,d} {n / t_ours:>21.3e} {n / t_theirs:>18.3e} {t_theirs / t_ours:>7.2f}")
+            print(
+                f"{name:<22} {n:>11,d} {n / t_ours:>21.3e} {n / t_theirs:>18.3e} {t_theirs / t_ours:>7.2f}"
+            )
 
 
 if __name__ == "__main__":

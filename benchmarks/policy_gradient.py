@@ -50,14 +50,18 @@ VARIANTS = {
 # ---------------------------------------------------------------------------
 
 
-def plain_reinforce(seed, *, batch=16, gamma=0.99, lr=1e-2, value_steps=5, stop_at=475.0, max_batches=300):
+def plain_reinforce(
+    seed, *, batch=16, gamma=0.99, lr=1e-2, value_steps=5, stop_at=475.0, max_batches=300
+):
     """Batches used until the last 20 episodes average ``stop_at``; reward-to-go, learned baseline."""
     torch.manual_seed(seed)
     policy = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 2))
     value = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Linear(64, 1))
     policy_opt = torch.optim.Adam(policy.parameters(), lr=lr)
     value_opt = torch.optim.Adam(value.parameters(), lr=lr)
-    envs = gymnasium.make_vec("CartPole-v1", num_envs=batch, vectorization_mode="vector_entry_point")
+    envs = gymnasium.make_vec(
+        "CartPole-v1", num_envs=batch, vectorization_mode="vector_entry_point"
+    )
     returns = []
     for batches in range(1, max_batches + 1):
         obs, _ = envs.reset(seed=int(torch.randint(2**31 - 1, ())))
@@ -104,8 +108,17 @@ def package_reinforce(seed, *, baseline=True, max_batches=300):
     policy = pn.mlp((4, 64, 2), generator=generator)
     value = pn.mlp((4, 64, 1), generator=generator) if baseline else None
     envs = pn.make_envs("CartPole-v1", 16)
-    returns = pn.train_policy(envs, policy, max_batches, learning_rate=1e-2, discount=0.99, value=value,
-                              value_steps=5, stop_at=475.0, generator=generator)
+    returns = pn.train_policy(
+        envs,
+        policy,
+        max_batches,
+        learning_rate=1e-2,
+        discount=0.99,
+        value=value,
+        value_steps=5,
+        stop_at=475.0,
+        generator=generator,
+    )
     return len(returns)
 
 
@@ -116,18 +129,28 @@ def timed(fn, *args, **kwargs):
 
 
 def cartpole(seeds: int) -> None:
-    print("\nCartPole-v1, REINFORCE + learned baseline, until the last 20 episodes average 475 (1 thread)")
-    print(f"{'seed':>4} {'plain batches':>14} {'plain s':>8} {'package batches':>16} {'package s':>10} {'ratio':>6}")
+    print(
+        "\nCartPole-v1, REINFORCE + learned baseline, until the last 20 episodes average 475 (1 thread)"
+    )
+    print(
+        f"{'seed':>4} {'plain batches':>14} {'plain s':>8} {'package batches':>16} {'package s':>10} {'ratio':>6}"
+    )
     total_plain = total_package = 0.0
     for seed in range(seeds):
         plain_batches, t_plain = timed(plain_reinforce, seed)
         package_batches, t_package = timed(package_reinforce, seed)
         total_plain, total_package = total_plain + t_plain, total_package + t_package
-        print(f"{seed:>4} {plain_batches:>14} {t_plain:8.2f} {package_batches:>16} {t_package:10.2f} "
-              f"{t_package / t_plain:6.2f}")
-    print(f"{'all':>4} {'':>14} {total_plain:8.2f} {'':>16} {total_package:10.2f} {total_package / total_plain:6.2f}")
-    print("package without the baseline, batches to 475:",
-          ", ".join(str(package_reinforce(seed, baseline=False)) for seed in range(seeds)))
+        print(
+            f"{seed:>4} {plain_batches:>14} {t_plain:8.2f} {package_batches:>16} {t_package:10.2f} "
+            f"{t_package / t_plain:6.2f}"
+        )
+    print(
+        f"{'all':>4} {'':>14} {total_plain:8.2f} {'':>16} {total_package:10.2f} {total_package / total_plain:6.2f}"
+    )
+    print(
+        "package without the baseline, batches to 475:",
+        ", ".join(str(package_reinforce(seed, baseline=False)) for seed in range(seeds)),
+    )
 
 
 def total_variance(grads: torch.Tensor) -> float:
@@ -136,7 +159,9 @@ def total_variance(grads: torch.Tensor) -> float:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--num-episodes", type=int, default=20_000)
     parser.add_argument("--horizon", type=int, default=100)
     parser.add_argument("--discount", type=float, default=0.99)
@@ -160,7 +185,9 @@ def main(argv=None) -> None:
         optimizer.step()
     policies = {"uniform": torch.zeros(16, 4, dtype=DTYPE), "part-trained": theta.detach()}
 
-    print(f"FrozenLake-v1 (slippery 4x4), horizon {args.horizon}, discount {args.discount}, {n} episodes, 1 thread\n")
+    print(
+        f"FrozenLake-v1 (slippery 4x4), horizon {args.horizon}, discount {args.discount}, {n} episodes, 1 thread\n"
+    )
     print(f"{'policy':<13} {'sampler':<22} {'episodes/s':>11} {'mean return':>19} {'exact':>8}")
     for name, logits in policies.items():
         exact = pg.exact_return(mdp, logits).item()
@@ -171,13 +198,20 @@ def main(argv=None) -> None:
         start = time.perf_counter()
         theirs = pg.gymnasium_returns(env, logits, n, discount=args.discount, generator=generator)
         t_theirs = time.perf_counter() - start
-        for label, returns, seconds in (("lecture9 (vectorised)", ours, t_ours), ("Gymnasium step loop", theirs, t_theirs)):
+        for label, returns, seconds in (
+            ("lecture9 (vectorised)", ours, t_ours),
+            ("Gymnasium step loop", theirs, t_theirs),
+        ):
             se = returns.std().item() / math.sqrt(n)
-            print(f"{name:<13} {label:<22} {n / seconds:11,.0f} {returns.mean().item():10.4f} ± {se:.4f} {exact:8.4f}")
+            print(
+                f"{name:<13} {label:<22} {n / seconds:11,.0f} {returns.mean().item():10.4f} ± {se:.4f} {exact:8.4f}"
+            )
         print(f"{name:<13} {'speed-up':<22} {t_theirs / t_ours:10.1f}x")
 
     print(f"\nTotal variance of one-episode REINFORCE estimates (same {n} episodes per policy)")
-    print(f"{'policy':<13} {'estimator':<31} {'total variance':>15} {'ratio':>7} {'||grad J||^2':>13}")
+    print(
+        f"{'policy':<13} {'estimator':<31} {'total variance':>15} {'ratio':>7} {'||grad J||^2':>13}"
+    )
     for name, logits in policies.items():
         episodes = pg.sample_episodes(mdp, logits, n, generator=generator)
         signal = pg.exact_policy_gradient(mdp, logits).pow(2).sum().item()

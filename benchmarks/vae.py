@@ -41,7 +41,9 @@ from lecture9 import cli, data, training, vae
 MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 
 
-def plain_vae(x_train, x_test, *, epochs: int, latent_dim: int = 8, seed: int = 0, iwae_samples: int = 1000):
+def plain_vae(
+    x_train, x_test, *, epochs: int, latent_dim: int = 8, seed: int = 0, iwae_samples: int = 1000
+):
     """The plain PyTorch VAE script: train, then the test ELBO and IWAE bound. Returns (encoder, decoder, metrics)."""
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -75,7 +77,9 @@ def plain_vae(x_train, x_test, *, epochs: int, latent_dim: int = 8, seed: int = 
         for _ in range(0, iwae_samples, 100):  # 100 importance samples at a time
             eps = torch.randn((100, *loc.shape), generator=gen)
             z = loc + scale * eps
-            log_px = -F.binary_cross_entropy_with_logits(dec(z), x_test.expand(100, -1, -1), reduction="none").sum(-1)
+            log_px = -F.binary_cross_entropy_with_logits(
+                dec(z), x_test.expand(100, -1, -1), reduction="none"
+            ).sum(-1)
             log_pz = -0.5 * (z**2 + math.log(2 * math.pi)).sum(-1)
             log_qz = -(0.5 * (eps**2 + math.log(2 * math.pi)) + scale.log()).sum(-1)
             log_w.append(log_px + log_pz - log_qz)
@@ -85,7 +89,9 @@ def plain_vae(x_train, x_test, *, epochs: int, latent_dim: int = 8, seed: int = 
 
 def as_vae(enc, dec, latent_dim):
     """The plain script's weights in a lecture9 VAE (same layers), to evaluate both the same way."""
-    model = vae.VAE(input_dim=enc[0].in_features, latent_dim=latent_dim, hidden_dims=(256,), activation="tanh")
+    model = vae.VAE(
+        input_dim=enc[0].in_features, latent_dim=latent_dim, hidden_dims=(256,), activation="tanh"
+    )
     model.encoder.load_state_dict(enc.state_dict())
     model.decoder.load_state_dict(dec.state_dict())
     return model
@@ -100,10 +106,26 @@ def neg_elbo_per_image(model, x_test, draws: int = 100):
 
 def side_by_side(args) -> bool:
     d = data.load_binarized_digits()
-    argv = ["train-vae", "--data", "digits", "--latent-dim", str(args.latent_dim), "--estimator", "pathwise",
-            "--epochs", str(args.epochs), "--seed", str(args.seed), "--no-progress", "--threads", "1"]
+    argv = [
+        "train-vae",
+        "--data",
+        "digits",
+        "--latent-dim",
+        str(args.latent_dim),
+        "--estimator",
+        "pathwise",
+        "--epochs",
+        str(args.epochs),
+        "--seed",
+        str(args.seed),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     # warm-up (untimed): first-call imports of torch's optimizer machinery, on both sides
-    plain_vae(d.x_train[:100], d.x_test[:10], epochs=1, latent_dim=args.latent_dim, iwae_samples=100)
+    plain_vae(
+        d.x_train[:100], d.x_test[:10], epochs=1, latent_dim=args.latent_dim, iwae_samples=100
+    )
     times = {"lecture9": [], "plain": []}
     cpu = {"lecture9": [], "plain": []}
 
@@ -116,12 +138,16 @@ def side_by_side(args) -> bool:
 
     def run_plain():
         nonlocal plain_result
-        plain_result = plain_vae(d.x_train, d.x_test, epochs=args.epochs, latent_dim=args.latent_dim, seed=args.seed)
+        plain_result = plain_vae(
+            d.x_train, d.x_test, epochs=args.epochs, latent_dim=args.latent_dim, seed=args.seed
+        )
 
     state = metrics = plain_result = None
     for r in range(args.repeats):
         order = [("lecture9", run_ours), ("plain", run_plain)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:  # alternate, so drifting load hits both
+        for name, fn in (
+            order if r % 2 == 0 else order[::-1]
+        ):  # alternate, so drifting load hits both
             start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -129,27 +155,42 @@ def side_by_side(args) -> bool:
     enc, dec, plain_metrics = plain_result
     ours = vae.VAE(**state["model_config"])
     ours.load_state_dict(state["model"])
-    ours_nll, plain_nll = neg_elbo_per_image(ours, d.x_test), neg_elbo_per_image(as_vae(enc, dec, args.latent_dim), d.x_test)
+    ours_nll, plain_nll = (
+        neg_elbo_per_image(ours, d.x_test),
+        neg_elbo_per_image(as_vae(enc, dec, args.latent_dim), d.x_test),
+    )
     diff = ours_nll - plain_nll
     se = float(diff.std() / math.sqrt(len(diff)))
     t_ours, t_plain = min(times["lecture9"]), min(times["plain"])
     c_ours, c_plain = min(cpu["lecture9"]), min(cpu["plain"])
     ratio = t_ours / t_plain
-    print(f"\n## train-vae vs plain PyTorch: digits, VAE 64-256-{args.latent_dim} tanh, Adam 1e-3, batch 100, "
-          f"{args.epochs} epochs, pathwise, seed {args.seed}, best of {args.repeats}")
+    print(
+        f"\n## train-vae vs plain PyTorch: digits, VAE 64-256-{args.latent_dim} tanh, Adam 1e-3, batch 100, "
+        f"{args.epochs} epochs, pathwise, seed {args.seed}, best of {args.repeats}"
+    )
     print("| | lecture9 train-vae | plain loop |\n|---|---|---|")
     print(f"| wall time (training + evaluation) | {t_ours:.2f} s | {t_plain:.2f} s |")
     print(f"| CPU time of the process | {c_ours:.2f} s | {c_plain:.2f} s |")
-    print(f"| test -ELBO, own evaluation (1 draw) | {metrics['final']['test_neg_elbo']:.2f} | "
-          f"{plain_metrics['test_neg_elbo']:.2f} |")
-    print(f"| test -ELBO, same evaluation (100 draws) | {float(ours_nll.mean()):.2f} | {float(plain_nll.mean()):.2f} |")
-    print(f"| test IWAE NLL (K = 1000) | {metrics['final']['test_iwae_nll']:.2f} | "
-          f"{plain_metrics['test_iwae_nll']:.2f} |")
+    print(
+        f"| test -ELBO, own evaluation (1 draw) | {metrics['final']['test_neg_elbo']:.2f} | "
+        f"{plain_metrics['test_neg_elbo']:.2f} |"
+    )
+    print(
+        f"| test -ELBO, same evaluation (100 draws) | {float(ours_nll.mean()):.2f} | {float(plain_nll.mean()):.2f} |"
+    )
+    print(
+        f"| test IWAE NLL (K = 1000) | {metrics['final']['test_iwae_nll']:.2f} | "
+        f"{plain_metrics['test_iwae_nll']:.2f} |"
+    )
     ok_time, ok_elbo = ratio <= 1.0, abs(float(diff.mean())) <= 5 * se
-    print(f"\nratio lecture9 / plain: wall {ratio:.3f} (target <= 1.0: {'PASS' if ok_time else 'FAIL'}), "
-          f"CPU {c_ours / c_plain:.3f} (less sensitive to other processes on a shared machine)")
-    print(f"-ELBO difference lecture9 - plain: {float(diff.mean()):+.3f} nats, SE {se:.3f} "
-          f"(target within 5 SE: {'PASS' if ok_elbo else 'FAIL'})")
+    print(
+        f"\nratio lecture9 / plain: wall {ratio:.3f} (target <= 1.0: {'PASS' if ok_time else 'FAIL'}), "
+        f"CPU {c_ours / c_plain:.3f} (less sensitive to other processes on a shared machine)"
+    )
+    print(
+        f"-ELBO difference lecture9 - plain: {float(diff.mean()):+.3f} nats, SE {se:.3f} "
+        f"(target within 5 SE: {'PASS' if ok_elbo else 'FAIL'})"
+    )
     return ok_time and ok_elbo
 
 
@@ -162,7 +203,12 @@ def variance_ratios(model, x, num_draws, seed):
         ("score function + leave-one-out (S=2)", "score_function", "leave_one_out", 2),
     ]:
         out[label] = vae.encoder_gradient_variance(
-            model, x, num_draws=num_draws, num_samples=k, estimator=estimator, baseline=baseline,
+            model,
+            x,
+            num_draws=num_draws,
+            num_samples=k,
+            estimator=estimator,
+            baseline=baseline,
             generator=torch.Generator().manual_seed(seed),
         )["total_variance"]
     return out
@@ -170,21 +216,38 @@ def variance_ratios(model, x, num_draws, seed):
 
 def variance_table(args) -> None:
     d = data.load_binarized_digits()
-    model = vae.VAE(input_dim=64, latent_dim=args.latent_dim, hidden_dims=(256,), activation="tanh",
-                    generator=torch.Generator().manual_seed(args.seed))
+    model = vae.VAE(
+        input_dim=64,
+        latent_dim=args.latent_dim,
+        hidden_dims=(256,),
+        activation="tanh",
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     init_state = {k: v.clone() for k, v in model.state_dict().items()}
-    training.train(model, d, epochs=args.epochs, generator=torch.Generator().manual_seed(args.seed), progress=False)
+    training.train(
+        model,
+        d,
+        epochs=args.epochs,
+        generator=torch.Generator().manual_seed(args.seed),
+        progress=False,
+    )
     x = d.x_train[:100]
     trained = variance_ratios(model, x, args.variance_draws, seed=3)
     model.load_state_dict(init_state)
     initial = variance_ratios(model, x, args.variance_draws, seed=3)
-    print(f"\n## Encoder-gradient variance (sum over the {sum(p.numel() for p in model.encoder.parameters())} "
-          f"encoder parameters), minibatch of 100, {args.variance_draws} draws")
-    print("| estimator | at init | ratio to pathwise | trained | ratio to pathwise |\n|---|---|---|---|---|")
+    print(
+        f"\n## Encoder-gradient variance (sum over the {sum(p.numel() for p in model.encoder.parameters())} "
+        f"encoder parameters), minibatch of 100, {args.variance_draws} draws"
+    )
+    print(
+        "| estimator | at init | ratio to pathwise | trained | ratio to pathwise |\n|---|---|---|---|---|"
+    )
     for label in trained:
         ref = "pathwise (S=2)" if "S=2" in label else "pathwise (S=1)"
-        print(f"| {label} | {initial[label]:.3g} | {initial[label] / initial[ref]:.3g} | "
-              f"{trained[label]:.3g} | {trained[label] / trained[ref]:.3g} |")
+        print(
+            f"| {label} | {initial[label]:.3g} | {initial[label] / initial[ref]:.3g} | "
+            f"{trained[label]:.3g} | {trained[label] / trained[ref]:.3g} |"
+        )
 
 
 def mnist_run(args):
@@ -193,19 +256,43 @@ def mnist_run(args):
         return
     x, _ = data.load_mnist(MNIST_DIR, "test")
     x_train, x_test = x[:9000], x[9000:]
-    model = vae.VAE(input_dim=784, latent_dim=32, hidden_dims=(512,), activation="tanh",
-                    generator=torch.Generator().manual_seed(args.seed))
+    model = vae.VAE(
+        input_dim=784,
+        latent_dim=32,
+        hidden_dims=(512,),
+        activation="tanh",
+        generator=torch.Generator().manual_seed(args.seed),
+    )
     device = training.resolve_device(args.device)
     start = time.perf_counter()
-    history = training.train(model, x_train, test_data=x_test, epochs=args.mnist_epochs, batch_size=100, lr=1e-3,
-                             generator=torch.Generator().manual_seed(args.seed), device=device, progress=False)
+    history = training.train(
+        model,
+        x_train,
+        test_data=x_test,
+        epochs=args.mnist_epochs,
+        batch_size=100,
+        lr=1e-3,
+        generator=torch.Generator().manual_seed(args.seed),
+        device=device,
+        progress=False,
+    )
     wall = time.perf_counter() - start
-    nll = -vae.log_likelihood(model, x_test.to(device), 1000, generator=torch.Generator().manual_seed(2)).mean().item()
-    print(f"\n## MNIST-scale: official test set split 9000 train / 1000 test, VAE 784-512-32 tanh, "
-          f"{args.mnist_epochs} epochs, device {device}")
+    nll = (
+        -vae.log_likelihood(
+            model, x_test.to(device), 1000, generator=torch.Generator().manual_seed(2)
+        )
+        .mean()
+        .item()
+    )
+    print(
+        f"\n## MNIST-scale: official test set split 9000 train / 1000 test, VAE 784-512-32 tanh, "
+        f"{args.mnist_epochs} epochs, device {device}"
+    )
     print(f"| test -ELBO | {-history['test_elbo'][-1]:.2f} nats |\n|---|---|")
     print(f"| test IWAE NLL (K = 1000) | {nll:.2f} nats |")
-    print(f"| wall time | {wall:.1f} s ({1000 * history['time'][-1] / args.mnist_epochs:.0f} ms per epoch) |")
+    print(
+        f"| wall time | {wall:.1f} s ({1000 * history['time'][-1] / args.mnist_epochs:.0f} ms per epoch) |"
+    )
 
 
 def main(argv=None) -> int:
@@ -213,8 +300,12 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--latent-dim", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each side (best is reported)")
-    parser.add_argument("--variance", action="store_true", help="also the encoder-gradient variance table")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="timed runs of each side (best is reported)"
+    )
+    parser.add_argument(
+        "--variance", action="store_true", help="also the encoder-gradient variance table"
+    )
     parser.add_argument("--variance-draws", type=int, default=500)
     parser.add_argument("--mnist", action="store_true", help="also run the MNIST-scale benchmark")
     parser.add_argument("--mnist-epochs", type=int, default=10)
@@ -222,8 +313,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     # One thread: this small model is latency-bound (the command's own default on the CPU).
     torch.set_num_threads(1)
-    print(f"# lecture9 VAE benchmark: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
-          f"1 thread, CUDA available: {torch.cuda.is_available()}")
+    print(
+        f"# lecture9 VAE benchmark: torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+        f"1 thread, CUDA available: {torch.cuda.is_available()}"
+    )
     ok = side_by_side(args)
     if args.variance:
         variance_table(args)

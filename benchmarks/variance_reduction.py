@@ -30,7 +30,11 @@ from lecture9 import estimators, reference, sampling
 
 Normal = torch.distributions.Normal
 DTYPE = torch.float64
-OPTIMAL_METHODS = ("optimal baseline (exact b*)", "optimal baseline (pilot b*)", "control variate (fitted beta, h = s)")
+OPTIMAL_METHODS = (
+    "optimal baseline (exact b*)",
+    "optimal baseline (pilot b*)",
+    "control variate (fitted beta, h = s)",
+)
 
 
 def quadratic(k: float):
@@ -51,9 +55,13 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
 
         ema = bl.MovingAverageBaseline(decay=decay)
         ema_grads = []
-        num_steps = max(num_samples // (batch_size * 16), 50)  # the moving average sees fewer samples (a loop)
+        num_steps = max(
+            num_samples // (batch_size * 16), 50
+        )  # the moving average sees fewer samples (a loop)
         for step in range(num_steps + 20):
-            grads = estimators.score_function_grad(f, Normal, params, batch_size, baseline=ema, generator=generator)
+            grads = estimators.score_function_grad(
+                f, Normal, params, batch_size, baseline=ema, generator=generator
+            )
             ema.update()
             if step >= 20:
                 ema_grads.append(grads)
@@ -61,13 +69,22 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
         plain = estimators.score_function_grad(f, Normal, params, num_samples, generator=generator)
         x = sampling.draw(Normal(**params), (num_samples,), generator)
         scores = reference.gaussian_scores(x, 1.0, 1.0)
-        fitted = {p: cv.control_variate(f(x) * scores[p], scores[p], 0.0, beta="estimate") for p in params}
+        fitted = {
+            p: cv.control_variate(f(x) * scores[p], scores[p], 0.0, beta="estimate") for p in params
+        }
         rloo = estimators.score_function_grad(
-            f, Normal, params, num_samples, baseline=bl.LeaveOneOutBaseline(group_size), generator=generator
+            f,
+            Normal,
+            params,
+            num_samples,
+            baseline=bl.LeaveOneOutBaseline(group_size),
+            generator=generator,
         )
         measured = {
             "score function (no baseline)": {p: plain[p].var() for p in params},
-            "moving average (decay 0.9, 16/step)": {p: torch.cat([g[p] for g in ema_grads]).var() for p in params},
+            "moving average (decay 0.9, 16/step)": {
+                p: torch.cat([g[p] for g in ema_grads]).var() for p in params
+            },
             "optimal baseline (exact b*)": {
                 p: v.var()
                 for p, v in estimators.score_function_grad(
@@ -85,20 +102,34 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
                 p: group_size * bl.group_means(rloo[p], group_size).var() for p in params
             },
             "delta method, score function, 1st order": {
-                p: v.var() for p, v in cv.delta_method_grad(f, params, num_samples, order=1, beta=1.0,
-                                                            generator=generator).items()
+                p: v.var()
+                for p, v in cv.delta_method_grad(
+                    f, params, num_samples, order=1, beta=1.0, generator=generator
+                ).items()
             },
             "delta method, score function, 2nd order": {
-                p: v.var() for p, v in cv.delta_method_grad(f, params, num_samples, order=2, beta=1.0,
-                                                            generator=generator).items()
+                p: v.var()
+                for p, v in cv.delta_method_grad(
+                    f, params, num_samples, order=2, beta=1.0, generator=generator
+                ).items()
             },
             "pathwise": {
-                p: v.var() for p, v in estimators.pathwise_grad(f, Normal, params, num_samples,
-                                                                generator=generator).items()
+                p: v.var()
+                for p, v in estimators.pathwise_grad(
+                    f, Normal, params, num_samples, generator=generator
+                ).items()
             },
             "delta method, pathwise, 1st order": {
-                p: v.var() for p, v in cv.delta_method_grad(f, params, num_samples, estimator="pathwise", order=1,
-                                                            beta=1.0, generator=generator).items()
+                p: v.var()
+                for p, v in cv.delta_method_grad(
+                    f,
+                    params,
+                    num_samples,
+                    estimator="pathwise",
+                    order=1,
+                    beta=1.0,
+                    generator=generator,
+                ).items()
             },
         }
         for p in params:
@@ -110,8 +141,12 @@ def run(num_samples: int, seed: int, group_size: int = 4, decay: float = 0.9, ba
                 "optimal baseline (pilot b*)": m.variance(float(b_pilot[p])),
                 "control variate (fitted beta, h = s)": m.optimal_variance,
                 f"RLOO (K = {group_size}), per sample": group_size * m.rloo_variance(group_size),
-                "delta method, score function, 1st order": cv.delta_method_moments(f, 1.0, 1.0, p, order=1)[1],
-                "delta method, score function, 2nd order": cv.delta_method_moments(f, 1.0, 1.0, p, order=2)[1],
+                "delta method, score function, 1st order": cv.delta_method_moments(
+                    f, 1.0, 1.0, p, order=1
+                )[1],
+                "delta method, score function, 2nd order": cv.delta_method_moments(
+                    f, 1.0, 1.0, p, order=2
+                )[1],
                 "pathwise": reference.estimator_moments("pathwise", f, 1.0, 1.0, p)[1],
                 "delta method, pathwise, 1st order": cv.delta_method_moments(
                     f, 1.0, 1.0, p, estimator="pathwise", order=1
@@ -138,18 +173,24 @@ def main() -> None:
         f"{'k':>4} {'param':<5} {'method':<42} {'measured':>10} {'exact':>10} {'optimum':>9} "
         f"{'meas/opt':>8} {'of achievable':>13}"
     )
-    print(f"Fig. 2 problem, mu = sigma = 1, {args.num_samples:,d} samples per method (seed {args.seed})")
+    print(
+        f"Fig. 2 problem, mu = sigma = 1, {args.num_samples:,d} samples per method (seed {args.seed})"
+    )
     print(header)
     print("-" * len(header))
     worst = math.inf
     for k, p, name, v, ex, opt, ratio, fraction in rows:
         frac = "" if math.isnan(fraction) else f"{100 * fraction:12.1f}%"
-        print(f"{k:>4.0f} {p:<5} {name:<42} {v:10.3f} {ex:10.3f} {opt:9.3f} {ratio:8.3f} {frac:>13}")
+        print(
+            f"{k:>4.0f} {p:<5} {name:<42} {v:10.3f} {ex:10.3f} {opt:9.3f} {ratio:8.3f} {frac:>13}"
+        )
         if name in OPTIMAL_METHODS:
             worst = min(worst, fraction)
     print("-" * len(header))
     verdict = "PASS" if worst >= 0.95 else "FAIL"
-    print(f"optimal methods: worst fraction of the achievable reduction {100 * worst:.1f}% (goal >= 95%): {verdict}")
+    print(
+        f"optimal methods: worst fraction of the achievable reduction {100 * worst:.1f}% (goal >= 95%): {verdict}"
+    )
     print(f"wall time {elapsed:.1f} s")
 
 

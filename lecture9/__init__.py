@@ -50,7 +50,11 @@ __version__ = "0.1.0"
 # Every public submodule (no leading underscore, not the entry point), found rather than
 # listed, so that a new module needs no edit here.
 _SUBMODULES = tuple(
-    sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "__main__")
+    sorted(
+        m.name
+        for m in pkgutil.iter_modules(__path__)
+        if not m.name.startswith("_") and m.name != "__main__"
+    )
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -61,7 +61,9 @@ def _scalar(value):
 
 
 def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_)) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+    return isinstance(value, (bool, np.bool_)) or (
+        isinstance(value, torch.Tensor) and value.dtype == torch.bool
+    )
 
 
 def check_int(value, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -71,13 +73,19 @@ def check_int(value, name: str, *, minimum: int | None = None, maximum: int | No
         value = _scalar(value)
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         kind = "an integer" if minimum is None else f"an integer >= {minimum}"
-        fix = f"; use {name}={int(raw)}" if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw) else ""
+        fix = (
+            f"; use {name}={int(raw)}"
+            if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw)
+            else ""
+        )
         raise TypeError(f"{name} must be {kind}, got {raw!r} of type {type(raw).__name__}{fix}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be at most {maximum:,}, got {value:,}; split the work into smaller calls")
+        raise ValueError(
+            f"{name} must be at most {maximum:,}, got {value:,}; split the work into smaller calls"
+        )
     return value
 
 
@@ -97,24 +105,36 @@ def check_positive_int(value, name: str, *, minimum: int = 1, maximum: int | Non
         ) from None
 
 
-def check_num_samples(num_samples, name: str = "num_samples", *, maximum: int | None = MAX_NUM_SAMPLES) -> int:
+def check_num_samples(
+    num_samples, name: str = "num_samples", *, maximum: int | None = MAX_NUM_SAMPLES
+) -> int:
     """Return a number of samples as an ``int``: an integer in ``[1, MAX_NUM_SAMPLES]``.
 
     For counts that are not sample counts (epochs, batch sizes) use :func:`check_positive_int`.
     """
-    if isinstance(num_samples, numbers.Integral) and not isinstance(num_samples, bool) and num_samples < 1:
+    if (
+        isinstance(num_samples, numbers.Integral)
+        and not isinstance(num_samples, bool)
+        and num_samples < 1
+    ):
         raise ValueError(f"{name} must be >= 1, got {num_samples}; draw at least one sample")
     return check_positive_int(num_samples, name, maximum=maximum)
 
 
-def check_generator(generator, name: str = "generator", *, device: torch.device | str | None = None) -> torch.Generator | None:
+def check_generator(
+    generator, name: str = "generator", *, device: torch.device | str | None = None
+) -> torch.Generator | None:
     """Check that ``generator`` is ``None`` or a :class:`torch.Generator` (on ``device``'s type, if given)."""
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(
             f"{name} must be a torch.Generator or None, got {type(generator).__name__}; "
             f"create one with torch.Generator().manual_seed(0)"
         )
-    if generator is not None and device is not None and torch.device(device).type != generator.device.type:
+    if (
+        generator is not None
+        and device is not None
+        and torch.device(device).type != generator.device.type
+    ):
         raise ValueError(
             f"{name} is a {generator.device.type} generator but the parameters are on {torch.device(device).type}; "
             f"create the generator on the parameters' device, e.g. torch.Generator(device={str(device)!r})"
@@ -122,8 +142,15 @@ def check_generator(generator, name: str = "generator", *, device: torch.device 
     return generator
 
 
-def check_float(value, name: str, *, minimum: float | None = None, maximum: float | None = None,
-                strict: bool = False, hint: str = "") -> float:
+def check_float(
+    value,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    strict: bool = False,
+    hint: str = "",
+) -> float:
     """Return a finite real ``value`` (Python/NumPy number, 0-d tensor or array) as a ``float`` in range.
 
     ``strict`` makes ``minimum`` exclusive. Strings, ``None`` and bools raise ``TypeError``.
@@ -131,12 +158,16 @@ def check_float(value, name: str, *, minimum: float | None = None, maximum: floa
     raw, value = value, _scalar(value)
     extra = f"; {hint}" if hint else ""
     if _is_bool(value) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {raw!r} of type {type(raw).__name__}{extra}")
+        raise TypeError(
+            f"{name} must be a real number, got {raw!r} of type {type(raw).__name__}{extra}"
+        )
     value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}{extra}")
     if minimum is not None and (value <= minimum if strict else value < minimum):
-        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value}{extra}")
+        raise ValueError(
+            f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value}{extra}"
+        )
     if maximum is not None and value > maximum:
         raise ValueError(f"{name} must be <= {maximum:g}, got {value}{extra}")
     return value
@@ -161,7 +192,9 @@ def check_finite(value, name: str, *, hint: str = ""):
     """Check that a number or every entry of a tensor is finite (no NaN, no inf)."""
     extra = f"; {hint}" if hint else ""
     if isinstance(value, torch.Tensor):
-        if under_vmap(value):  # values are not inspectable inside torch.func transforms: checked outside
+        if under_vmap(
+            value
+        ):  # values are not inspectable inside torch.func transforms: checked outside
             return value
         if value.dtype == torch.bool or value.is_complex():
             raise TypeError(f"{name} must be a real tensor, got dtype {value.dtype}{extra}")
@@ -170,7 +203,9 @@ def check_finite(value, name: str, *, hint: str = ""):
             raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
     elif isinstance(value, np.ndarray) and value.ndim > 0:
         if value.dtype.kind not in "iuf":
-            raise TypeError(f"{name} must be an array of real numbers, got dtype {value.dtype}{extra}")
+            raise TypeError(
+                f"{name} must be an array of real numbers, got dtype {value.dtype}{extra}"
+            )
         if not np.isfinite(value).all():
             raise ValueError(f"{name} must be finite, got NaN or inf{extra}")
     else:
@@ -178,7 +213,9 @@ def check_finite(value, name: str, *, hint: str = ""):
     return value
 
 
-def check_array(values, name: str, *, ndim: int | None = None, min_len: int = 1, finite: bool = True) -> np.ndarray:
+def check_array(
+    values, name: str, *, ndim: int | None = None, min_len: int = 1, finite: bool = True
+) -> np.ndarray:
     """Return numbers (a sequence, array or tensor) as a float64 NumPy array: real, finite, of ``ndim`` dims.
 
     Strings, ``None`` and non-numeric entries raise ``TypeError``; NaN/inf or a wrong shape ``ValueError``.
@@ -212,7 +249,9 @@ def check_probability(value, name: str, *, open_interval: bool = False) -> float
 def check_bool(value, name: str) -> bool:
     """Return a flag as a ``bool``: ``True``/``False`` (or a NumPy bool), nothing else."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be True or False, got {value!r} of type {type(value).__name__}"
+        )
     return bool(value)
 
 
@@ -223,13 +262,17 @@ def under_vmap(tensor: torch.Tensor) -> bool:
         return False
 
 
-def check_shape(tensor: torch.Tensor, expected: tuple[int, ...] | torch.Size, name: str, hint: str = "") -> torch.Tensor:
+def check_shape(
+    tensor: torch.Tensor, expected: tuple[int, ...] | torch.Size, name: str, hint: str = ""
+) -> torch.Tensor:
     """Check that ``tensor`` is a tensor of exactly the ``expected`` shape."""
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
     if tuple(tensor.shape) != tuple(expected):
         extra = f"; {hint}" if hint else ""
-        raise ValueError(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}{extra}")
+        raise ValueError(
+            f"{name} has shape {tuple(tensor.shape)}, expected {tuple(expected)}{extra}"
+        )
     return tensor
 
 
@@ -249,18 +292,26 @@ def check_samples(values, name: str, min_samples: int = 1) -> torch.Tensor:
     Returns the values as a floating-point tensor.
     """
     if not isinstance(values, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of per-sample values, got {type(values).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.Tensor of per-sample values, got {type(values).__name__}"
+        )
     if values.dim() == 0:
-        raise ValueError(f"{name} must have a leading sample dimension, got a 0-d tensor; pass shape (num_samples, ...)")
+        raise ValueError(
+            f"{name} must have a leading sample dimension, got a 0-d tensor; pass shape (num_samples, ...)"
+        )
     if values.shape[0] < min_samples:
-        raise ValueError(f"{name} needs at least {min_samples} samples along dim 0, got {values.shape[0]}")
+        raise ValueError(
+            f"{name} needs at least {min_samples} samples along dim 0, got {values.shape[0]}"
+        )
     if not values.is_floating_point():
         values = values.to(torch.get_default_dtype())
     check_finite(values, name)
     return values
 
 
-def check_broadcast(value: torch.Tensor, shape, name: str, target: str = "the cost shape") -> torch.Tensor:
+def check_broadcast(
+    value: torch.Tensor, shape, name: str, target: str = "the cost shape"
+) -> torch.Tensor:
     """Check that ``value`` broadcasts to ``shape`` (without growing it) and return it expanded.
 
     The one rule for baselines, ``h_mean`` and ``beta``: a scalar, a tensor of the trailing
@@ -278,11 +329,15 @@ def check_broadcast(value: torch.Tensor, shape, name: str, target: str = "the co
     return value.expand(shape)
 
 
-def as_finite_tensor(value, like: torch.Tensor, name: str, *, allowed: str = "a number or a tensor") -> torch.Tensor:
+def as_finite_tensor(
+    value, like: torch.Tensor, name: str, *, allowed: str = "a number or a tensor"
+) -> torch.Tensor:
     """A number or tensor (a baseline, ``h_mean``, ``beta``) as a finite, detached tensor of ``like``'s dtype and device."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
         raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
-    return check_finite(torch.as_tensor(value).detach().to(dtype=like.dtype, device=like.device), name)
+    return check_finite(
+        torch.as_tensor(value).detach().to(dtype=like.dtype, device=like.device), name
+    )
 
 
 def check_choice(value, choices, name: str) -> str:
@@ -295,7 +350,9 @@ def check_choice(value, choices, name: str) -> str:
 def check_callable(value, name: str, *, example: str = "lambda x: (x - 3.0) ** 2"):
     """Check that ``value`` is callable (a cost, a baseline, a policy)."""
     if not callable(value):
-        raise TypeError(f"{name} must be a callable, got {value!r} of type {type(value).__name__}; e.g. {example}")
+        raise TypeError(
+            f"{name} must be a callable, got {value!r} of type {type(value).__name__}; e.g. {example}"
+        )
     return value
 
 
@@ -317,14 +374,22 @@ def call_checked(fn, *args, name: str, shape=None, hint: str = "") -> torch.Tens
     return check_output(fn(*args), name, shape=shape, hint=hint)
 
 
-def check_size(value, name: str, *, maximum: int = MAX_WORK, workaround: str = "split the work into smaller calls") -> int:
+def check_size(
+    value,
+    name: str,
+    *,
+    maximum: int = MAX_WORK,
+    workaround: str = "split the work into smaller calls",
+) -> int:
     """Check that a size (or a product of sizes, ``name`` saying which) is at most ``maximum``.
 
     Called before any large allocation or long loop; the message states the cap and how to go around it.
     """
     if value > maximum:
         shown = f"{value:,}" if value < 10**15 else f"{float(value):.3g}"
-        raise ValueError(f"{name} is {shown}, above the cap of {maximum:,} for one call; {workaround}")
+        raise ValueError(
+            f"{name} is {shown}, above the cap of {maximum:,} for one call; {workaround}"
+        )
     return value
 
 
@@ -332,10 +397,14 @@ def check_size(value, name: str, *, maximum: int = MAX_WORK, workaround: str = "
 MIN_TEMPERATURE = 1e-30
 
 
-def check_temperature(temperature, name: str = "temperature", *, minimum: float = MIN_TEMPERATURE) -> float:
+def check_temperature(
+    temperature, name: str = "temperature", *, minimum: float = MIN_TEMPERATURE
+) -> float:
     """Return a relaxation temperature as a ``float``: finite, >= ``minimum`` (float32 limit)."""
     if isinstance(temperature, torch.Tensor) and temperature.dim() != 0:
-        raise ValueError(f"{name} must be a scalar, got a tensor of shape {tuple(temperature.shape)}")
+        raise ValueError(
+            f"{name} must be a scalar, got a tensor of shape {tuple(temperature.shape)}"
+        )
     if _is_bool(temperature) or not isinstance(_scalar(temperature), numbers.Real):
         raise TypeError(
             f"{name} must be a positive number or a scalar tensor, got {temperature!r} of type "
@@ -343,12 +412,16 @@ def check_temperature(temperature, name: str = "temperature", *, minimum: float 
         )
     value = check_float(temperature, name, minimum=0.0, strict=True, hint=f"pass e.g. {name}=0.5")
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum:g} (float32 cannot represent the relaxation below it), "
-                         f"got {value:g}")
+        raise ValueError(
+            f"{name} must be at least {minimum:g} (float32 cannot represent the relaxation below it), "
+            f"got {value:g}"
+        )
     return value
 
 
-def check_step(step, name: str = "h", *, at: float = 1.0, dtype: torch.dtype = torch.float64) -> float:
+def check_step(
+    step, name: str = "h", *, at: float = 1.0, dtype: torch.dtype = torch.float64
+) -> float:
     """Return a finite-difference step as a ``float``: finite, > 0, and large enough that ``at + step != at``.
 
     The smallest step allowed is ``finfo(dtype).eps * max(1, |at|)``; a smaller one would return 0.
@@ -356,8 +429,8 @@ def check_step(step, name: str = "h", *, at: float = 1.0, dtype: torch.dtype = t
     value = check_float(step, name, minimum=0.0, strict=True)
     smallest = torch.finfo(dtype).eps * max(1.0, abs(at))
     if value < smallest:
-        raise ValueError(f"{name} must be at least {smallest:.3g} ({dtype} cannot resolve a smaller step at "
-                         f"{at:g}), got {value:g}")
+        raise ValueError(
+            f"{name} must be at least {smallest:.3g} ({dtype} cannot resolve a smaller step at "
+            f"{at:g}), got {value:g}"
+        )
     return value
-
-

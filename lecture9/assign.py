@@ -108,7 +108,9 @@ def _strip_solution_directives(source: str) -> str:
             i += 1
             continue
         fence = match["fence"]
-        closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
+        closing = re.compile(
+            r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$"
+        )
         j = i + 1
         while j < len(lines) and not closing.match(lines[j]):
             j += 1
@@ -124,7 +126,9 @@ def _directive_end(source: str, start: int) -> int:
     if line_end == -1:
         return len(source)
     fence = re.match(r"[ \t]*(`{3,}|:{3,})", source[start:])[1]
-    closing = re.compile(r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$", re.MULTILINE)
+    closing = re.compile(
+        r"^[ \t]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$", re.MULTILINE
+    )
     match = closing.search(source, line_end + 1)
     if match is None:
         return len(source)
@@ -146,7 +150,9 @@ def _text_outside_blocks(source: str, events, in_block: bool) -> str:
     return "".join(outside)
 
 
-def _nbgrader(*, grade_id: str, solution: bool, grade: bool, locked: bool, points: float | None) -> dict:
+def _nbgrader(
+    *, grade_id: str, solution: bool, grade: bool, locked: bool, points: float | None
+) -> dict:
     meta = {
         "grade": grade,
         "grade_id": grade_id,
@@ -188,7 +194,9 @@ class ExercisePreprocessor(Preprocessor):
     """
 
     nbgrader = Bool(False, help="write nbgrader source metadata instead of stubs").tag(config=True)
-    points = Float(1.0, help="points of each autograde cell and written answer (nbgrader)").tag(config=True)
+    points = Float(1.0, help="points of each autograde cell and written answer (nbgrader)").tag(
+        config=True
+    )
 
     def preprocess(self, nb, resources):
         """Convert the cells of ``nb`` in place; return ``(nb, resources)``."""
@@ -273,12 +281,22 @@ class _Conversion:
     def close_block(self, where: str) -> None:
         block = self.block
         if block is None:
-            raise ValueError(f"{where}: '{{solution-end}}' without a '{{solution-start}}' before it")
+            raise ValueError(
+                f"{where}: '{{solution-end}}' without a '{{solution-start}}' before it"
+            )
         if self.nbgrader and block.answer and not block.has_code_exercise:
-            grading = _nbgrader(grade_id=self.unique(f"{block.label}-answer"), solution=True, grade=True,
-                                locked=False, points=self.points)
-            self.cells.append(nbformat.v4.new_markdown_cell("\n\n".join(block.answer),
-                                                            metadata={"nbgrader": grading}))
+            grading = _nbgrader(
+                grade_id=self.unique(f"{block.label}-answer"),
+                solution=True,
+                grade=True,
+                locked=False,
+                points=self.points,
+            )
+            self.cells.append(
+                nbformat.v4.new_markdown_cell(
+                    "\n\n".join(block.answer), metadata={"nbgrader": grading}
+                )
+            )
         self.block = None
 
     def code(self, index: int, cell) -> None:
@@ -293,15 +311,22 @@ class _Conversion:
             else:
                 _tag_for_removal(cell)
         elif self.block is not None:
-            _tag_for_removal(cell)  # an untagged code cell inside a gated solution block is part of the solution
+            _tag_for_removal(
+                cell
+            )  # an untagged code cell inside a gated solution block is part of the solution
         elif exercises.has_solution_region(source):
             raise ValueError(
                 f"{where}: has '{exercises.BEGIN_SOLUTION}' markers but is not tagged "
                 f"'{exercises.SOLUTION}'; tag it, or the solution would reach the students"
             )
         elif exercises.AUTOGRADE in tags and self.nbgrader:
-            cell.metadata["nbgrader"] = _nbgrader(grade_id=self.unique(f"{self.label}-autograde"), solution=False,
-                                                  grade=True, locked=True, points=self.points)
+            cell.metadata["nbgrader"] = _nbgrader(
+                grade_id=self.unique(f"{self.label}-autograde"),
+                solution=False,
+                grade=True,
+                locked=True,
+                points=self.points,
+            )
         self.cells.append(cell)
 
     def stub(self, where: str, cell, tags: list) -> None:
@@ -314,8 +339,13 @@ class _Conversion:
             self.block.has_code_exercise = True
         tags.remove(exercises.SOLUTION)
         if self.nbgrader:
-            cell.metadata["nbgrader"] = _nbgrader(grade_id=self.unique(self.label), solution=True, grade=False,
-                                                  locked=False, points=None)
+            cell.metadata["nbgrader"] = _nbgrader(
+                grade_id=self.unique(self.label),
+                solution=True,
+                grade=False,
+                locked=False,
+                points=None,
+            )
         else:
             cell.source = stub
             tags.append(exercises.STUB)
@@ -340,8 +370,10 @@ def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
     """
     points = check_points(points)
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise TypeError(f"nb must be a notebook (nbformat.NotebookNode with cells), got {type(nb).__name__}; "
-                        f"read one with lecture9.assign.read_notebook(path)")
+        raise TypeError(
+            f"nb must be a notebook (nbformat.NotebookNode with cells), got {type(nb).__name__}; "
+            f"read one with lecture9.assign.read_notebook(path)"
+        )
     nb = nbformat.convert(copy.deepcopy(nb), 4)
     resources: dict = {}
     nb, resources = ExercisePreprocessor(nbgrader=nbgrader, points=points).preprocess(nb, resources)
@@ -412,7 +444,9 @@ def _exercise_summary(nb, *, nbgrader: bool) -> tuple[list[str], list[str], int]
         if exercises.AUTOGRADE in tags:
             checks += 1
         meta = cell.metadata.get("nbgrader", {})
-        is_coding = (meta.get("solution") and not meta.get("grade")) if nbgrader else exercises.STUB in tags
+        is_coding = (
+            (meta.get("solution") and not meta.get("grade")) if nbgrader else exercises.STUB in tags
+        )
         header = exercises.parse_exercise_header(cell.source) if is_coding else None
         if header:
             coding.append(f"{header[0]}: {header[1]}")
@@ -438,7 +472,7 @@ _NBGRADER_NOTES = (
 )
 _STUDENT_NOTES = (
     "In these notebooks the solutions of the written exercises are removed, each coding exercise's",
-    "solution is replaced by a stub that raises `NotImplementedError(\"Exercise <label>: <task>\")`,",
+    'solution is replaced by a stub that raises `NotImplementedError("Exercise <label>: <task>")`,',
     "outputs are cleared and the `autograde` cells are kept. Hand them out: they run in JupyterLab in",
     "the course environment (`pip install -r requirements.txt`; the checks import `lecture9`). A",
     "student notebook runs until the first exercise not done yet and stops there with its message.",
@@ -548,7 +582,9 @@ def _make_parents(target: Path, out: Path) -> list[Path]:
         if folder.is_dir():
             break
         if os.path.lexists(folder):
-            raise AssignError(f"--out {out}: {folder} is not a folder; choose an output folder whose parents are folders")
+            raise AssignError(
+                f"--out {out}: {folder} is not a folder; choose an output folder whose parents are folders"
+            )
         missing.append(folder)
     created = []
     try:
@@ -557,7 +593,9 @@ def _make_parents(target: Path, out: Path) -> list[Path]:
             created.insert(0, folder)
     except OSError as err:
         _remove_folders(created)
-        raise AssignError(f"--out {out}: cannot create the folder {folder} ({err.strerror or err})") from err
+        raise AssignError(
+            f"--out {out}: cannot create the folder {folder} ({err.strerror or err})"
+        ) from err
     return created
 
 
@@ -570,16 +608,19 @@ def _remove_folders(folders: list[Path]) -> None:
 
 
 def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -> None:
-    """Move ``staging/<name>`` to ``target/<name>`` for every name, all or none.
-    """
+    """Move ``staging/<name>`` to ``target/<name>`` for every name, all or none."""
     for name in names:
         dest = target / name
         if dest.is_dir() and not dest.is_symlink():
-            raise AssignError(f"--out {out}: {dest} is a folder, so the file {name} cannot replace it; "
-                              "move it away or choose another output folder")
+            raise AssignError(
+                f"--out {out}: {dest} is a folder, so the file {name} cannot replace it; "
+                "move it away or choose another output folder"
+            )
     previous = staging / ".previous"
     previous.mkdir()
-    done: list[tuple[str, bool, bool]] = []  # (name, an old file was set aside, the new file is in place)
+    done: list[
+        tuple[str, bool, bool]
+    ] = []  # (name, an old file was set aside, the new file is in place)
     try:
         for name in names:
             dest = target / name
@@ -600,11 +641,15 @@ def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -
             except OSError:
                 failed.append(name)
         if failed:
-            raise AssignError(f"--out {out}: could not write {names} ({err}), nor restore {failed}; the previous "
-                              f"versions are in {previous}") from err
+            raise AssignError(
+                f"--out {out}: could not write {names} ({err}), nor restore {failed}; the previous "
+                f"versions are in {previous}"
+            ) from err
         if isinstance(err, OSError):
-            raise AssignError(f"--out {out}: could not write the notebooks ({err.strerror or err}); "
-                              "the folder is as it was") from err
+            raise AssignError(
+                f"--out {out}: could not write the notebooks ({err.strerror or err}); "
+                "the folder is as it was"
+            ) from err
         raise
 
 
@@ -641,20 +686,28 @@ def assign(
     for notebook in notebooks:
         source = Path(notebook).resolve()
         if _is_within(source.parent, target):
-            raise AssignError(f"refusing to write over the input {notebook}: choose another output folder")
+            raise AssignError(
+                f"refusing to write over the input {notebook}: choose another output folder"
+            )
         if source.name in names:
-            raise AssignError(f"two input notebooks are both named {source.name}: {names[source.name]} and {notebook}")
+            raise AssignError(
+                f"two input notebooks are both named {source.name}: {names[source.name]} and {notebook}"
+            )
         names[source.name] = Path(notebook)
     if target.exists() and not target.is_dir():
         raise AssignError(f"the output {out} exists and is not a folder")
     if target.is_dir() and any(target.iterdir()) and not force:
-        raise AssignError(f"the output folder {out} is not empty; use --force to replace the notebooks in it")
+        raise AssignError(
+            f"the output folder {out} is not empty; use --force to replace the notebooks in it"
+        )
 
     converted = []
     for notebook in notebooks:
         nb = read_notebook(Path(notebook))
         try:
-            converted.append((Path(notebook).name, student_notebook(nb, nbgrader=nbgrader, points=points)))
+            converted.append(
+                (Path(notebook).name, student_notebook(nb, nbgrader=nbgrader, points=points))
+            )
         except Exception as err:
             raise AssignError(f"{notebook}: {err}") from err
 
@@ -671,12 +724,16 @@ def assign(
         else:
             _move_into_place(staging, target, [name for name, _ in converted] + [README_NAME], out)
     except BaseException as err:
-        kept = staging is not None and any((staging / ".previous").glob("*"))  # old files not put back
+        kept = staging is not None and any(
+            (staging / ".previous").glob("*")
+        )  # old files not put back
         if staging is not None and staging.exists() and not kept:
             shutil.rmtree(staging, ignore_errors=True)
         _remove_folders(created)
         if isinstance(err, OSError):
-            raise AssignError(f"--out {out}: could not write the output folder ({err.strerror or err})") from err
+            raise AssignError(
+                f"--out {out}: could not write the output folder ({err.strerror or err})"
+            ) from err
         raise
     if staging.exists():
         shutil.rmtree(staging, ignore_errors=True)

@@ -50,7 +50,9 @@ def _baseline_tensor(baseline, f_values: torch.Tensor, name: str):
                 f"a callable baseline must return a tensor of f_values' shape {tuple(f_values.shape)}, got {got}"
             )
         return check_finite(b.detach(), "baseline(f_values)")
-    return check_broadcast(as_finite_tensor(baseline, f_values, name).detach(), f_values.shape, name, "f_values' shape")
+    return check_broadcast(
+        as_finite_tensor(baseline, f_values, name).detach(), f_values.shape, name, "f_values' shape"
+    )
 
 
 def apply_baseline(f_values: torch.Tensor, scores, baseline=None):
@@ -77,7 +79,9 @@ def apply_baseline(f_values: torch.Tensor, scores, baseline=None):
         if isinstance(baseline, dict):
             unknown = set(baseline) - set(scores)
             if unknown:
-                raise ValueError(f"baseline names parameters {sorted(unknown)} that are not in scores {sorted(scores)}")
+                raise ValueError(
+                    f"baseline names parameters {sorted(unknown)} that are not in scores {sorted(scores)}"
+                )
         out = {}
         for name, s in scores.items():
             b = baseline.get(name) if isinstance(baseline, dict) else baseline
@@ -126,7 +130,9 @@ def optimal_baseline(f_values: torch.Tensor, scores):
     s2 = s.detach() ** 2
     denom = s2.sum(0)
     if (denom == 0).any():
-        raise ValueError("scores are zero at every sample for some parameter; b* = E[f s^2] / E[s^2] is undefined")
+        raise ValueError(
+            "scores are zero at every sample for some parameter; b* = E[f s^2] / E[s^2] is undefined"
+        )
     return (f_values.detach() * s2).sum(0) / denom
 
 
@@ -170,7 +176,9 @@ class MovingAverageBaseline:
     def __call__(self, f_values: torch.Tensor) -> torch.Tensor:
         f_values = check_samples(f_values, "f_values", min_samples=1)
         self._last = f_values.detach()
-        return self.value.to(dtype=f_values.dtype, device=f_values.device).expand_as(f_values).clone()
+        return (
+            self.value.to(dtype=f_values.dtype, device=f_values.device).expand_as(f_values).clone()
+        )
 
     def update(self, f_values: torch.Tensor | None = None) -> torch.Tensor:
         """Fold a batch of costs into the average and return the new value.
@@ -180,7 +188,9 @@ class MovingAverageBaseline:
         """
         if f_values is None:
             if self._last is None:
-                raise ValueError("update() needs f_values: the baseline has not been called on any costs yet")
+                raise ValueError(
+                    "update() needs f_values: the baseline has not been called on any costs yet"
+                )
             f_values = self._last
         f_values = check_samples(f_values, "f_values", min_samples=1)
         batch_mean = f_values.detach().mean(0)
@@ -205,7 +215,9 @@ def _check_group_size(group_size, num_samples: int) -> int:
         group_size = num_samples
     group_size = check_positive_int(group_size, "group_size", minimum=2)
     if num_samples % group_size:
-        raise ValueError(f"num_samples = {num_samples} is not a multiple of group_size = {group_size}")
+        raise ValueError(
+            f"num_samples = {num_samples} is not a multiple of group_size = {group_size}"
+        )
     return group_size
 
 
@@ -271,5 +283,7 @@ def group_means(per_sample: torch.Tensor, group_size: int) -> torch.Tensor:
     per_sample = check_samples(per_sample, "per_sample", min_samples=1)
     k = check_positive_int(group_size, "group_size")
     if per_sample.shape[0] % k:
-        raise ValueError(f"num_samples = {per_sample.shape[0]} is not a multiple of group_size = {k}")
+        raise ValueError(
+            f"num_samples = {per_sample.shape[0]} is not a multiple of group_size = {k}"
+        )
     return per_sample.reshape(per_sample.shape[0] // k, k, *per_sample.shape[1:]).mean(1)

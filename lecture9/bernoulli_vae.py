@@ -75,9 +75,13 @@ def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
         ``logits``: ``(*batch, latent_dim)`` -> ``(*batch,)``.
     """
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise TypeError(f"logits must be a floating torch.Tensor (*batch, latent_dim), got {type(logits).__name__}")
+        raise TypeError(
+            f"logits must be a floating torch.Tensor (*batch, latent_dim), got {type(logits).__name__}"
+        )
     if logits.dim() == 0:
-        raise ValueError("logits must have the code bits along a last dimension, got a scalar; e.g. torch.zeros(16)")
+        raise ValueError(
+            "logits must have the code bits along a last dimension, got a scalar; e.g. torch.zeros(16)"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite")
     return _bernoulli_kl_unchecked(logits)
@@ -101,22 +105,40 @@ class BernoulliVAE(VAE):
         ``decode``: ``(*batch, latent_dim) -> (*batch, input_dim)``.
     """
 
-    def __init__(self, input_dim: int = 64, latent_dim: int = 16, hidden_dims: Sequence[int] | int = (256,),
-                 activation: str = "tanh", temperature: float = DEFAULT_TEMPERATURE, *,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        input_dim: int = 64,
+        latent_dim: int = 16,
+        hidden_dims: Sequence[int] | int = (256,),
+        activation: str = "tanh",
+        temperature: float = DEFAULT_TEMPERATURE,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         check_generator(generator)
         temperature = check_temperature(temperature)
-        super().__init__(input_dim, latent_dim, hidden_dims, activation, generator=generator,
-                         encoder_outputs=latent_dim)
+        super().__init__(
+            input_dim,
+            latent_dim,
+            hidden_dims,
+            activation,
+            generator=generator,
+            encoder_outputs=latent_dim,
+        )
         self.temperature = temperature
 
     @property
     def config(self) -> dict:
         """The constructor arguments, so that ``BernoulliVAE(**model.config)`` rebuilds the architecture."""
         shared = ("input_dim", "latent_dim", "hidden_dims", "activation")
-        return {**{k: v for k, v in super().config.items() if k in shared}, "temperature": self.temperature}
+        return {
+            **{k: v for k, v in super().config.items() if k in shared},
+            "temperature": self.temperature,
+        }
 
-    def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def noise(
+        self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """The base noise of the codes, ``(num_samples, *batch, latent_dim)`` uniforms in (0, 1)."""
         return uniform_noise((num_samples, *x.shape[:-1], self.latent_dim), x, generator)
 
@@ -134,7 +156,9 @@ class BernoulliVAE(VAE):
 
     @staticmethod
     def _hard_codes(logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        return (u < torch.sigmoid(logits.detach())).to(u.dtype)  # exact samples of q; no gradient path
+        return (u < torch.sigmoid(logits.detach())).to(
+            u.dtype
+        )  # exact samples of q; no gradient path
 
     def _codes_terms(self, x: torch.Tensor, u: torch.Tensor, code):
         """The ELBO terms with the decoder at ``code(logits, hard codes)`` (``None``: the hard codes)."""
@@ -143,7 +167,9 @@ class BernoulliVAE(VAE):
         z = b = self._hard_codes(logits, u)
         if code is not None:
             # logistic noise -logit(u): the relaxed code rounds to the hard code b
-            relaxed = estimators.relaxed_bernoulli(logits, -(torch.log(u) - torch.log1p(-u)), self.temperature)
+            relaxed = estimators.relaxed_bernoulli(
+                logits, -(torch.log(u) - torch.log1p(-u)), self.temperature
+            )
             z = code(b, relaxed)
         log_px = self.decoder_log_likelihood(z, x)
         recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
@@ -160,7 +186,9 @@ class BernoulliVAE(VAE):
         kl = _bernoulli_kl_unchecked(logits)
         b = self._hard_codes(logits, u)
         log_px = self.decoder_log_likelihood(b, x)
-        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
+        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(
+            -1
+        )
         recon = self.score_surrogate(log_q, log_px, baseline)
         return recon - kl, recon, kl
 
@@ -168,7 +196,9 @@ class BernoulliVAE(VAE):
         logits = self.encode(x)
         kl = _bernoulli_kl_unchecked(logits)
         b, b_anti = self._hard_codes(logits, u), self._hard_codes(logits, 1.0 - u)
-        log_px = self.decoder_log_likelihood(torch.cat([b, b_anti]), x)  # two decoder evaluations per sample
+        log_px = self.decoder_log_likelihood(
+            torch.cat([b, b_anti]), x
+        )  # two decoder evaluations per sample
         f, f_anti = log_px.chunk(2)
         grad = estimators.disarm_logit_grad((f - f_anti).unsqueeze(-1), b, b_anti, logits)
         recon = self.surrogate_reconstruction(log_px, (grad * logits).sum(-1))
@@ -190,11 +220,15 @@ class BernoulliVAE(VAE):
         """Log importance weights :math:`\\log p(x, b) - \\log q(b \\mid x)` at the hard codes of ``u``, unchecked."""
         logits = self.encode(x)
         b = (u < torch.sigmoid(logits)).to(u.dtype)
-        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
+        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(
+            -1
+        )
         return self.decoder_log_likelihood(b, x) - self.latent_dim * _LOG_2 - log_q
 
     @torch.no_grad()
-    def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
+    def sample(
+        self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
+    ) -> torch.Tensor:
         """Draw images: a code from the Bernoulli(1/2) prior, then the decoder's pixel probabilities (or pixels)."""
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
@@ -239,11 +273,16 @@ def exact_elbo(model: BernoulliVAE, x: torch.Tensor) -> torch.Tensor:
     model.check_input(x)
     bits = model.latent_dim
     if bits > MAX_ENUMERATED_BITS:
-        raise ValueError(f"exact_elbo enumerates at most {MAX_ENUMERATED_BITS} code bits, the model has {bits}")
+        raise ValueError(
+            f"exact_elbo enumerates at most {MAX_ENUMERATED_BITS} code bits, the model has {bits}"
+        )
     codes = binary_codes(bits, x.dtype)  # (2^J, J)
     codes = codes.reshape((2**bits,) + (1,) * (x.dim() - 1) + (bits,))
     logits = model.encode(x)
-    log_q = -F.binary_cross_entropy_with_logits(logits.expand(codes.shape[:1] + logits.shape),
-                                                codes.expand(codes.shape[:1] + logits.shape), reduction="none").sum(-1)
+    log_q = -F.binary_cross_entropy_with_logits(
+        logits.expand(codes.shape[:1] + logits.shape),
+        codes.expand(codes.shape[:1] + logits.shape),
+        reduction="none",
+    ).sum(-1)
     log_px = model.decoder_log_likelihood(codes.expand(codes.shape[:1] + logits.shape), x)
     return (log_q.exp() * log_px).sum(0) - _bernoulli_kl_unchecked(logits)

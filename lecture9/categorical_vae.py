@@ -41,8 +41,14 @@ from .estimators import relaxed_one_hot, straight_through
 from .sampling import uniform_noise
 from .vae import VAE
 
-__all__ = ["ESTIMATORS", "DEFAULT_TEMPERATURE", "CategoricalVAE", "categorical_kl", "annealed_temperature",
-           "exact_elbo"]
+__all__ = [
+    "ESTIMATORS",
+    "DEFAULT_TEMPERATURE",
+    "CategoricalVAE",
+    "categorical_kl",
+    "annealed_temperature",
+    "exact_elbo",
+]
 
 #: Temperature of the Gumbel-softmax relaxation unless another is given.
 DEFAULT_TEMPERATURE = 0.5
@@ -63,9 +69,13 @@ def categorical_kl(logits: torch.Tensor) -> torch.Tensor:
         ``logits``: ``(*batch, D, C)`` -> ``(*batch,)``.
     """
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise TypeError(f"logits must be a floating torch.Tensor (*batch, D, C), got {type(logits).__name__}")
+        raise TypeError(
+            f"logits must be a floating torch.Tensor (*batch, D, C), got {type(logits).__name__}"
+        )
     if logits.dim() < 2:
-        raise ValueError(f"logits must have shape (*batch, D, C), got {tuple(logits.shape)}; e.g. torch.zeros(8, 4)")
+        raise ValueError(
+            f"logits must have shape (*batch, D, C), got {tuple(logits.shape)}; e.g. torch.zeros(8, 4)"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError("logits must be finite")
     return _kl(F.log_softmax(logits, -1))
@@ -118,34 +128,64 @@ class CategoricalVAE(VAE):
         ``decode``: ``(*batch, D * C) -> (*batch, input_dim)``.
     """
 
-    def __init__(self, input_dim: int = 64, latent_dim: int = 8, categories: int = 4,
-                 hidden_dims: Sequence[int] | int = (256,), activation: str = "tanh",
-                 temperature: float = DEFAULT_TEMPERATURE, anneal_to: float | None = None, *,
-                 generator: torch.Generator | None = None):
+    def __init__(
+        self,
+        input_dim: int = 64,
+        latent_dim: int = 8,
+        categories: int = 4,
+        hidden_dims: Sequence[int] | int = (256,),
+        activation: str = "tanh",
+        temperature: float = DEFAULT_TEMPERATURE,
+        anneal_to: float | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ):
         check_generator(generator)
         categories = check_positive_int(categories, "categories", minimum=2)
         latent_dim = check_positive_int(latent_dim, "latent_dim")
         temperature = check_temperature(temperature)
         anneal_to = None if anneal_to is None else check_temperature(anneal_to, "anneal_to")
-        super().__init__(input_dim, latent_dim, hidden_dims, activation, generator=generator,
-                         encoder_outputs=latent_dim * categories)
+        super().__init__(
+            input_dim,
+            latent_dim,
+            hidden_dims,
+            activation,
+            generator=generator,
+            encoder_outputs=latent_dim * categories,
+        )
         self.categories = categories
-        self.temperature, self.anneal_to, self.current_temperature = temperature, anneal_to, temperature
+        self.temperature, self.anneal_to, self.current_temperature = (
+            temperature,
+            anneal_to,
+            temperature,
+        )
 
     @property
     def config(self) -> dict:
         """The constructor arguments, so that ``CategoricalVAE(**model.config)`` rebuilds the architecture."""
-        return {"input_dim": self.input_dim, "latent_dim": self.latent_dim, "categories": self.categories,
-                "hidden_dims": list(self.hidden_dims), "activation": self.activation,
-                "temperature": self.temperature, "anneal_to": self.anneal_to}
+        return {
+            "input_dim": self.input_dim,
+            "latent_dim": self.latent_dim,
+            "categories": self.categories,
+            "hidden_dims": list(self.hidden_dims),
+            "activation": self.activation,
+            "temperature": self.temperature,
+            "anneal_to": self.anneal_to,
+        }
 
     def start_epoch(self, epoch: int, epochs: int) -> None:
         """Set the temperature of epoch ``epoch`` (0-based) of ``epochs`` (:func:`annealed_temperature`)."""
-        self.current_temperature = annealed_temperature(self.temperature, self.anneal_to, epoch, epochs)
+        self.current_temperature = annealed_temperature(
+            self.temperature, self.anneal_to, epoch, epochs
+        )
 
-    def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def noise(
+        self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """The base noise of the codes, ``(num_samples, *batch, D * C)`` uniforms in (0, 1), flat like the code."""
-        u = uniform_noise((num_samples, *x.shape[:-1], self.latent_dim * self.categories), x, generator)
+        u = uniform_noise(
+            (num_samples, *x.shape[:-1], self.latent_dim * self.categories), x, generator
+        )
         return u.clamp_max(1 - torch.finfo(u.dtype).eps)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -155,7 +195,11 @@ class CategoricalVAE(VAE):
     def _noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(logits, log q, Gumbel noise)`` for the uniforms ``u``."""
         logits = self.encode(x)
-        return logits, F.log_softmax(logits, -1), -torch.log(-torch.log(u.unflatten(-1, (self.latent_dim, -1))))
+        return (
+            logits,
+            F.log_softmax(logits, -1),
+            -torch.log(-torch.log(u.unflatten(-1, (self.latent_dim, -1)))),
+        )
 
     @staticmethod
     def _hard(logits: torch.Tensor, gumbel: torch.Tensor) -> torch.Tensor:
@@ -207,16 +251,24 @@ class CategoricalVAE(VAE):
         logits, log_q, gumbel = self._noise(x, u)
         hard = self._hard(logits, gumbel)
         log_prior = -self.latent_dim * math.log(self.categories)
-        return self.decoder_log_likelihood(hard.flatten(-2), x) + log_prior - (hard * log_q).sum((-2, -1))
+        return (
+            self.decoder_log_likelihood(hard.flatten(-2), x)
+            + log_prior
+            - (hard * log_q).sum((-2, -1))
+        )
 
     @torch.no_grad()
-    def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
+    def sample(
+        self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
+    ) -> torch.Tensor:
         """Draw images: a code from the uniform prior, then the decoder's pixel probabilities (or pixels)."""
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
         p = next(self.parameters())
         u = uniform_noise((num_samples, self.latent_dim, self.categories), p, generator)
-        probs = torch.sigmoid(self.decode(F.one_hot(u.argmax(-1), self.categories).to(p.dtype).flatten(-2)))
+        probs = torch.sigmoid(
+            self.decode(F.one_hot(u.argmax(-1), self.categories).to(p.dtype).flatten(-2))
+        )
         if binary:
             return (uniform_noise(probs.shape, probs, generator) < probs).to(probs.dtype)
         return probs
@@ -246,11 +298,15 @@ def exact_elbo(model: CategoricalVAE, x: torch.Tensor) -> torch.Tensor:
     model.check_input(x)
     count = model.categories**model.latent_dim
     if count > _MAX_ENUMERATED_CODES:
-        raise ValueError(f"exact_elbo enumerates at most {_MAX_ENUMERATED_CODES} codes, the model has {count}")
+        raise ValueError(
+            f"exact_elbo enumerates at most {_MAX_ENUMERATED_CODES} codes, the model has {count}"
+        )
     index = torch.tensor(list(itertools.product(range(model.categories), repeat=model.latent_dim)))
     codes = F.one_hot(index, model.categories).to(x.dtype)  # (C^D, D, C)
     log_q = F.log_softmax(model.encode(x), -1)
-    codes = codes.reshape((count,) + (1,) * (x.dim() - 1) + codes.shape[1:]).expand((count,) + log_q.shape)
+    codes = codes.reshape((count,) + (1,) * (x.dim() - 1) + codes.shape[1:]).expand(
+        (count,) + log_q.shape
+    )
     log_px = model.decoder_log_likelihood(codes.flatten(-2), x)  # (C^D, *batch)
     return ((codes * log_q).sum((-2, -1)).exp() * log_px).sum(0) - _kl(log_q)
 

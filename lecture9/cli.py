@@ -36,20 +36,44 @@ def configure_assign(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``python -m lecture9 assign``."""
     from lecture9.assign import README_NAME
 
-    parser.add_argument("chapters", nargs="*", metavar="CHAPTER",
-                        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
-                             "default: every notebook in the book folder")
-    parser.add_argument("--out", required=True, type=_folder_arg, metavar="DIR",
-                        help="output folder for the student notebooks (outside the book folder)")
-    parser.add_argument("--force", action="store_true",
-                        help=f"write into a non-empty output folder (replaces notebooks of the same name "
-                             f"and {README_NAME})")
-    parser.add_argument("--book", type=Path, default=None, metavar="DIR",
-                        help="the book folder the chapters are taken from (default: book/ of this repository)")
-    parser.add_argument("--nbgrader", action="store_true",
-                        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead")
-    parser.add_argument("--points", type=float, default=1.0,
-                        help="nbgrader points per autograde cell and per written answer (default: %(default)s)")
+    parser.add_argument(
+        "chapters",
+        nargs="*",
+        metavar="CHAPTER",
+        help="chapter numbers (04), file names (04_score_function.ipynb) or notebook paths; "
+        "default: every notebook in the book folder",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=_folder_arg,
+        metavar="DIR",
+        help="output folder for the student notebooks (outside the book folder)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help=f"write into a non-empty output folder (replaces notebooks of the same name "
+        f"and {README_NAME})",
+    )
+    parser.add_argument(
+        "--book",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the book folder the chapters are taken from (default: book/ of this repository)",
+    )
+    parser.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="write nbgrader source notebooks (solutions kept, nbgrader cell metadata) instead",
+    )
+    parser.add_argument(
+        "--points",
+        type=float,
+        default=1.0,
+        help="nbgrader points per autograde cell and per written answer (default: %(default)s)",
+    )
 
 
 def run_assign(args: argparse.Namespace) -> int:
@@ -62,22 +86,34 @@ def run_assign(args: argparse.Namespace) -> int:
         if args.points <= 0:
             raise lib.AssignError(f"--points must be > 0, got {args.points}")
         notebooks = lib.find_chapters(args.chapters, args.book)
-        written = lib.assign(notebooks, args.out, book=args.book, force=args.force,
-                             nbgrader=args.nbgrader, points=args.points)
+        written = lib.assign(
+            notebooks,
+            args.out,
+            book=args.book,
+            force=args.force,
+            nbgrader=args.nbgrader,
+            points=args.points,
+        )
     except lib.AssignError as err:
         print(f"lecture9 assign: error: {err}", file=sys.stderr)
         return 1
     kind = "nbgrader source notebook" if args.nbgrader else "student notebook"
     for path in written:
         print(f"wrote {kind} {path}")
-    print(f"wrote {Path(args.out) / lib.README_NAME} (what was generated; how to publish the book without solutions)")
+    print(
+        f"wrote {Path(args.out) / lib.README_NAME} (what was generated; how to publish the book without solutions)"
+    )
     if args.nbgrader:
-        print("these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
-              "and run 'nbgrader generate_assignment <assignment>'")
+        print(
+            "these contain the solutions: copy them into your nbgrader course's source/<assignment>/ folder "
+            "and run 'nbgrader generate_assignment <assignment>'"
+        )
     root = lib.book_root(Path(args.book or lib.default_book()).resolve())
     where = f"in {root}" if root else "where the book's _config.yml is"
-    print(f"to publish the book without solutions, run {where}: {lib.HIDE_SOLUTIONS_BUILD} "
-          f"(site in {lib.HIDE_SOLUTIONS_HTML}/)")
+    print(
+        f"to publish the book without solutions, run {where}: {lib.HIDE_SOLUTIONS_BUILD} "
+        f"(site in {lib.HIDE_SOLUTIONS_HTML}/)"
+    )
     return 0
 
 
@@ -93,7 +129,11 @@ LATENT_FAMILIES = {
     "categorical": ("lecture9.categorical_vae", "CategoricalVAE"),
 }
 #: Command-line options passed to the model's constructor when given: flag -> keyword.
-_MODEL_OPTIONS = {"--temperature": "temperature", "--categories": "categories", "--anneal-to": "anneal_to"}
+_MODEL_OPTIONS = {
+    "--temperature": "temperature",
+    "--categories": "categories",
+    "--anneal-to": "anneal_to",
+}
 _VAE_BASELINES = ("leave_one_out",)
 _MAX_SEED = 2**63 - 2  # the seed and seed + 1 (the IWAE evaluation) must fit torch's manual_seed
 
@@ -105,51 +145,116 @@ class _UsageError(Exception):
 def configure_train_vae(parser: argparse.ArgumentParser) -> None:
     """Add the ``train-vae`` arguments to ``parser``."""
     add = parser.add_argument
-    add("--data", choices=("digits", "mnist"), default="digits",
-        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files")
-    add("--mnist-root", default="data/mnist",
-        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded")
-    add("--latent", choices=tuple(LATENT_FAMILIES), default="gaussian", help="latent family of the VAE (default gaussian)")
-    add("--latent-dim", type=int, default=8, help="dimension of z, or number of categorical variables (default 8)")
-    add("--categories", type=int, default=None, help="categories per variable, for --latent categorical")
-    add("--hidden-dims", type=int, nargs="+", default=[256], help="hidden layer widths (default 256)")
+    add(
+        "--data",
+        choices=("digits", "mnist"),
+        default="digits",
+        help="binarized 8x8 digits (bundled, default) or MNIST from local IDX files",
+    )
+    add(
+        "--mnist-root",
+        default="data/mnist",
+        help="folder with the MNIST IDX files (or its MNIST/raw subfolder); never downloaded",
+    )
+    add(
+        "--latent",
+        choices=tuple(LATENT_FAMILIES),
+        default="gaussian",
+        help="latent family of the VAE (default gaussian)",
+    )
+    add(
+        "--latent-dim",
+        type=int,
+        default=8,
+        help="dimension of z, or number of categorical variables (default 8)",
+    )
+    add(
+        "--categories",
+        type=int,
+        default=None,
+        help="categories per variable, for --latent categorical",
+    )
+    add(
+        "--hidden-dims",
+        type=int,
+        nargs="+",
+        default=[256],
+        help="hidden layer widths (default 256)",
+    )
     add("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
-    add("--estimator", default=None,
+    add(
+        "--estimator",
+        default=None,
         help="encoder-gradient estimator (a name of lecture9.estimators.REGISTRY): pathwise or score_function "
-             "for --latent gaussian (default pathwise); score_function, gumbel_softmax, straight_through or disarm "
-             "for --latent bernoulli (default score_function); score_function, gumbel_softmax or straight_through "
-             "for --latent categorical")
-    add("--temperature", type=float, default=None,
+        "for --latent gaussian (default pathwise); score_function, gumbel_softmax, straight_through or disarm "
+        "for --latent bernoulli (default score_function); score_function, gumbel_softmax or straight_through "
+        "for --latent categorical",
+    )
+    add(
+        "--temperature",
+        type=float,
+        default=None,
         help="temperature of the Concrete relaxation, > 0, for --estimator gumbel_softmax or straight_through "
-             "(default 0.5)")
-    add("--anneal-to", type=float, default=None, metavar="T_END",
-        help="anneal the temperature exponentially to T_END over the epochs (--latent categorical)")
-    add("--baseline", choices=_VAE_BASELINES, default=None,
-        help="baseline for the score-function estimator (needs --num-samples >= 2)")
+        "(default 0.5)",
+    )
+    add(
+        "--anneal-to",
+        type=float,
+        default=None,
+        metavar="T_END",
+        help="anneal the temperature exponentially to T_END over the epochs (--latent categorical)",
+    )
+    add(
+        "--baseline",
+        choices=_VAE_BASELINES,
+        default=None,
+        help="baseline for the score-function estimator (needs --num-samples >= 2)",
+    )
     add("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
     add("--epochs", type=int, default=200, help="total epochs (default 200)")
     add("--batch-size", type=int, default=100)
     add("--lr", type=float, default=1e-3, help="Adam learning rate")
     add("--seed", type=int, default=0, help="seed of the generator (init, shuffling, noise)")
     add("--device", default="cpu", help="cpu, cuda or auto (CUDA when available)")
-    add("--threads", type=int, default=None,
+    add(
+        "--threads",
+        type=int,
+        default=None,
         help="CPU threads for torch (default: 1 on the CPU, torch's choice on CUDA). The digits model is tiny, "
-             "so per-operation overhead dominates: on the course's 2-core machine 2 threads trained it about "
-             "6-36x slower than 1")
-    add("--iwae-samples", type=int, default=1000, help="importance samples for the final test log-likelihood (0 skips it)")
-    add("--measure-variance", action="store_true", help="record the encoder-gradient variance after every epoch")
+        "so per-operation overhead dominates: on the course's 2-core machine 2 threads trained it about "
+        "6-36x slower than 1",
+    )
+    add(
+        "--iwae-samples",
+        type=int,
+        default=1000,
+        help="importance samples for the final test log-likelihood (0 skips it)",
+    )
+    add(
+        "--measure-variance",
+        action="store_true",
+        help="record the encoder-gradient variance after every epoch",
+    )
     add("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
     add("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    add("--checkpoint-seconds", type=float, default=30.0,
+    add(
+        "--checkpoint-seconds",
+        type=float,
+        default=30.0,
         help="least seconds between checkpoints; the last epoch is always saved, and a killed run resumes from "
-             "the previous checkpoint to the identical history (default 30; 0: every epoch)")
+        "the previous checkpoint to the identical history (default 30; 0: every epoch)",
+    )
     add("--no-progress", action="store_true", help="no progress bar")
 
 
 def _check_train_vae_args(args: argparse.Namespace) -> None:
     """Every check that needs neither the data nor the model; raises _UsageError."""
-    positive = {"--epochs": args.epochs, "--batch-size": args.batch_size, "--num-samples": args.num_samples,
-                "--latent-dim": args.latent_dim}
+    positive = {
+        "--epochs": args.epochs,
+        "--batch-size": args.batch_size,
+        "--num-samples": args.num_samples,
+        "--latent-dim": args.latent_dim,
+    }
     for flag, value in positive.items():
         if value < 1:
             raise _UsageError(f"{flag} must be >= 1, got {value}")
@@ -160,17 +265,23 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
         if value is not None and not (math.isfinite(value) and value > 0):
             raise _UsageError(f"{flag} must be a finite number > 0, got {value}")
     if args.iwae_samples < 0:
-        raise _UsageError(f"--iwae-samples must be >= 0 (0 skips the IWAE evaluation), got {args.iwae_samples}")
+        raise _UsageError(
+            f"--iwae-samples must be >= 0 (0 skips the IWAE evaluation), got {args.iwae_samples}"
+        )
     if not 0 <= args.seed <= _MAX_SEED:
         raise _UsageError(f"--seed must be in [0, 2**63 - 2], got {args.seed}")
     if not (math.isfinite(args.checkpoint_seconds) and args.checkpoint_seconds >= 0):
-        raise _UsageError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+        raise _UsageError(
+            f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}"
+        )
     if args.threads is not None and args.threads < 1:
         raise _UsageError(f"--threads must be >= 1, got {args.threads}")
     if args.categories is not None and args.categories < 2:
         raise _UsageError(f"--categories must be >= 2, got {args.categories}")
     if args.baseline == "leave_one_out" and args.num_samples < 2:
-        raise _UsageError("--baseline leave_one_out needs --num-samples >= 2 (the other samples form the baseline)")
+        raise _UsageError(
+            "--baseline leave_one_out needs --num-samples >= 2 (the other samples form the baseline)"
+        )
     if not args.out.strip():
         raise _UsageError("--out must name a run folder, got an empty string")
 
@@ -186,16 +297,22 @@ def _model_class(args: argparse.Namespace):
     try:
         cls = getattr(importlib.import_module(module), name)
     except ImportError as err:
-        raise _UsageError(f"--latent {args.latent} needs {module}.{name}, which cannot be imported: {err}") from err
+        raise _UsageError(
+            f"--latent {args.latent} needs {module}.{name}, which cannot be imported: {err}"
+        ) from err
     family = cls.ESTIMATORS
     args.estimator = family[0] if args.estimator is None else args.estimator
     if args.estimator not in family:
-        raise _UsageError(f"--estimator {args.estimator} does not train --latent {args.latent}; use one of "
-                          f"{', '.join(family)}")
+        raise _UsageError(
+            f"--estimator {args.estimator} does not train --latent {args.latent}; use one of "
+            f"{', '.join(family)}"
+        )
     spec = estimators.get(args.estimator)
     if args.temperature is not None and not spec.temperature:
-        raise _UsageError(f"--temperature is only used by --estimator {' or '.join(estimators.names(temperature=True))}"
-                          f", not --latent {args.latent} --estimator {args.estimator}")
+        raise _UsageError(
+            f"--temperature is only used by --estimator {' or '.join(estimators.names(temperature=True))}"
+            f", not --latent {args.latent} --estimator {args.estimator}"
+        )
     if args.baseline is not None and spec.baseline is None:
         takes = [n for n in family if estimators.get(n).baseline is not None]
         raise _UsageError(f"--baseline is only used by --estimator {' or '.join(takes)}")
@@ -216,7 +333,9 @@ def _check_out(out: Path, resume: bool) -> Path:
     if ckpt.exists() and not ckpt.is_file():
         raise _UsageError(f"{ckpt} exists and is not a file; remove it or choose another --out")
     if ckpt.exists() and not resume:
-        raise _UsageError(f"{ckpt} exists; pass --resume to continue that run or choose another --out")
+        raise _UsageError(
+            f"{ckpt} exists; pass --resume to continue that run or choose another --out"
+        )
     existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
     if not existing.is_dir():
         raise _UsageError(f"--out {out} cannot be created: {existing} is a file")
@@ -233,15 +352,21 @@ def _check_resume(ckpt: Path, args: argparse.Namespace) -> None:
         return
     state = load_checkpoint(ckpt)  # ValueError (exit 1) if truncated or not a checkpoint
     if not isinstance(state, dict) or "epoch" not in state:
-        raise ValueError(f"checkpoint {ckpt} was not written by train-vae; start a new run elsewhere")
+        raise ValueError(
+            f"checkpoint {ckpt} was not written by train-vae; start a new run elsewhere"
+        )
     saved = state.get("settings", {})
     for key, now in (("seed", args.seed), ("data", args.data), ("latent", args.latent)):
         if key in saved and saved[key] != now:
-            raise _UsageError(f"cannot resume {ckpt}: it was trained with --{key} {saved[key]}, now --{key} {now}; "
-                              f"resume with the checkpoint's --{key} or start a new run (another --out)")
+            raise _UsageError(
+                f"cannot resume {ckpt}: it was trained with --{key} {saved[key]}, now --{key} {now}; "
+                f"resume with the checkpoint's --{key} or start a new run (another --out)"
+            )
     if int(state["epoch"]) > args.epochs:
-        raise _UsageError(f"--epochs {args.epochs} is less than the {int(state['epoch'])} epochs {ckpt} has "
-                          f"already trained; --epochs is the total, pass at least {int(state['epoch'])}")
+        raise _UsageError(
+            f"--epochs {args.epochs} is less than the {int(state['epoch'])} epochs {ckpt} has "
+            f"already trained; --epochs is the total, pass at least {int(state['epoch'])}"
+        )
 
 
 def _load_data(args: argparse.Namespace):
@@ -259,8 +384,14 @@ def _load_data(args: argparse.Namespace):
 
 def _build_model(args: argparse.Namespace, cls, input_dim: int, generator):
     options = {k: getattr(args, k) for k in _MODEL_OPTIONS.values() if getattr(args, k) is not None}
-    return cls(input_dim=input_dim, latent_dim=args.latent_dim, hidden_dims=args.hidden_dims,
-               activation=args.activation, generator=generator, **options)
+    return cls(
+        input_dim=input_dim,
+        latent_dim=args.latent_dim,
+        hidden_dims=args.hidden_dims,
+        activation=args.activation,
+        generator=generator,
+        **options,
+    )
 
 
 def _prepare_train_vae(args: argparse.Namespace):
@@ -285,7 +416,9 @@ def _set_threads(args: argparse.Namespace, device) -> None:
         # PyTorch's default of 2 threads made training about 6-36x slower than 1 thread.
         threads = 1
     if threads is not None:
-        torch.set_num_threads(threads)  # this process is the command: its thread count is ours to set
+        torch.set_num_threads(
+            threads
+        )  # this process is the command: its thread count is ours to set
 
 
 def _train(args: argparse.Namespace, model, x_train, x_test, ckpt, device, generator) -> dict:
@@ -297,14 +430,28 @@ def _train(args: argparse.Namespace, model, x_train, x_test, ckpt, device, gener
 
     def log(epoch, history):
         if epoch % log_every == 0 or epoch == args.epochs:
-            tqdm.write(f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
-                       f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s")
+            tqdm.write(
+                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
+                f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s"
+            )
 
     return training.train(
-        model, x_train, test_data=x_test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        estimator=args.estimator, num_samples=args.num_samples, baseline=args.baseline, generator=generator,
-        device=device, measure_variance=args.measure_variance, checkpoint=ckpt, resume=args.resume,
-        progress=not args.no_progress, callback=log,
+        model,
+        x_train,
+        test_data=x_test,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        estimator=args.estimator,
+        num_samples=args.num_samples,
+        baseline=args.baseline,
+        generator=generator,
+        device=device,
+        measure_variance=args.measure_variance,
+        checkpoint=ckpt,
+        resume=args.resume,
+        progress=not args.no_progress,
+        callback=log,
         extra_settings={"seed": args.seed, "data": args.data, "latent": args.latent},
         checkpoint_seconds=args.checkpoint_seconds,
     )
@@ -325,18 +472,34 @@ def _metrics(args: argparse.Namespace, model, history: dict, x_test, device) -> 
     if model.DISCRETE_CODE:  # the test ELBO (and IWAE bound) of a discrete code use hard codes
         final["test_elbo_codes"] = "hard"
     if args.iwae_samples > 0:
-        ll = log_likelihood(model, x_test.to(device), args.iwae_samples,
-                            generator=torch.Generator().manual_seed(args.seed + 1))
+        ll = log_likelihood(
+            model,
+            x_test.to(device),
+            args.iwae_samples,
+            generator=torch.Generator().manual_seed(args.seed + 1),
+        )
         final["iwae_samples"] = args.iwae_samples
         final["test_iwae_nll"] = -float(ll.double().mean())
     settings = {
-        "estimator": args.estimator, "baseline": args.baseline, "num_samples": args.num_samples,
-        "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed, "device": str(device),
+        "estimator": args.estimator,
+        "baseline": args.baseline,
+        "num_samples": args.num_samples,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "device": str(device),
         "threads": torch.get_num_threads(),
         **{k: model.config[k] for k in ("temperature", "anneal_to") if k in model.config},
     }
-    return {"command": "train-vae", "data": args.data, "latent": args.latent, "model_config": model.config,
-            "settings": settings, "final": final, "history": history}
+    return {
+        "command": "train-vae",
+        "data": args.data,
+        "latent": args.latent,
+        "model_config": model.config,
+        "settings": settings,
+        "final": final,
+        "history": history,
+    }
 
 
 def run_train_vae(args: argparse.Namespace) -> int:
@@ -365,9 +528,12 @@ def run_train_vae(args: argparse.Namespace) -> int:
         model = _build_model(args, cls, x_train.shape[1], generator)
     except (TypeError, ValueError) as err:
         return _error(err, 2)
-    print(f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
-          f"{args.latent} VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} "
-          f"{args.activation}, {args.estimator} encoder gradient, {args.epochs} epochs, device {device}", flush=True)
+    print(
+        f"train-vae: {args.data} ({len(x_train)} train / {len(x_test)} test, {x_train.shape[1]} pixels), "
+        f"{args.latent} VAE {x_train.shape[1]}-{'-'.join(map(str, args.hidden_dims))}-{args.latent_dim} "
+        f"{args.activation}, {args.estimator} encoder gradient, {args.epochs} epochs, device {device}",
+        flush=True,
+    )
     try:
         history = _train(args, model, x_train, x_test, ckpt, device, generator)
         metrics = _metrics(args, model, history, x_test, device)
@@ -380,7 +546,9 @@ def run_train_vae(args: argparse.Namespace) -> int:
     line = f"test -ELBO {final['test_neg_elbo']:.3f} nats"
     if "test_iwae_nll" in final:
         line += f", IWAE NLL (K={args.iwae_samples}) {final['test_iwae_nll']:.3f} nats"
-    print(f"{line}; {final['train_time_s']:.1f} s training ({final['time_per_epoch_s']:.3f} s/epoch)")
+    print(
+        f"{line}; {final['train_time_s']:.1f} s training ({final['time_per_epoch_s']:.3f} s/epoch)"
+    )
     print(f"wrote {ckpt} and {out / training.METRICS_NAME}")
     return 0
 
@@ -395,8 +563,16 @@ def _error(err: BaseException, status: int) -> int:
 
 #: command name -> (configure, run, one-line help)
 COMMANDS = {
-    "assign": (configure_assign, run_assign, "write student notebooks without solutions (for instructors)"),
-    "train-vae": (configure_train_vae, run_train_vae, "train a VAE and write a checkpoint and a metrics JSON"),
+    "assign": (
+        configure_assign,
+        run_assign,
+        "write student notebooks without solutions (for instructors)",
+    ),
+    "train-vae": (
+        configure_train_vae,
+        run_train_vae,
+        "train a VAE and write a checkpoint and a metrics JSON",
+    ),
 }
 
 

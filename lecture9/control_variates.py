@@ -132,7 +132,9 @@ def correlation(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
     fc, hc, var_h = _centred(f_values, h_values)
     var_f = (fc * fc).sum(0)
     if (var_f <= _zero_variance_threshold(f_values) * f_values.shape[0]).any():
-        raise ValueError("f_values has zero variance: there is nothing to reduce and the correlation is undefined")
+        raise ValueError(
+            "f_values has zero variance: there is nothing to reduce and the correlation is undefined"
+        )
     return ((fc * hc).sum(0) / torch.sqrt(var_f * var_h)).clamp(-1.0, 1.0)
 
 
@@ -180,7 +182,9 @@ def _leave_one_out_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch
     return cov / var
 
 
-def control_variate(f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, beta="estimate") -> torch.Tensor:
+def control_variate(
+    f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, beta="estimate"
+) -> torch.Tensor:
     r"""Per-sample values adjusted by a control variate: :math:`\tilde f = f - \beta (h - \mathbb{E}[h])`.
 
     For a ``beta`` that does not depend on the samples the mean is unchanged; the variance is
@@ -205,7 +209,9 @@ def control_variate(f_values: torch.Tensor, h_values: torch.Tensor, h_mean, *, b
         elif beta == "leave_one_out":
             beta_t = _leave_one_out_beta(f_values, h_values)
         else:
-            raise ValueError(f"beta must be a number, a tensor or one of {_BETA_MODES}, got {beta!r}")
+            raise ValueError(
+                f"beta must be a number, a tensor or one of {_BETA_MODES}, got {beta!r}"
+            )
     else:
         beta_t = as_finite_tensor(beta, f_values, "beta")
         check_broadcast(beta_t, f_values.shape[1:], "beta", "one sample's shape")
@@ -248,7 +254,9 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     if isinstance(loc, bool) or not isinstance(loc, (numbers.Real, torch.Tensor)):
         raise TypeError(f"loc must be a number or a tensor, got {type(loc).__name__}")
     mu = torch.as_tensor(loc).detach().clone().unsqueeze(0)
-    mu = check_finite(mu if mu.is_floating_point() else mu.to(torch.get_default_dtype()), "loc").requires_grad_(True)
+    mu = check_finite(
+        mu if mu.is_floating_point() else mu.to(torch.get_default_dtype()), "loc"
+    ).requires_grad_(True)
     with torch.enable_grad():
         value = f(mu)
         (d1,) = torch.autograd.grad(value.sum(), mu, create_graph=True)
@@ -262,8 +270,7 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
 
 
 def _delta_terms(f, loc, scale, spec, order: int, samples: torch.Tensor):
-    """Plain per-sample estimates and delta-method control variates ``(h_values, h_mean)`` per parameter.
-    """
+    """Plain per-sample estimates and delta-method control variates ``(h_values, h_mean)`` per parameter."""
     c0, c1, c2 = taylor_coefficients(f, loc)
     if order == 1:
         c2 = torch.zeros_like(c2)
@@ -320,7 +327,9 @@ def delta_method_grad(
     loc, scale = _gaussian_params(params)
     check_generator(generator, device=loc.device)
     eps = normal_noise((num_samples, *loc.shape), loc, generator)
-    plain, cvs = _delta_terms(f, loc, scale, spec, order, loc + scale * eps if spec.terms_at == "samples" else eps)
+    plain, cvs = _delta_terms(
+        f, loc, scale, spec, order, loc + scale * eps if spec.terms_at == "samples" else eps
+    )
     out = {}
     for p in ("loc", "scale"):
         h_values, h_mean = cvs[p]
@@ -333,7 +342,14 @@ def delta_method_grad(
 
 
 def delta_method_moments(
-    f: Callable, loc: float, scale: float, param: str, *, estimator: str = "score_function", order: int = 2, beta: float = 1.0
+    f: Callable,
+    loc: float,
+    scale: float,
+    param: str,
+    *,
+    estimator: str = "score_function",
+    order: int = 2,
+    beta: float = 1.0,
 ) -> tuple[float, float]:
     """Exact mean and single-sample variance of the delta-method estimator, by quadrature.
 
@@ -351,8 +367,12 @@ def delta_method_moments(
     check_choice(param, ("loc", "scale"), "param")
     spec = _check_delta(estimator, order)
     beta = float(check_finite(beta, "beta"))
-    loc_t, scale_t = _gaussian_params({"loc": torch.tensor(float(loc), dtype=torch.float64),
-                                       "scale": torch.tensor(float(scale), dtype=torch.float64)})
+    loc_t, scale_t = _gaussian_params(
+        {
+            "loc": torch.tensor(float(loc), dtype=torch.float64),
+            "scale": torch.tensor(float(scale), dtype=torch.float64),
+        }
+    )
     mu, sigma = float(loc_t), float(scale_t)
 
     def per_sample(x: torch.Tensor) -> torch.Tensor:  # x: the quadrature nodes, shape (num_nodes,)

@@ -73,10 +73,14 @@ class BinarizedDigits(NamedTuple):
 
 def _check_dtype(dtype) -> None:
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}")
+        raise TypeError(
+            f"dtype must be a floating torch dtype such as torch.float32, got {dtype!r}"
+        )
 
 
-def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.float32) -> BinarizedDigits:
+def load_binarized_digits(
+    *, threshold: float = 8.0, dtype: torch.dtype = torch.float32
+) -> BinarizedDigits:
     r"""Load scikit-learn's 8x8 digits binarized (a pixel is 1 above ``threshold`` of 16), in the standard split.
 
     Train: the first 1500 images; test: the last 297. Shipped with scikit-learn: nothing is downloaded.
@@ -92,13 +96,17 @@ def load_binarized_digits(*, threshold: float = 8.0, dtype: torch.dtype = torch.
 
     _check_threshold(threshold)
     if not (0.0 <= float(threshold) < 16.0):
-        raise ValueError(f"threshold must be in [0, 16) (grey levels of 16), got {threshold}; the standard is 8")
+        raise ValueError(
+            f"threshold must be in [0, 16) (grey levels of 16), got {threshold}; the standard is 8"
+        )
     _check_dtype(dtype)
     digits = load_digits()
     x = torch.as_tensor(digits.data > threshold).to(dtype)
     y = torch.as_tensor(digits.target, dtype=torch.int64)
     n = DIGITS_TRAIN_SIZE
-    return BinarizedDigits(x[:n].contiguous(), y[:n].contiguous(), x[n:].contiguous(), y[n:].contiguous())
+    return BinarizedDigits(
+        x[:n].contiguous(), y[:n].contiguous(), x[n:].contiguous(), y[n:].contiguous()
+    )
 
 
 def _check_threshold(threshold) -> None:
@@ -121,13 +129,17 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     if path.is_dir():
         raise ValueError(f"{path} is a folder; read_idx needs the path of an IDX file")
     if not path.exists():
-        raise FileNotFoundError(f"path {path} does not exist; read_idx needs the path of an IDX file")
+        raise FileNotFoundError(
+            f"path {path} does not exist; read_idx needs the path of an IDX file"
+        )
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()
     except (gzip.BadGzipFile, EOFError, zlib.error) as err:
-        raise ValueError(f"{path} is not a complete gzip file ({err}); download or unpack it again") from err
+        raise ValueError(
+            f"{path} is not a complete gzip file ({err}); download or unpack it again"
+        ) from err
     except OSError as err:
         raise ValueError(f"path {path} cannot be read ({err.strerror or err})") from err
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
@@ -146,7 +158,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             f"{path}: the header announces shape {shape} ({expected} bytes of data) "
             f"but the file holds {len(raw) - header} bytes; the file is truncated or corrupt"
         )
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def write_idx(path: str | os.PathLike, array) -> Path:
@@ -162,18 +178,33 @@ def write_idx(path: str | os.PathLike, array) -> Path:
     """
     path = Path(path)
     array = np.asarray(array)
-    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)) or array.dtype == bool:
+    if (
+        not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
+        or array.dtype == bool
+    ):
         raise TypeError(f"array must hold integers in [0, 255], got dtype {array.dtype}")
     if array.size and not np.isfinite(array).all():
         raise ValueError("array must hold integers in [0, 255], got NaN or inf")
     if array.size and (array.min() < 0 or array.max() > 255):
         raise ValueError("array must hold values in [0, 255] to be written as unsigned bytes")
-    if array.size and np.issubdtype(array.dtype, np.floating) and not (array == np.round(array)).all():
-        raise ValueError("array must hold whole numbers in [0, 255]; got fractional values (round them first)")
+    if (
+        array.size
+        and np.issubdtype(array.dtype, np.floating)
+        and not (array == np.round(array)).all()
+    ):
+        raise ValueError(
+            "array must hold whole numbers in [0, 255]; got fractional values (round them first)"
+        )
     array = array.astype(np.uint8)
-    payload = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
+    payload = (
+        bytes([0, 0, 0x08, array.ndim])
+        + struct.pack(f">{array.ndim}I", *array.shape)
+        + array.tobytes()
+    )
     if path.is_dir() or not path.parent.is_dir():
-        raise ValueError(f"path {path} must name a file in an existing folder; create {path.parent} first")
+        raise ValueError(
+            f"path {path} must name a file in an existing folder; create {path.parent} first"
+        )
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "wb") as f:

@@ -27,9 +27,14 @@ from ._validation import check_finite, check_temperature
 from .families import as_params, build, evaluate_cost
 from .quadrature import integrand_slopes, legendre_rule
 
-__all__ = ["MAX_ENUMERATED_BITS", "MAX_ENUMERATED_VALUES", "binary_codes", "enumerated_gradient",
-           "relaxed_bernoulli_moments",
-           "relaxed_categorical_moments"]
+__all__ = [
+    "MAX_ENUMERATED_BITS",
+    "MAX_ENUMERATED_VALUES",
+    "binary_codes",
+    "enumerated_gradient",
+    "relaxed_bernoulli_moments",
+    "relaxed_categorical_moments",
+]
 
 
 #: Largest number of Bernoulli bits :func:`enumerated_gradient` enumerates (2**16 configurations).
@@ -66,7 +71,10 @@ def _independent_support(dist) -> torch.Tensor:
     """Every joint value of ``Independent(base, 1)``: ``(V**d, *batch_shape, d, *base_event)``."""
     D = torch.distributions
     base = dist.base_dist
-    if type(base) not in (D.Bernoulli, D.Categorical, D.OneHotCategorical) or dist.reinterpreted_batch_ndims != 1:
+    if (
+        type(base) not in (D.Bernoulli, D.Categorical, D.OneHotCategorical)
+        or dist.reinterpreted_batch_ndims != 1
+    ):
         raise TypeError(
             f"enumerated_gradient enumerates Independent(family, 1) of Bernoulli, Categorical or OneHotCategorical, "
             f"not Independent({type(base).__name__}, {dist.reinterpreted_batch_ndims})"
@@ -85,7 +93,9 @@ def _independent_support(dist) -> torch.Tensor:
     table = values[index]  # (V**d, d, *base_event)
     event = tuple(table.shape[1:])
     batch = tuple(dist.batch_shape)
-    return table.reshape((len(table),) + (1,) * len(batch) + event).expand((len(table),) + batch + event)
+    return table.reshape((len(table),) + (1,) * len(batch) + event).expand(
+        (len(table),) + batch + event
+    )
 
 
 def _enumerated_support(dist: torch.distributions.Distribution) -> torch.Tensor:
@@ -101,7 +111,9 @@ def _enumerated_support(dist: torch.distributions.Distribution) -> torch.Tensor:
     return dist.enumerate_support(expand=True)
 
 
-def enumerated_gradient(f: Callable, distribution, params) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def enumerated_gradient(
+    f: Callable, distribution, params
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     r"""Exact :math:`\mathbb{E}_{p(b;\theta)}[f(b)]` and its gradient, by enumerating the support.
 
     .. math::
@@ -129,15 +141,23 @@ def enumerated_gradient(f: Callable, distribution, params) -> tuple[torch.Tensor
         leaves = {n: v.clone().requires_grad_(True) for n, v in checked.items()}
         dist = build(distribution, leaves)
         support = _enumerated_support(dist)
-        fx = evaluate_cost(f, support, support.shape[:1] + dist.batch_shape, differentiable=False).to(torch.float64)
+        fx = evaluate_cost(
+            f, support, support.shape[:1] + dist.batch_shape, differentiable=False
+        ).to(torch.float64)
         expectation = (dist.log_prob(support).exp() * fx).sum(0)
         names = list(leaves)
-        grads = torch.autograd.grad(expectation.sum(), [leaves[n] for n in names], allow_unused=True)
-    gradient = {n: (torch.zeros_like(checked[n]) if g is None else g.detach()) for n, g in zip(names, grads)}
+        grads = torch.autograd.grad(
+            expectation.sum(), [leaves[n] for n in names], allow_unused=True
+        )
+    gradient = {
+        n: (torch.zeros_like(checked[n]) if g is None else g.detach()) for n, g in zip(names, grads)
+    }
     return expectation.detach(), gradient
 
 
-def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, estimator: str) -> tuple[float, float]:
+def relaxed_bernoulli_moments(
+    f: Callable, logits: float, temperature: float, estimator: str
+) -> tuple[float, float]:
     r"""Exact mean and variance of one sample of a relaxed gradient estimate for one Bernoulli logit.
 
     With logistic noise :math:`L = \log u - \log(1-u)`, the Concrete sample
@@ -165,7 +185,10 @@ def relaxed_bernoulli_moments(f: Callable, logits: float, temperature: float, es
     theta = float(check_finite(float(logits), "logits"))
     tau = check_temperature(temperature)
     nodes, weights = legendre_rule(_NUM_RELAXED_NODES, 0.0, _RELAXED_RANGE)
-    s, w = torch.cat([-nodes, nodes]), torch.cat([weights, weights])  # both sides of the jump at s = 0
+    s, w = (
+        torch.cat([-nodes, nodes]),
+        torch.cat([weights, weights]),
+    )  # both sides of the jump at s = 0
     z = torch.sigmoid(s)
     at = _RELAXED_POINTS[estimator](z, s)
     l = tau * s - theta
@@ -183,12 +206,13 @@ _NUM_GUMBEL_NODES = 400
 
 
 def _gumbel_kernels(logits: torch.Tensor, tau: float, max_power: int):
-    r"""Quadrature of the categorical relaxed moments: ``(w_mu, w_x, h, tail)``.
-    """
+    r"""Quadrature of the categorical relaxed moments: ``(w_mu, w_x, h, tail)``."""
     lse = float(torch.logsumexp(logits, 0))
     mu, w_mu = legendre_rule(_NUM_MU_NODES, lse - 5.0 - 6.0 * tau, lse + 40.0 + 36.0 * tau)
     a = torch.maximum(mu - 30.0 * tau, torch.full_like(mu, float(logits.min()) - 6.0))
-    b = torch.maximum(torch.minimum(mu + 4.5 * tau, torch.full_like(mu, float(logits.max()) + 40.0)), a + 1e-9)
+    b = torch.maximum(
+        torch.minimum(mu + 4.5 * tau, torch.full_like(mu, float(logits.max()) + 40.0)), a + 1e-9
+    )
     grid = torch.linspace(0.0, 1.0, _NUM_GUMBEL_NODES, dtype=torch.float64)
     x = a[:, None] + (b - a)[:, None] * grid  # (M, N)
     w_x = ((b - a) / (_NUM_GUMBEL_NODES - 1))[:, None] * torch.ones_like(grid)
@@ -196,14 +220,15 @@ def _gumbel_kernels(logits: torch.Tensor, tau: float, max_power: int):
     g = x[..., None] - logits  # (M, N, K)
     r = ((x - mu[:, None]) / tau)[..., None]
     powers = torch.arange(max_power + 1, dtype=torch.float64)
-    h = torch.exp((-g - torch.exp(-g) - torch.exp(r))[..., None] + r[..., None] * powers)  # (M, N, K, c)
+    h = torch.exp(
+        (-g - torch.exp(-g) - torch.exp(r))[..., None] + r[..., None] * powers
+    )  # (M, N, K, c)
     tail = torch.exp(-torch.exp(-(a[:, None] - logits)))  # Gumbel CDF at the grid's left end
     return w_mu, w_x, h, tail
 
 
 def _monomial_moments(counts: torch.Tensor, w_mu, big_m, tau: float) -> torch.Tensor:
-    r""":math:`\mathbb{E}[\prod_j z_j^{c_j}]` of the Concrete sample for each row of ``counts`` (``n = \sum c \ge 1``).
-    """
+    r""":math:`\mathbb{E}[\prod_j z_j^{c_j}]` of the Concrete sample for each row of ``counts`` (``n = \sum c \ge 1``)."""
     unique, inverse = torch.unique(counts, dim=0, return_inverse=True)
     k = counts.shape[1]
     factors = big_m[:, torch.arange(k), unique].prod(-1)  # (M, P)
@@ -224,7 +249,12 @@ def _gumbel_softmax_moments(logits, values, target, tau):
     m3 = _monomial_moments(eye[i] + eye[j] + eye[l], w_mu, big_m, tau)
     mean = torch.zeros(k, dtype=torch.float64).index_add_(0, i, coef * m3) * 2 / tau
     i, j, l, j2, l2 = torch.cartesian_prod(*[torch.arange(k)] * 5).T
-    coef = (values[j] - target) * (values[i] - values[l]) * (values[j2] - target) * (values[i] - values[l2])
+    coef = (
+        (values[j] - target)
+        * (values[i] - values[l])
+        * (values[j2] - target)
+        * (values[i] - values[l2])
+    )
     m6 = _monomial_moments(2 * eye[i] + eye[j] + eye[l] + eye[j2] + eye[l2], w_mu, big_m, tau)
     second = torch.zeros(k, dtype=torch.float64).index_add_(0, i, coef * m6) * 4 / tau**2
     return mean, second
@@ -237,28 +267,49 @@ def _straight_through_moments(logits, values, target, tau):
     steps = 0.5 * (h[:, 1:] + h[:, :-1]) * w_x[:, 1, None, None, None]
     cumulative = torch.cat([torch.zeros_like(h[:, :1]), steps.cumsum(1)], 1)
     cumulative[..., 0] += tail[:, None, :]
-    w = values[:, None] - values[None, :]  # w[i, l] = v_i - v_l; g_i = (2/tau) (v_k - t) z_i sum_l w_il z_l
+    w = (
+        values[:, None] - values[None, :]
+    )  # w[i, l] = v_i - v_l; g_i = (2/tau) (v_k - t) z_i sum_l w_il z_l
     moments = {}
-    for name, q in (("other", cumulative), ("max", h)):  # normalised moments m(1), m(2) and log of the mass
+    for name, q in (
+        ("other", cumulative),
+        ("max", h),
+    ):  # normalised moments m(1), m(2) and log of the mass
         q0 = q[..., 0].clamp_min(1e-300)
         moments[name] = (q[..., 1] / q0, q[..., 2] / q0, torch.log(q0))
     m1, m2, log_q0 = moments["other"]
-    lin, spread = m1 @ w.T, (m2 - m1**2) @ (w**2).T  # E[sum_l w_il y_l], Var[...] for independent y_l
+    lin, spread = (
+        m1 @ w.T,
+        (m2 - m1**2) @ (w**2).T,
+    )  # E[sum_l w_il y_l], Var[...] for independent y_l
     mean, second = torch.zeros_like(values), torch.zeros_like(values)
     for k in range(len(logits)):  # the category of the hard sample (a loop over categories)
         h1, h2, log_h0 = (m[..., k] for m in moments["max"])
         lin_k = lin + (h1 - m1[..., k])[..., None] * w[:, k]
-        spread_k = spread + ((h2 - h1**2) - (m2[..., k] - m1[..., k] ** 2))[..., None] * w[:, k] ** 2
+        spread_k = (
+            spread + ((h2 - h1**2) - (m2[..., k] - m1[..., k] ** 2))[..., None] * w[:, k] ** 2
+        )
         first, squared = m1 * lin_k, m2 * (lin_k**2 + spread_k)
-        first[..., k], squared[..., k] = h1 * lin_k[..., k], h2 * (lin_k[..., k] ** 2 + spread_k[..., k])
+        first[..., k], squared[..., k] = (
+            h1 * lin_k[..., k],
+            h2 * (lin_k[..., k] ** 2 + spread_k[..., k]),
+        )
         weight = w_mu[:, None] * w_x * torch.exp(log_q0.sum(-1) - log_q0[..., k] + log_h0)
         mean += 2 / tau**2 * (values[k] - target) * torch.einsum("mn,mni->i", weight, first)
-        second += 4 / (6 * tau**3) * (values[k] - target) ** 2 * torch.einsum("mn,mni->i", weight, squared)
+        second += (
+            4
+            / (6 * tau**3)
+            * (values[k] - target) ** 2
+            * torch.einsum("mn,mni->i", weight, squared)
+        )
     return mean, second
 
 
 #: The moments of each relaxed estimator of a categorical variable.
-_CATEGORICAL_MOMENTS = {"gumbel_softmax": _gumbel_softmax_moments, "straight_through": _straight_through_moments}
+_CATEGORICAL_MOMENTS = {
+    "gumbel_softmax": _gumbel_softmax_moments,
+    "straight_through": _straight_through_moments,
+}
 
 
 def relaxed_categorical_moments(logits, values, target: float, temperature: float, estimator: str):
@@ -282,12 +333,18 @@ def relaxed_categorical_moments(logits, values, target: float, temperature: floa
             an unknown ``estimator`` or ``temperature <= 0``.
     """
     if estimator not in _CATEGORICAL_MOMENTS:
-        raise ValueError(f"estimator must be 'gumbel_softmax' or 'straight_through', got {estimator!r}")
+        raise ValueError(
+            f"estimator must be 'gumbel_softmax' or 'straight_through', got {estimator!r}"
+        )
     for name, tensor in (("logits", logits), ("values", values)):
         if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor of shape (K,), got {type(tensor).__name__}")
+            raise TypeError(
+                f"{name} must be a torch.Tensor of shape (K,), got {type(tensor).__name__}"
+            )
         if tensor.dim() != 1 or not 2 <= len(tensor) <= 8 or len(tensor) != len(logits):
-            raise ValueError(f"{name} must have shape (K,) with 2 <= K <= 8 (the same K), got {tuple(tensor.shape)}")
+            raise ValueError(
+                f"{name} must have shape (K,) with 2 <= K <= 8 (the same K), got {tuple(tensor.shape)}"
+            )
         check_finite(tensor, name)
     tau = check_temperature(temperature)
     target = float(check_finite(float(target), "target"))

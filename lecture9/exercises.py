@@ -76,7 +76,9 @@ class ExerciseCheckError(AssertionError):
 def _as_float(value, name: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise ExerciseCheckError(f"{name} should be a single number, got a tensor of shape {tuple(value.shape)}")
+            raise ExerciseCheckError(
+                f"{name} should be a single number, got a tensor of shape {tuple(value.shape)}"
+            )
         value = value.item()
     try:
         return float(value)
@@ -90,7 +92,9 @@ def _as_tensor(value, name: str) -> torch.Tensor:
     try:
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
-        raise ExerciseCheckError(f"{name} should be a number, a sequence of numbers or a tensor, got {value!r}") from None
+        raise ExerciseCheckError(
+            f"{name} should be a number, a sequence of numbers or a tensor, got {value!r}"
+        ) from None
 
 
 def _check_source(source) -> str:
@@ -99,7 +103,9 @@ def _check_source(source) -> str:
     return source
 
 
-def check_estimate(estimate, expected, standard_error, *, what: str = "estimate", num_se: float = 5.0) -> None:
+def check_estimate(
+    estimate, expected, standard_error, *, what: str = "estimate", num_se: float = 5.0
+) -> None:
     """Check a Monte Carlo estimate against the truth, within ``num_se`` standard errors.
 
     Raises:
@@ -113,9 +119,13 @@ def check_estimate(estimate, expected, standard_error, *, what: str = "estimate"
     if not se > 0:
         raise ValueError(f"standard_error must be > 0, got {se}")
     if not (isinstance(num_se, (int, float)) and num_se > 0):
-        raise ValueError(f"num_se must be a number > 0 (a tolerance in standard errors), got {num_se!r}")
+        raise ValueError(
+            f"num_se must be a number > 0 (a tolerance in standard errors), got {num_se!r}"
+        )
     if not math.isfinite(est):
-        raise ExerciseCheckError(f"your {what} is not finite ({est}); look for a division by zero or a log of 0")
+        raise ExerciseCheckError(
+            f"your {what} is not finite ({est}); look for a division by zero or a log of 0"
+        )
     if abs(est - exp) > num_se * se:
         raise ExerciseCheckError(
             f"your {what} is biased: mean {est:.4g}, expected {exp:.4g} +- {num_se * se:.2g} "
@@ -123,7 +133,9 @@ def check_estimate(estimate, expected, standard_error, *, what: str = "estimate"
         )
 
 
-def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, atol: float = 1e-8) -> None:
+def check_close(
+    actual, expected, *, what: str = "result", rtol: float = 1e-5, atol: float = 1e-8
+) -> None:
     """Check a deterministic result (number or tensor) against the reference value.
 
     Both are compared as float64 tensors (gradients are not tracked), elementwise
@@ -138,7 +150,9 @@ def check_close(actual, expected, *, what: str = "result", rtol: float = 1e-5, a
     actual_t = _as_tensor(actual, f"your {what}")
     expected_t = _as_tensor(expected, "expected")
     if actual_t.shape != expected_t.shape:
-        raise ExerciseCheckError(f"your {what} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}")
+        raise ExerciseCheckError(
+            f"your {what} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}"
+        )
     if not torch.allclose(actual_t, expected_t, rtol=rtol, atol=atol):
         diff = (actual_t - expected_t).abs().max().item()
         raise ExerciseCheckError(

@@ -29,8 +29,16 @@ __all__ = [
 ]
 
 #: Parameters that must be strictly positive, whatever the family.
-POSITIVE_PARAMS = ("scale", "rate", "concentration", "concentration0", "concentration1", "df", "alpha",
-                   "temperature")
+POSITIVE_PARAMS = (
+    "scale",
+    "rate",
+    "concentration",
+    "concentration0",
+    "concentration1",
+    "df",
+    "alpha",
+    "temperature",
+)
 
 
 def family_name(distribution) -> str:
@@ -50,7 +58,9 @@ def _checked_param(name, value) -> torch.Tensor:
         )
     value = value.detach()
     if value.device.type == "meta":
-        raise ValueError(f"params[{name!r}] is on the meta device, which holds no values; pass tensors on cpu or cuda")
+        raise ValueError(
+            f"params[{name!r}] is on the meta device, which holds no values; pass tensors on cpu or cuda"
+        )
     if not value.is_floating_point():
         value = value.to(torch.get_default_dtype())
     if value.numel() == 1:  # one number: Python checks, cheaper than tensor reductions
@@ -87,7 +97,9 @@ def as_params(params) -> dict[str, torch.Tensor]:
     out = {name: _checked_param(name, value) for name, value in params.items()}
     devices = {v.device for v in out.values()}
     if len(devices) > 1:
-        raise ValueError(f"params must all be on one device, got {sorted(str(d) for d in devices)}; move them with .to(device)")
+        raise ValueError(
+            f"params must all be on one device, got {sorted(str(d) for d in devices)}; move them with .to(device)"
+        )
     return out
 
 
@@ -133,8 +145,15 @@ def innermost(dist: D.Distribution) -> D.Distribution:
     return dist
 
 
-def evaluate_cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: bool, copy: bool = False,
-                  finite: bool = True) -> torch.Tensor:
+def evaluate_cost(
+    f,
+    x: torch.Tensor,
+    expected: torch.Size,
+    *,
+    differentiable: bool,
+    copy: bool = False,
+    finite: bool = True,
+) -> torch.Tensor:
     """``f(x)``, checked to have shape ``expected``; ``copy=True`` when the caller still needs ``x``.
 
     ``finite=False`` leaves the finiteness check to the caller (which checks a sum it computes anyway).
@@ -166,4 +185,8 @@ def evaluate_cost(f, x: torch.Tensor, expected: torch.Size, *, differentiable: b
 
 def check_cost_finite(fx: torch.Tensor) -> None:
     """Raise ``ValueError`` naming the cost if ``fx`` has NaN or inf values."""
-    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at some samples; make f finite on the support")
+    check_finite(
+        fx.detach(),
+        "f(x)",
+        hint="the cost f returned NaN or inf at some samples; make f finite on the support",
+    )

@@ -104,7 +104,9 @@ class MonteCarloEstimate:
             ValueError: if ``level`` is not in (0, 1).
         """
         if not isinstance(level, (int, float)) or isinstance(level, bool) or not 0.0 < level < 1.0:
-            raise ValueError(f"level must be a number strictly between 0 and 1, got {level!r}; e.g. level=0.95")
+            raise ValueError(
+                f"level must be a number strictly between 0 and 1, got {level!r}; e.g. level=0.95"
+            )
         z = float(stats.norm.ppf(0.5 + level / 2.0))
         return (self.value - z * self.standard_error, self.value + z * self.standard_error)
 
@@ -126,7 +128,9 @@ class MonteCarloEstimate:
         v = values.detach().double()
         if not torch.isfinite(v).all():
             i = int((~torch.isfinite(v)).nonzero()[0])
-            raise ValueError(f"values must be finite, got {float(v[i])} at index {i}; check the cost that produced them")
+            raise ValueError(
+                f"values must be finite, got {float(v[i])} at index {i}; check the cost that produced them"
+            )
         n = v.numel()
         se = float(v.std(unbiased=True) / math.sqrt(n)) if n > 1 else math.nan
         return cls(float(v.mean()), se, n)
@@ -173,7 +177,12 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
     Shapes:
         ``points``: ``(num_samples, 2)``.
     """
-    if not isinstance(points, torch.Tensor) or points.dim() != 2 or points.shape[1] != 2 or points.shape[0] < 1:
+    if (
+        not isinstance(points, torch.Tensor)
+        or points.dim() != 2
+        or points.shape[1] != 2
+        or points.shape[0] < 1
+    ):
         got = tuple(points.shape) if isinstance(points, torch.Tensor) else type(points).__name__
         raise ValueError(f"points must be a tensor of shape (num_samples, 2), got {got}")
     check_finite(points, "points")
@@ -212,7 +221,11 @@ def estimate_pi(
 
 
 def mc_estimate(
-    f: Callable[[Tensor], Tensor], sampler, num_samples: int, *, generator: torch.Generator | None = None
+    f: Callable[[Tensor], Tensor],
+    sampler,
+    num_samples: int,
+    *,
+    generator: torch.Generator | None = None,
 ) -> MonteCarloEstimate:
     r"""Plain Monte Carlo estimate :math:`\frac1N \sum_i f(x_i)`, :math:`x_i \sim p`, with standard error :math:`s/\sqrt N`.
 
@@ -262,7 +275,9 @@ def _raise_non_finite(values: Tensor, x: Tensor, offset: int) -> None:
     i = int((~torch.isfinite(values)).nonzero()[0, 0])
     xi = x[i]
     if xi.is_floating_point() and not torch.isfinite(xi).all():
-        raise ValueError(f"sampler returned a non-finite sample ({xi.tolist()}) at index {offset + i}")
+        raise ValueError(
+            f"sampler returned a non-finite sample ({xi.tolist()}) at index {offset + i}"
+        )
     raise ValueError(
         f"f returned {float(values[i])} at sample index {offset + i} (x = {xi.tolist()}); f must be finite "
         f"on the samples for a Monte Carlo estimate"
@@ -402,12 +417,18 @@ def effective_sample_size(log_weights: Tensor) -> float:
     Shapes:
         ``log_weights``: ``(n,)``.
     """
-    if not isinstance(log_weights, torch.Tensor) or log_weights.dim() != 1 or log_weights.numel() == 0:
+    if (
+        not isinstance(log_weights, torch.Tensor)
+        or log_weights.dim() != 1
+        or log_weights.numel() == 0
+    ):
         raise ValueError("log_weights must be a non-empty 1-D tensor")
     lw = log_weights.detach().double()
     if torch.isnan(lw).any() or torch.isposinf(lw).any():
         i = int((torch.isnan(lw) | torch.isposinf(lw)).nonzero()[0, 0])
-        raise ValueError(f"log_weights[{i}] is {float(lw[i])}; log weights must be numbers or -inf (zero weight)")
+        raise ValueError(
+            f"log_weights[{i}] is {float(lw[i])}; log weights must be numbers or -inf (zero weight)"
+        )
     if torch.isneginf(lw).all():
         raise ValueError(
             "log_weights are all -inf: every weight is zero, so no sample carries target mass; "
@@ -448,15 +469,25 @@ def integral_estimate(
                 f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}; "
                 f"integral_estimate handles one interval at a time"
             )
-        if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)) or math.isnan(float(value)):
-            raise TypeError(f"{name} must be a real number (or +-inf with a proposal), got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float, torch.Tensor))
+            or math.isnan(float(value))
+        ):
+            raise TypeError(
+                f"{name} must be a real number (or +-inf with a proposal), got {value!r}"
+            )
     a, b = float(a), float(b)
     if not a < b:
         raise ValueError(f"the limits must satisfy a < b, got a={a}, b={b}")
     if proposal is None:
         if not (math.isfinite(a) and math.isfinite(b)):
-            raise ValueError("an infinite limit needs a proposal with unbounded support, e.g. proposal=Cauchy(0., 1.)")
-        proposal = torch.distributions.Uniform(torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))
+            raise ValueError(
+                "an infinite limit needs a proposal with unbounded support, e.g. proposal=Cauchy(0., 1.)"
+            )
+        proposal = torch.distributions.Uniform(
+            torch.tensor(a, dtype=torch.float64), torch.tensor(b, dtype=torch.float64)
+        )
     check_distribution(proposal, "proposal")
     if proposal.event_shape != torch.Size() or proposal.batch_shape != torch.Size():
         raise ValueError(
@@ -473,8 +504,10 @@ def integral_estimate(
         fx_inside = torch.where(inside, fx, torch.zeros_like(fx))
         if not bool(torch.isfinite(fx_inside).all()):
             _raise_non_finite(fx_inside, x, 0)  # names f (or the sample)
-        raise ValueError("the importance weights 1 / q(x) overflowed: the proposal has almost no mass on "
-                         "[a, b]; choose a proposal that covers the interval")
+        raise ValueError(
+            "the importance weights 1 / q(x) overflowed: the proposal has almost no mass on "
+            "[a, b]; choose a proposal that covers the interval"
+        )
     est = MonteCarloEstimate.from_values(values)
     abs_values = values.detach().double().abs()
     ess = effective_sample_size(abs_values.log()) if (abs_values > 0).any() else math.nan
@@ -539,8 +572,10 @@ def importance_estimate(
         if bad.any():
             i = int(bad.nonzero()[0, 0])
             what = "log-density" if name == "target" else "value"
-            raise ValueError(f"{name} returned the {what} {float(v[i])} at x = {x[i].tolist()}; it must be finite "
-                             f"({'or -inf' if name == 'target' else 'on the samples'})")
+            raise ValueError(
+                f"{name} returned the {what} {float(v[i])} at x = {x[i].tolist()}; it must be finite "
+                f"({'or -inf' if name == 'target' else 'on the samples'})"
+            )
     log_w = log_target - proposal.log_prob(x).detach().double()
     if torch.isneginf(log_w).all():
         raise ValueError(
@@ -553,7 +588,11 @@ def importance_estimate(
         return ImportanceEstimate(est.value, est.standard_error, num_samples, ess)
     w_bar = torch.softmax(log_w, 0)
     value = float((w_bar * fx).sum())
-    se = float(torch.sqrt((w_bar.square() * (fx - value).square()).sum())) if num_samples > 1 else math.nan
+    se = (
+        float(torch.sqrt((w_bar.square() * (fx - value).square()).sum()))
+        if num_samples > 1
+        else math.nan
+    )
     return ImportanceEstimate(value, se, num_samples, ess)
 
 
@@ -562,7 +601,10 @@ def _support_bounds(constraint):
     c = constraint
     while isinstance(c, torch.distributions.constraints.independent):
         c = c.base_constraint
-    if c is torch.distributions.constraints.real or c is torch.distributions.constraints.real_vector:
+    if (
+        c is torch.distributions.constraints.real
+        or c is torch.distributions.constraints.real_vector
+    ):
         return -math.inf, math.inf
     lower, upper = getattr(c, "lower_bound", None), getattr(c, "upper_bound", None)
     if lower is None and upper is None:
@@ -572,10 +614,11 @@ def _support_bounds(constraint):
 
 
 def _check_proposal_covers(target, proposal, num_checks: int = 4096) -> None:
-    """Raise a ValueError when the proposal's support misses part of the target's.
-    """
+    """Raise a ValueError when the proposal's support misses part of the target's."""
     if target.support.is_discrete != proposal.support.is_discrete:
-        raise ValueError("target and proposal must both be continuous or both discrete (same support type)")
+        raise ValueError(
+            "target and proposal must both be continuous or both discrete (same support type)"
+        )
     t, q = _support_bounds(target.support), _support_bounds(proposal.support)
     if t is not None and q is not None:
         if bool(torch.as_tensor(t[0] < q[0]).any()) or bool(torch.as_tensor(t[1] > q[1]).any()):

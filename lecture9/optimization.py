@@ -24,7 +24,11 @@ Tensor = torch.Tensor
 
 
 def minimize_by_sampling(
-    f: Callable[[Tensor], Tensor], sampler, num_samples: int, *, generator: torch.Generator | None = None
+    f: Callable[[Tensor], Tensor],
+    sampler,
+    num_samples: int,
+    *,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, float]:
     """Optimisation by sampling (random search): the best of ``num_samples`` random candidates.
 
@@ -47,7 +51,9 @@ def minimize_by_sampling(
     if not finite.all():
         i = int((~finite).nonzero()[0, 0])
         if x.is_floating_point() and not bool(torch.isfinite(x[i]).all()):
-            raise ValueError(f"sampler returned a non-finite candidate ({x[i].tolist()}) at index {i}")
+            raise ValueError(
+                f"sampler returned a non-finite candidate ({x[i].tolist()}) at index {i}"
+            )
         raise ValueError(
             f"f returned {float(values[i])} for candidate {i} (x = {x[i].tolist()}); the objective must be finite "
             f"on every candidate: restrict the sampler to where f is defined"
@@ -88,14 +94,18 @@ def stochastic_gradient_descent(
     check_generator(generator)
     if not callable(grad_estimate):
         raise TypeError(f"grad_estimate must be callable, got {type(grad_estimate).__name__}")
-    check_generator_keyword(grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor")
+    check_generator_keyword(
+        grad_estimate, "grad_estimate", "grad_estimate(theta, generator=None) -> Tensor"
+    )
     theta = init.detach().clone()
     trajectory = [theta]
     for _ in range(num_steps):
         g = grad_estimate(theta, generator=generator)
         if not isinstance(g, torch.Tensor) or g.shape != theta.shape:
             got = tuple(g.shape) if isinstance(g, torch.Tensor) else type(g).__name__
-            raise ValueError(f"grad_estimate returned {got}, expected a tensor of shape {tuple(theta.shape)}")
+            raise ValueError(
+                f"grad_estimate returned {got}, expected a tensor of shape {tuple(theta.shape)}"
+            )
         if not torch.isfinite(g).all():
             raise ValueError(
                 f"grad_estimate returned a non-finite gradient at step {len(trajectory)} (theta = {theta.tolist()}); "
@@ -103,6 +113,8 @@ def stochastic_gradient_descent(
             )
         theta = theta - learning_rate * g.detach()
         if not torch.isfinite(theta).all():
-            raise ValueError(f"the iterate overflowed to {theta.tolist()} at step {len(trajectory)}; lower learning_rate")
+            raise ValueError(
+                f"the iterate overflowed to {theta.tolist()} at step {len(trajectory)}; lower learning_rate"
+            )
         trajectory.append(theta)
     return torch.stack(trajectory)

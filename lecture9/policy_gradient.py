@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -76,8 +76,14 @@ MAX_HORIZON = 100_000
 
 
 def _as_float_tensor(value, name: str) -> torch.Tensor:
-    if isinstance(value, bool) or not isinstance(value, (torch.Tensor, list, tuple, numbers.Real)) and not hasattr(value, "__array__"):
-        raise TypeError(f"{name} must be a tensor (or array) of probabilities / rewards, got {type(value).__name__}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (torch.Tensor, list, tuple, numbers.Real))
+        and not hasattr(value, "__array__")
+    ):
+        raise TypeError(
+            f"{name} must be a tensor (or array) of probabilities / rewards, got {type(value).__name__}"
+        )
     tensor = torch.as_tensor(value)
     if not tensor.is_floating_point():
         tensor = tensor.to(torch.get_default_dtype())
@@ -92,7 +98,9 @@ def _check_distribution_rows(tensor: torch.Tensor, name: str, what: str) -> None
         raise ValueError(f"{name} has negative entries; {what} must be probabilities >= 0")
     worst = (tensor.sum(-1) - 1).abs().max().item()
     if worst > tol:
-        raise ValueError(f"{name}: {what} must sum to 1 (largest deviation {worst:.3g}); normalise them")
+        raise ValueError(
+            f"{name}: {what} must sum to 1 (largest deviation {worst:.3g}); normalise them"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,17 +140,24 @@ class FiniteMDP:
             )
         num_states, num_actions = transitions.shape[0], transitions.shape[1]
         if num_states < 1 or num_actions < 1:
-            raise ValueError(f"transitions has shape {tuple(transitions.shape)}: need at least one state and one action")
+            raise ValueError(
+                f"transitions has shape {tuple(transitions.shape)}: need at least one state and one action"
+            )
         _check_distribution_rows(transitions, "transitions", "the rows transitions[s, a, :]")
         rewards = _as_float_tensor(self.rewards, "rewards").to(transitions.dtype)
-        if tuple(rewards.shape) not in ((num_states, num_actions), (num_states, num_actions, num_states)):
+        if tuple(rewards.shape) not in (
+            (num_states, num_actions),
+            (num_states, num_actions, num_states),
+        ):
             raise ValueError(
                 f"rewards has shape {tuple(rewards.shape)}, expected (S, A) = {(num_states, num_actions)} "
                 f"or (S, A, S) = {(num_states, num_actions, num_states)} to match transitions"
             )
         initial = _as_float_tensor(self.initial, "initial").to(transitions.dtype)
         if tuple(initial.shape) != (num_states,):
-            raise ValueError(f"initial has shape {tuple(initial.shape)}, expected (S,) = ({num_states},) to match transitions")
+            raise ValueError(
+                f"initial has shape {tuple(initial.shape)}, expected (S,) = ({num_states},) to match transitions"
+            )
         _check_distribution_rows(initial, "initial", "the initial state probabilities")
         discount = self.discount
         if isinstance(discount, torch.Tensor) and discount.numel() == 1:
@@ -153,11 +168,17 @@ class FiniteMDP:
             raise ValueError(f"discount must be in [0, 1], got {discount}; e.g. discount=0.99")
         horizon = self.horizon
         if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-            raise TypeError(f"horizon must be an integer >= 1, got {horizon!r} of type {type(horizon).__name__}")
+            raise TypeError(
+                f"horizon must be an integer >= 1, got {horizon!r} of type {type(horizon).__name__}"
+            )
         if horizon < 1:
-            raise ValueError(f"horizon must be >= 1, got {horizon}; an episode has at least one step")
+            raise ValueError(
+                f"horizon must be >= 1, got {horizon}; an episode has at least one step"
+            )
         if horizon > MAX_HORIZON:
-            raise ValueError(f"horizon must be at most {MAX_HORIZON} (the exact functions loop over it), got {horizon}")
+            raise ValueError(
+                f"horizon must be at most {MAX_HORIZON} (the exact functions loop over it), got {horizon}"
+            )
         object.__setattr__(self, "transitions", transitions)
         object.__setattr__(self, "rewards", rewards)
         object.__setattr__(self, "initial", initial)
@@ -182,7 +203,7 @@ class FiniteMDP:
         return (self.transitions * self.rewards).sum(-1)
 
     @classmethod
-    def from_gymnasium(cls, env, horizon: int, discount: float) -> "FiniteMDP":
+    def from_gymnasium(cls, env, horizon: int, discount: float) -> FiniteMDP:
         r"""The finite MDP of a Gymnasium toy-text environment, read from its transition table.
 
         ``env.unwrapped.P[s][a]`` is a list of ``(probability, next_state, reward,
@@ -230,8 +251,14 @@ class FiniteMDP:
                     (entered_terminal if terminated else entered_running)[next_state] = True
         conflict = (entered_terminal & entered_running).nonzero().flatten().tolist()
         if conflict:
-            raise ValueError(f"states {conflict} are entered both with and without termination; cannot make them absorbing")
-        rewards = torch.where(transitions > 0, weighted_rewards / transitions.clamp_min(1e-300), torch.zeros_like(transitions))
+            raise ValueError(
+                f"states {conflict} are entered both with and without termination; cannot make them absorbing"
+            )
+        rewards = torch.where(
+            transitions > 0,
+            weighted_rewards / transitions.clamp_min(1e-300),
+            torch.zeros_like(transitions),
+        )
         terminal = entered_terminal.nonzero().flatten()
         transitions[terminal] = 0.0
         transitions[terminal, :, terminal] = 1.0
@@ -240,8 +267,15 @@ class FiniteMDP:
         return cls(transitions, rewards, initial / initial.sum(), discount, horizon)
 
 
-def random_mdp(num_states: int, num_actions: int, *, horizon: int, discount: float,
-               generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64) -> FiniteMDP:
+def random_mdp(
+    num_states: int,
+    num_actions: int,
+    *,
+    horizon: int,
+    discount: float,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> FiniteMDP:
     """A random dense MDP: Dirichlet(1) transition rows and initial distribution, N(0, 1) rewards r(s, a).
 
     Used by the tests and the chapter as a generic small problem.
@@ -253,8 +287,12 @@ def random_mdp(num_states: int, num_actions: int, *, horizon: int, discount: flo
     num_states = check_num_samples(num_states, "num_states", maximum=10_000)
     num_actions = check_num_samples(num_actions, "num_actions", maximum=10_000)
     if num_states**2 * num_actions > 10**8:
-        raise ValueError(f"S^2 A = {num_states**2 * num_actions} transition entries exceed 1e8; use fewer states")
-    exp = -torch.log(torch.rand(num_states, num_actions, num_states, generator=generator, dtype=dtype))
+        raise ValueError(
+            f"S^2 A = {num_states**2 * num_actions} transition entries exceed 1e8; use fewer states"
+        )
+    exp = -torch.log(
+        torch.rand(num_states, num_actions, num_states, generator=generator, dtype=dtype)
+    )
     init = -torch.log(torch.rand(num_states, generator=generator, dtype=dtype))
     rewards = torch.randn(num_states, num_actions, generator=generator, dtype=dtype)
     return FiniteMDP(exp / exp.sum(-1, keepdim=True), rewards, init / init.sum(), discount, horizon)
@@ -269,7 +307,9 @@ def _check_logits(mdp: FiniteMDP, logits) -> torch.Tensor:
     if not isinstance(mdp, FiniteMDP):
         raise TypeError(f"mdp must be a FiniteMDP, got {type(mdp).__name__}")
     if not isinstance(logits, torch.Tensor):
-        raise TypeError(f"logits must be a torch.Tensor of shape (S, A), got {type(logits).__name__}")
+        raise TypeError(
+            f"logits must be a torch.Tensor of shape (S, A), got {type(logits).__name__}"
+        )
     if tuple(logits.shape) != (mdp.num_states, mdp.num_actions):
         raise ValueError(
             f"logits has shape {tuple(logits.shape)}, expected (S, A) = {(mdp.num_states, mdp.num_actions)}: "
@@ -284,8 +324,11 @@ def _check_logits(mdp: FiniteMDP, logits) -> torch.Tensor:
 
 def _tables(mdp: FiniteMDP, logits: torch.Tensor):
     dtype, device = logits.dtype, logits.device
-    return (mdp.transitions.to(dtype=dtype, device=device), mdp.expected_rewards.to(dtype=dtype, device=device),
-            mdp.initial.to(dtype=dtype, device=device))
+    return (
+        mdp.transitions.to(dtype=dtype, device=device),
+        mdp.expected_rewards.to(dtype=dtype, device=device),
+        mdp.initial.to(dtype=dtype, device=device),
+    )
 
 
 def policy(logits: torch.Tensor) -> torch.Tensor:
@@ -396,7 +439,9 @@ def exact_policy_gradient(mdp: FiniteMDP, logits: torch.Tensor) -> torch.Tensor:
     eye_s = torch.eye(num_states, dtype=logits.dtype, device=logits.device)
     jac = _softmax_jacobian(pi)  # (S, A, B)
     d = initial
-    dd = torch.zeros(num_states, num_states, mdp.num_actions, dtype=logits.dtype, device=logits.device)  # (X, S, B)
+    dd = torch.zeros(
+        num_states, num_states, mdp.num_actions, dtype=logits.dtype, device=logits.device
+    )  # (X, S, B)
     grad = torch.zeros_like(logits)
     for t in range(mdp.horizon):
         # d rho_t(x, a) / d theta(s, b): through d_t, and through pi where x = s
@@ -407,7 +452,9 @@ def exact_policy_gradient(mdp: FiniteMDP, logits: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def policy_gradient_theorem(mdp: FiniteMDP, logits: torch.Tensor, *, drop_discount: bool = False) -> torch.Tensor:
+def policy_gradient_theorem(
+    mdp: FiniteMDP, logits: torch.Tensor, *, drop_discount: bool = False
+) -> torch.Tensor:
     r"""The policy gradient theorem with exact time-dependent values (Sutton et al., 2000).
 
     .. math::
@@ -435,8 +482,9 @@ def policy_gradient_theorem(mdp: FiniteMDP, logits: torch.Tensor, *, drop_discou
     return torch.einsum("t,ts,sb,tsb->sb", weights, d, policy(logits), q - v[..., None])
 
 
-def expected_gae_gradient(mdp: FiniteMDP, logits: torch.Tensor, values: torch.Tensor, *,
-                          lam: float) -> torch.Tensor:
+def expected_gae_gradient(
+    mdp: FiniteMDP, logits: torch.Tensor, values: torch.Tensor, *, lam: float
+) -> torch.Tensor:
     r"""The exact expectation of the GAE policy gradient :math:`\sum_t \gamma^t A^\lambda_t \nabla \log \pi(a_t \mid s_t)`.
 
     For any value table ``values[t, s]`` :math:`= V_t(s)`, ``t = 0..T`` (Schulman et al.,
@@ -451,7 +499,9 @@ def expected_gae_gradient(mdp: FiniteMDP, logits: torch.Tensor, values: torch.Te
     logits = _check_logits(mdp, logits).detach()
     horizon, num_states = mdp.horizon, mdp.num_states
     if not isinstance(values, torch.Tensor) or tuple(values.shape) != (horizon + 1, num_states):
-        raise ValueError(f"values must be a tensor of shape (T + 1, S) = {(horizon + 1, num_states)}")
+        raise ValueError(
+            f"values must be a tensor of shape (T + 1, S) = {(horizon + 1, num_states)}"
+        )
     check_finite(values, "values")
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not 0.0 <= lam <= 1.0:
         raise ValueError(f"lam must be a number in [0, 1], got {lam!r}")
@@ -462,7 +512,9 @@ def expected_gae_gradient(mdp: FiniteMDP, logits: torch.Tensor, values: torch.Te
     u_next = torch.zeros(num_states, dtype=logits.dtype)
     grad = torch.zeros_like(logits)
     for t in reversed(range(horizon)):
-        step = rewards + gamma * transitions @ values[t + 1] - values[t][:, None]  # E[delta_t | s, a]
+        step = (
+            rewards + gamma * transitions @ values[t + 1] - values[t][:, None]
+        )  # E[delta_t | s, a]
         w = step + gamma * lam * transitions @ u_next  # E[A_t | s, a]
         grad = grad + gamma**t * d[t][:, None] * pi * (w - (pi * w).sum(-1, keepdim=True))
         u_next = (pi * step).sum(-1) + gamma * lam * (pi * (transitions @ u_next)).sum(-1)
@@ -488,7 +540,9 @@ class Episodes:
 
     def returns(self, discount: float) -> torch.Tensor:
         r"""The discounted return :math:`\sum_t \gamma^t r_t` of each episode, shape ``(N,)``."""
-        weights = discount ** torch.arange(self.rewards.shape[1], dtype=self.rewards.dtype, device=self.rewards.device)
+        weights = discount ** torch.arange(
+            self.rewards.shape[1], dtype=self.rewards.dtype, device=self.rewards.device
+        )
         return self.rewards @ weights
 
     def __iter__(self):  # states, actions, rewards = sample_episodes(...)
@@ -507,8 +561,13 @@ def _inverse_cdf(cdf_rows: torch.Tensor, generator) -> torch.Tensor:
     return (cdf_rows < u).sum(-1).clamp_max(cdf_rows.shape[-1] - 1)
 
 
-def sample_episodes(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *,
-                    generator: torch.Generator | None = None) -> Episodes:
+def sample_episodes(
+    mdp: FiniteMDP,
+    logits: torch.Tensor,
+    num_episodes: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> Episodes:
     r"""Sample ``num_episodes`` independent episodes of ``horizon`` steps under :math:`\pi_\theta`.
 
     :math:`s_0 \sim p(s_0)`, :math:`a_t \sim \pi_\theta(\cdot \mid s_t)`,
@@ -530,12 +589,16 @@ def sample_episodes(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *,
     transitions_cdf = _cdf(mdp.transitions.to(logits.dtype))
     rewards = mdp.rewards.to(logits.dtype)
     policy_cdf = _cdf(policy(logits))
-    state = _inverse_cdf(_cdf(mdp.initial.to(logits.dtype)).expand(num_episodes, mdp.num_states), generator)
+    state = _inverse_cdf(
+        _cdf(mdp.initial.to(logits.dtype)).expand(num_episodes, mdp.num_states), generator
+    )
     states, actions, rewards_out = [], [], []
     for _ in range(mdp.horizon):
         action = _inverse_cdf(policy_cdf[state], generator)
         next_state = _inverse_cdf(transitions_cdf[state, action], generator)
-        reward = rewards[state, action, next_state] if rewards.dim() == 3 else rewards[state, action]
+        reward = (
+            rewards[state, action, next_state] if rewards.dim() == 3 else rewards[state, action]
+        )
         states.append(state)
         actions.append(action)
         rewards_out.append(reward)
@@ -546,20 +609,34 @@ def sample_episodes(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *,
 _BASELINES = (None, "value")
 
 
-def _baseline_values(baseline: Callable, t: int, states: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def _baseline_values(
+    baseline: Callable, t: int, states: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor:
     values = baseline(t, states)
     if isinstance(values, bool) or not isinstance(values, (torch.Tensor, float, int)):
-        raise TypeError(f"baseline(t, states) must return a tensor of shape (N,), got {type(values).__name__}")
+        raise TypeError(
+            f"baseline(t, states) must return a tensor of shape (N,), got {type(values).__name__}"
+        )
     values = check_finite(torch.as_tensor(values, dtype=dtype), "baseline(t, states)")
     if values.shape not in ((), states.shape):
-        raise ValueError(f"baseline(t, states) must return one value per episode, shape {tuple(states.shape)}, "
-                         f"got shape {tuple(values.shape)} at t={t}")
+        raise ValueError(
+            f"baseline(t, states) must return one value per episode, shape {tuple(states.shape)}, "
+            f"got shape {tuple(values.shape)} at t={t}"
+        )
     return values.expand(states.shape)
 
 
-def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, reward_to_go: bool = True,
-                   baseline: str | Callable | None = None, drop_discount: bool = False,
-                   generator: torch.Generator | None = None, episodes: Episodes | None = None) -> torch.Tensor:
+def reinforce_grad(
+    mdp: FiniteMDP,
+    logits: torch.Tensor,
+    num_episodes: int,
+    *,
+    reward_to_go: bool = True,
+    baseline: str | Callable | None = None,
+    drop_discount: bool = False,
+    generator: torch.Generator | None = None,
+    episodes: Episodes | None = None,
+) -> torch.Tensor:
     r"""Per-episode REINFORCE estimates of :math:`\nabla_\theta J` (Williams, 1992).
 
     With :math:`g_t = \nabla_\theta \log \pi_\theta(a_t \mid s_t)`,
@@ -597,13 +674,19 @@ def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, r
     logits = _check_logits(mdp, logits).detach()
     num_episodes = check_num_samples(num_episodes, "num_episodes")
     if baseline not in _BASELINES and not callable(baseline):
-        raise ValueError(f"baseline must be None, 'value' or a callable (t, states) -> values, got {baseline!r}")
+        raise ValueError(
+            f"baseline must be None, 'value' or a callable (t, states) -> values, got {baseline!r}"
+        )
     if drop_discount and not reward_to_go:
-        raise ValueError("drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True")
+        raise ValueError(
+            "drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True"
+        )
     if episodes is None:
         episodes = sample_episodes(mdp, logits, num_episodes, generator=generator)
     elif not isinstance(episodes, Episodes) or episodes.states.shape != (num_episodes, mdp.horizon):
-        raise ValueError(f"episodes must be Episodes of {num_episodes} episodes of {mdp.horizon} steps from sample_episodes")
+        raise ValueError(
+            f"episodes must be Episodes of {num_episodes} episodes of {mdp.horizon} steps from sample_episodes"
+        )
     states, actions, rewards = episodes.states, episodes.actions, episodes.rewards.to(logits.dtype)
     horizon = mdp.horizon
     discounts = mdp.discount ** torch.arange(horizon, dtype=logits.dtype, device=logits.device)
@@ -621,13 +704,17 @@ def reinforce_grad(mdp: FiniteMDP, logits: torch.Tensor, num_episodes: int, *, r
             _, v = values(mdp, logits)
             b = v.gather(1, states.T).T  # (N, T): V_t(s_t)
         else:
-            b = torch.stack([_baseline_values(baseline, t, states[:, t], logits.dtype) for t in range(horizon)], 1)
+            b = torch.stack(
+                [_baseline_values(baseline, t, states[:, t], logits.dtype) for t in range(horizon)],
+                1,
+            )
         weights = weights - (b if drop_discount else discounts * b)
     return weighted_scores(logits, states, actions, weights)
 
 
-def weighted_scores(logits: torch.Tensor, states: torch.Tensor, actions: torch.Tensor,
-                    weights: torch.Tensor) -> torch.Tensor:
+def weighted_scores(
+    logits: torch.Tensor, states: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
     r"""Per-episode :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)` of the tabular softmax policy.
 
     Shapes: logits ``(S, A)``, states, actions, weights ``(N, T)`` -> ``(N, S, A)``.
@@ -636,18 +723,26 @@ def weighted_scores(logits: torch.Tensor, states: torch.Tensor, actions: torch.T
         raise ValueError("logits must be a tensor of shape (S, A)")
     for name, value in (("states", states), ("actions", actions), ("weights", weights)):
         if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape != states.shape:
-            raise ValueError(f"{name} must be a tensor of shape (N, T) like states {tuple(states.shape)}")
+            raise ValueError(
+                f"{name} must be a tensor of shape (N, T) like states {tuple(states.shape)}"
+            )
     check_finite(weights, "weights")
     num_episodes, horizon = states.shape
     num_states, num_actions = logits.shape
     pi = policy(logits.detach())
-    score = torch.nn.functional.one_hot(actions, num_actions).to(logits.dtype) - pi[states]  # (N, T, A)
-    grads = torch.zeros(num_episodes, num_states, num_actions, dtype=logits.dtype, device=logits.device)
+    score = (
+        torch.nn.functional.one_hot(actions, num_actions).to(logits.dtype) - pi[states]
+    )  # (N, T, A)
+    grads = torch.zeros(
+        num_episodes, num_states, num_actions, dtype=logits.dtype, device=logits.device
+    )
     index = states[..., None].expand(num_episodes, horizon, num_actions)
     return grads.scatter_add_(1, index, weights.to(logits.dtype)[..., None] * score)
 
 
-def enumerate_trajectories(mdp: FiniteMDP, logits: torch.Tensor, *, max_trajectories: int = 1_000_000):
+def enumerate_trajectories(
+    mdp: FiniteMDP, logits: torch.Tensor, *, max_trajectories: int = 1_000_000
+):
     r"""Every trajectory of a small MDP with its probability :math:`p_\theta(\tau)`: exact expectations by enumeration.
 
     With ``episodes, probs = enumerate_trajectories(mdp, logits)``, the exact mean and
@@ -671,16 +766,24 @@ def enumerate_trajectories(mdp: FiniteMDP, logits: torch.Tensor, *, max_trajecto
     S, A, T = mdp.num_states, mdp.num_actions, mdp.horizon
     count = S ** (T + 1) * A**T
     if count > max_trajectories:
-        raise ValueError(f"the MDP has {count} trajectories, more than max_trajectories={max_trajectories}; "
-                         f"use a smaller horizon or fewer states, or raise max_trajectories")
+        raise ValueError(
+            f"the MDP has {count} trajectories, more than max_trajectories={max_trajectories}; "
+            f"use a smaller horizon or fewer states, or raise max_trajectories"
+        )
     grids = torch.meshgrid(*([torch.arange(S)] * (T + 1) + [torch.arange(A)] * T), indexing="ij")
     index = torch.stack([g.reshape(-1) for g in grids], 1)
     states, actions = index[:, : T + 1], index[:, T + 1 :]
     transitions, _, initial = _tables(mdp, logits)
     pi = policy(logits)
-    probs = initial[states[:, 0]] * (pi[states[:, :-1], actions] * transitions[states[:, :-1], actions, states[:, 1:]]).prod(1)
+    probs = initial[states[:, 0]] * (
+        pi[states[:, :-1], actions] * transitions[states[:, :-1], actions, states[:, 1:]]
+    ).prod(1)
     rewards = mdp.rewards.to(logits.dtype)
-    step_rewards = rewards[states[:, :-1], actions, states[:, 1:]] if rewards.dim() == 3 else rewards[states[:, :-1], actions]
+    step_rewards = (
+        rewards[states[:, :-1], actions, states[:, 1:]]
+        if rewards.dim() == 3
+        else rewards[states[:, :-1], actions]
+    )
     return Episodes(states[:, :-1], actions, step_rewards), probs
 
 
@@ -694,8 +797,14 @@ def _uniform_stream(generator):
         yield from torch.rand(4096, generator=generator, dtype=torch.float64).tolist()
 
 
-def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount: float,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def gymnasium_returns(
+    env,
+    logits: torch.Tensor,
+    num_episodes: int,
+    *,
+    discount: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     r"""Discounted returns of episodes run through Gymnasium's own ``reset`` / ``step`` loop.
 
     The reference against which :func:`sample_episodes` is checked: one Python loop over
@@ -709,15 +818,26 @@ def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount:
     """
     num_episodes = check_num_samples(num_episodes, "num_episodes", maximum=10**7)
     generator = check_generator(generator)
-    if isinstance(discount, bool) or not isinstance(discount, (int, float)) or not 0.0 <= discount <= 1.0:
+    if (
+        isinstance(discount, bool)
+        or not isinstance(discount, (int, float))
+        or not 0.0 <= discount <= 1.0
+    ):
         raise ValueError(f"discount must be a number in [0, 1], got {discount!r}")
     base = getattr(env, "unwrapped", env)
     spaces = (getattr(base, "observation_space", None), getattr(base, "action_space", None))
     if not all(hasattr(space, "n") for space in spaces):
-        raise TypeError(f"env must have Discrete observation and action spaces (a toy-text environment), "
-                        f"got {type(base).__name__}")
-    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (int(spaces[0].n), int(spaces[1].n)):
-        raise ValueError(f"logits must be a tensor of shape (S, A) = {(int(spaces[0].n), int(spaces[1].n))}")
+        raise TypeError(
+            f"env must have Discrete observation and action spaces (a toy-text environment), "
+            f"got {type(base).__name__}"
+        )
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (
+        int(spaces[0].n),
+        int(spaces[1].n),
+    ):
+        raise ValueError(
+            f"logits must be a tensor of shape (S, A) = {(int(spaces[0].n), int(spaces[1].n))}"
+        )
     check_finite(logits, "logits")
     cumulative = policy(logits.detach().double()).cumsum(-1).tolist()
     seed = int(torch.randint(2**31 - 1, (), generator=generator))
@@ -742,10 +862,17 @@ def gymnasium_returns(env, logits: torch.Tensor, num_episodes: int, *, discount:
 # ---------------------------------------------------------------------------
 
 
-def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, num_episodes: int | None = None,
-                 reward_to_go: bool = True, baseline: str | Callable | None = None,
-                 logits: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def train_policy(
+    mdp: FiniteMDP,
+    num_iterations: int,
+    *,
+    learning_rate: float,
+    num_episodes: int | None = None,
+    reward_to_go: bool = True,
+    baseline: str | Callable | None = None,
+    logits: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradient ascent on :math:`J(\theta)` with Adam, from REINFORCE estimates or the exact gradient.
 
     Each iteration draws ``num_episodes`` fresh episodes and steps along the mean of
@@ -785,8 +912,14 @@ def train_policy(mdp: FiniteMDP, num_iterations: int, *, learning_rate: float, n
             history.append(objective.detach())
         else:
             history.append(exact_return(mdp, theta.detach()))
-            theta.grad = -reinforce_grad(mdp, theta, num_episodes, reward_to_go=reward_to_go, baseline=baseline,
-                                         generator=generator).mean(0)
+            theta.grad = -reinforce_grad(
+                mdp,
+                theta,
+                num_episodes,
+                reward_to_go=reward_to_go,
+                baseline=baseline,
+                generator=generator,
+            ).mean(0)
         optimizer.step()
     history.append(exact_return(mdp, theta.detach()))
     return torch.stack(history), theta.detach()

@@ -41,7 +41,13 @@ import torch
 from torch import nn
 
 from . import policy_gradient as pg
-from ._validation import check_finite, check_generator, check_positive, check_positive_int, check_shape
+from ._validation import (
+    check_finite,
+    check_generator,
+    check_positive,
+    check_positive_int,
+    check_shape,
+)
 
 __all__ = [
     "mlp",
@@ -73,7 +79,9 @@ def _check_unit(value, name: str) -> float:
     if isinstance(value, torch.Tensor) and value.dim() == 0:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0, 1], got {value!r} of type {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a number in [0, 1], got {value!r} of type {type(value).__name__}"
+        )
     if not 0.0 <= float(value) <= 1.0:  # NaN fails too
         raise ValueError(f"{name} must be in [0, 1], got {value}; e.g. {name}=0.95")
     return float(value)
@@ -81,7 +89,9 @@ def _check_unit(value, name: str) -> float:
 
 def _check_module(module, name: str) -> nn.Module:
     if not isinstance(module, nn.Module):
-        raise TypeError(f"{name} must be a torch.nn.Module mapping observations to outputs, got {type(module).__name__}")
+        raise TypeError(
+            f"{name} must be a torch.nn.Module mapping observations to outputs, got {type(module).__name__}"
+        )
     return module
 
 
@@ -101,7 +111,12 @@ def _param_dtype(module: nn.Module) -> torch.dtype:
 # ---------------------------------------------------------------------------
 
 
-def mlp(sizes: Sequence[int], *, generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32) -> nn.Sequential:
+def mlp(
+    sizes: Sequence[int],
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> nn.Sequential:
     """A tanh MLP with layer sizes ``sizes`` (e.g. ``(4, 64, 2)``), initialised from ``generator``.
 
     The initialisation of :class:`torch.nn.Linear`, drawn from ``generator`` (not the
@@ -109,7 +124,9 @@ def mlp(sizes: Sequence[int], *, generator: torch.Generator | None = None, dtype
     """
     generator = check_generator(generator)
     if not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise ValueError(f"sizes must be a sequence of at least two layer sizes, e.g. (4, 64, 2), got {sizes!r}")
+        raise ValueError(
+            f"sizes must be a sequence of at least two layer sizes, e.g. (4, 64, 2), got {sizes!r}"
+        )
     sizes = [check_positive_int(s, "sizes[i]", maximum=100_000) for s in sizes]
     layers: list[nn.Module] = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -122,13 +139,17 @@ def mlp(sizes: Sequence[int], *, generator: torch.Generator | None = None, dtype
     return nn.Sequential(*layers[:-1])
 
 
-def one_hot_states(states: torch.Tensor, num_states: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def one_hot_states(
+    states: torch.Tensor, num_states: int, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """One-hot observations of integer states. Shapes: ``(...)`` -> ``(..., num_states)``."""
     num_states = check_positive_int(num_states, "num_states", maximum=10**6)
     if not isinstance(states, torch.Tensor) or states.is_floating_point():
         raise TypeError("states must be an integer tensor of state indices")
     if states.numel() and (states.min() < 0 or states.max() >= num_states):
-        raise ValueError(f"states must lie in [0, {num_states - 1}], got values {states.min()} to {states.max()}")
+        raise ValueError(
+            f"states must lie in [0, {num_states - 1}], got values {states.min()} to {states.max()}"
+        )
     return nn.functional.one_hot(states.long(), num_states).to(dtype)
 
 
@@ -141,7 +162,9 @@ def network_logits(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
     if not isinstance(mdp, pg.FiniteMDP):
         raise TypeError(f"mdp must be a FiniteMDP, got {type(mdp).__name__}")
     network = _check_module(network, "network")
-    out = network(one_hot_states(torch.arange(mdp.num_states), mdp.num_states, _param_dtype(network)))
+    out = network(
+        one_hot_states(torch.arange(mdp.num_states), mdp.num_states, _param_dtype(network))
+    )
     return _check_output(out, (mdp.num_states, mdp.num_actions), "network")
 
 
@@ -164,16 +187,23 @@ def logits_jacobian(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
     if not params:
         raise ValueError("network has no parameters that require gradients")
     if mdp.num_states * mdp.num_actions * sum(p.numel() for p in params) > 10**8:
-        raise ValueError("the Jacobian would have more than 1e8 entries; use a smaller network or MDP")
+        raise ValueError(
+            "the Jacobian would have more than 1e8 entries; use a smaller network or MDP"
+        )
     rows = []
     for entry in network_logits(mdp, network).flatten():
         grads = torch.autograd.grad(entry, params, retain_graph=True, allow_unused=True)
-        rows.append(torch.cat([(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)]))
+        rows.append(
+            torch.cat(
+                [(torch.zeros_like(p) if g is None else g).flatten() for p, g in zip(params, grads)]
+            )
+        )
     return torch.stack(rows)
 
 
-def per_episode_gradients(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episodes,
-                          weights: torch.Tensor) -> torch.Tensor:
+def per_episode_gradients(
+    mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episodes, weights: torch.Tensor
+) -> torch.Tensor:
     r"""Each episode's :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)` for the network's parameters.
 
     By the chain rule: the tabular per-episode gradients times :func:`logits_jacobian`;
@@ -181,7 +211,9 @@ def per_episode_gradients(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Ep
     Shapes: weights ``(N, T)`` -> ``(N, P)``, parameters flattened in ``parameters()`` order.
     """
     if not isinstance(episodes, pg.Episodes):
-        raise TypeError(f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}")
+        raise TypeError(
+            f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}"
+        )
     logits = network_logits(mdp, network).detach()
     tabular = pg.weighted_scores(logits, episodes.states, episodes.actions, weights)
     return tabular.flatten(1) @ logits_jacobian(mdp, network)
@@ -197,19 +229,25 @@ def _check_mask(mask, like: torch.Tensor) -> torch.Tensor:
         return torch.ones_like(like, dtype=torch.bool)
     check_shape(mask, like.shape, "mask", hint="one entry per episode and step")
     if mask.dtype != torch.bool:
-        raise TypeError(f"mask must be a bool tensor (True where a step happened), got dtype {mask.dtype}")
+        raise TypeError(
+            f"mask must be a bool tensor (True where a step happened), got dtype {mask.dtype}"
+        )
     return mask
 
 
 def _check_steps(values, name: str, dim: int = 2) -> torch.Tensor:
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor of shape (N, T), got {type(values).__name__}")
+        raise TypeError(
+            f"{name} must be a floating-point tensor of shape (N, T), got {type(values).__name__}"
+        )
     if values.dim() != dim or 0 in values.shape:
         raise ValueError(f"{name} must have shape (N, T) with N, T >= 1, got {tuple(values.shape)}")
     return check_finite(values, name)
 
 
-def discounted_to_go(rewards: torch.Tensor, *, discount: float, mask: torch.Tensor | None = None) -> torch.Tensor:
+def discounted_to_go(
+    rewards: torch.Tensor, *, discount: float, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""The discounted reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, masked steps contributing 0.
 
     Shapes: rewards ``(N, T)`` -> ``(N, T)``.
@@ -224,9 +262,15 @@ def discounted_to_go(rewards: torch.Tensor, *, discount: float, mask: torch.Tens
     return out
 
 
-def episode_weights(rewards: torch.Tensor, *, discount: float, reward_to_go: bool = True,
-                    baseline: torch.Tensor | None = None, drop_discount: bool = False,
-                    mask: torch.Tensor | None = None) -> torch.Tensor:
+def episode_weights(
+    rewards: torch.Tensor,
+    *,
+    discount: float,
+    reward_to_go: bool = True,
+    baseline: torch.Tensor | None = None,
+    drop_discount: bool = False,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     r"""The weights :math:`w_t` of the scores in REINFORCE, as :func:`~lecture9.policy_gradient.reinforce_grad` uses them.
 
     Whole return :math:`R - \gamma^t b_t`; reward-to-go :math:`\gamma^t (G_t - b_t)`;
@@ -237,9 +281,13 @@ def episode_weights(rewards: torch.Tensor, *, discount: float, reward_to_go: boo
     rewards = _check_steps(rewards, "rewards")
     mask = _check_mask(mask, rewards)
     if drop_discount and not reward_to_go:
-        raise ValueError("drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True")
+        raise ValueError(
+            "drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True"
+        )
     to_go = discounted_to_go(rewards, discount=discount, mask=mask)
-    discounts = float(discount) ** torch.arange(rewards.shape[1], dtype=rewards.dtype, device=rewards.device)
+    discounts = float(discount) ** torch.arange(
+        rewards.shape[1], dtype=rewards.dtype, device=rewards.device
+    )
     weights = to_go if drop_discount else discounts * to_go
     if not reward_to_go:
         weights = to_go[:, :1].expand_as(to_go)
@@ -249,7 +297,9 @@ def episode_weights(rewards: torch.Tensor, *, discount: float, reward_to_go: boo
     return (weights * mask).detach()
 
 
-def surrogate_loss(log_probs: torch.Tensor, weights: torch.Tensor, *, mask: torch.Tensor | None = None) -> torch.Tensor:
+def surrogate_loss(
+    log_probs: torch.Tensor, weights: torch.Tensor, *, mask: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""Spinning Up's surrogate :math:`-\frac1N \sum_n \sum_t w_t \log \pi_\theta(a_t \mid s_t)`.
 
     Its gradient is minus the REINFORCE estimate; its value says nothing about :math:`J`.
@@ -260,21 +310,31 @@ def surrogate_loss(log_probs: torch.Tensor, weights: torch.Tensor, *, mask: torc
     log_probs = _check_steps(log_probs, "log_probs")
     weights = check_shape(_check_steps(weights, "weights"), log_probs.shape, "weights")
     if weights.requires_grad:
-        raise ValueError("weights carry gradients; detach them (the weights are constants of the surrogate)")
+        raise ValueError(
+            "weights carry gradients; detach them (the weights are constants of the surrogate)"
+        )
     mask = _check_mask(mask, log_probs)
     return -(torch.where(mask, log_probs * weights, 0.0)).sum(1).mean(0)
 
 
-def network_surrogate(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episodes, *,
-                      reward_to_go: bool = True, baseline: str | torch.Tensor | None = None,
-                      drop_discount: bool = False) -> torch.Tensor:
+def network_surrogate(
+    mdp: pg.FiniteMDP,
+    network: nn.Module,
+    episodes: pg.Episodes,
+    *,
+    reward_to_go: bool = True,
+    baseline: str | torch.Tensor | None = None,
+    drop_discount: bool = False,
+) -> torch.Tensor:
     """The surrogate loss of a network policy on episodes of a finite MDP.
 
     ``baseline``: ``None``, ``"value"`` (exact :math:`V_t(s_t)`) or a tensor ``(N, T)``.
     Shapes: ``()``; its gradient has the shapes of the network's parameters.
     """
     if not isinstance(episodes, pg.Episodes):
-        raise TypeError(f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}")
+        raise TypeError(
+            f"episodes must be Episodes from sample_episodes, got {type(episodes).__name__}"
+        )
     logits = network_logits(mdp, network)
     log_pi = torch.log_softmax(logits, -1)
     rewards = episodes.rewards.to(logits.dtype)
@@ -282,13 +342,24 @@ def network_surrogate(mdp: pg.FiniteMDP, network: nn.Module, episodes: pg.Episod
         if baseline != "value":
             raise ValueError(f"baseline must be None, 'value' or a tensor (N, T), got {baseline!r}")
         baseline = pg.values(mdp, logits.detach())[1].gather(1, episodes.states.T).T
-    weights = episode_weights(rewards, discount=mdp.discount, reward_to_go=reward_to_go, baseline=baseline,
-                              drop_discount=drop_discount)
+    weights = episode_weights(
+        rewards,
+        discount=mdp.discount,
+        reward_to_go=reward_to_go,
+        baseline=baseline,
+        drop_discount=drop_discount,
+    )
     return surrogate_loss(log_pi[episodes.states, episodes.actions], weights)
 
 
-def gae_advantages(rewards: torch.Tensor, values: torch.Tensor, *, discount: float, lam: float,
-                   mask: torch.Tensor | None = None) -> torch.Tensor:
+def gae_advantages(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    discount: float,
+    lam: float,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
     r"""Generalized advantage estimates :math:`A^\lambda_t = \sum_k (\gamma\lambda)^k \delta_{t+k}` (Schulman et al., 2016).
 
     ``values[:, t]`` is :math:`V(s_t)`; the last column the value after the final step
@@ -298,8 +369,12 @@ def gae_advantages(rewards: torch.Tensor, values: torch.Tensor, *, discount: flo
     Shapes: rewards ``(N, T)``, values ``(N, T + 1)`` -> ``(N, T)``.
     """
     rewards = _check_steps(rewards, "rewards")
-    values = check_shape(_check_steps(values, "values"), (rewards.shape[0], rewards.shape[1] + 1), "values",
-                         hint="(N, T + 1): V(s_0), ..., V(s_T), the last the value after the final step")
+    values = check_shape(
+        _check_steps(values, "values"),
+        (rewards.shape[0], rewards.shape[1] + 1),
+        "values",
+        hint="(N, T + 1): V(s_0), ..., V(s_T), the last the value after the final step",
+    )
     discount, lam = _check_unit(discount, "discount"), _check_unit(lam, "lam")
     mask = _check_mask(mask, rewards)
     next_alive = torch.cat([mask[:, 1:], mask[:, -1:]], 1)  # the value after an episode's end is 0
@@ -312,19 +387,32 @@ def gae_advantages(rewards: torch.Tensor, values: torch.Tensor, *, discount: flo
     return out.detach()
 
 
-def fit_value(value: nn.Module, observations: torch.Tensor, targets: torch.Tensor,
-              optimizer: torch.optim.Optimizer, *, num_steps: int = 1) -> float:
+def fit_value(
+    value: nn.Module,
+    observations: torch.Tensor,
+    targets: torch.Tensor,
+    optimizer: torch.optim.Optimizer,
+    *,
+    num_steps: int = 1,
+) -> float:
     """Regression steps of a value network on observed returns to go: mean squared error, ``num_steps`` steps.
 
     Shapes: observations ``(M, D)``, targets ``(M,)``. Returns: the last loss.
     """
     value = _check_module(value, "value")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
     num_steps = check_positive_int(num_steps, "num_steps", maximum=10**6)
     if not isinstance(observations, torch.Tensor) or observations.dim() != 2:
         raise ValueError("observations must be a tensor of shape (M, D)")
-    check_shape(check_finite(targets, "targets"), (observations.shape[0],), "targets", hint="one target per row")
+    check_shape(
+        check_finite(targets, "targets"),
+        (observations.shape[0],),
+        "targets",
+        hint="one target per row",
+    )
     for _ in range(num_steps):
         prediction = _check_output(value(observations), (observations.shape[0], 1), "value")[:, 0]
         loss = (prediction - targets.detach().to(prediction.dtype)).pow(2).mean()
@@ -375,7 +463,9 @@ class EpisodeBatch:
 
 def _check_envs(envs) -> gymnasium.vector.VectorEnv:
     if not isinstance(envs, gymnasium.vector.VectorEnv):
-        raise TypeError(f"envs must be a Gymnasium vector environment (make_envs), got {type(envs).__name__}")
+        raise TypeError(
+            f"envs must be a Gymnasium vector environment (make_envs), got {type(envs).__name__}"
+        )
     if not isinstance(envs.single_action_space, gymnasium.spaces.Discrete):
         raise ValueError(f"envs must have a Discrete action space, got {envs.single_action_space}")
     if len(getattr(envs.single_observation_space, "shape", ()) or ()) != 1:
@@ -384,15 +474,24 @@ def _check_envs(envs) -> gymnasium.vector.VectorEnv:
 
 
 @torch.no_grad()
-def collect_episodes(envs: gymnasium.vector.VectorEnv, policy: nn.Module, *,
-                     generator: torch.Generator | None = None, max_steps: int = MAX_EPISODE_STEPS) -> EpisodeBatch:
+def collect_episodes(
+    envs: gymnasium.vector.VectorEnv,
+    policy: nn.Module,
+    *,
+    generator: torch.Generator | None = None,
+    max_steps: int = MAX_EPISODE_STEPS,
+) -> EpisodeBatch:
     """One episode in each sub-environment, all advancing together (no loop over episodes).
 
     The environments are reset with a seed drawn from ``generator``; actions are drawn
     by the inverse CDF of :math:`\\pi_\\theta(\\cdot \\mid s_t)` from ``generator``'s uniforms.
     Raises: RuntimeError if an episode is longer than ``max_steps``.
     """
-    envs, policy, generator = _check_envs(envs), _check_module(policy, "policy"), check_generator(generator)
+    envs, policy, generator = (
+        _check_envs(envs),
+        _check_module(policy, "policy"),
+        check_generator(generator),
+    )
     max_steps = check_positive_int(max_steps, "max_steps", maximum=10**7)
     dtype, n = _param_dtype(policy), envs.num_envs
     obs, _ = envs.reset(seed=int(torch.randint(2**31 - 1, (), generator=generator)))
@@ -400,7 +499,9 @@ def collect_episodes(envs: gymnasium.vector.VectorEnv, policy: nn.Module, *,
     observations, actions, rewards, masks = [], [], [], []
     while alive.any():
         if len(actions) == max_steps:
-            raise RuntimeError(f"an episode ran past max_steps={max_steps}; raise max_steps or use a time limit")
+            raise RuntimeError(
+                f"an episode ran past max_steps={max_steps}; raise max_steps or use a time limit"
+            )
         x = torch.as_tensor(obs, dtype=dtype)
         logits = policy(x)
         if not actions:  # checked once here; every step again when log_probs evaluates the batch
@@ -415,43 +516,78 @@ def collect_episodes(envs: gymnasium.vector.VectorEnv, policy: nn.Module, *,
         rewards.append(torch.as_tensor(reward, dtype=dtype) * alive_now)
         masks.append(alive_now)
         alive &= ~(terminated | truncated)
-    return EpisodeBatch(torch.stack(observations, 1), torch.stack(actions, 1), torch.stack(rewards, 1),
-                        torch.stack(masks, 1))
+    return EpisodeBatch(
+        torch.stack(observations, 1),
+        torch.stack(actions, 1),
+        torch.stack(rewards, 1),
+        torch.stack(masks, 1),
+    )
 
 
-def reinforce_step(batch: EpisodeBatch, policy: nn.Module, optimizer: torch.optim.Optimizer, *,
-                   discount: float = 0.99, value: nn.Module | None = None,
-                   value_optimizer: torch.optim.Optimizer | None = None, value_steps: int = 1,
-                   drop_discount: bool = True) -> torch.Tensor:
+def reinforce_step(
+    batch: EpisodeBatch,
+    policy: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    discount: float = 0.99,
+    value: nn.Module | None = None,
+    value_optimizer: torch.optim.Optimizer | None = None,
+    value_steps: int = 1,
+    drop_discount: bool = True,
+) -> torch.Tensor:
     """One policy step on ``batch`` (reward-to-go, the value network's baseline if given), then ``value_steps`` value fits.
 
     The baseline comes from the value network before it sees this batch. Returns: the
     surrogate loss before the step (not a performance measure).
     """
     if not isinstance(batch, EpisodeBatch):
-        raise TypeError(f"batch must be an EpisodeBatch from collect_episodes, got {type(batch).__name__}")
+        raise TypeError(
+            f"batch must be an EpisodeBatch from collect_episodes, got {type(batch).__name__}"
+        )
     if (value is None) != (value_optimizer is None):
         raise ValueError("pass value and value_optimizer together, or neither")
     baseline = None
     if value is not None:
         with torch.no_grad():
-            baseline = _check_output(value(batch.observations), (*batch.mask.shape, 1), "value")[..., 0]
-    weights = episode_weights(batch.rewards, discount=discount, baseline=baseline, drop_discount=drop_discount,
-                              mask=batch.mask)
+            baseline = _check_output(value(batch.observations), (*batch.mask.shape, 1), "value")[
+                ..., 0
+            ]
+    weights = episode_weights(
+        batch.rewards,
+        discount=discount,
+        baseline=baseline,
+        drop_discount=drop_discount,
+        mask=batch.mask,
+    )
     loss = surrogate_loss(batch.log_probs(policy), weights, mask=batch.mask)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     if value is not None:
         targets = discounted_to_go(batch.rewards, discount=discount, mask=batch.mask)
-        fit_value(value, batch.observations[batch.mask], targets[batch.mask], value_optimizer, num_steps=value_steps)
+        fit_value(
+            value,
+            batch.observations[batch.mask],
+            targets[batch.mask],
+            value_optimizer,
+            num_steps=value_steps,
+        )
     return loss.detach()
 
 
-def train_policy(envs: gymnasium.vector.VectorEnv, policy: nn.Module, num_batches: int, *,
-                 learning_rate: float = 1e-2, discount: float = 0.99, value: nn.Module | None = None,
-                 value_steps: int = 1, drop_discount: bool = True, stop_at: float | None = None,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+def train_policy(
+    envs: gymnasium.vector.VectorEnv,
+    policy: nn.Module,
+    num_batches: int,
+    *,
+    learning_rate: float = 1e-2,
+    discount: float = 0.99,
+    value: nn.Module | None = None,
+    value_steps: int = 1,
+    drop_discount: bool = True,
+    stop_at: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """REINFORCE with reward-to-go on a vectorised Gymnasium environment, Adam on the policy (and value).
 
     Each batch is one episode per sub-environment (:func:`collect_episodes`) and one
@@ -464,13 +600,24 @@ def train_policy(envs: gymnasium.vector.VectorEnv, policy: nn.Module, num_batche
     if stop_at is not None:
         check_finite(stop_at, "stop_at")
     optimizer = torch.optim.Adam(_check_module(policy, "policy").parameters(), lr=learning_rate)
-    value_optimizer = None if value is None else torch.optim.Adam(_check_module(value, "value").parameters(),
-                                                                  lr=learning_rate)
+    value_optimizer = (
+        None
+        if value is None
+        else torch.optim.Adam(_check_module(value, "value").parameters(), lr=learning_rate)
+    )
     history = []
     for _ in range(num_batches):
         batch = collect_episodes(envs, policy, generator=generator)
-        reinforce_step(batch, policy, optimizer, discount=discount, value=value, value_optimizer=value_optimizer,
-                       value_steps=value_steps, drop_discount=drop_discount)
+        reinforce_step(
+            batch,
+            policy,
+            optimizer,
+            discount=discount,
+            value=value,
+            value_optimizer=value_optimizer,
+            value_steps=value_steps,
+            drop_discount=drop_discount,
+        )
         history.append(batch.returns())
         if stop_at is not None and torch.cat(history)[-20:].mean() >= stop_at:
             break

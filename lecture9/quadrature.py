@@ -27,11 +27,26 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import roots_hermitenorm, roots_legendre
 from torch import Tensor
 
-from ._validation import (MAX_NUM_NODES, call_checked, check_callable, check_finite, check_float, check_int,
-                          check_positive_int)
+from ._validation import (
+    MAX_NUM_NODES,
+    call_checked,
+    check_callable,
+    check_finite,
+    check_float,
+    check_positive_int,
+)
 
-__all__ = ["hermite_rule", "legendre_rule", "integrand_values", "integrand_slopes", "cosine_of_scaled_sum",
-           "COSINE_OF_SCALED_SUM_MEAN", "COSINE_OF_SCALED_SUM_SD", "product_midpoint_rule", "midpoint_rule_errors"]
+__all__ = [
+    "hermite_rule",
+    "legendre_rule",
+    "integrand_values",
+    "integrand_slopes",
+    "cosine_of_scaled_sum",
+    "COSINE_OF_SCALED_SUM_MEAN",
+    "COSINE_OF_SCALED_SUM_SD",
+    "product_midpoint_rule",
+    "midpoint_rule_errors",
+]
 
 #: :math:`\mathbb{E}[\cos(\sum_i x_i / \sqrt{d})] = e^{-1/2}` under :math:`\mathcal{N}(0, I_d)`, for every :math:`d`.
 COSINE_OF_SCALED_SUM_MEAN = math.exp(-0.5)
@@ -67,7 +82,9 @@ def integrand_values(f, x: Tensor) -> Tensor:
         try:
             fx = torch.as_tensor(check_float(fx, "f(x)"), dtype=x.dtype)
         except ValueError:
-            raise ValueError("f(x) must be finite, got NaN or inf; the cost f returned NaN or inf") from None
+            raise ValueError(
+                "f(x) must be finite, got NaN or inf; the cost f returned NaN or inf"
+            ) from None
     if fx.shape != x.shape:
         try:
             fx = fx.expand(x.shape)
@@ -75,7 +92,11 @@ def integrand_values(f, x: Tensor) -> Tensor:
             raise ValueError(
                 f"f must act elementwise: input shape {tuple(x.shape)}, output shape {tuple(fx.shape)}"
             ) from err
-    check_finite(fx.detach(), "f(x)", hint="the cost f returned NaN or inf at a quadrature node; make f finite")
+    check_finite(
+        fx.detach(),
+        "f(x)",
+        hint="the cost f returned NaN or inf at a quadrature node; make f finite",
+    )
     return fx.to(torch.float64)
 
 
@@ -111,7 +132,9 @@ def cosine_of_scaled_sum(x: Tensor) -> Tensor:
     return torch.cos(x.sum(-1) / math.sqrt(x.shape[-1]))
 
 
-def product_midpoint_rule(f: Callable[[Tensor], Tensor], dim: int, nodes_per_dim: int) -> tuple[float, int]:
+def product_midpoint_rule(
+    f: Callable[[Tensor], Tensor], dim: int, nodes_per_dim: int
+) -> tuple[float, int]:
     """The product midpoint rule in probability space for :math:`\\mathbb{E}_{\\mathcal{N}(0, I_d)}[f]`.
 
     Raises:
@@ -120,25 +143,36 @@ def product_midpoint_rule(f: Callable[[Tensor], Tensor], dim: int, nodes_per_dim
     """
     check_callable(f, "f", example="quadrature.cosine_of_scaled_sum")
     dim, m = check_positive_int(dim, "dim"), check_positive_int(nodes_per_dim, "nodes_per_dim")
-    if dim * math.log(m) > math.log(10**7) + 1e-9:  # compared in logs: m ** dim itself may be astronomically large
-        raise ValueError(f"nodes_per_dim ** dim = {m} ** {dim} evaluations is too many: above the cap of 1e7 for one call "
-                         f"(the grid would not fit in memory); use fewer nodes_per_dim or a smaller dim")
+    if (
+        dim * math.log(m) > math.log(10**7) + 1e-9
+    ):  # compared in logs: m ** dim itself may be astronomically large
+        raise ValueError(
+            f"nodes_per_dim ** dim = {m} ** {dim} evaluations is too many: above the cap of 1e7 for one call "
+            f"(the grid would not fit in memory); use fewer nodes_per_dim or a smaller dim"
+        )
     probabilities = (torch.arange(m, dtype=torch.float64) + 0.5) / m
     nodes = torch.special.ndtri(probabilities)
     grid = torch.cartesian_prod(*([nodes] * dim)).reshape(-1, dim)
-    return float(call_checked(f, grid, name="f(x)", shape=(m**dim,)).mean()), m ** dim
+    return float(call_checked(f, grid, name="f(x)", shape=(m**dim,)).mean()), m**dim
 
 
-def midpoint_rule_errors(f: Callable[[Tensor], Tensor], truth: float, dim: int, *, max_evaluations: int,
-                         nodes_per_dim=(2, 4, 8, 16, 32, 64, 128)) -> tuple[list[int], list[float]]:
-    """Absolute errors of the product midpoint rule for growing node counts, within an evaluation budget.
-    """
+def midpoint_rule_errors(
+    f: Callable[[Tensor], Tensor],
+    truth: float,
+    dim: int,
+    *,
+    max_evaluations: int,
+    nodes_per_dim=(2, 4, 8, 16, 32, 64, 128),
+) -> tuple[list[int], list[float]]:
+    """Absolute errors of the product midpoint rule for growing node counts, within an evaluation budget."""
     check_callable(f, "f", example="quadrature.cosine_of_scaled_sum")
     truth = check_float(truth, "truth")
     dim = check_positive_int(dim, "dim")
     max_evaluations = check_positive_int(max_evaluations, "max_evaluations", maximum=10**7)
     if isinstance(nodes_per_dim, (str, bytes)) or not hasattr(nodes_per_dim, "__iter__"):
-        raise TypeError(f"nodes_per_dim must be a sequence of positive integers, got {nodes_per_dim!r}")
+        raise TypeError(
+            f"nodes_per_dim must be a sequence of positive integers, got {nodes_per_dim!r}"
+        )
     nodes_per_dim = [check_positive_int(m, "nodes_per_dim entry") for m in nodes_per_dim]
     evaluations, errors = [], []
     for m in nodes_per_dim:

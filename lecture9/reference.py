@@ -54,10 +54,9 @@ from ._validation import (
     call_checked,
     check_callable,
     check_choice,
+    check_finite,
     check_float,
     check_int,
-    check_finite,
-    check_num_samples,
     check_positive,
     check_positive_int,
     check_size,
@@ -99,11 +98,18 @@ def _rayleigh(num_nodes: int):
 def _check(f, loc, scale):
     check_callable(f, "f", example="lambda x: (x - 3.0) ** 2 (torch tensor -> tensor)")
     loc = check_float(loc.detach() if isinstance(loc, torch.Tensor) else loc, "loc")
-    scale = check_float(scale.detach() if isinstance(scale, torch.Tensor) else scale, "scale", minimum=0.0, strict=True)
+    scale = check_float(
+        scale.detach() if isinstance(scale, torch.Tensor) else scale,
+        "scale",
+        minimum=0.0,
+        strict=True,
+    )
     return loc, scale
 
 
-def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> float:
+def gaussian_expectation(
+    f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES
+) -> float:
     r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(\mu,\sigma^2)}[f]` by Gauss-Hermite quadrature, :math:`\sum_i w_i f(\mu + \sigma z_i)`.
 
     Exact for polynomials of degree below :math:`2n`, ``n = num_nodes``.
@@ -120,7 +126,9 @@ def gaussian_expectation(f: Callable, loc: float, scale: float, *, num_nodes: in
     return float((w * integrand_values(f, loc + scale * z)).sum())
 
 
-def exact_gradient(f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES) -> dict[str, float]:
+def exact_gradient(
+    f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES
+) -> dict[str, float]:
     r"""Exact gradient of :math:`\mathbb{E}_{\mathcal{N}(x;\mu,\sigma^2)}[f(x)]` in :math:`\mu` and :math:`\sigma`.
 
     Uses the score-function identity inside the integral, so ``f`` need not be
@@ -207,7 +215,10 @@ def _running_average(f, loc: float, scale: float, z: torch.Tensor) -> torch.Tens
         starts = torch.cat([ends.new_zeros(1), ends[:-1]])
         width = ends - starts  # signed
         points = starts[:, None] + width[:, None] * t[None, :]
-        panel = width * (v[None, :] * integrand_values(f, (loc + scale * points).reshape(-1)).reshape(points.shape)).sum(1)
+        panel = width * (
+            v[None, :]
+            * integrand_values(f, (loc + scale * points).reshape(-1)).reshape(points.shape)
+        ).sum(1)
         integral = torch.empty_like(ends)
         integral[order] = torch.cumsum(panel, 0)
         out[side] = integral / nodes
@@ -249,15 +260,20 @@ def _score_function_quad(f, loc, scale, param, *, optimal: bool):
         return _quad(lambda z: g(fs(loc + scale * z), s(z)) * _phi(z), _LO, _HI)
 
     m = ScoreFunctionMoments(
-        mean_f=expect(lambda f_, s_: f_), mean_f2=expect(lambda f_, s_: f_**2),
-        grad=expect(lambda f_, s_: f_ * s_), mean_s2=expect(lambda f_, s_: s_**2),
-        mean_f_s2=expect(lambda f_, s_: f_ * s_**2), mean_f2_s2=expect(lambda f_, s_: f_**2 * s_**2),
+        mean_f=expect(lambda f_, s_: f_),
+        mean_f2=expect(lambda f_, s_: f_**2),
+        grad=expect(lambda f_, s_: f_ * s_),
+        mean_s2=expect(lambda f_, s_: s_**2),
+        mean_f_s2=expect(lambda f_, s_: f_ * s_**2),
+        mean_f2_s2=expect(lambda f_, s_: f_**2 * s_**2),
     )
     return m.grad, (m.optimal_variance if optimal else m.variance())
 
 
 def _pathwise_quad(f, loc, scale, param):
-    integrand_slopes(f, loc + scale * hermite_rule(64)[0])  # f must be differentiable: checked at once
+    integrand_slopes(
+        f, loc + scale * hermite_rule(64)[0]
+    )  # f must be differentiable: checked at once
     d = _scalar_integrand(f, derivative=True)
     est = (lambda z: d(loc + scale * z)) if param == "loc" else (lambda z: d(loc + scale * z) * z)
     mean = _quad(lambda z: est(z) * _phi(z), _LO, _HI)
@@ -278,8 +294,11 @@ def _measure_valued_quad(f, loc, scale, param, *, coupled: bool):
         if coupled:
             second = c**2 * _quad(lambda r: (fp(r) - fm(r)) ** 2 * rho(r), 0.0, hi)
         else:
-            second = c**2 * (_quad(lambda r: fp(r) ** 2 * rho(r), 0.0, hi)
-                             + _quad(lambda r: fm(r) ** 2 * rho(r), 0.0, hi) - 2 * ep * em)
+            second = c**2 * (
+                _quad(lambda r: fp(r) ** 2 * rho(r), 0.0, hi)
+                + _quad(lambda r: fm(r) ** 2 * rho(r), 0.0, hi)
+                - 2 * ep * em
+            )
         return mean, second - mean**2
     c = 1.0 / scale
     maxwell = lambda m: m * m * phi(m)  # noqa: E731  double-sided Maxwell density
@@ -287,14 +306,18 @@ def _measure_valued_quad(f, loc, scale, param, *, coupled: bool):
     em = _quad(lambda z: fs(loc + scale * z) * phi(z), lo, hi)
     mean = c * (ep - em)
     if coupled:
+
         def inner(m):
             a = fs(loc + scale * m)
             return _quad(lambda u: (a - fs(loc + scale * u * m)) ** 2, 0.0, 1.0)
 
         second = c**2 * _quad(lambda m: inner(m) * maxwell(m), lo, hi)
     else:
-        second = c**2 * (_quad(lambda m: fs(loc + scale * m) ** 2 * maxwell(m), lo, hi)
-                         + _quad(lambda z: fs(loc + scale * z) ** 2 * phi(z), lo, hi) - 2 * ep * em)
+        second = c**2 * (
+            _quad(lambda m: fs(loc + scale * m) ** 2 * maxwell(m), lo, hi)
+            + _quad(lambda z: fs(loc + scale * z) ** 2 * phi(z), lo, hi)
+            - 2 * ep * em
+        )
     return mean, second - mean**2
 
 
@@ -342,15 +365,23 @@ def estimator_moments(
 
 #: The exact moments of each estimator: name -> (Gauss rule, adaptive rule).
 _MOMENTS = {
-    "score_function": (functools.partial(_score_function_gauss, optimal=False),
-                       functools.partial(_score_function_quad, optimal=False)),
-    "score_function_optimal_baseline": (functools.partial(_score_function_gauss, optimal=True),
-                                        functools.partial(_score_function_quad, optimal=True)),
+    "score_function": (
+        functools.partial(_score_function_gauss, optimal=False),
+        functools.partial(_score_function_quad, optimal=False),
+    ),
+    "score_function_optimal_baseline": (
+        functools.partial(_score_function_gauss, optimal=True),
+        functools.partial(_score_function_quad, optimal=True),
+    ),
     "pathwise": (_pathwise_gauss, _pathwise_quad),
-    "measure_valued": (functools.partial(_measure_valued_gauss, coupled=False),
-                       functools.partial(_measure_valued_quad, coupled=False)),
-    "measure_valued_coupled": (functools.partial(_measure_valued_gauss, coupled=True),
-                               functools.partial(_measure_valued_quad, coupled=True)),
+    "measure_valued": (
+        functools.partial(_measure_valued_gauss, coupled=False),
+        functools.partial(_measure_valued_quad, coupled=False),
+    ),
+    "measure_valued_coupled": (
+        functools.partial(_measure_valued_gauss, coupled=True),
+        functools.partial(_measure_valued_quad, coupled=True),
+    ),
 }
 #: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`
 #: (names of :data:`lecture9.estimators.REGISTRY`).
@@ -440,7 +471,9 @@ class ScoreFunctionMoments:
         """
         k = check_positive_int(group_size, "group_size", minimum=2)
         var_fs = self.mean_f2_s2 - self.grad**2
-        cross = (self.mean_f2 * self.mean_s2 + self.grad**2 + (k - 2) * self.mean_s2 * self.mean_f**2) / (k * (k - 1))
+        cross = (
+            self.mean_f2 * self.mean_s2 + self.grad**2 + (k - 2) * self.mean_s2 * self.mean_f**2
+        ) / (k * (k - 1))
         return var_fs / k + cross - 2 * self.mean_f * self.mean_f_s2 / k
 
 
@@ -504,14 +537,20 @@ def _score_moments(expect, fx, s) -> ScoreFunctionMoments:
 
 
 def _make_distribution(distribution, params: dict):
-    if isinstance(distribution, type) and issubclass(distribution, torch.distributions.Distribution):
+    if isinstance(distribution, type) and issubclass(
+        distribution, torch.distributions.Distribution
+    ):
         return distribution(**params, validate_args=False)
     if callable(distribution):
         return distribution(**params)
-    raise TypeError(f"distribution must be a torch.distributions.Distribution class or a factory, got {distribution!r}")
+    raise TypeError(
+        f"distribution must be a torch.distributions.Distribution class or a factory, got {distribution!r}"
+    )
 
 
-def discrete_score_function_moments(f: Callable, distribution, params: dict, param: str) -> ScoreFunctionMoments:
+def discrete_score_function_moments(
+    f: Callable, distribution, params: dict, param: str
+) -> ScoreFunctionMoments:
     r"""Exact :class:`ScoreFunctionMoments` of a finite discrete distribution, by enumeration.
 
     Sums over ``enumerate_support()``, the scores by autograd of ``log_prob``; batched
@@ -534,7 +573,9 @@ def discrete_score_function_moments(f: Callable, distribution, params: dict, par
         check_finite(v, f"params[{k!r}]")
     base = _make_distribution(distribution, tensors)
     if not base.has_enumerate_support:
-        raise TypeError(f"{type(base).__name__} has no finite support to enumerate; use quadrature or sampling")
+        raise TypeError(
+            f"{type(base).__name__} has no finite support to enumerate; use quadrature or sampling"
+        )
     batch = base.batch_shape
     if tensors[param].shape != batch:
         raise ValueError(
@@ -544,7 +585,11 @@ def discrete_score_function_moments(f: Callable, distribution, params: dict, par
     support = base.enumerate_support(expand=True)  # (S, *batch, *event)
     n = support.shape[0]
     leaf = tensors[param].expand(n, *batch).clone().requires_grad_(True)
-    expanded = {k: v.expand(n, *batch) if v.dim() <= len(batch) else v for k, v in tensors.items() if k != param}
+    expanded = {
+        k: v.expand(n, *batch) if v.dim() <= len(batch) else v
+        for k, v in tensors.items()
+        if k != param
+    }
     expanded[param] = leaf
     dist = _make_distribution(distribution, expanded)
     x = support.to(torch.float64) if support.is_floating_point() else support
@@ -614,7 +659,9 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     return float(value) if np.ndim(value) == 0 else value
 
 
-def poisson_rate_gradient(f: Callable[[torch.Tensor], torch.Tensor], rate: float, *, terms: int | None = None) -> float:
+def poisson_rate_gradient(
+    f: Callable[[torch.Tensor], torch.Tensor], rate: float, *, terms: int | None = None
+) -> float:
     """:math:`\\nabla_\\lambda \\mathbb{E}_{\\mathrm{Pois}(\\lambda)}[f] = \\sum_{j=0}^{J-1} f(j)\\, \\mathrm{Pois}(j; \\lambda)\\,(j/\\lambda - 1)`.
 
     ``terms`` (J) defaults to enough for a Poisson tail below 1e-12.
@@ -626,13 +673,22 @@ def poisson_rate_gradient(f: Callable[[torch.Tensor], torch.Tensor], rate: float
     rate = check_float(rate, "rate", minimum=0.0, strict=True)
     needed = math.ceil(rate + 12 * math.sqrt(rate) + 30)
     terms = needed if terms is None else check_int(terms, "terms", minimum=1)
-    check_size(max(terms, needed), "the number of terms needed at this rate", maximum=10**7,
-               workaround="use a smaller rate")
-    tail = float(torch.special.gammainc(torch.tensor(float(terms), dtype=torch.float64),
-                                        torch.tensor(rate, dtype=torch.float64)))
+    check_size(
+        max(terms, needed),
+        "the number of terms needed at this rate",
+        maximum=10**7,
+        workaround="use a smaller rate",
+    )
+    tail = float(
+        torch.special.gammainc(
+            torch.tensor(float(terms), dtype=torch.float64), torch.tensor(rate, dtype=torch.float64)
+        )
+    )
     if tail > 1e-12:
-        raise ValueError(f"terms={terms} truncates the sum: the Poisson({rate:g}) mass beyond it is {tail:.2g}; "
-                         f"use terms >= {needed} (or leave terms=None)")
+        raise ValueError(
+            f"terms={terms} truncates the sum: the Poisson({rate:g}) mass beyond it is {tail:.2g}; "
+            f"use terms >= {needed} (or leave terms=None)"
+        )
     j = torch.arange(terms, dtype=torch.float64)
     pmf = torch.distributions.Poisson(torch.tensor(rate, dtype=torch.float64)).log_prob(j).exp()
     return float((call_checked(f, j, name="f(j)", shape=(terms,)) * pmf * (j / rate - 1)).sum())
@@ -655,14 +711,28 @@ def even_floor_gradient(loc: float, scale: float, *, num_intervals: int | None =
     _check(lambda x: x, loc, scale)
     loc, scale = float(loc), float(scale)
     needed = 2 * math.ceil(5 * scale) + 2
-    num_intervals = needed if num_intervals is None else check_int(num_intervals, "num_intervals", minimum=1)
+    num_intervals = (
+        needed if num_intervals is None else check_int(num_intervals, "num_intervals", minimum=1)
+    )
     check_size(num_intervals, "num_intervals", maximum=10**7, workaround="use a smaller scale")
     if num_intervals < needed:
-        raise ValueError(f"num_intervals={num_intervals} truncates the sum at scale={scale:g}; "
-                         f"use num_intervals >= {needed} (or leave num_intervals=None)")
+        raise ValueError(
+            f"num_intervals={num_intervals} truncates the sum at scale={scale:g}; "
+            f"use num_intervals >= {needed} (or leave num_intervals=None)"
+        )
     centre = 2 * math.floor(loc / 2)
-    n = torch.arange(centre - 2 * (num_intervals // 2), centre + 2 * (num_intervals // 2) + 1, 2, dtype=torch.float64)
-    return float((_standard_normal_pdf((n - loc) / scale) - _standard_normal_pdf((n + 1 - loc) / scale)).sum() / scale)
+    n = torch.arange(
+        centre - 2 * (num_intervals // 2),
+        centre + 2 * (num_intervals // 2) + 1,
+        2,
+        dtype=torch.float64,
+    )
+    return float(
+        (
+            _standard_normal_pdf((n - loc) / scale) - _standard_normal_pdf((n + 1 - loc) / scale)
+        ).sum()
+        / scale
+    )
 
 
 def _standard_normal_pdf(z: torch.Tensor) -> torch.Tensor:

@@ -39,7 +39,12 @@ from ._validation import (
 )
 
 __all__ = [
-    "draw", "uniform_noise", "normal_noise", "inverse_cdf_sample", "rejection_sample", "RejectionSamples",
+    "draw",
+    "uniform_noise",
+    "normal_noise",
+    "inverse_cdf_sample",
+    "rejection_sample",
+    "RejectionSamples",
     "RejectionSamplingError",
 ]
 
@@ -52,7 +57,9 @@ MAX_DRAW_NUMEL = 2**31
 def _noise(fn, shape, like: torch.Tensor, generator) -> torch.Tensor:
     if not isinstance(like, torch.Tensor) or not like.is_floating_point():
         got = like.dtype if isinstance(like, torch.Tensor) else type(like).__name__
-        raise TypeError(f"like must be a floating-point tensor (it sets the noise's dtype and device), got {got}")
+        raise TypeError(
+            f"like must be a floating-point tensor (it sets the noise's dtype and device), got {got}"
+        )
     if generator is not None and not isinstance(generator, torch.Generator):
         check_generator(generator)
     try:
@@ -246,7 +253,9 @@ def draw(
     if not isinstance(sample_shape, (tuple, list, torch.Size)) or not all(
         isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in sample_shape
     ):
-        raise TypeError(f"sample_shape must be an integer or a tuple of integers, got {sample_shape!r}; e.g. (1000,)")
+        raise TypeError(
+            f"sample_shape must be an integer or a tuple of integers, got {sample_shape!r}; e.g. (1000,)"
+        )
     if any(n < 0 for n in sample_shape):
         raise ValueError(f"sample_shape must have entries >= 0, got {tuple(sample_shape)}")
     numel = math.prod(distribution._extended_shape(torch.Size(sample_shape)))
@@ -274,7 +283,9 @@ def draw_unchecked(dist: D.Distribution, sample_shape: tuple[int, ...], generato
         if cls is D.MixtureSameFamily:
             return _sample_mixture_same_family(dist, shape, generator, sample_shape)
     if not dist.support.is_discrete:  # fall back on the inverse CDF
-        like = dist.mean if isinstance(getattr(dist, "mean", None), torch.Tensor) else torch.zeros(())
+        like = (
+            dist.mean if isinstance(getattr(dist, "mean", None), torch.Tensor) else torch.zeros(())
+        )
         try:
             return dist.icdf(uniform_noise(shape, like, generator))
         except NotImplementedError:
@@ -290,8 +301,7 @@ def draw_unchecked(dist: D.Distribution, sample_shape: tuple[int, ...], generato
 
 
 def check_generator_keyword(fn, name: str, signature: str) -> None:
-    """Raise ``TypeError`` if the callable ``fn`` cannot take a ``generator=`` keyword.
-    """
+    """Raise ``TypeError`` if the callable ``fn`` cannot take a ``generator=`` keyword."""
     try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
@@ -334,7 +344,9 @@ def draw_samples(sampler, num_samples: int, generator, name: str = "sampler") ->
 def evaluate_samples(f, x: Tensor, num_samples: int, name: str = "f") -> Tensor:
     """Evaluate ``f`` on samples and check that it returns one value per sample."""
     if not callable(f):
-        raise TypeError(f"{name} must be callable, mapping samples to one value per sample, got {type(f).__name__}")
+        raise TypeError(
+            f"{name} must be callable, mapping samples to one value per sample, got {type(f).__name__}"
+        )
     values = f(x)
     if not isinstance(values, torch.Tensor):
         raise TypeError(f"{name} must return a torch.Tensor, got {type(values).__name__}")
@@ -352,7 +364,6 @@ def check_scalar_batch(distribution, name: str) -> None:
             f"{name} must have batch_shape (), got {tuple(distribution.batch_shape)}; "
             f"for a multivariate density wrap it as torch.distributions.Independent({name}, 1)"
         )
-
 
 
 def target_log_density(target, proposal, name: str):
@@ -396,8 +407,9 @@ class RejectionSamples(NamedTuple):
     num_proposed: int
 
 
-
-def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | None = None, dtype=torch.float64) -> Tensor:
+def inverse_cdf_sample(
+    icdf, num_samples: int, *, generator: torch.Generator | None = None, dtype=torch.float64
+) -> Tensor:
     """Direct sampling by the inverse CDF: :math:`x = F^{-1}(u)`, :math:`u \\sim U(0, 1)`.
 
     If :math:`F` is the CDF of :math:`X`, then :math:`\\Pr(F^{-1}(U) \\le x) = \\Pr(U \\le F(x)) = F(x)`.
@@ -415,19 +427,26 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype must be a floating torch.dtype (the uniforms' dtype), got {dtype!r}; "
-                        f"e.g. dtype=torch.float64")
+        raise TypeError(
+            f"dtype must be a floating torch.dtype (the uniforms' dtype), got {dtype!r}; "
+            f"e.g. dtype=torch.float64"
+        )
     distribution = icdf if isinstance(icdf, torch.distributions.Distribution) else None
     if distribution is not None:
         icdf = distribution.icdf
     elif not callable(icdf):
-        raise TypeError(f"icdf must be a callable quantile function u -> x, got {type(icdf).__name__}")
+        raise TypeError(
+            f"icdf must be a callable quantile function u -> x, got {type(icdf).__name__}"
+        )
     no_icdf = TypeError(
         f"icdf: {type(distribution).__name__} does not implement icdf; pass the quantile function as a "
         f"callable instead, e.g. icdf=lambda u: torch.as_tensor(scipy.stats.gamma(a).ppf(u.numpy())), "
         f"or use lecture9.sampling.draw"
     )
-    if distribution is not None and type(distribution).icdf is torch.distributions.Distribution.icdf:
+    if (
+        distribution is not None
+        and type(distribution).icdf is torch.distributions.Distribution.icdf
+    ):
         raise no_icdf
     u = uniform_noise((num_samples,), torch.empty((), dtype=dtype), generator)
     try:
@@ -439,8 +458,10 @@ def inverse_cdf_sample(icdf, num_samples: int, *, generator: torch.Generator | N
     bad = ~torch.isfinite(x)
     if bad.any():
         at = float(u[bad.nonzero()[0, 0]])
-        raise ValueError(f"icdf returned a non-finite value ({float(x[bad][0])}) at u = {at:.6g}; the quantile "
-                         f"function must map (0, 1) to finite numbers")
+        raise ValueError(
+            f"icdf returned a non-finite value ({float(x[bad][0])}) at u = {at:.6g}; the quantile "
+            f"function must map (0, 1) to finite numbers"
+        )
     return x
 
 
@@ -481,7 +502,8 @@ def rejection_sample(
         ``samples``: ``(num_samples, *event_shape)``.
     """
     num_samples, max_proposals, log_M, target_log_prob = _rejection_arguments(
-        target_log_prob, proposal, log_M, num_samples, generator, max_proposals)
+        target_log_prob, proposal, log_M, num_samples, generator, max_proposals
+    )
     accept_prob_guess = max(min(1.0, math.exp(-min(log_M, 700.0))), 1.0 / max_proposals)
     chunks: list[Tensor] = []
     accepted = 0
@@ -518,7 +540,9 @@ def _rejection_arguments(target_log_prob, proposal, log_M, num_samples, generato
         )
     if isinstance(log_M, torch.Tensor):
         if log_M.numel() != 1:
-            raise ValueError(f"log_M must be a single number, got a tensor of shape {tuple(log_M.shape)}")
+            raise ValueError(
+                f"log_M must be a single number, got a tensor of shape {tuple(log_M.shape)}"
+            )
         log_M = log_M.item()
     log_M = float(check_finite(log_M, "log_M"))
     if isinstance(target_log_prob, torch.distributions.Distribution):
@@ -541,9 +565,15 @@ def _checked_log_ratio(log_p: Tensor, log_q: Tensor, x: Tensor, log_M: float) ->
     log_ratio = log_p - log_q - log_M
     violated = log_ratio > 1e-6
     if violated.any():
-        i = int(torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf))))
+        i = int(
+            torch.argmax(torch.where(violated, log_ratio, torch.full_like(log_ratio, -math.inf)))
+        )
         needed = log_M + float(log_ratio[i])
-        where = f"{float(x[i]):.4g}" if x[i].numel() == 1 else str([round(v, 4) for v in x[i].flatten().tolist()])
+        where = (
+            f"{float(x[i]):.4g}"
+            if x[i].numel() == 1
+            else str([round(v, 4) for v in x[i].flatten().tolist()])
+        )
         raise ValueError(
             f"the envelope M q(x) >= p(x) is violated at x = {where}: log p(x) - log q(x) = {needed:.4g} "
             f"> log_M = {log_M:.4g}; increase log_M to at least {needed:.4g} or use a wider proposal"
@@ -551,14 +581,20 @@ def _checked_log_ratio(log_p: Tensor, log_q: Tensor, x: Tensor, log_M: float) ->
     return log_ratio
 
 
-def _raise_exhausted(accepted: int, proposed: int, num_samples: int, max_proposals: int, log_M: float):
+def _raise_exhausted(
+    accepted: int, proposed: int, num_samples: int, max_proposals: int, log_M: float
+):
     rate = accepted / proposed
     if rate >= 0.5 * math.exp(-min(log_M, 700.0)):  # about the 1/M of a normalised target
-        hint = (f"the acceptance rate {rate:.3g} is fine, but num_samples={num_samples} needs about "
-                f"{math.ceil(num_samples / max(rate, 1e-300)):.3g} proposals: raise max_proposals")
+        hint = (
+            f"the acceptance rate {rate:.3g} is fine, but num_samples={num_samples} needs about "
+            f"{math.ceil(num_samples / max(rate, 1e-300)):.3g} proposals: raise max_proposals"
+        )
     else:
-        hint = ("the envelope is too loose (M too large) - tighten log_M or choose a proposal closer "
-                "to the target, or raise max_proposals")
+        hint = (
+            "the envelope is too loose (M too large) - tighten log_M or choose a proposal closer "
+            "to the target, or raise max_proposals"
+        )
     raise RejectionSamplingError(
         f"rejection sampling accepted only {accepted} of {proposed} proposals "
         f"(max_proposals={max_proposals}); {hint}"

@@ -67,7 +67,9 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
     elif isinstance(device, str):
         name = device
     else:
-        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {type(device).__name__}")
+        raise TypeError(
+            f"device must be a string such as 'cpu', 'cuda' or 'auto', got {type(device).__name__}"
+        )
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -77,7 +79,9 @@ def resolve_device(device: str | torch.device = "cpu") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device {name!r} cannot train a model; use 'cpu', 'cuda' or 'auto'")
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available; use device='cpu' or 'auto'")
+        raise ValueError(
+            "device 'cuda' was asked for but CUDA is not available; use device='cpu' or 'auto'"
+        )
     return dev
 
 
@@ -98,7 +102,9 @@ def evaluate_elbo(
     """
     if isinstance(x, torch.Tensor) and x.dim() > 0 and len(x) == 0:
         raise ValueError("x is empty: the mean ELBO needs at least one datapoint")
-    values = evaluate_bound(model, x, bound="elbo", num_samples=num_samples, generator=generator, batch_size=batch_size)
+    values = evaluate_bound(
+        model, x, bound="elbo", num_samples=num_samples, generator=generator, batch_size=batch_size
+    )
     return float(values.double().sum()) / values.numel()
 
 
@@ -115,8 +121,7 @@ def _split_data(data, test_data):
 
 
 def _atomic_write(path: Path, write: Callable) -> Path:
-    """Call ``write(file)`` on ``path + '.tmp'`` opened for binary writing, fsync it, then :func:`os.replace`.
-    """
+    """Call ``write(file)`` on ``path + '.tmp'`` opened for binary writing, fsync it, then :func:`os.replace`."""
     if path.is_dir():
         raise ValueError(f"path {path} is a folder; pass the path of the file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +130,9 @@ def _atomic_write(path: Path, write: Callable) -> Path:
         with open(tmp, "wb") as fh:
             write(fh)
             fh.flush()
-            os.fsync(fh.fileno())  # the bytes are on disk before the rename makes them the checkpoint
+            os.fsync(
+                fh.fileno()
+            )  # the bytes are on disk before the rename makes them the checkpoint
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -198,8 +205,7 @@ def _baseline_name(baseline):
 
 
 def _check_resume_settings(checkpoint, saved: dict, current: dict) -> None:
-    """Raise a ValueError listing every setting that differs between a checkpoint and the current call.
-    """
+    """Raise a ValueError listing every setting that differs between a checkpoint and the current call."""
     diffs = [
         f"{key}: checkpoint {saved[key]!r}, now {current[key]!r}"
         for key in current
@@ -267,22 +273,44 @@ def train(
         ``data``: ``(N, input_dim)``; ``test_data``: ``(M, input_dim)``.
     """
     run = _prepare(
-        model, data, test_data=test_data, epochs=epochs, batch_size=batch_size, lr=lr, estimator=estimator,
-        num_samples=num_samples, baseline=baseline, generator=generator, device=device,
-        eval_num_samples=eval_num_samples, eval_seed=eval_seed, measure_variance=measure_variance,
-        variance_draws=variance_draws, variance_batch_size=variance_batch_size, checkpoint=checkpoint, resume=resume,
-        extra_settings=extra_settings, checkpoint_seconds=checkpoint_seconds,
+        model,
+        data,
+        test_data=test_data,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        estimator=estimator,
+        num_samples=num_samples,
+        baseline=baseline,
+        generator=generator,
+        device=device,
+        eval_num_samples=eval_num_samples,
+        eval_seed=eval_seed,
+        measure_variance=measure_variance,
+        variance_draws=variance_draws,
+        variance_batch_size=variance_batch_size,
+        checkpoint=checkpoint,
+        resume=resume,
+        extra_settings=extra_settings,
+        checkpoint_seconds=checkpoint_seconds,
     )
     state = _load_resume_state(run, model, checkpoint) if resume else None
     generator = run.generator
     model.to(run.device)
     x_train = run.x_train.to(run.device)
     x_test = run.x_test.to(run.device) if run.x_test is not None else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=run.lr, **_ADAM_OPTIONS.get(run.device.type, {}))
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=run.lr, **_ADAM_OPTIONS.get(run.device.type, {})
+    )
     history, start_epoch = _restore(state, model, optimizer, generator)
     bar = tqdm(
-        range(start_epoch, run.epochs), initial=start_epoch, total=run.epochs, disable=not progress,
-        desc=f"VAE {estimator}", unit="epoch", leave=True,
+        range(start_epoch, run.epochs),
+        initial=start_epoch,
+        total=run.epochs,
+        disable=not progress,
+        desc=f"VAE {estimator}",
+        unit="epoch",
+        leave=True,
     )
     elapsed = history["time"][-1] if history["time"] else 0.0
     last_saved = time.monotonic()
@@ -297,7 +325,9 @@ def train(
         if checkpoint is not None and (
             epoch + 1 == run.epochs or time.monotonic() - last_saved >= checkpoint_seconds
         ):
-            save_checkpoint(checkpoint, _checkpoint_state(run, model, optimizer, history, epoch + 1))
+            save_checkpoint(
+                checkpoint, _checkpoint_state(run, model, optimizer, history, epoch + 1)
+            )
             last_saved = time.monotonic()
         if callback is not None:
             callback(epoch + 1, history)
@@ -334,21 +364,45 @@ class _Run:
     settings: dict
 
 
-def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_samples, baseline, generator, device,
-             eval_num_samples, eval_seed, measure_variance, variance_draws, variance_batch_size, checkpoint,
-             resume, extra_settings, checkpoint_seconds) -> _Run:
+def _prepare(
+    model,
+    data,
+    *,
+    test_data,
+    epochs,
+    batch_size,
+    lr,
+    estimator,
+    num_samples,
+    baseline,
+    generator,
+    device,
+    eval_num_samples,
+    eval_seed,
+    measure_variance,
+    variance_draws,
+    variance_batch_size,
+    checkpoint,
+    resume,
+    extra_settings,
+    checkpoint_seconds,
+) -> _Run:
     """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
     check_vae(model)
     x_train, x_test = _split_data(data, test_data)
     model.check_input(x_train, "data")
     if len(x_train) == 0 or x_train.dim() != 2:
-        raise ValueError(f"data must be a non-empty (N, {model.input_dim}) tensor of training images, "
-                         f"got shape {tuple(x_train.shape)}")
+        raise ValueError(
+            f"data must be a non-empty (N, {model.input_dim}) tensor of training images, "
+            f"got shape {tuple(x_train.shape)}"
+        )
     if x_test is not None:
         model.check_input(x_test, "test_data")
         if len(x_test) == 0 or x_test.dim() != 2:
-            raise ValueError(f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
-                             f"got shape {tuple(x_test.shape)}")
+            raise ValueError(
+                f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
+                f"got shape {tuple(x_test.shape)}"
+            )
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     num_samples = check_num_samples(num_samples)
@@ -358,16 +412,24 @@ def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_s
     variance_draws = check_positive_int(variance_draws, "variance_draws", minimum=2)
     variance_batch_size = check_positive_int(variance_batch_size, "variance_batch_size")
     eval_num_samples = check_num_samples(eval_num_samples, "eval_num_samples")
-    if isinstance(eval_seed, bool) or not isinstance(eval_seed, int) or not 0 <= eval_seed < 2**63 - 1:
+    if (
+        isinstance(eval_seed, bool)
+        or not isinstance(eval_seed, int)
+        or not 0 <= eval_seed < 2**63 - 1
+    ):
         raise ValueError(f"eval_seed must be an integer in [0, 2**63 - 1), got {eval_seed!r}")
     if resume and checkpoint is None:
         raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>")
     if checkpoint is not None:
         _check_checkpoint_path(Path(checkpoint))
-    if isinstance(checkpoint_seconds, bool) or not isinstance(checkpoint_seconds, (int, float)) or not (
-        math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0
+    if (
+        isinstance(checkpoint_seconds, bool)
+        or not isinstance(checkpoint_seconds, (int, float))
+        or not (math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0)
     ):
-        raise ValueError(f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}")
+        raise ValueError(
+            f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}"
+        )
     check_generator(generator)
     device = resolve_device(device)
     if generator is None:
@@ -389,22 +451,44 @@ def _prepare(model, data, *, test_data, epochs, batch_size, lr, estimator, num_s
     }
     if extra_settings is not None:
         if not isinstance(extra_settings, dict) or set(extra_settings) & set(settings):
-            raise ValueError(f"extra_settings must be a dict whose keys are not among {sorted(settings)}, "
-                             f"got {extra_settings!r}")
+            raise ValueError(
+                f"extra_settings must be a dict whose keys are not among {sorted(settings)}, "
+                f"got {extra_settings!r}"
+            )
         settings.update(extra_settings)
-    return _Run(x_train, x_test, epochs, batch_size, float(lr), estimator, num_samples, baseline, resolved,
-                generator, device, eval_num_samples, int(eval_seed), bool(measure_variance), variance_draws,
-                variance_batch_size, settings)
+    return _Run(
+        x_train,
+        x_test,
+        epochs,
+        batch_size,
+        float(lr),
+        estimator,
+        num_samples,
+        baseline,
+        resolved,
+        generator,
+        device,
+        eval_num_samples,
+        int(eval_seed),
+        bool(measure_variance),
+        variance_draws,
+        variance_batch_size,
+        settings,
+    )
 
 
 def _check_checkpoint_path(path: Path) -> None:
     """Raise a ValueError when ``path`` cannot be a checkpoint file (a folder, or inside a file)."""
     if path.is_dir():
-        raise ValueError(f"checkpoint {path} is a folder; it must be the path of a file (e.g. run/checkpoint.pt)")
+        raise ValueError(
+            f"checkpoint {path} is a folder; it must be the path of a file (e.g. run/checkpoint.pt)"
+        )
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise ValueError(f"checkpoint {path} cannot be written: {parent} is a file, not a folder")
+                raise ValueError(
+                    f"checkpoint {path} cannot be written: {parent} is a file, not a folder"
+                )
             break
 
 
@@ -420,8 +504,10 @@ def _load_resume_state(run: _Run, model, checkpoint) -> dict | None:
     state = load_checkpoint(path)
     missing = [key for key in _CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
     if missing:
-        raise ValueError(f"checkpoint {path} lacks {missing}: it was not written by lecture9.training.train; "
-                         f"start a new run (another checkpoint path / --out)")
+        raise ValueError(
+            f"checkpoint {path} lacks {missing}: it was not written by lecture9.training.train; "
+            f"start a new run (another checkpoint path / --out)"
+        )
     if state["model_config"] != model.config:
         raise ValueError(
             f"checkpoint {path} holds a model with config {state['model_config']}, "
@@ -446,7 +532,9 @@ def _restore(state: dict | None, model, optimizer, generator) -> tuple[dict[str,
     return {k: list(state["history"][k]) for k in HISTORY_KEYS}, int(state["epoch"])
 
 
-def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) -> tuple[float, float]:
+def _train_epoch(
+    run: _Run, model, optimizer, x_train: torch.Tensor, generator
+) -> tuple[float, float]:
     """Step 2: one epoch of Adam steps on shuffled minibatches; returns (mean train ELBO, seconds)."""
     model.train()
     t0 = time.perf_counter()
@@ -462,8 +550,12 @@ def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) 
         loss.backward()
         optimizer.step()
         losses.append(loss.detach())
-    sizes = torch.tensor([min(run.batch_size, n - s) for s in range(0, n, run.batch_size)], dtype=torch.float64)
-    total = -float(torch.stack(losses).double().cpu() @ sizes)  # one device synchronisation per epoch
+    sizes = torch.tensor(
+        [min(run.batch_size, n - s) for s in range(0, n, run.batch_size)], dtype=torch.float64
+    )
+    total = -float(
+        torch.stack(losses).double().cpu() @ sizes
+    )  # one device synchronisation per epoch
     if not math.isfinite(total):
         raise FloatingPointError(
             "the training ELBO became non-finite; lower lr or check the data and the model (min_scale)"
@@ -471,21 +563,31 @@ def _train_epoch(run: _Run, model, optimizer, x_train: torch.Tensor, generator) 
     return total / n, time.perf_counter() - t0
 
 
-def _evaluate_epoch(run: _Run, model, x_train: torch.Tensor, x_test: torch.Tensor | None) -> tuple[float, float]:
+def _evaluate_epoch(
+    run: _Run, model, x_train: torch.Tensor, x_test: torch.Tensor | None
+) -> tuple[float, float]:
     """Step 3: the test ELBO (fixed evaluation noise) and, if asked, the encoder-gradient variance."""
     model.eval()
     device = run.generator.device
     test_elbo = math.nan
     if x_test is not None:
         eval_gen = torch.Generator(device=device).manual_seed(run.eval_seed)
-        test_elbo = float(evaluate_bound_unchecked(model, x_test, "elbo", run.eval_num_samples, eval_gen, 1000)
-                          .double().mean())
+        test_elbo = float(
+            evaluate_bound_unchecked(model, x_test, "elbo", run.eval_num_samples, eval_gen, 1000)
+            .double()
+            .mean()
+        )
     variance = math.nan
     if run.measure_variance:
         var_gen = torch.Generator(device=device).manual_seed(run.eval_seed + 1)
         variance = encoder_gradient_variance(
-            model, x_train[: run.variance_batch_size], num_draws=run.variance_draws, num_samples=run.num_samples,
-            estimator=run.estimator, baseline=run.baseline, generator=var_gen,
+            model,
+            x_train[: run.variance_batch_size],
+            num_draws=run.variance_draws,
+            num_samples=run.num_samples,
+            estimator=run.estimator,
+            baseline=run.baseline,
+            generator=var_gen,
         )["total_variance"]
     return test_elbo, variance
 

@@ -33,7 +33,9 @@ __all__ = ["logistic", "rayleigh", "isotropic_normal"]
 
 def _tensor(value, name: str) -> Tensor:
     if not isinstance(value, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}; e.g. torch.tensor(1.0)")
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {type(value).__name__}; e.g. torch.tensor(1.0)"
+        )
     return value
 
 
@@ -45,7 +47,9 @@ def logistic(loc: Tensor, scale: Tensor) -> D.TransformedDistribution:
     loc, scale = _tensor(loc, "loc"), _tensor(scale, "scale")
     check_positive(scale, "scale")
     base = D.Uniform(torch.zeros_like(loc), torch.ones_like(loc))
-    return D.TransformedDistribution(base, [transforms.SigmoidTransform().inv, transforms.AffineTransform(loc, scale)])
+    return D.TransformedDistribution(
+        base, [transforms.SigmoidTransform().inv, transforms.AffineTransform(loc, scale)]
+    )
 
 
 def rayleigh(scale: Tensor) -> D.TransformedDistribution:
@@ -57,8 +61,13 @@ def rayleigh(scale: Tensor) -> D.TransformedDistribution:
     scale = _tensor(scale, "scale")
     check_positive(scale, "scale")
     base = D.Uniform(torch.zeros_like(scale), torch.ones_like(scale))
-    chain = [transforms.AffineTransform(1.0, -1.0), transforms.ExpTransform().inv, transforms.AffineTransform(0.0, -2.0),
-             transforms.PowerTransform(0.5), transforms.AffineTransform(0.0, scale)]
+    chain = [
+        transforms.AffineTransform(1.0, -1.0),
+        transforms.ExpTransform().inv,
+        transforms.AffineTransform(0.0, -2.0),
+        transforms.PowerTransform(0.5),
+        transforms.AffineTransform(0.0, scale),
+    ]
     return D.TransformedDistribution(base, chain)
 
 

@@ -121,10 +121,16 @@ class VAE(nn.Module):
         check_generator(generator)
         if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
             hidden_dims = (hidden_dims,)
-        if isinstance(hidden_dims, (str, bytes)) or not isinstance(hidden_dims, Sequence) or not all(
-            isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in hidden_dims
+        if (
+            isinstance(hidden_dims, (str, bytes))
+            or not isinstance(hidden_dims, Sequence)
+            or not all(
+                isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in hidden_dims
+            )
         ):
-            raise TypeError(f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}; e.g. (256,)")
+            raise TypeError(
+                f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}; e.g. (256,)"
+            )
         hidden_dims = tuple(int(h) for h in hidden_dims)
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
             if not isinstance(value, numbers.Integral) or isinstance(value, bool):
@@ -135,11 +141,15 @@ class VAE(nn.Module):
         if any(h < 1 for h in hidden_dims):
             raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+            raise ValueError(
+                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
+            )
         if scale_param not in ("softplus", "exp"):
             raise ValueError(f"scale_param must be 'softplus' or 'exp', got {scale_param!r}")
         if isinstance(min_scale, bool) or not isinstance(min_scale, numbers.Real):
-            raise TypeError(f"min_scale must be a number >= 0, got {min_scale!r}; e.g. min_scale=1e-4")
+            raise TypeError(
+                f"min_scale must be a number >= 0, got {min_scale!r}; e.g. min_scale=1e-4"
+            )
         if not (math.isfinite(min_scale) and min_scale >= 0):
             raise ValueError(f"min_scale must be finite and >= 0, got {min_scale}")
         self.input_dim = input_dim
@@ -148,8 +158,14 @@ class VAE(nn.Module):
         self.activation = activation
         self.scale_param = scale_param
         self.min_scale = float(min_scale)
-        outputs = 2 * latent_dim if encoder_outputs is None else check_positive_int(encoder_outputs, "encoder_outputs")
-        decoder_inputs = latent_dim if encoder_outputs is None else outputs  # a subclass's code is the encoder's output
+        outputs = (
+            2 * latent_dim
+            if encoder_outputs is None
+            else check_positive_int(encoder_outputs, "encoder_outputs")
+        )
+        decoder_inputs = (
+            latent_dim if encoder_outputs is None else outputs
+        )  # a subclass's code is the encoder's output
         if generator is None:
             self.encoder = _mlp((input_dim, *hidden_dims, outputs), activation)
             self.decoder = _mlp((decoder_inputs, *reversed(hidden_dims), input_dim), activation)
@@ -192,9 +208,13 @@ class VAE(nn.Module):
             ValueError: on the wrong width or a value outside [0, 1] (NaN included).
         """
         if not isinstance(x, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor of shape (batch, {self.input_dim}), got {type(x).__name__}")
+            raise TypeError(
+                f"{name} must be a torch.Tensor of shape (batch, {self.input_dim}), got {type(x).__name__}"
+            )
         if not x.is_floating_point():
-            raise TypeError(f"{name} must be a floating tensor of 0/1 pixels, got dtype {x.dtype}; use x.float()")
+            raise TypeError(
+                f"{name} must be a floating tensor of 0/1 pixels, got dtype {x.dtype}; use x.float()"
+            )
         dtype = self.encoder[0].weight.dtype
         if x.dtype != dtype:
             raise TypeError(
@@ -215,7 +235,9 @@ class VAE(nn.Module):
             )
         return x
 
-    def check_options(self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None):
+    def check_options(
+        self, estimator: str, baseline, num_samples: int, batch_shape: tuple[int, ...] | None = None
+    ):
         """Validate the encoder-gradient ``estimator`` (one of :attr:`ESTIMATORS`) with its ``baseline``.
 
         The one check shared by :func:`elbo`, :func:`encoder_gradients` and
@@ -225,20 +247,29 @@ class VAE(nn.Module):
         """
         if not isinstance(estimator, str) or estimator not in self.ESTIMATORS:
             spec = estimators.REGISTRY.get(estimator) if isinstance(estimator, str) else None
-            hint = "" if spec is None or not spec.reparameterizable else (
-                f"; estimator={estimator!r} has no path through a {type(self).__name__.removesuffix('VAE')} code "
-                f"(the gradient of a hard sample is zero)")
+            hint = (
+                ""
+                if spec is None or not spec.reparameterizable
+                else (
+                    f"; estimator={estimator!r} has no path through a {type(self).__name__.removesuffix('VAE')} code "
+                    f"(the gradient of a hard sample is zero)"
+                )
+            )
             raise ValueError(f"estimator must be one of {self.ESTIMATORS}, got {estimator!r}{hint}")
         resolved = _resolve_baseline(baseline, num_samples)
         if resolved is not None and estimators.get(estimator).baseline is None:
             takes = [n for n in self.ESTIMATORS if estimators.get(n).baseline is not None]
-            raise ValueError(f"baseline is only used by estimator={' or '.join(map(repr, takes))}; pass baseline=None "
-                             f"for {estimator!r}")
+            raise ValueError(
+                f"baseline is only used by estimator={' or '.join(map(repr, takes))}; pass baseline=None "
+                f"for {estimator!r}"
+            )
         if isinstance(resolved, torch.Tensor) and batch_shape is not None:
             check_broadcast(resolved, (num_samples, *batch_shape), "baseline", _COST_SHAPE)
         return resolved
 
-    def noise(self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    def noise(
+        self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """The base noise of the latent sample, ``(num_samples, *batch, latent_dim)`` standard normals."""
         return normal_noise((num_samples, *x.shape[:-1], self.latent_dim), x, generator)
 
@@ -271,7 +302,9 @@ class VAE(nn.Module):
             ``z``: ``(*sample, *batch, code)``, ``x``: ``(*batch, input_dim)`` -> ``(*sample, *batch)``.
         """
         logits = self.decode(z)
-        return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+        return -F.binary_cross_entropy_with_logits(
+            logits, x.expand_as(logits), reduction="none"
+        ).sum(-1)
 
     @staticmethod
     def score_surrogate(log_q: torch.Tensor, log_px: torch.Tensor, baseline) -> torch.Tensor:
@@ -285,7 +318,12 @@ class VAE(nn.Module):
         if callable(baseline):
             baseline = baseline(cost.detach())
             if isinstance(baseline, torch.Tensor):
-                check_broadcast(baseline, tuple(cost.shape), "the tensor returned by the baseline callable", _COST_SHAPE)
+                check_broadcast(
+                    baseline,
+                    tuple(cost.shape),
+                    "the tensor returned by the baseline callable",
+                    _COST_SHAPE,
+                )
         surrogate = estimators.score_function_surrogate(log_q, cost, baseline, reduction="none")
         return VAE.surrogate_reconstruction(log_px, surrogate)
 
@@ -298,15 +336,21 @@ class VAE(nn.Module):
         loc, scale = self.encode(x)
         kl = _gaussian_kl_unchecked(loc, scale)
         log_px = self.decoder_log_likelihood(loc + scale * eps, x)
-        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)  # a view for one sample: cheaper
+        recon = (
+            log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
+        )  # a view for one sample: cheaper
         return recon - kl, recon, kl
 
     def _score_function_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
         loc, scale = self.encode(x)
         kl = _gaussian_kl_unchecked(loc, scale)
         z = (loc + scale * eps).detach()
-        log_px = self.decoder_log_likelihood(z, x)  # decoder: ordinary gradient; no path to the encoder
-        log_q = torch.distributions.Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)  # encoder: the score
+        log_px = self.decoder_log_likelihood(
+            z, x
+        )  # decoder: ordinary gradient; no path to the encoder
+        log_q = (
+            torch.distributions.Normal(loc, scale, validate_args=False).log_prob(z).sum(-1)
+        )  # encoder: the score
         recon = self.score_surrogate(log_q, log_px, baseline)
         return recon - kl, recon, kl
 
@@ -323,7 +367,9 @@ class VAE(nn.Module):
         z = loc + scale * eps
         log_px = self.decoder_log_likelihood(z, x)
         log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
-        log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(-1)  # exact: (z - loc) / scale = eps
+        log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(
+            -1
+        )  # exact: (z - loc) / scale = eps
         return log_px + log_pz - log_qz
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -335,7 +381,9 @@ class VAE(nn.Module):
             if self.min_scale < SCALE_RANGE[0]:  # otherwise the floor holds already
                 scale = scale.clamp_min(SCALE_RANGE[0])
         else:  # clamp the log-variance, not the scale: exp must not overflow (inf * 0 gradients are NaN)
-            scale = torch.exp(0.5 * raw.clamp(2.0 * math.log(SCALE_RANGE[0]), 2.0 * math.log(SCALE_RANGE[1])))
+            scale = torch.exp(
+                0.5 * raw.clamp(2.0 * math.log(SCALE_RANGE[0]), 2.0 * math.log(SCALE_RANGE[1]))
+            )
         return loc, scale
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -347,9 +395,10 @@ class VAE(nn.Module):
         return self.encode(x)
 
     @torch.no_grad()
-    def sample(self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False) -> torch.Tensor:
-        """Draw images from the model: ``z ~ N(0, I)``, then the decoder's pixel probabilities.
-        """
+    def sample(
+        self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
+    ) -> torch.Tensor:
+        """Draw images from the model: ``z ~ N(0, I)``, then the decoder's pixel probabilities."""
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
         p = next(self.parameters())
@@ -419,13 +468,19 @@ def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
 def _resolve_baseline(baseline, num_samples: int):
     if baseline is None or callable(baseline) or isinstance(baseline, (int, float, torch.Tensor)):
         if isinstance(baseline, bool):
-            raise TypeError("baseline must be None, a number, a tensor, a callable or 'leave_one_out', got a bool")
+            raise TypeError(
+                "baseline must be None, a number, a tensor, a callable or 'leave_one_out', got a bool"
+            )
         return baseline
     if isinstance(baseline, str):
         if baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, a number, a tensor or a callable; got {baseline!r}")
+            raise ValueError(
+                f"baseline must be one of {BASELINES}, a number, a tensor or a callable; got {baseline!r}"
+            )
         if num_samples < 2:
-            raise ValueError("baseline='leave_one_out' needs num_samples >= 2 (the other samples form the baseline)")
+            raise ValueError(
+                "baseline='leave_one_out' needs num_samples >= 2 (the other samples form the baseline)"
+            )
         return leave_one_out_baseline
     raise TypeError(
         f"baseline must be None, a number, a tensor, a callable cost -> baseline or 'leave_one_out', "
@@ -433,7 +488,9 @@ def _resolve_baseline(baseline, num_samples: int):
     )
 
 
-def elbo_terms(model: VAE, x: torch.Tensor, **options) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def elbo_terms(
+    model: VAE, x: torch.Tensor, **options
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The ELBO and its two terms, ``(elbo, reconstruction, kl)`` with ``elbo = reconstruction - kl``.
 
     Same keyword arguments as :func:`elbo` (``num_samples``, ``estimator``, ``baseline``,
@@ -453,7 +510,9 @@ def _checked_terms(model, x, *, num_samples=1, estimator="pathwise", baseline=No
     num_samples = check_num_samples(num_samples)
     baseline = model.check_options(estimator, baseline, num_samples, tuple(x.shape[:-1]))
     check_generator(generator)
-    return model.elbo_terms_from_noise(x, model.noise(num_samples, x, generator), estimator, baseline)
+    return model.elbo_terms_from_noise(
+        x, model.noise(num_samples, x, generator), estimator, baseline
+    )
 
 
 def elbo(
@@ -483,7 +542,14 @@ def elbo(
     Shapes:
         ``x``: ``(*batch, input_dim)`` -> ``(*batch,)``.
     """
-    return _checked_terms(model, x, num_samples=num_samples, estimator=estimator, baseline=baseline, generator=generator)[0]
+    return _checked_terms(
+        model,
+        x,
+        num_samples=num_samples,
+        estimator=estimator,
+        baseline=baseline,
+        generator=generator,
+    )[0]
 
 
 def iwae_bound(
@@ -504,7 +570,9 @@ def iwae_bound(
     model.check_input(x)
     num_samples = check_num_samples(num_samples)
     check_generator(generator)
-    return torch.logsumexp(model.log_weights(x, model.noise(num_samples, x, generator)), dim=0) - math.log(num_samples)
+    return torch.logsumexp(
+        model.log_weights(x, model.noise(num_samples, x, generator)), dim=0
+    ) - math.log(num_samples)
 
 
 def log_likelihood(
@@ -528,7 +596,9 @@ def log_likelihood(
     Shapes:
         ``x``: ``(N, input_dim)`` -> ``(N,)``.
     """
-    return evaluate_bound(model, x, bound="iwae", num_samples=num_samples, generator=generator, batch_size=batch_size)
+    return evaluate_bound(
+        model, x, bound="iwae", num_samples=num_samples, generator=generator, batch_size=batch_size
+    )
 
 
 @torch.no_grad()
@@ -565,7 +635,9 @@ def evaluate_bound(
 
 
 @torch.no_grad()
-def evaluate_bound_unchecked(model: VAE, x, bound: str, num_samples: int, generator, batch_size: int) -> torch.Tensor:
+def evaluate_bound_unchecked(
+    model: VAE, x, bound: str, num_samples: int, generator, batch_size: int
+) -> torch.Tensor:
     """:func:`evaluate_bound` without argument checks (the training loop's per-epoch evaluation)."""
     flat = x.reshape(-1, model.input_dim)
     out = [flat.new_zeros(0)]
@@ -577,8 +649,10 @@ def evaluate_bound_unchecked(model: VAE, x, bound: str, num_samples: int, genera
             out.append(model.bound_terms_from_noise(xb, model.noise(num_samples, xb, generator))[0])
             continue
         chunk = max(1, (1 << 22) // (len(xb) * width))
-        log_w = [model.log_weights(xb, model.noise(min(chunk, num_samples - s), xb, generator))
-                 for s in range(0, num_samples, chunk)]
+        log_w = [
+            model.log_weights(xb, model.noise(min(chunk, num_samples - s), xb, generator))
+            for s in range(0, num_samples, chunk)
+        ]
         out.append(torch.logsumexp(torch.cat(log_w), dim=0) - math.log(num_samples))
     return torch.cat(out).reshape(x.shape[:-1])
 
@@ -636,8 +710,12 @@ def encoder_gradients(
     def loss_of(enc_params, eps):
         return torch.func.functional_call(loss, {**params, **enc_params}, (x, eps))
 
-    eps = model.noise(num_draws * num_samples, x, generator).reshape(num_draws, num_samples, *x.shape[:-1], -1)
-    grads = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, 0), chunk_size=chunk_size)(enc, eps)
+    eps = model.noise(num_draws * num_samples, x, generator).reshape(
+        num_draws, num_samples, *x.shape[:-1], -1
+    )
+    grads = torch.func.vmap(torch.func.grad(loss_of), in_dims=(None, 0), chunk_size=chunk_size)(
+        enc, eps
+    )
     return torch.cat([grads[k].reshape(num_draws, -1) for k in enc], dim=1)
 
 

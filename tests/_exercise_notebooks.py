@@ -40,10 +40,10 @@ def mc_integral(f, a, b, num_samples, *, generator=None):
     ### END SOLUTION'''
 
 #: A deliberately wrong answer: the draws are not uniform, so the estimator is biased.
-MC_INTEGRAL_BIASED = '''\
+MC_INTEGRAL_BIASED = """\
 def mc_integral(f, a, b, num_samples, *, generator=None):
     x = a + (b - a) * torch.rand(num_samples, generator=generator, dtype=torch.float64) ** 2
-    return (b - a) * f(x).mean()'''
+    return (b - a) * f(x).mean()"""
 
 MC_INTEGRAL_CHECK = """\
 # (b - a) f(U) with f(x) = x^2 on [0, 2] has mean 8/3 and variance 256/45
@@ -93,12 +93,16 @@ def fixture_notebook():
         new_markdown_cell("## A section\n\nDraw uniforms."),
         new_code_cell('u = torch.rand(1000, generator=generator)\nprint(f"{u.mean().item():.2f}")'),
         new_markdown_cell("## Exercises"),
-        new_markdown_cell(exercise_md("ex-99-unbiased", "Unbiasedness", "Show that the estimator is unbiased.")),
+        new_markdown_cell(
+            exercise_md("ex-99-unbiased", "Unbiasedness", "Show that the estimator is unbiased.")
+        ),
         new_markdown_cell(solution_start("ex-99-unbiased")),
         new_markdown_cell(WRITTEN_SOLUTION_TEXT),
         new_code_cell(WRITTEN_SOLUTION_CODE, metadata={"tags": [exercises.SOLUTION]}),
         new_markdown_cell(SOLUTION_END),
-        new_markdown_cell(exercise_md("ex-99-mc-integral", "A Monte Carlo integral", "Implement `mc_integral`.")),
+        new_markdown_cell(
+            exercise_md("ex-99-mc-integral", "A Monte Carlo integral", "Implement `mc_integral`.")
+        ),
         new_markdown_cell(solution_start("ex-99-mc-integral")),
         new_code_cell(MC_INTEGRAL_SOLUTION, metadata={"tags": [exercises.SOLUTION]}),
         new_markdown_cell(SOLUTION_END),
@@ -182,14 +186,22 @@ def distinctive_lines(nb) -> list[tuple[str, str]]:
     for cell in nb.cells:
         if cell.source in solution_text:
             continue
-        source = exercises.stub_source(cell.source) if exercises.has_solution_region(cell.source) else cell.source
+        source = (
+            exercises.stub_source(cell.source)
+            if exercises.has_solution_region(cell.source)
+            else cell.source
+        )
         elsewhere.update(_normal(line) for line in source.splitlines())
     elsewhere_text = "\n".join(sorted(elsewhere))
     found = []
     for what, text in parts:
         for line in text.splitlines():
             norm = _normal(line)
-            if len(norm) < 12 or norm in elsewhere_text or norm.startswith(("```", ":::", ":class:", ":label:")):
+            if (
+                len(norm) < 12
+                or norm in elsewhere_text
+                or norm.startswith(("```", ":::", ":class:", ":label:"))
+            ):
                 continue
             found.append((what, norm))
     return found
@@ -208,7 +220,8 @@ def leaked_solution_lines(source_nb, student_path: Path) -> list[tuple[str, str]
     student_text = "\n".join(sorted(student_lines))
     raw = student_path.read_text(encoding="utf-8")
     return [
-        (what, line) for what, line in distinctive_lines(source_nb)
+        (what, line)
+        for what, line in distinctive_lines(source_nb)
         if line in student_lines or (len(line) >= 40 and (line in student_text or line in raw))
     ]
 
@@ -258,7 +271,9 @@ def run_cells(nb, indices, *, folder: Path, name: str = "notebook") -> dict:
     try:
         with _in_folder(folder):
             for index in indices:
-                code = compile(_python(nb.cells[index].source), f"<{name} cell {index + 1}>", "exec")
+                code = compile(
+                    _python(nb.cells[index].source), f"<{name} cell {index + 1}>", "exec"
+                )
                 try:
                     exec(code, namespace)  # noqa: S102 - executing the course's own notebooks
                 except Exception as err:
@@ -337,21 +352,24 @@ class WrongAnswer:
 #: One deliberately wrong answer (at least) for every chapter's coding exercises.
 WRONG_ANSWERS = [
     WrongAnswer(
-        "ex-01-mc-integral", "the factor (b - a) is forgotten: the average of f, not the integral",
+        "ex-01-mc-integral",
+        "the factor (b - a) is forgotten: the average of f, not the integral",
         """\
 x = a + (b - a) * torch.rand(num_samples, generator=generator, dtype=torch.float64)
 return f(x).mean()""",
         r"your estimate of the integral of sin over \[0, pi\] is biased: mean 0\.63\d*, expected 2 \+- ",
     ),
     WrongAnswer(
-        "ex-02-laplace", "the scale is used as a rate (divided by instead of multiplied with)",
+        "ex-02-laplace",
+        "the scale is used as a rate (divided by instead of multiplied with)",
         """\
 u = torch.rand(num_samples, generator=generator, dtype=torch.float64) - 0.5
 return loc - torch.sign(u) * torch.log1p(-2 * u.abs()) / scale""",
         r"your mean absolute deviation is biased: mean 0\.5\d*, expected 2 \+- ",
     ),
     WrongAnswer(
-        "ex-03-central-difference", "no common random numbers: independent draws in the two terms",
+        "ex-03-central-difference",
+        "no common random numbers: independent draws in the two terms",
         """\
 x_plus = loc + scale * torch.randn(num_samples, generator=generator, dtype=torch.float64)
 x_minus = loc + scale * torch.randn(num_samples, generator=generator, dtype=torch.float64)
@@ -359,7 +377,8 @@ return (f(x_plus + h) - f(x_minus - h)) / (2 * h)""",
         r"^the variance is too large: did you use the same eps in both terms\?$",
     ),
     WrongAnswer(
-        "ex-04-quadratic-variance", "the second moment E[g^2], without subtracting the squared mean (2(loc - k))^2",
+        "ex-04-quadratic-variance",
+        "the second moment E[g^2], without subtracting the squared mean (2(loc - k))^2",
         """\
 d, s2 = loc - k, scale ** 2
 return {"loc": d ** 4 / s2 + 14 * d ** 2 + 15 * s2 + (2 * d) ** 2,
@@ -367,7 +386,8 @@ return {"loc": d ** 4 / s2 + 14 * d ** 2 + 15 * s2 + (2 * d) ** 2,
         r"your variance for loc at k=0\.0, loc=1\.0, scale=1\.0 differs from the reference: largest difference 4",
     ),
     WrongAnswer(
-        "ex-04-bernoulli-logits", "the score with respect to probs, not logits: (x - p) / (p (1 - p))",
+        "ex-04-bernoulli-logits",
+        "the score with respect to probs, not logits: (x - p) / (p (1 - p))",
         """\
 probs = torch.sigmoid(logits)
 x = (torch.rand(num_samples, generator=generator, dtype=torch.float64) < probs).to(torch.float64)
@@ -375,7 +395,8 @@ return f(x) * (x - probs) / (probs * (1 - probs))""",
         r"your gradient at logit -1\.0 is biased: mean ",
     ),
     WrongAnswer(
-        "ex-05-exponential", "the rate used as a scale: x = -log(u) * rate",
+        "ex-05-exponential",
+        "the rate used as a scale: x = -log(u) * rate",
         """\
 u = torch.rand(num_samples, generator=generator, dtype=torch.float64)
 rate_n = torch.full((num_samples,), float(rate), dtype=torch.float64, requires_grad=True)
@@ -385,7 +406,8 @@ return grad""",
         r"your gradient at rate 0\.5 is biased: mean 2\.0\d*, expected -32 \+- ",
     ),
     WrongAnswer(
-        "ex-06-uncoupled-mean", "the coupled estimator: one Weibull draw for both terms",
+        "ex-06-uncoupled-mean",
+        "the coupled estimator: one Weibull draw for both terms",
         """\
 u = torch.rand(num_samples, generator=generator, dtype=torch.float64)
 w = torch.sqrt(-2.0 * torch.log1p(-u))
@@ -394,7 +416,8 @@ return c * (f(loc + scale * w) - f(loc - scale * w))""",
         r"your single-sample variance \(are the two Weibull draws independent\?\) is biased: mean ",
     ),
     WrongAnswer(
-        "ex-06-coupled-scale", "an independent Normal sample for x_ddot instead of U M: no coupling",
+        "ex-06-coupled-scale",
+        "an independent Normal sample for x_ddot instead of U M: no coupling",
         """\
 m = torch.randn(num_samples, 3, generator=generator, dtype=torch.float64).norm(dim=1)
 sign = torch.where(torch.rand(num_samples, generator=generator, dtype=torch.float64) < 0.5, -1.0, 1.0)
@@ -403,32 +426,37 @@ return (f(loc + scale * sign * m) - f(loc + scale * normal)) / scale""",
         r"your single-sample variance \(is the Normal sample U M built from the same M\?\) is biased: mean 9",
     ),
     WrongAnswer(
-        "ex-07-variance-se", "the Gaussian formula s^2 sqrt(2 / N) used for the standard error of any variance",
+        "ex-07-variance-se",
+        "the Gaussian formula s^2 sqrt(2 / N) used for the standard error of any variance",
         """\
 return g.var(), g.var() * math.sqrt(2.0 / len(g))""",
         r"your standard error for exponential \(rate 1\) draws .* differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-07-cos-pathwise", "the squared mean (sin(k mu) exp(-k^2 sigma^2 / 2))^2 not subtracted",
+        "ex-07-cos-pathwise",
+        "the squared mean (sin(k mu) exp(-k^2 sigma^2 / 2))^2 not subtracted",
         """\
 return k**2 * 0.5 * (1.0 - math.cos(2.0 * k * mu) * math.exp(-2.0 * k**2 * sigma**2))""",
         r"your pathwise variance at k = 0\.5, mu = 1\.0, sigma = 1\.0 differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-08-design-cv", "h(x) = x, which is uncorrelated with the even cos x: no variance reduction",
+        "ex-08-design-cv",
+        "h(x) = x, which is uncorrelated with the even cos x: no variance reduction",
         """\
 x = torch.randn(num_samples, generator=generator, dtype=torch.float64)
 return cv.control_variate(torch.cos(x), x, 0.0, beta="leave_one_out")""",
         r"your controlled values keep 1\.0\d* of the variance of cos x.*is your h correlated with cos x",
     ),
     WrongAnswer(
-        "ex-08-rloo-terms", "the batch mean, sample n included, as the baseline: biased by the factor (K - 1) / K",
+        "ex-08-rloo-terms",
+        "the batch mean, sample n included, as the baseline: biased by the factor (K - 1) / K",
         """\
 return (f_values - f_values.mean(0, keepdim=True)) * scores""",
         r"your RLOO gradient with K = 4 \(exact -4; the batch-mean baseline gives -3\) is biased: mean -2\.9",
     ),
     WrongAnswer(
-        "ex-08-design-cv", "beta fitted on the same samples it controls: biased, visible with N = 5",
+        "ex-08-design-cv",
+        "beta fitted on the same samples it controls: biased, visible with N = 5",
         """\
 x = torch.randn(num_samples, generator=generator, dtype=torch.float64)
 return cv.control_variate(torch.cos(x), x**2, 1.0, beta="estimate")""",
@@ -436,7 +464,8 @@ return cv.control_variate(torch.cos(x), x**2, 1.0, beta="estimate")""",
         r"about -0\.04 here\) is biased: mean 0\.5",
     ),
     WrongAnswer(
-        "ex-07-gauss-hermite", "the weights of hermegauss used as they are (they sum to sqrt(2 pi), not 1)",
+        "ex-07-gauss-hermite",
+        "the weights of hermegauss used as they are (they sum to sqrt(2 pi), not 1)",
         """\
 z, w = hermite_e.hermegauss(num_nodes)
 gx = g(mu + sigma * torch.as_tensor(z, dtype=torch.float64))
@@ -445,7 +474,8 @@ return float((w * gx**2).sum() - (w * gx).sum() ** 2)""",
         r"your pathwise variance for sigma at k = -3 differs from the reference: ",
     ),
     WrongAnswer(
-        "ex-09-pathwise-variance", "the chain-rule factor w forgotten in the pathwise estimate",
+        "ex-09-pathwise-variance",
+        "the chain-rule factor w forgotten in the pathwise estimate",
         # (not a sign error sigmoid(t) for sigmoid(-t): the check's t = w z + b is symmetric about 0,
         # so both have the same distribution and the check cannot see it)
         """\
@@ -456,12 +486,15 @@ return f * (z - mu) / sigma**2, torch.sigmoid(-(w * z + b))""",
         r"your pathwise gradient is biased: mean ",
     ),
     WrongAnswer(
-        "ex-09-gaussian-decoder", "the normalising constant -d log(scale) - d/2 log(2 pi) forgotten",
+        "ex-09-gaussian-decoder",
+        "the normalising constant -d log(scale) - d/2 log(2 pi) forgotten",
         """\
 return -0.5 * ((x - mean) ** 2).sum(-1) / scale**2""",
         r"your log-likelihood for shape \(4, 64\), scale 0\.1 differs from the reference: largest difference ",
-    ),    WrongAnswer(
-        "ex-11-reward-to-go", "the slip of Thomas (2014): G_t without the factor gamma^t in front",
+    ),
+    WrongAnswer(
+        "ex-11-reward-to-go",
+        "the slip of Thomas (2014): G_t without the factor gamma^t in front",
         """\
 num_episodes, horizon = states.shape
 pi = torch.softmax(logits, dim=-1)
@@ -475,7 +508,8 @@ return grads""",
         r"your estimator's exact expectation \(over all trajectories; it should be the exact gradient\) differs from the reference",
     ),
     WrongAnswer(
-        "ex-11-value-baseline", "the discount forgotten in the backward recursion",
+        "ex-11-value-baseline",
+        "the discount forgotten in the backward recursion",
         """\
 pi = torch.softmax(logits, dim=-1)
 v_next = torch.zeros(mdp.num_states, dtype=logits.dtype)
@@ -487,21 +521,24 @@ return torch.stack(out[::-1])""",
         r"your value table V_t\(s\) differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-10-gumbel-max", "exponential noise -log(u) instead of Gumbel noise -log(-log(u))",
+        "ex-10-gumbel-max",
+        "exponential noise -log(u) instead of Gumbel noise -log(-log(u))",
         """\
 u = torch.rand((num_samples, *logits.shape), generator=generator, dtype=logits.dtype)
 return (logits - torch.log(u)).argmax(-1)""",
         r"your frequency of category \d for logits \[.*\] is biased: mean ",
     ),
     WrongAnswer(
-        "ex-10-concrete", "the hard sample without the straight-through trick: no gradient reaches the logits",
+        "ex-10-concrete",
+        "the hard sample without the straight-through trick: no gradient reaches the logits",
         """\
 z = torch.sigmoid((logits + torch.log(u) - torch.log1p(-u)) / temperature)
 return z, (z > 0.5).to(z.dtype)""",
         r"your gradient of the hard sample \(it should be that of z\) differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-10-exact-elbo", "the KL term forgotten: the expected reconstruction only",
+        "ex-10-exact-elbo",
+        "the KL term forgotten: the expected reconstruction only",
         """\
 bits = model.latent_dim
 codes = ((torch.arange(2**bits)[:, None] >> torch.arange(bits)) & 1).to(x.dtype)
@@ -512,7 +549,8 @@ return (log_q.exp() * log_px).sum(0)""",
         r"your exact ELBO differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-10-rloo", "the baseline includes the sample itself: the mean of all K costs",
+        "ex-10-rloo",
+        "the baseline includes the sample itself: the mean of all K costs",
         """\
 p = torch.sigmoid(logits)
 b = (u < p).to(u.dtype)
@@ -521,7 +559,8 @@ return ((fb - fb.mean(1, keepdim=True))[..., None] * (b - p)).mean(1)""",
         r"your RLOO estimates \(K = 2\) differs? from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-10-disarm", "the factor sigma(|logits|) forgotten",
+        "ex-10-disarm",
+        "the factor sigma(|logits|) forgotten",
         """\
 p = torch.sigmoid(logits)
 b, b_anti = (u < p).to(u.dtype), (1 - u < p).to(u.dtype)
@@ -529,14 +568,16 @@ return 0.5 * (f(b) - f(b_anti))[:, None] * (1 - 2 * b_anti) * (b != b_anti).to(u
         r"your DisARM estimates differs? from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-10-categorical-concrete", "the one-hot sample without the straight-through trick",
+        "ex-10-categorical-concrete",
+        "the one-hot sample without the straight-through trick",
         """\
 z = torch.softmax((logits - torch.log(-torch.log(u))) / temperature, -1)
 return z, torch.nn.functional.one_hot(z.argmax(-1), z.shape[-1]).to(z.dtype)""",
         r"your gradient of the one-hot sample \(it should be that of z\) differs? from the reference",
     ),
     WrongAnswer(
-        "ex-09-elbo-estimate", "the noise forgotten: the decoder is evaluated at z = loc",
+        "ex-09-elbo-estimate",
+        "the noise forgotten: the decoder is evaluated at z = loc",
         """\
 loc, scale = model.encode(x)
 log_px = -torch.nn.functional.binary_cross_entropy_with_logits(model.decode(loc), x, reduction="none").sum(-1)
@@ -544,7 +585,8 @@ return log_px - 0.5 * (loc**2 + scale**2 - 1 - torch.log(scale**2)).sum(-1)""",
         r"your ELBO estimate \(z = loc \+ scale \* eps, minus the closed-form KL\) differs from the reference: ",
     ),
     WrongAnswer(
-        "ex-09-reinforce-surrogate", "the sample z not detached before log q (the score then carries a pathwise term)",
+        "ex-09-reinforce-surrogate",
+        "the sample z not detached before log q (the score then carries a pathwise term)",
         """\
 loc, scale = model.encode(x)
 z = loc + scale * eps
@@ -553,7 +595,8 @@ return cost.detach() * torch.distributions.Normal(loc, scale).log_prob(z).sum(-1
         r"your gradient for encoder\.0\.weight \(is z detached before log q\?\) differs from the reference",
     ),
     WrongAnswer(
-        "ex-09-learnable-prior", "the log-ratio term log(s / sigma) of the KL forgotten",
+        "ex-09-learnable-prior",
+        "the log-ratio term log(s / sigma) of the KL forgotten",
         """\
 return 0.5 * ((scale / prior_scale) ** 2 + ((loc - prior_loc) / prior_scale) ** 2 - 1).sum(-1)""",
         r"your KL to the prior N\(m, diag s\^2\) differs from the reference: largest difference ",
@@ -564,6 +607,12 @@ return 0.5 * ((scale / prior_scale) ** 2 + ((loc - prior_loc) / prior_scale) ** 
 def fill_stub(stub: str, body: str) -> str:
     """A stub's source with its ``raise NotImplementedError(...)`` line replaced by ``body`` (indented like it)."""
     lines = stub.split("\n")
-    (index,) = [i for i, line in enumerate(lines) if line.strip().startswith("raise NotImplementedError(")]
+    (index,) = [
+        i for i, line in enumerate(lines) if line.strip().startswith("raise NotImplementedError(")
+    ]
     indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
-    return "\n".join(lines[:index] + [indent + line if line else line for line in body.split("\n")] + lines[index + 1:])
+    return "\n".join(
+        lines[:index]
+        + [indent + line if line else line for line in body.split("\n")]
+        + lines[index + 1 :]
+    )

@@ -32,12 +32,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from _api_walk_calls import NONFINITE_RESULTS, NOT_WALKED, VALID_CALLS  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import lecture9  # noqa: E402
-
-from _api_walk_calls import NONFINITE_RESULTS, NOT_WALKED, VALID_CALLS  # noqa: E402
 
 EXAMPLES = int(os.environ.get("LECTURE9_API_WALK_EXAMPLES", "3"))
 TIME_LIMIT_S = 10.0
@@ -53,7 +52,9 @@ IMPORT_ERRORS: dict[str, str] = {}
 
 
 def _modules():
-    names = ["lecture9"] + [m.name for m in pkgutil.walk_packages(lecture9.__path__, "lecture9.", onerror=print)]
+    names = ["lecture9"] + [
+        m.name for m in pkgutil.walk_packages(lecture9.__path__, "lecture9.", onerror=print)
+    ]
     for name in sorted(names):
         if any(part.startswith("_") for part in name.split(".")[1:]):
             continue
@@ -80,7 +81,9 @@ def public_api() -> dict[str, object]:
             found[key] = obj
             if inspect.isclass(obj):
                 for attr, value in vars(obj).items():
-                    if not attr.startswith("_") and (callable(value) or isinstance(value, (classmethod, staticmethod))):
+                    if not attr.startswith("_") and (
+                        callable(value) or isinstance(value, (classmethod, staticmethod))
+                    ):
                         found[f"{key}.{attr}"] = getattr(obj, attr)
     return found
 
@@ -95,7 +98,9 @@ def test_every_public_module_imports():
 def test_every_public_name_has_a_valid_call():
     missing = sorted(set(API) - set(VALID_CALLS) - set(NOT_WALKED))
     stale = sorted((set(VALID_CALLS) | set(NOT_WALKED)) - set(API))
-    assert not missing, f"public names without an entry in tests/_api_walk_calls.py VALID_CALLS: {missing}"
+    assert not missing, (
+        f"public names without an entry in tests/_api_walk_calls.py VALID_CALLS: {missing}"
+    )
     assert not stale, f"entries in tests/_api_walk_calls.py for names that are not public: {stale}"
 
 
@@ -103,7 +108,9 @@ def test_every_public_name_has_a_valid_call():
 # bad values, by kind, derived from the valid value
 # ------------------------------------------------------------------------------------------------
 
-SAME = object()  # marker: the kind is a valid equivalent (NumPy scalar, 0-d tensor) and must give the same result
+SAME = (
+    object()
+)  # marker: the kind is a valid equivalent (NumPy scalar, 0-d tensor) and must give the same result
 
 
 def _bad_callable(fn, kind):
@@ -120,26 +127,61 @@ def _bad_callable(fn, kind):
 
 def bad_values(value) -> st.SearchStrategy:
     """Bad (or equivalent) values of the same kind as ``value``: ``(kind, value)``."""
-    common = [("string", "abc"), ("none", None)] if value is not None else [("string", "abc"), ("nan", math.nan)]
+    common = (
+        [("string", "abc"), ("none", None)]
+        if value is not None
+        else [("string", "abc"), ("nan", math.nan)]
+    )
     if isinstance(value, bool):
         kinds = [("string", "yes"), ("none", None), ("int", 2)]
     elif isinstance(value, int):
-        kinds = [("zero", 0), ("negative", -1), ("fraction", 2.5), ("bool", True), ("nan", math.nan),
-                 ("numpy", SAME), *common]
-        return st.one_of(st.sampled_from(kinds), st.tuples(st.just("huge"), st.integers(10**10, 10**15)))
+        kinds = [
+            ("zero", 0),
+            ("negative", -1),
+            ("fraction", 2.5),
+            ("bool", True),
+            ("nan", math.nan),
+            ("numpy", SAME),
+            *common,
+        ]
+        return st.one_of(
+            st.sampled_from(kinds), st.tuples(st.just("huge"), st.integers(10**10, 10**15))
+        )
     elif isinstance(value, float):
-        kinds = [("nan", math.nan), ("inf", math.inf), ("-inf", -math.inf), ("zero", 0.0), ("negative", -abs(value) - 1),
-                 ("tiny", 1e-300), ("numpy", SAME), *common]
+        kinds = [
+            ("nan", math.nan),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+            ("zero", 0.0),
+            ("negative", -abs(value) - 1),
+            ("tiny", 1e-300),
+            ("numpy", SAME),
+            *common,
+        ]
         return st.one_of(st.sampled_from(kinds), st.tuples(st.just("huge"), st.floats(1e30, 1e300)))
     elif isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() > 0:
-        kinds = [("nan", math.nan), ("inf", math.inf), ("-inf", -math.inf), ("zero", 0.0), ("negative", -1.0),
-                 ("huge", 1e30), ("int-dtype", "int"), ("bool-dtype", "bool"), *common]
+        kinds = [
+            ("nan", math.nan),
+            ("inf", math.inf),
+            ("-inf", -math.inf),
+            ("zero", 0.0),
+            ("negative", -1.0),
+            ("huge", 1e30),
+            ("int-dtype", "int"),
+            ("bool-dtype", "bool"),
+            *common,
+        ]
     elif isinstance(value, str):
         kinds = [("unknown", "no-such-choice"), ("none", None), ("int", 3)]
     elif isinstance(value, torch.Generator):
         kinds = [("string", "abc"), ("int", 0)]
     elif inspect.isfunction(value) or isinstance(value, type(len)):
-        kinds = [("not-callable", 3), ("returns-nan", "nan"), ("returns-string", "string"), ("wrong-shape", "shape")]
+        kinds = [
+            ("not-callable", 3),
+            ("returns-nan", "nan"),
+            ("returns-string", "string"),
+            ("wrong-shape", "shape"),
+        ]
     else:
         kinds = common
     return st.sampled_from(kinds)
@@ -213,7 +255,9 @@ def nonfinite(result, depth=0) -> bool:
     if isinstance(result, (list, tuple)):
         return any(nonfinite(v, depth + 1) for v in result[:50])
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return any(nonfinite(getattr(result, f.name), depth + 1) for f in dataclasses.fields(result))
+        return any(
+            nonfinite(getattr(result, f.name), depth + 1) for f in dataclasses.fields(result)
+        )
     return False
 
 
@@ -231,7 +275,9 @@ def same(a, b) -> bool:
 
 
 def names(message: str, parameter: str) -> bool:
-    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(parameter)}(?![A-Za-z0-9_])", message) is not None
+    return (
+        re.search(rf"(?<![A-Za-z0-9_]){re.escape(parameter)}(?![A-Za-z0-9_])", message) is not None
+    )
 
 
 def clear(message: str, parameter: str, kind: str, fn) -> bool:
@@ -274,13 +320,20 @@ CASES = list(_cases(WALKED))
 def test_valid_call_gives_a_finite_result(key):
     fn, kwargs = call(key)
     result = run(fn, kwargs)
-    assert key in NONFINITE_RESULTS or not nonfinite(result), f"{key}: the valid call returned NaN or inf"
+    assert key in NONFINITE_RESULTS or not nonfinite(result), (
+        f"{key}: the valid call returned NaN or inf"
+    )
 
 
 @pytest.mark.parametrize("key, parameter", CASES, ids=[f"{k}:{p}" for k, p in CASES])
-@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=EXAMPLES <= 3,
-          phases=(Phase.explicit, Phase.generate),
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=EXAMPLES <= 3,
+    phases=(Phase.explicit, Phase.generate),
+    suppress_health_check=list(HealthCheck),
+)
 @given(data=st.data())
 def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
     fn, kwargs = call(key)
@@ -290,15 +343,23 @@ def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
     try:
         result = run(fn, kwargs)
     except (ValueError, TypeError) as error:
-        assert raw is not SAME, f"{key}({parameter}=NumPy scalar of a valid value) was refused: {error}"
-        assert clear(str(error), parameter, kind, fn), f"{key}({parameter}={kind}): the message does not name it: {error}"
+        assert raw is not SAME, (
+            f"{key}({parameter}=NumPy scalar of a valid value) was refused: {error}"
+        )
+        assert clear(str(error), parameter, kind, fn), (
+            f"{key}({parameter}={kind}): the message does not name it: {error}"
+        )
         return
     except Hang:
         pytest.fail(f"{key}({parameter}={kind}): ran past {TIME_LIMIT_S} s")
     except Exception as error:  # noqa: BLE001 - any other exception is the failure being tested for
         pytest.fail(f"{key}({parameter}={kind}): unclear {type(error).__name__}: {error}")
     if key not in NONFINITE_RESULTS:
-        assert not nonfinite(result), f"{key}({parameter}={kind}): returned NaN or inf instead of an error"
+        assert not nonfinite(result), (
+            f"{key}({parameter}={kind}): returned NaN or inf instead of an error"
+        )
     if raw is SAME:
         base_fn, base_kwargs = call(key)
-        assert same(result, run(base_fn, base_kwargs)), f"{key}({parameter}=NumPy scalar): another result"
+        assert same(result, run(base_fn, base_kwargs)), (
+            f"{key}({parameter}=NumPy scalar): another result"
+        )

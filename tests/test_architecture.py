@@ -26,11 +26,17 @@ def module_name(path: Path) -> str:
 
 @cache
 def modules() -> dict[str, tuple[Path, ast.Module]]:
-    return {module_name(p): (p, ast.parse(p.read_text(), str(p))) for p in sorted(PACKAGE.rglob("*.py"))}
+    return {
+        module_name(p): (p, ast.parse(p.read_text(), str(p))) for p in sorted(PACKAGE.rglob("*.py"))
+    }
 
 
 def is_docstring(node: ast.AST) -> bool:
-    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
 
 
 def docstring_nodes(tree: ast.Module):
@@ -44,8 +50,14 @@ def code_lines(path: Path, skip: set[int]) -> set[int]:
     """Lines with code: not blank, not only a comment, not in ``skip`` (docstrings)."""
     lines = set()
     for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
-        if tok.type in (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                        tokenize.ENDMARKER):
+        if tok.type in (
+            tokenize.COMMENT,
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             continue
         lines.update(n for n in range(tok.start[0], tok.end[0] + 1) if n not in skip)
     return lines
@@ -99,7 +111,9 @@ def test_docstrings_are_at_most_half_the_code():
         skip = docstring_lines(tree)
         doc += len(skip)
         code += len(code_lines(path, skip))
-    assert doc <= MAX_DOCSTRING_RATIO * code, f"{doc} docstring lines for {code} code lines ({doc / code:.2f})"
+    assert doc <= MAX_DOCSTRING_RATIO * code, (
+        f"{doc} docstring lines for {code} code lines ({doc / code:.2f})"
+    )
 
 
 def test_no_private_name_crosses_a_module_boundary():
@@ -108,11 +122,20 @@ def test_no_private_name_crosses_a_module_boundary():
         for target, name, node in imports(module):
             if name is not None and name.startswith("_") and target != module:
                 crossing.append(f"{module}:{node.lineno} imports {target}.{name}")
-        aliases = {a.asname or a.name for _, _, n in imports(module) if isinstance(n, (ast.Import, ast.ImportFrom))
-                   for a in n.names}
+        aliases = {
+            a.asname or a.name
+            for _, _, n in imports(module)
+            if isinstance(n, (ast.Import, ast.ImportFrom))
+            for a in n.names
+        }
         for node in ast.walk(modules()[module][1]):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
                 crossing.append(f"{module}:{node.lineno} uses {node.value.id}.{node.attr}")
     assert not crossing, crossing
 
@@ -151,7 +174,10 @@ def test_estimator_names_are_dispatched_by_the_registry_alone():
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare):
-                hits = set().union(*(string_constants(c) for c in [node.left, *node.comparators])) & names
+                hits = (
+                    set().union(*(string_constants(c) for c in [node.left, *node.comparators]))
+                    & names
+                )
                 if hits:
                     found.append(f"{module}:{node.lineno} compares with {sorted(hits)}")
             elif isinstance(node, ast.match_case):
@@ -199,8 +225,10 @@ def test_no_import_circles():
     assert not circles, circles
 
 
-@pytest.mark.parametrize("truth", ["lecture9.reference", "lecture9.enumeration", "lecture9.families",
-                                   "lecture9.quadrature"])
+@pytest.mark.parametrize(
+    "truth",
+    ["lecture9.reference", "lecture9.enumeration", "lecture9.families", "lecture9.quadrature"],
+)
 def test_the_truth_imports_no_estimator(truth):
     reached, todo = set(), [truth]
     while todo:

@@ -74,8 +74,12 @@ def execute_in_one_kernel(notebooks, folder):
     Returns, for each notebook, the index of the cell that failed (or None) and its
     ``CellExecutionError``; a failing notebook stops there, like ``jupyter nbconvert --execute``.
     """
-    client = NotebookClient(notebooks[0], timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}})
+    client = NotebookClient(
+        notebooks[0],
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
+    )
     results = []
     with client.setup_kernel():
         for nb in notebooks:
@@ -95,7 +99,9 @@ def execute_in_one_kernel(notebooks, folder):
 
 def _fill(nb, answers):
     for cell in nb.cells:
-        header = exercises.parse_exercise_header(cell.source) if exercises.STUB in tags(cell) else None
+        header = (
+            exercises.parse_exercise_header(cell.source) if exercises.STUB in tags(cell) else None
+        )
         if header and header[0] in answers:
             cell.source = answers[header[0]]
     return nb
@@ -110,10 +116,14 @@ def executed(tmp_path_factory):
     path = folder / "student" / "01_fixture.ipynb"
     notebooks = {
         "as handed out": nbformat.read(path, as_version=4),
-        "reference": _fill(nbformat.read(path, as_version=4),
-                           {"ex-99-mc-integral": MC_INTEGRAL_SOLUTION, "ex-99-mean": SAMPLE_MEAN_SOLUTION}),
-        "biased": _fill(nbformat.read(path, as_version=4),
-                        {"ex-99-mc-integral": MC_INTEGRAL_BIASED, "ex-99-mean": SAMPLE_MEAN_SOLUTION}),
+        "reference": _fill(
+            nbformat.read(path, as_version=4),
+            {"ex-99-mc-integral": MC_INTEGRAL_SOLUTION, "ex-99-mean": SAMPLE_MEAN_SOLUTION},
+        ),
+        "biased": _fill(
+            nbformat.read(path, as_version=4),
+            {"ex-99-mc-integral": MC_INTEGRAL_BIASED, "ex-99-mean": SAMPLE_MEAN_SOLUTION},
+        ),
     }
     results = execute_in_one_kernel(list(notebooks.values()), folder / "student")
     return {name: (nb, *result) for (name, nb), result in zip(notebooks.items(), results)}
@@ -143,7 +153,9 @@ def test_student_notebook_structure(student, book):
     ]
     assert all(exercises.SOLUTION not in tags(c) for c in nb.cells)
     assert sum(exercises.AUTOGRADE in tags(c) for c in nb.cells) == 2
-    assert all(c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+    assert all(
+        c.outputs == [] and c.execution_count is None for c in nb.cells if c.cell_type == "code"
+    )
     text = "\n".join(c.source for c in nb.cells)
     assert "{solution-start}" not in text and "{solution-end}" not in text
     assert "{exercise}" in text and "**Learning goal:**" in text  # the exercises themselves stay
@@ -153,22 +165,38 @@ def test_student_notebook_contains_no_solution_text(student, book):
     source = nbformat.read(book / "01_fixture.ipynb", as_version=4)
     lines = [line for _, line in distinctive_lines(source)]
     # every kind of solution is represented by at least one distinctive line
-    for snippet in (WRITTEN_SOLUTION_TEXT, WRITTEN_SOLUTION_CODE, MC_INTEGRAL_SOLUTION, SAMPLE_MEAN_SOLUTION):
+    for snippet in (
+        WRITTEN_SOLUTION_TEXT,
+        WRITTEN_SOLUTION_CODE,
+        MC_INTEGRAL_SOLUTION,
+        SAMPLE_MEAN_SOLUTION,
+    ):
         assert any(line in " ".join(snippet.split()) for line in lines), snippet
     assert leaked_solution_lines(source, student) == []
     raw = student.read_text()
-    for marker in (exercises.BEGIN_SOLUTION, exercises.END_SOLUTION, "uniform_draws_for_the_integral",
-                   "total_of_the_entries", "variance_of_the_uniform_check", "By linearity of expectation"):
+    for marker in (
+        exercises.BEGIN_SOLUTION,
+        exercises.END_SOLUTION,
+        "uniform_draws_for_the_integral",
+        "total_of_the_entries",
+        "variance_of_the_uniform_check",
+        "By linearity of expectation",
+    ):
         assert marker not in raw
 
 
 def test_student_notebook_fails_exactly_at_the_first_stub(executed):
     nb, failed, err = executed["as handed out"]
     first_stub = next(i for i, c in enumerate(nb.cells) if exercises.STUB in tags(c))
-    first_check = next(i for i, c in enumerate(nb.cells) if i > first_stub and exercises.AUTOGRADE in tags(c))
+    first_check = next(
+        i for i, c in enumerate(nb.cells) if i > first_stub and exercises.AUTOGRADE in tags(c)
+    )
     assert failed == first_check  # the stub only defines the function; its first use raises
     assert err.ename == "NotImplementedError"
-    assert "Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b]." in err.evalue
+    assert (
+        "Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b]."
+        in err.evalue
+    )
     for i in range(failed):  # every cell before ran without error
         cell = nb.cells[i]
         if cell.cell_type == "code":
@@ -179,7 +207,13 @@ def test_student_notebook_fails_exactly_at_the_first_stub(executed):
 def test_filled_with_the_reference_solution_the_autograde_cells_pass(executed):
     nb, failed, err = executed["reference"]
     assert failed is None, err
-    printed = [out.text for c in nb.cells if exercises.AUTOGRADE in tags(c) for out in c.outputs if "text" in out]
+    printed = [
+        out.text
+        for c in nb.cells
+        if exercises.AUTOGRADE in tags(c)
+        for out in c.outputs
+        if "text" in out
+    ]
     assert printed == ["ex-99-mc-integral: all checks passed\n", "ex-99-mean: all checks passed\n"]
 
 
@@ -208,9 +242,15 @@ def test_chapters_by_number_name_and_path(tmp_path):
     book = tmp_path / "book"
     paths = write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb", "10_ten.ipynb"))
     assert assign.find_chapters([], book) == paths
-    assert assign.find_chapters(["2", "01", "10_ten", "02_two.ipynb"], book) == [paths[1], paths[0], paths[2]]
+    assert assign.find_chapters(["2", "01", "10_ten", "02_two.ipynb"], book) == [
+        paths[1],
+        paths[0],
+        paths[2],
+    ]
     assert assign.find_chapters([str(paths[0])], book) == [paths[0]]
-    with pytest.raises(assign.AssignError, match=r"chapter '7' matches no notebook in .*available: 01_one.ipynb"):
+    with pytest.raises(
+        assign.AssignError, match=r"chapter '7' matches no notebook in .*available: 01_one.ipynb"
+    ):
         assign.find_chapters(["7"], book)
     with pytest.raises(assign.AssignError, match="no chapter notebooks"):
         assign.find_chapters([], tmp_path / "empty")
@@ -220,10 +260,19 @@ def test_assign_selected_chapters_only(tmp_path, capsys):
     book = tmp_path / "book"
     write_fixture_book(book, ("01_one.ipynb", "02_two.ipynb"))
     assert run_assign("--book", book, "--out", tmp_path / "out", "02") == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["02_two.ipynb", assign.README_NAME]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "02_two.ipynb",
+        assign.README_NAME,
+    ]
     printed = capsys.readouterr().out
-    assert "wrote student notebook" in printed and "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build" in printed
-    assert f"wrote {tmp_path / 'out' / assign.README_NAME} (what was generated; how to publish" in printed
+    assert (
+        "wrote student notebook" in printed
+        and "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build" in printed
+    )
+    assert (
+        f"wrote {tmp_path / 'out' / assign.README_NAME} (what was generated; how to publish"
+        in printed
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -239,7 +288,10 @@ def test_the_build_command_matches_the_book_extension():
     assert "from lecture9.assign import HIDE_SOLUTIONS_ENV" in extension  # defined once, in assign
     assert assign.HIDE_SOLUTIONS_BUILD in extension
     assert f"``{assign.HIDE_SOLUTIONS_HTML}``" in extension
-    assert assign.HIDE_SOLUTIONS_BUILD == "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students"
+    assert (
+        assign.HIDE_SOLUTIONS_BUILD
+        == "LECTURE9_HIDE_SOLUTIONS=1 jupyter-book build . --path-output _build/students"
+    )
 
 
 def test_the_book_extension_reads_the_variable_defined_in_assign(monkeypatch):
@@ -264,8 +316,10 @@ def test_assign_writes_the_instructors_notes(book, tmp_path):
     assert f"in `{book.resolve()}`" in notes
     # what was generated: the notebook, its exercises, the stubbed coding exercises, the checks
     assert "## What was generated: 1 student notebook\n" in notes
-    assert ("| `01_fixture.ipynb` | 3 | `ex-99-mc-integral: implement a Monte Carlo estimate of an integral over "
-            "[a, b].`<br>`ex-99-mean: implement the sample mean of a 1-d tensor.` | 2 |") in notes
+    assert (
+        "| `01_fixture.ipynb` | 3 | `ex-99-mc-integral: implement a Monte Carlo estimate of an integral over "
+        "[a, b].`<br>`ex-99-mean: implement the sample mean of a 1-d tensor.` | 2 |"
+    ) in notes
     assert "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb" in notes
     # how to publish the book without solutions: where to run the exact command, where the site lands
     # (the fixture book has no _config.yml, nor has its parent: the notes say so)
@@ -316,8 +370,16 @@ def test_forced_assign_replaces_the_notes_and_keeps_other_files(book, tmp_path):
     (out / "notes.txt").write_text("mine")
     (out / assign.README_NAME).write_text("old notes")
     assign.assign([book / "01_fixture.ipynb"], out, book=book, force=True)
-    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", assign.README_NAME, "notes.txt"]
-    assert (out / assign.README_NAME).read_text(encoding="utf-8").startswith("# lecture9: notes for instructors")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01_fixture.ipynb",
+        assign.README_NAME,
+        "notes.txt",
+    ]
+    assert (
+        (out / assign.README_NAME)
+        .read_text(encoding="utf-8")
+        .startswith("# lecture9: notes for instructors")
+    )
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new-folder", "forced-into-a-folder"])
@@ -357,30 +419,57 @@ def test_nbgrader_source_notebook(book, tmp_path):
     assert run_assign("--book", book, "--out", out, "--nbgrader", "--points", "2") == 0
     nb = nbformat.read(out / "01_fixture.ipynb", as_version=4)
     graded = {c.metadata.nbgrader.grade_id: c for c in nb.cells if "nbgrader" in c.metadata}
-    assert sorted(graded) == ["ex-99-mc-integral", "ex-99-mc-integral-autograde", "ex-99-mean",
-                              "ex-99-mean-autograde", "ex-99-unbiased-answer"]
+    assert sorted(graded) == [
+        "ex-99-mc-integral",
+        "ex-99-mc-integral-autograde",
+        "ex-99-mean",
+        "ex-99-mean-autograde",
+        "ex-99-unbiased-answer",
+    ]
     solution = graded["ex-99-mc-integral"]
-    assert solution.source == MC_INTEGRAL_SOLUTION  # nbgrader generate_assignment removes the region itself
-    assert solution.metadata.nbgrader == {"grade": False, "grade_id": "ex-99-mc-integral", "locked": False,
-                                          "schema_version": 3, "solution": True, "task": False}
+    assert (
+        solution.source == MC_INTEGRAL_SOLUTION
+    )  # nbgrader generate_assignment removes the region itself
+    assert solution.metadata.nbgrader == {
+        "grade": False,
+        "grade_id": "ex-99-mc-integral",
+        "locked": False,
+        "schema_version": 3,
+        "solution": True,
+        "task": False,
+    }
     check = graded["ex-99-mc-integral-autograde"]
     assert exercises.AUTOGRADE in tags(check)
-    assert check.metadata.nbgrader == {"grade": True, "grade_id": "ex-99-mc-integral-autograde", "locked": True,
-                                       "points": 2.0, "schema_version": 3, "solution": False, "task": False}
-    answer = graded["ex-99-unbiased-answer"]  # the written exercise becomes a manually graded answer cell
+    assert check.metadata.nbgrader == {
+        "grade": True,
+        "grade_id": "ex-99-mc-integral-autograde",
+        "locked": True,
+        "points": 2.0,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
+    answer = graded[
+        "ex-99-unbiased-answer"
+    ]  # the written exercise becomes a manually graded answer cell
     assert answer.cell_type == "markdown" and answer.source == WRITTEN_SOLUTION_TEXT
     assert answer.metadata.nbgrader["solution"] and answer.metadata.nbgrader["grade"]
     text = "\n".join(c.source for c in nb.cells)
     assert "{solution-start}" not in text and WRITTEN_SOLUTION_CODE not in text
-    assert nb.cells.index(answer) == nb.cells.index(graded["ex-99-mc-integral"]) - 2  # after the exercise
+    assert (
+        nb.cells.index(answer) == nb.cells.index(graded["ex-99-mc-integral"]) - 2
+    )  # after the exercise
 
 
 def test_nbgrader_grade_ids_are_unique_and_valid():
     nb = fixture_notebook()
     nb.cells[12].source = nb.cells[12].source.replace("ex-99-mc-integral:", "3.2:")
     nb.cells[17].source = nb.cells[17].source.replace("ex-99-mean:", "3.2:")
-    ids = [c.metadata.nbgrader.grade_id for c in assign.student_notebook(nb, nbgrader=True).cells
-           if "nbgrader" in c.metadata]
+    ids = [
+        c.metadata.nbgrader.grade_id
+        for c in assign.student_notebook(nb, nbgrader=True).cells
+        if "nbgrader" in c.metadata
+    ]
     assert ids == ["ex-99-unbiased-answer", "3-2", "3-2-autograde", "3-2-2", "3-2-autograde-2"]
 
 
@@ -410,8 +499,14 @@ def test_refuses_a_non_empty_output_folder_unless_forced(book, tmp_path, capsys)
     assert "is not empty; use --force" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     assert run_assign("--book", book, "--out", out, "--force") == 0
-    assert sorted(p.name for p in out.iterdir()) == ["01_fixture.ipynb", assign.README_NAME, "notes.txt"]
-    assert run_assign("--book", book, "--out", out, "--force") == 0  # replacing our own output is fine
+    assert sorted(p.name for p in out.iterdir()) == [
+        "01_fixture.ipynb",
+        assign.README_NAME,
+        "notes.txt",
+    ]
+    assert (
+        run_assign("--book", book, "--out", out, "--force") == 0
+    )  # replacing our own output is fine
     # an existing empty folder is fine without --force
     (tmp_path / "empty").mkdir()
     assert run_assign("--book", book, "--out", tmp_path / "empty") == 0
@@ -426,27 +521,62 @@ def test_refuses_an_output_that_is_a_file(book, tmp_path):
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda path: path.write_text('{"cells": [', encoding="utf-8"), r"not a valid notebook \(NotJSONError"),
-        (lambda path: path.write_text(json.dumps({"cells": "nope", "nbformat": 4, "nbformat_minor": 5,
-                                                  "metadata": {}}), encoding="utf-8"),
-         r"not a valid notebook \(ValidationError"),
-        (lambda path: _edit(path, 9, None),
-         r"cell 11 \(markdown\): '\{solution-start\}' inside the solution block of 'ex-99-unbiased' "
-         r"\(opened in cell 7\)"),
-        (lambda path: _edit(path, 18, None), r"cell 17: the '\{solution-start\} ex-99-mean' block is never closed"),
-        (lambda path: _edit(path, 11, fixture_notebook().cells[10].source + "\n\n" + fixture_notebook().cells[11].source),
-         r"cell 12 \(markdown\): '\{solution-start\}' and '\{solution-end\}' must each be in a markdown cell"),
-        (lambda path: _edit(path, 6, "Some text"), r"cell 10 \(markdown\): '\{solution-end\}' without"),
-        (lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.replace("    ### END SOLUTION", "")),
-         r"cell 13 \(code\): a '### BEGIN SOLUTION' line has no matching"),
-        (lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.split("\n", 1)[1]),
-         r"cell 13 \(code\): a solution cell with a '### BEGIN SOLUTION' region must start with a header"),
-        (lambda path: _edit(path, 3, "x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
-         r"cell 4 \(code\): has '### BEGIN SOLUTION' markers but is not tagged 'solution'"),
+        (
+            lambda path: path.write_text('{"cells": [', encoding="utf-8"),
+            r"not a valid notebook \(NotJSONError",
+        ),
+        (
+            lambda path: path.write_text(
+                json.dumps({"cells": "nope", "nbformat": 4, "nbformat_minor": 5, "metadata": {}}),
+                encoding="utf-8",
+            ),
+            r"not a valid notebook \(ValidationError",
+        ),
+        (
+            lambda path: _edit(path, 9, None),
+            r"cell 11 \(markdown\): '\{solution-start\}' inside the solution block of 'ex-99-unbiased' "
+            r"\(opened in cell 7\)",
+        ),
+        (
+            lambda path: _edit(path, 18, None),
+            r"cell 17: the '\{solution-start\} ex-99-mean' block is never closed",
+        ),
+        (
+            lambda path: _edit(
+                path,
+                11,
+                fixture_notebook().cells[10].source + "\n\n" + fixture_notebook().cells[11].source,
+            ),
+            r"cell 12 \(markdown\): '\{solution-start\}' and '\{solution-end\}' must each be in a markdown cell",
+        ),
+        (
+            lambda path: _edit(path, 6, "Some text"),
+            r"cell 10 \(markdown\): '\{solution-end\}' without",
+        ),
+        (
+            lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.replace("    ### END SOLUTION", "")),
+            r"cell 13 \(code\): a '### BEGIN SOLUTION' line has no matching",
+        ),
+        (
+            lambda path: _edit(path, 12, MC_INTEGRAL_SOLUTION.split("\n", 1)[1]),
+            r"cell 13 \(code\): a solution cell with a '### BEGIN SOLUTION' region must start with a header",
+        ),
+        (
+            lambda path: _edit(path, 3, "x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION"),
+            r"cell 4 \(code\): has '### BEGIN SOLUTION' markers but is not tagged 'solution'",
+        ),
     ],
-    ids=["not-json", "invalid-schema", "nested-block", "unclosed-block", "exercise-and-start-in-one-cell",
-         "end-without-start", "unbalanced-markers",
-         "no-header", "untagged-markers"],
+    ids=[
+        "not-json",
+        "invalid-schema",
+        "nested-block",
+        "unclosed-block",
+        "exercise-and-start-in-one-cell",
+        "end-without-start",
+        "unbalanced-markers",
+        "no-header",
+        "untagged-markers",
+    ],
 )
 def test_refuses_a_malformed_notebook_and_writes_nothing(tmp_path, capsys, damage, message):
     book = tmp_path / "book"
@@ -482,7 +612,11 @@ def test_a_failure_while_writing_leaves_nothing(book, tmp_path, monkeypatch):
 
 def test_solution_directive_inside_a_markdown_cell_is_cut_out():
     nb = fixture_notebook()
-    nb.cells[5].source += "\n\n````{solution} ex-99-unbiased\nA hidden answer.\n```python\nx = 1\n```\n````\n\nAfter."
+    nb.cells[
+        5
+    ].source += (
+        "\n\n````{solution} ex-99-unbiased\nA hidden answer.\n```python\nx = 1\n```\n````\n\nAfter."
+    )
     student = assign.student_notebook(nb)
     assert "A hidden answer" not in student.cells[5].source
     assert student.cells[5].source.endswith("\n\nAfter.")
@@ -491,9 +625,9 @@ def test_solution_directive_inside_a_markdown_cell_is_cut_out():
 
 def test_a_whole_gated_solution_in_one_markdown_cell_is_removed():
     nb = fixture_notebook()
-    nb.cells[7].source = (
-        "```{solution-start} ex-99-unbiased\n:class: dropdown\n```\n\nAll in one cell.\n\n```{solution-end}\n```"
-    )
+    nb.cells[
+        7
+    ].source = "```{solution-start} ex-99-unbiased\n:class: dropdown\n```\n\nAll in one cell.\n\n```{solution-end}\n```"
     del nb.cells[8:10], nb.cells[6]
     student = assign.student_notebook(nb)
     assert "All in one cell" not in "".join(c.source for c in student.cells)
@@ -525,7 +659,9 @@ def _snapshot(folder: Path) -> dict:
 def test_refuses_points_that_are_not_a_finite_positive_number(book, tmp_path, points):
     before = _snapshot(tmp_path)
     with pytest.raises(ValueError, match=r"points \(--points\) must be a finite number > 0"):
-        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points)
+        assign.assign(
+            [book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points
+        )
     with pytest.raises(ValueError, match="points"):
         assign.student_notebook(fixture_notebook(), nbgrader=True, points=points)
     assert _snapshot(tmp_path) == before
@@ -534,7 +670,9 @@ def test_refuses_points_that_are_not_a_finite_positive_number(book, tmp_path, po
 @pytest.mark.parametrize("points", ["2", True, None])
 def test_refuses_points_that_are_not_a_number(book, tmp_path, points):
     with pytest.raises(TypeError, match=r"points \(--points\) must be a number"):
-        assign.assign([book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points)
+        assign.assign(
+            [book / "01_fixture.ipynb"], tmp_path / "out", book=book, nbgrader=True, points=points
+        )
     assert not (tmp_path / "out").exists()
 
 
@@ -617,7 +755,9 @@ def test_an_output_that_cannot_be_created_names_out(book, tmp_path, monkeypatch,
     assert _snapshot(tmp_path) == before
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a user that file modes restrict")
+@pytest.mark.skipif(
+    os.name != "posix" or os.geteuid() == 0, reason="needs a user that file modes restrict"
+)
 def test_a_read_only_parent_names_out(book, tmp_path):
     parent = tmp_path / "ro"
     parent.mkdir()
@@ -645,32 +785,47 @@ _CELL_KINDS = [
 
 def _synthetic_cell(i: int, region: bool, cell_tags: list[str]):
     if region:
-        source = (f"# Exercise ex-{i}: task number {i}.\ndef function_{i}(x):\n    \"\"\"Docstring {i}.\"\"\"\n"
-                  f"    {exercises.BEGIN_SOLUTION}\n    secret_value_number_{i}_of_the_solution = x * {i} + 12345\n"
-                  f"    return secret_value_number_{i}_of_the_solution\n    {exercises.END_SOLUTION}")
+        source = (
+            f'# Exercise ex-{i}: task number {i}.\ndef function_{i}(x):\n    """Docstring {i}."""\n'
+            f"    {exercises.BEGIN_SOLUTION}\n    secret_value_number_{i}_of_the_solution = x * {i} + 12345\n"
+            f"    return secret_value_number_{i}_of_the_solution\n    {exercises.END_SOLUTION}"
+        )
     else:
         source = f"secret_plain_line_number_{i} = {i} * 98765 + 1"
     return nbformat.v4.new_code_cell(source, metadata={"tags": cell_tags} if cell_tags else {})
 
 
 _ITEMS = st.lists(
-    st.tuples(st.sampled_from(_CELL_KINDS), st.lists(st.sampled_from(["hide-input", "remove-output"]), unique=True),
-              st.sampled_from(["none", "gated", "gated-with-text"])),
-    min_size=1, max_size=5,
+    st.tuples(
+        st.sampled_from(_CELL_KINDS),
+        st.lists(st.sampled_from(["hide-input", "remove-output"]), unique=True),
+        st.sampled_from(["none", "gated", "gated-with-text"]),
+    ),
+    min_size=1,
+    max_size=5,
 )
 
 
 @settings(max_examples=50, deadline=None)
 @given(items=_ITEMS)
 def test_no_tag_combination_leaves_a_solution_line_in_the_student_file(items):
-    cells = [nbformat.v4.new_markdown_cell("# A synthetic chapter"), nbformat.v4.new_code_cell(SETUP)]
+    cells = [
+        nbformat.v4.new_markdown_cell("# A synthetic chapter"),
+        nbformat.v4.new_code_cell(SETUP),
+    ]
     for i, ((region, kind_tags), extra_tags, gated) in enumerate(items):
         cell_tags = [*kind_tags, *extra_tags]
         if gated != "none":
-            cells.append(nbformat.v4.new_markdown_cell(exercise_md(f"ex-{i}", f"Exercise {i}", "Do it.")))
+            cells.append(
+                nbformat.v4.new_markdown_cell(exercise_md(f"ex-{i}", f"Exercise {i}", "Do it."))
+            )
             cells.append(nbformat.v4.new_markdown_cell(solution_start(f"ex-{i}")))
             if gated == "gated-with-text":
-                cells.append(nbformat.v4.new_markdown_cell(f"The worked answer number {i} explains it in detail."))
+                cells.append(
+                    nbformat.v4.new_markdown_cell(
+                        f"The worked answer number {i} explains it in detail."
+                    )
+                )
         cells.append(_synthetic_cell(i, region, cell_tags))
         if gated != "none":
             cells.append(nbformat.v4.new_markdown_cell(SOLUTION_END))
@@ -714,12 +869,22 @@ def test_real_chapter_stubs_raise_the_exercise_error(chapter, tmp_path):
     """Set-up cell, stubs and autograde cells of the student version: the first failure is the first stub's."""
     student = assign.student_notebook(nbformat.read(chapter, as_version=4))
     stubs = [i for i, c in enumerate(student.cells) if exercises.STUB in tags(c)]
-    assert stubs, f"{chapter.name} has no coding exercise (a '{exercises.SOLUTION}' cell with a solution region)"
-    selected = [i for i in code_indices(student)
-                if exercises.STUB in tags(student.cells[i]) or exercises.AUTOGRADE in tags(student.cells[i])]
+    assert stubs, (
+        f"{chapter.name} has no coding exercise (a '{exercises.SOLUTION}' cell with a solution region)"
+    )
+    selected = [
+        i
+        for i in code_indices(student)
+        if exercises.STUB in tags(student.cells[i]) or exercises.AUTOGRADE in tags(student.cells[i])
+    ]
     with pytest.raises(CellError) as info:
         try:
-            run_cells(student, with_dependencies(student, selected), folder=chapter.parent, name=chapter.name)
+            run_cells(
+                student,
+                with_dependencies(student, selected),
+                folder=chapter.parent,
+                name=chapter.name,
+            )
         except CellError as err:
             if isinstance(err.error, NotImplementedError):
                 raise
@@ -732,25 +897,38 @@ def test_real_chapter_stubs_raise_the_exercise_error(chapter, tmp_path):
     first_check = _first_autograde_after(student, stubs[0])
     assert info.value.index == first_check, (info.value, first_check)
     defined = _names(student.cells[stubs[0]].source)[0]
-    assert defined & _names(student.cells[first_check].source)[1], "the check does not call the stubbed function"
-    between = [i for i in code_indices(student) if stubs[0] < i < first_check
-               and defined & _names(student.cells[i].source)[1]]
+    assert defined & _names(student.cells[first_check].source)[1], (
+        "the check does not call the stubbed function"
+    )
+    between = [
+        i
+        for i in code_indices(student)
+        if stubs[0] < i < first_check and defined & _names(student.cells[i].source)[1]
+    ]
     assert between == [], f"cells {between} call the stubbed function before its autograde cell"
 
 
 def _first_autograde_after(nb, index):
-    return next((i for i, c in enumerate(nb.cells) if i > index and exercises.AUTOGRADE in tags(c)), None)
+    return next(
+        (i for i, c in enumerate(nb.cells) if i > index and exercises.AUTOGRADE in tags(c)), None
+    )
 
 
 def _stubs_by_label(nb) -> dict[str, int]:
-    return {exercises.parse_exercise_header(c.source)[0]: i for i, c in enumerate(nb.cells) if exercises.STUB in tags(c)}
+    return {
+        exercises.parse_exercise_header(c.source)[0]: i
+        for i, c in enumerate(nb.cells)
+        if exercises.STUB in tags(c)
+    }
 
 
 def test_every_real_chapter_has_a_wrong_answer_in_the_table():
     """At least one deliberately wrong answer per chapter with a coding exercise (see WRONG_ANSWERS)."""
     covered = {wrong.chapter for wrong in WRONG_ANSWERS}
     missing = [p.name for p in REAL_CHAPTERS if p.name[:2] not in covered]
-    assert missing == [], f"add a deliberately wrong answer for {missing} to WRONG_ANSWERS in tests/_exercise_notebooks.py"
+    assert missing == [], (
+        f"add a deliberately wrong answer for {missing} to WRONG_ANSWERS in tests/_exercise_notebooks.py"
+    )
 
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=lambda wrong: wrong.label)
@@ -765,30 +943,50 @@ def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_mes
     student = assign.student_notebook(source)
     stubs = _stubs_by_label(student)
     if wrong.label not in stubs:
-        pytest.skip(f"{chapter.name} has no coding exercise {wrong.label!r} (it has {sorted(stubs)}): "
-                    "the chapter changed; update WRONG_ANSWERS in tests/_exercise_notebooks.py")
-    solutions = {exercises.parse_exercise_header(c.source)[0]: c.source for c in source.cells
-                 if c.cell_type == "code" and exercises.SOLUTION in tags(c) and exercises.has_solution_region(c.source)}
+        pytest.skip(
+            f"{chapter.name} has no coding exercise {wrong.label!r} (it has {sorted(stubs)}): "
+            "the chapter changed; update WRONG_ANSWERS in tests/_exercise_notebooks.py"
+        )
+    solutions = {
+        exercises.parse_exercise_header(c.source)[0]: c.source
+        for c in source.cells
+        if c.cell_type == "code"
+        and exercises.SOLUTION in tags(c)
+        and exercises.has_solution_region(c.source)
+    }
     for label, index in stubs.items():
         cell = student.cells[index]
-        cell.source = fill_stub(cell.source, wrong.body) if label == wrong.label else solutions[label]
+        cell.source = (
+            fill_stub(cell.source, wrong.body) if label == wrong.label else solutions[label]
+        )
     target = stubs[wrong.label]
     check = _first_autograde_after(student, target)
     assert check is not None, f"{wrong.label} has no autograde cell after its stub"
     failure = None
     try:
-        run_cells(student, with_dependencies(student, [target, check]), folder=chapter.parent, name=chapter.name)
+        run_cells(
+            student,
+            with_dependencies(student, [target, check]),
+            folder=chapter.parent,
+            name=chapter.name,
+        )
     except CellError as err:
         failure = err
     if failure is not None and failure.index != check:
         # the selection missed something the check needs: run every cell in order up to the check (exact)
         failure = None
         try:
-            run_cells(student, [i for i in code_indices(student) if i <= check], folder=chapter.parent,
-                      name=chapter.name)
+            run_cells(
+                student,
+                [i for i in code_indices(student) if i <= check],
+                folder=chapter.parent,
+                name=chapter.name,
+            )
         except CellError as err:
             failure = err
-    assert failure is not None, f"the wrong answer ({wrong.mistake}) passes the autograde cell of {wrong.label}"
+    assert failure is not None, (
+        f"the wrong answer ({wrong.mistake}) passes the autograde cell of {wrong.label}"
+    )
     assert failure.index == check, failure
     assert isinstance(failure.error, AssertionError), failure
     assert re.search(wrong.message, str(failure.error)), (wrong.mistake, str(failure.error))
@@ -796,9 +994,12 @@ def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_mes
 
 def test_real_chapters_are_listed():
     """The per-chapter tests above run for every ``book/NN_*.ipynb``; this notes how many there are."""
-    assert all(path.suffix == ".ipynb" and path.parent == assign.DEFAULT_BOOK for path in REAL_CHAPTERS)
-    assert len({p.name[:2] for p in REAL_CHAPTERS}) == len(REAL_CHAPTERS), "two notebooks share a chapter number"
-
+    assert all(
+        path.suffix == ".ipynb" and path.parent == assign.DEFAULT_BOOK for path in REAL_CHAPTERS
+    )
+    assert len({p.name[:2] for p in REAL_CHAPTERS}) == len(REAL_CHAPTERS), (
+        "two notebooks share a chapter number"
+    )
 
 
 @pytest.mark.parametrize("nb", ["x", {"cells": "no list"}, None])

@@ -71,7 +71,9 @@ def test_moving_average_baseline_updates():
     assert float(ema.value) == 0.0
     f1 = torch.tensor([1.0, 3.0], dtype=DTYPE)
     assert torch.equal(ema(f1), torch.zeros(2, dtype=DTYPE))  # the value before the update is used
-    assert float(ema.update()) == pytest.approx(2.0)  # bias-corrected: first value = first batch mean
+    assert float(ema.update()) == pytest.approx(
+        2.0
+    )  # bias-corrected: first value = first batch mean
     ema(torch.tensor([6.0, 6.0], dtype=DTYPE))
     # ((0.5 * 0.5 * 2 + 0.5 * 6) / (1 - 0.25)
     assert float(ema.update()) == pytest.approx((0.25 * 2 + 0.5 * 6) / 0.75)
@@ -84,7 +86,12 @@ def test_rloo_is_unbiased_and_has_its_exact_variance(group_size):
     f = quadratic(k)
     params = gaussian_params()
     grads = estimators.score_function_grad(
-        f, Normal, params, group_size * groups, baseline=bl.LeaveOneOutBaseline(group_size), generator=gen(group_size)
+        f,
+        Normal,
+        params,
+        group_size * groups,
+        baseline=bl.LeaveOneOutBaseline(group_size),
+        generator=gen(group_size),
     )
     exact = exact_quadratic_grad(k)
     for p in params:
@@ -100,7 +107,9 @@ def test_rloo_is_unbiased_and_has_its_exact_variance(group_size):
 def test_rloo_composes_with_score_function_grad_per_sample():
     f = quadratic(0.0)
     params = gaussian_params(0.5, 2.0)
-    grads = estimators.score_function_grad(f, Normal, params, 8, baseline=bl.LeaveOneOutBaseline(4), generator=gen(7))
+    grads = estimators.score_function_grad(
+        f, Normal, params, 8, baseline=bl.LeaveOneOutBaseline(4), generator=gen(7)
+    )
     plain = estimators.score_function_grad(f, Normal, params, 8, generator=gen(7))
     x = sampling.draw(Normal(**params), (8,), gen(7))
     scores = reference.gaussian_scores(x, 0.5, 2.0)
@@ -130,23 +139,31 @@ def test_toy_baselines_reduce_variance_by_the_exact_margin():
     params = {"logits": torch.tensor(THETA, dtype=DTYPE)}
     m = reference.discrete_score_function_moments(toy, Bernoulli, params, "logits")
     exact_ratio = m.variance() / m.variance(m.mean_f)
-    assert exact_ratio == pytest.approx(46.41, abs=0.01)  # the margin: 46x less variance with b = E[f]
+    assert exact_ratio == pytest.approx(
+        46.41, abs=0.01
+    )  # the margin: 46x less variance with b = E[f]
     n = 20_000
     p = 0.3
     probs = torch.tensor([1 - p, p], dtype=DTYPE)
     score = torch.tensor([-p, 1 - p], dtype=DTYPE)
     cost = toy(torch.tensor([0.0, 1.0], dtype=DTYPE))
     for baseline, exact_var in [(None, m.variance()), (m.mean_f, m.variance(m.mean_f))]:
-        grads = estimators.score_function_grad(toy, Bernoulli, params, n, baseline=baseline, generator=gen(11))
+        grads = estimators.score_function_grad(
+            toy, Bernoulli, params, n, baseline=baseline, generator=gen(11)
+        )
         values = (cost - (baseline or 0.0)) * score
         se = _two_point_variance_se(values, probs, n)
         assert abs(float(grads["logits"].var()) - exact_var) < 5 * se
         assert abs(float(grads["logits"].mean()) - m.grad) < 5 * math.sqrt(exact_var / n)
     # the optimal baseline: every sample is the exact gradient
-    grads = estimators.score_function_grad(toy, Bernoulli, params, 100, baseline=m.optimal_baseline, generator=gen(12))
+    grads = estimators.score_function_grad(
+        toy, Bernoulli, params, 100, baseline=m.optimal_baseline, generator=gen(12)
+    )
     torch.testing.assert_close(grads["logits"], torch.full((100,), m.grad, dtype=DTYPE))
     # RLOO with K = 4: exact variance by the moment formula, measured within 5 standard errors
-    grads = estimators.score_function_grad(toy, Bernoulli, params, 4 * 8192, baseline=bl.LeaveOneOutBaseline(4), generator=gen(13))
+    grads = estimators.score_function_grad(
+        toy, Bernoulli, params, 4 * 8192, baseline=bl.LeaveOneOutBaseline(4), generator=gen(13)
+    )
     est = bl.group_means(grads["logits"], 4)
     measured, se = variance_and_se(est)
     assert abs(measured - m.rloo_variance(4)) < 5 * se
@@ -166,7 +183,9 @@ def test_leave_one_out_needs_two_samples():
     with pytest.raises(ValueError, match="group_size must be an integer >= 2"):
         bl.LeaveOneOutBaseline(group_size=1)
     with pytest.raises(ValueError, match="K >= 2"):
-        estimators.score_function_grad(quadratic(0.0), Normal, gaussian_params(), 1, baseline=bl.leave_one_out_baseline)
+        estimators.score_function_grad(
+            quadratic(0.0), Normal, gaussian_params(), 1, baseline=bl.leave_one_out_baseline
+        )
     with pytest.raises(ValueError, match="not a multiple of group_size"):
         bl.leave_one_out_baseline(torch.randn(6), group_size=4)
     with pytest.raises(ValueError, match="group_size must be an integer >= 2"):
@@ -184,8 +203,15 @@ def test_other_bad_inputs():
         bl.apply_baseline(torch.ones(3), {"loc": torch.ones(3)}, {"scale": 1.0})
 
 
-@pytest.mark.parametrize(("initial", "error"), [(float("nan"), ValueError), (float("inf"), ValueError), ("abc", TypeError),
-                                                (torch.tensor([1.0, float("nan")]), ValueError)])
+@pytest.mark.parametrize(
+    ("initial", "error"),
+    [
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        ("abc", TypeError),
+        (torch.tensor([1.0, float("nan")]), ValueError),
+    ],
+)
 def test_moving_average_baseline_checks_initial_at_construction(initial, error):
     with pytest.raises(error, match="initial"):
         bl.MovingAverageBaseline(initial=initial)

@@ -16,7 +16,11 @@ from lecture9 import cli, training, vae
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 DTYPE = torch.float64
-UNBIASED = [("score_function", None, 1), ("score_function", "leave_one_out", 2), ("disarm", None, 1)]
+UNBIASED = [
+    ("score_function", None, 1),
+    ("score_function", "leave_one_out", 2),
+    ("disarm", None, 1),
+]
 RELAXED = ["gumbel_softmax", "straight_through"]
 
 
@@ -30,11 +34,15 @@ def tiny():
 
 def enumerated_elbo(model, x):
     """The exact ELBO per datapoint, written with torch.distributions: sum over the 2^3 codes, KL by kl_divergence."""
-    codes = torch.tensor([[(c >> k) & 1 for k in range(3)] for c in range(8)], dtype=DTYPE)[:, None, :]  # (8, 1, 3)
+    codes = torch.tensor([[(c >> k) & 1 for k in range(3)] for c in range(8)], dtype=DTYPE)[
+        :, None, :
+    ]  # (8, 1, 3)
     logits = model.encode(x)
     q = D.Independent(D.Bernoulli(logits=logits), 1)
     prior = D.Independent(D.Bernoulli(probs=torch.full_like(logits, 0.5)), 1)
-    log_px = D.Independent(D.Bernoulli(logits=model.decode(codes.expand(8, len(x), 3))), 1).log_prob(x)
+    log_px = D.Independent(
+        D.Bernoulli(logits=model.decode(codes.expand(8, len(x), 3))), 1
+    ).log_prob(x)
     return (q.log_prob(codes).exp() * log_px).sum(0) - D.kl_divergence(q, prior)
 
 
@@ -51,7 +59,9 @@ def test_kl_against_torch_kl_divergence():
     logits = torch.linspace(-12.0, 12.0, 5 * 16, dtype=DTYPE).reshape(5, 16)
     q = D.Independent(D.Bernoulli(logits=logits), 1)
     prior = D.Independent(D.Bernoulli(probs=torch.full_like(logits, 0.5)), 1)
-    torch.testing.assert_close(bv.bernoulli_kl(logits), D.kl_divergence(q, prior), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        bv.bernoulli_kl(logits), D.kl_divergence(q, prior), rtol=1e-10, atol=1e-12
+    )
     torch.testing.assert_close(bv.bernoulli_kl(torch.zeros(3, 7)), torch.zeros(3))
     extreme = bv.bernoulli_kl(torch.tensor([[-500.0, 500.0]]))  # stable from the logits: 2 log 2
     torch.testing.assert_close(extreme, torch.tensor([2 * math.log(2.0)]))
@@ -70,26 +80,45 @@ def test_exact_elbo_by_enumeration_and_iwae(tiny):
     se = values.std(0) / math.sqrt(len(values))
     assert ((values.mean(0) - exact).abs() < 5 * se).all(), (values.mean(0), exact, se)
     # the importance-weighted bound tends to log p(x) = logsumexp_b log p(x | b) + log p(b)
-    codes = torch.tensor([[(c >> k) & 1 for k in range(3)] for c in range(8)], dtype=DTYPE)[:, None, :]
+    codes = torch.tensor([[(c >> k) & 1 for k in range(3)] for c in range(8)], dtype=DTYPE)[
+        :, None, :
+    ]
     log_px = D.Independent(D.Bernoulli(logits=model.decode(codes.expand(8, 4, 3))), 1).log_prob(x)
     log_marginal = torch.logsumexp(log_px - 3 * math.log(2.0), 0)
     iwae = vae.evaluate_bound(model, x, bound="iwae", num_samples=4000, generator=gen(4))
     assert (iwae > exact).all()
-    torch.testing.assert_close(iwae, log_marginal, rtol=0, atol=0.03)  # a stochastic bound, bias O(1/K)
+    torch.testing.assert_close(
+        iwae, log_marginal, rtol=0, atol=0.03
+    )  # a stochastic bound, bias O(1/K)
 
 
-@pytest.mark.parametrize("estimator, baseline, num_samples", UNBIASED, ids=["score_function", "rloo", "disarm"])
+@pytest.mark.parametrize(
+    "estimator, baseline, num_samples", UNBIASED, ids=["score_function", "rloo", "disarm"]
+)
 def test_unbiased_encoder_gradients(tiny, estimator, baseline, num_samples):
     model, x = tiny
     exact = exact_encoder_gradient(model, x)
-    draws = vae.encoder_gradients(model, x, num_draws=6000, num_samples=num_samples, estimator=estimator,
-                                  baseline=baseline, generator=gen(5))
+    draws = vae.encoder_gradients(
+        model,
+        x,
+        num_draws=6000,
+        num_samples=num_samples,
+        estimator=estimator,
+        baseline=baseline,
+        generator=gen(5),
+    )
     se = draws.std(0) / math.sqrt(len(draws))
     err = (draws.mean(0) - exact).abs()
     assert (err <= 5 * se + 1e-12).all(), float((err / (se + 1e-300)).max())
     # the value of the estimate is the Monte Carlo ELBO at hard codes: unbiased
-    values = vae.elbo(model, x.expand(20_000, 4, 6), num_samples=num_samples, estimator=estimator, baseline=baseline,
-                      generator=gen(6)).detach()
+    values = vae.elbo(
+        model,
+        x.expand(20_000, 4, 6),
+        num_samples=num_samples,
+        estimator=estimator,
+        baseline=baseline,
+        generator=gen(6),
+    ).detach()
     se = values.std(0) / math.sqrt(len(values))
     assert ((values.mean(0) - enumerated_elbo(model, x)).abs() < 5 * se).all()
 
@@ -100,7 +129,9 @@ def test_relaxed_encoder_gradients_are_biased(tiny, estimator):
     exact = exact_encoder_gradient(model, x)
     draws = vae.encoder_gradients(model, x, num_draws=6000, estimator=estimator, generator=gen(7))
     se = draws.std(0) / math.sqrt(len(draws))
-    z = (draws.mean(0) - exact).abs()[se > 0] / se[se > 0]  # (weights of a pixel that is 0 in x get no gradient)
+    z = (draws.mean(0) - exact).abs()[se > 0] / se[
+        se > 0
+    ]  # (weights of a pixel that is 0 in x get no gradient)
     assert z.max() > 10, float(z.max())  # measurably biased at temperature 0.5
     # DisARM at the same seed and number of draws stays within its standard errors
     disarm = vae.encoder_gradients(model, x, num_draws=6000, estimator="disarm", generator=gen(7))
@@ -143,27 +174,68 @@ def test_model_rebuilds_samples_and_leaves_global_rng_alone():
 def test_trains_with_the_shared_loop_and_resumes(tmp_path):
     x = (torch.rand(60, 64, generator=gen(8)) < 0.3).float()
     kwargs = dict(epochs=2, batch_size=20, estimator="disarm", test_data=x[:20], progress=False)
-    full = training.train(bv.BernoulliVAE(64, 4, (16,), generator=gen(9)), x, generator=gen(10), **kwargs)
+    full = training.train(
+        bv.BernoulliVAE(64, 4, (16,), generator=gen(9)), x, generator=gen(10), **kwargs
+    )
     ckpt = tmp_path / "ckpt.pt"
     model = bv.BernoulliVAE(64, 4, (16,), generator=gen(9))
     training.train(model, x, generator=gen(10), checkpoint=ckpt, **{**kwargs, "epochs": 1})
-    resumed = training.train(bv.BernoulliVAE(64, 4, (16,), generator=gen(9)), x, generator=gen(11),
-                             checkpoint=ckpt, resume=True, **kwargs)
+    resumed = training.train(
+        bv.BernoulliVAE(64, 4, (16,), generator=gen(9)),
+        x,
+        generator=gen(11),
+        checkpoint=ckpt,
+        resume=True,
+        **kwargs,
+    )
     assert resumed["test_elbo"] == full["test_elbo"] and resumed["train_elbo"] == full["train_elbo"]
     with pytest.raises(ValueError, match="temperature"):  # another relaxation is another model
-        training.train(bv.BernoulliVAE(64, 4, (16,), temperature=0.3), x, checkpoint=ckpt, resume=True, **kwargs)
+        training.train(
+            bv.BernoulliVAE(64, 4, (16,), temperature=0.3),
+            x,
+            checkpoint=ckpt,
+            resume=True,
+            **kwargs,
+        )
 
 
 def test_cli_round_trip_on_digits(tmp_path):
     out = tmp_path / "run"
-    argv = ["train-vae", "--latent", "bernoulli", "--latent-dim", "16", "--estimator", "score_function",
-            "--baseline", "leave_one_out", "--num-samples", "2", "--epochs", "1", "--no-progress",
-            "--iwae-samples", "50", "--out", str(out)]
+    argv = [
+        "train-vae",
+        "--latent",
+        "bernoulli",
+        "--latent-dim",
+        "16",
+        "--estimator",
+        "score_function",
+        "--baseline",
+        "leave_one_out",
+        "--num-samples",
+        "2",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--iwae-samples",
+        "50",
+        "--out",
+        str(out),
+    ]
     assert cli.main(argv) == 0
     metrics = json.loads((out / training.METRICS_NAME).read_text())
     assert metrics["latent"] == "bernoulli" and metrics["final"]["test_elbo_codes"] == "hard"
-    assert metrics["model_config"]["latent_dim"] == 16 and metrics["settings"]["estimator"] == "score_function"
-    assert 20 < metrics["final"]["test_neg_elbo"] < 60 and metrics["final"]["test_iwae_nll"] < metrics["final"][
-        "test_neg_elbo"]
-    assert cli.main([*argv[:-5], "--epochs", "2", "--iwae-samples", "0", "--resume", "--out", str(out)]) == 0
+    assert (
+        metrics["model_config"]["latent_dim"] == 16
+        and metrics["settings"]["estimator"] == "score_function"
+    )
+    assert (
+        20 < metrics["final"]["test_neg_elbo"] < 60
+        and metrics["final"]["test_iwae_nll"] < metrics["final"]["test_neg_elbo"]
+    )
+    assert (
+        cli.main(
+            [*argv[:-5], "--epochs", "2", "--iwae-samples", "0", "--resume", "--out", str(out)]
+        )
+        == 0
+    )
     assert json.loads((out / training.METRICS_NAME).read_text())["final"]["epochs"] == 2

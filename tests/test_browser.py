@@ -112,21 +112,27 @@ PAGES = toc_pages()
 
 def _find_executable(*names: str) -> str | None:
     for name in names:
-        found = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+        found = shutil.which(name) or (
+            name if os.path.isabs(name) and os.access(name, os.X_OK) else None
+        )
         if found:
             return found
     return None
 
 
 @contextlib.contextmanager
-def headless_chromium(*, profile_prefix: str, timeout_s: float, extra_flags=(), browser_log: bool = False):
+def headless_chromium(
+    *, profile_prefix: str, timeout_s: float, extra_flags=(), browser_log: bool = False
+):
     """A headless Chromium with a fresh profile, quit afterwards; skips (or fails, if required) when unavailable."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
     except ImportError:
         _unavailable("selenium is not installed (pip install -r requirements.txt)")
-    chromium = _find_executable("chromium", "chromium-browser", "google-chrome", "/usr/lib/chromium/chromium")
+    chromium = _find_executable(
+        "chromium", "chromium-browser", "google-chrome", "/usr/lib/chromium/chromium"
+    )
     chromedriver = _find_executable("chromedriver", "/usr/lib/chromium/chromedriver")
     if chromium is None or chromedriver is None:
         _unavailable(
@@ -155,7 +161,9 @@ def driver():
     """Headless Chromium for the built book's pages."""
     if not (HTML / "index.html").is_file():
         _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
-    with headless_chromium(profile_prefix="lecture9-chromium-", timeout_s=PAGE_TIMEOUT_S, browser_log=True) as browser:
+    with headless_chromium(
+        profile_prefix="lecture9-chromium-", timeout_s=PAGE_TIMEOUT_S, browser_log=True
+    ) as browser:
         yield browser
 
 
@@ -265,13 +273,21 @@ def _screenshot(driver, page: str) -> Path:
     for old in SCREENSHOTS.glob(f"{name}-*.png"):
         old.unlink()
     first = None
-    for number, top in enumerate(range(0, min(height, MAX_SCREENSHOT_TILES * SCREENSHOT_TILE), SCREENSHOT_TILE), 1):
+    for number, top in enumerate(
+        range(0, min(height, MAX_SCREENSHOT_TILES * SCREENSHOT_TILE), SCREENSHOT_TILE), 1
+    ):
         shot = driver.execute_cdp_cmd(
             "Page.captureScreenshot",
             {
                 "format": "png",
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": top, "width": width, "height": min(SCREENSHOT_TILE, height - top), "scale": 1},
+                "clip": {
+                    "x": 0,
+                    "y": top,
+                    "width": width,
+                    "height": min(SCREENSHOT_TILE, height - top),
+                    "scale": 1,
+                },
             },
         )
         path = SCREENSHOTS / (f"{name}.png" if number == 1 else f"{name}-{number}.png")
@@ -281,7 +297,9 @@ def _screenshot(driver, page: str) -> Path:
 
 
 def _severe_console_messages(driver) -> list[str]:
-    return [entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    return [
+        entry["message"] for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -309,9 +327,13 @@ def test_page_renders(driver, page):
         problems.append("no <h1> heading")
     if info["math"]:
         if mathjax != "ok":
-            problems.append(f"MathJax did not typeset the page ({mathjax}); is _static/mathjax in the build?")
+            problems.append(
+                f"MathJax did not typeset the page ({mathjax}); is _static/mathjax in the build?"
+            )
         if info["untypeset"]:
-            problems.append(f"{len(info['untypeset'])} formula(s) not typeset, e.g. {info['untypeset'][:3]}")
+            problems.append(
+                f"{len(info['untypeset'])} formula(s) not typeset, e.g. {info['untypeset'][:3]}"
+            )
         if info["mathErrors"]:
             problems.append(f"MathJax could not typeset: {info['mathErrors'][:5]}")
     raw = sorted({m.group(0) for m in RAW_TEX.finditer(info["text"])})
@@ -326,11 +348,15 @@ def test_page_renders(driver, page):
     if console:
         problems.append(f"console errors: {console[:5]}")
     if info["external"] or info["fetched"]:
-        problems.append(f"page needs the network: {sorted(set(info['external'] + info['fetched']))[:5]}")
+        problems.append(
+            f"page needs the network: {sorted(set(info['external'] + info['fetched']))[:5]}"
+        )
     solutions = info["solutions"]
     if info["edition"] == "solutions-hidden":
         if solutions:
-            problems.append(f"{len(solutions)} solution(s) on a page of the solutions-hidden edition")
+            problems.append(
+                f"{len(solutions)} solution(s) on a page of the solutions-hidden edition"
+            )
     elif info["exercises"] and not solutions:
         problems.append(f"{info['exercises']} exercise(s) but no solution on the page")
     for solution in solutions:
@@ -343,13 +369,29 @@ def test_page_renders(driver, page):
         try:
             WebDriverWait(driver, 5).until(lambda d: d.execute_script(FIRST_SOLUTION_VISIBLE))
         except Exception:  # noqa: BLE001 - reported below
-            problems.append(f"solution {solutions[0]['id']} does not open when its button is clicked")
+            problems.append(
+                f"solution {solutions[0]['id']} does not open when its button is clicked"
+            )
     assert not problems, f"{page} ({path}, screenshot {shot}):\n  - " + "\n  - ".join(problems)
 
 
 # --- the solutions-hidden edition ----------------------------------------------------
 
-_BLOCKS = ["p", "li", "pre", "td", "dt", "dd", "div.math", "span.math", "h1", "h2", "h3", "h4", "caption"]
+_BLOCKS = [
+    "p",
+    "li",
+    "pre",
+    "td",
+    "dt",
+    "dd",
+    "div.math",
+    "span.math",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "caption",
+]
 MIN_SECRET_LENGTH = 16
 
 
@@ -392,7 +434,9 @@ def _notebook_text(notebook) -> list[str]:
     texts = []
     for cell in notebook.cells:
         if "stub" in cell.get("metadata", {}).get("tags", []):
-            texts.append("\n".join(line for line in cell.source.splitlines() if "BEGIN SOLUTION" in line))
+            texts.append(
+                "\n".join(line for line in cell.source.splitlines() if "BEGIN SOLUTION" in line)
+            )
             continue
         texts.append(cell.source)
         for output in cell.get("outputs", []):
@@ -416,7 +460,9 @@ def test_solutions_hidden_build():
     # A line of a solution that also appears outside the solutions (a signature given in
     # the exercise, a marker documented in the API reference) is not secret.
     shown = "\n".join(outside)
-    secrets = {line for line in inside - outside if len(line) >= MIN_SECRET_LENGTH and line not in shown}
+    secrets = {
+        line for line in inside - outside if len(line) >= MIN_SECRET_LENGTH and line not in shown
+    }
     assert secrets, f"the full build at {HTML} has no solution text to check against"
 
     problems = []
@@ -426,18 +472,29 @@ def test_solutions_hidden_build():
     # _sources/ may hold only the student notebooks behind the download button; the page
     # sources (html_copy_source) would be the full notebooks.
     copied = sorted(
-        str(p.relative_to(STUDENT_HTML)) for p in (STUDENT_HTML / "_sources").rglob("*")
+        str(p.relative_to(STUDENT_HTML))
+        for p in (STUDENT_HTML / "_sources").rglob("*")
         if p.is_file() and p.suffix != ".ipynb"
     )
     if copied:
-        problems.append(f"page sources copied into _sources/ (html_copy_source must be off): {copied[:5]}")
+        problems.append(
+            f"page sources copied into _sources/ (html_copy_source must be off): {copied[:5]}"
+        )
     leaked_images = sorted(
         name for name in solution_images if name and (STUDENT_HTML / "_images" / name).exists()
     )
     if leaked_images:
         problems.append(f"solution figures copied into _images/: {leaked_images[:5]}")
     for path in sorted(STUDENT_HTML.rglob("*")):
-        if not path.is_file() or path.suffix in {".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf"}:
+        if not path.is_file() or path.suffix in {
+            ".png",
+            ".jpg",
+            ".jpeg",
+            ".gif",
+            ".woff",
+            ".woff2",
+            ".ttf",
+        }:
             continue
         if "_static" in path.relative_to(STUDENT_HTML).parts and path.suffix != ".html":
             continue
@@ -447,7 +504,9 @@ def test_solutions_hidden_build():
             notebook = nbformat.reads(text, as_version=4)
             haystack = "\n".join(_notebook_text(notebook))
             if "### BEGIN SOLUTION" in haystack:
-                problems.append(f"{path.relative_to(STUDENT_HTML)}: a solution region (### BEGIN SOLUTION)")
+                problems.append(
+                    f"{path.relative_to(STUDENT_HTML)}: a solution region (### BEGIN SOLUTION)"
+                )
         elif path.suffix == ".html":
             soup = BeautifulSoup(text, "html.parser")
             if soup.select("div.solution"):
@@ -456,14 +515,23 @@ def test_solutions_hidden_build():
         leaks = sorted(secret for secret in secrets if secret in haystack)
         if leaks:
             problems.append(f"{path.relative_to(STUDENT_HTML)}: solution text {leaks[:3]}")
-    assert not problems, "solutions-hidden build leaks solutions:\n  - " + "\n  - ".join(problems[:20])
+    assert not problems, "solutions-hidden build leaks solutions:\n  - " + "\n  - ".join(
+        problems[:20]
+    )
 
 
 # --- links -------------------------------------------------------------------------
 
 #: The repository of ``_config.yml`` before it is set (book/_ext/lecture9_book.py).
 PLACEHOLDER_LINK = re.compile(r"github\.com/OWNER\b|//OWNER\.github\.io", re.IGNORECASE)
-_LINK_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src", "iframe": "src", "source": "src"}
+_LINK_ATTRIBUTES = {
+    "a": "href",
+    "link": "href",
+    "img": "src",
+    "script": "src",
+    "iframe": "src",
+    "source": "src",
+}
 
 
 def _link_problems(html_dir: Path) -> tuple[int, list[str]]:
@@ -487,7 +555,9 @@ def _link_problems(html_dir: Path) -> tuple[int, list[str]]:
         where = page.relative_to(html_dir)
         text = page.read_text(encoding="utf-8", errors="ignore")
         if PLACEHOLDER_LINK.search(text):
-            problems.append(f"{where}: mentions the placeholder repository ({PLACEHOLDER_LINK.search(text).group(0)})")
+            problems.append(
+                f"{where}: mentions the placeholder repository ({PLACEHOLDER_LINK.search(text).group(0)})"
+            )
         soup = BeautifulSoup(text, "html.parser")
         for tag, attribute in _LINK_ATTRIBUTES.items():
             for element in soup.find_all(tag, attrs={attribute: True}):
@@ -500,9 +570,17 @@ def _link_problems(html_dir: Path) -> tuple[int, list[str]]:
                 if target.is_dir():
                     target = target / "index.html"
                 if not target.is_file() or not target.is_relative_to(html_dir):
-                    problems.append(f"{where}: <{tag} {attribute}={link!r}> leads to no file of the build")
-                elif parts.fragment and target.suffix == ".html" and unquote(parts.fragment) not in anchors(target):
-                    problems.append(f"{where}: <{tag} {attribute}={link!r}>: no id {parts.fragment!r} in {target.name}")
+                    problems.append(
+                        f"{where}: <{tag} {attribute}={link!r}> leads to no file of the build"
+                    )
+                elif (
+                    parts.fragment
+                    and target.suffix == ".html"
+                    and unquote(parts.fragment) not in anchors(target)
+                ):
+                    problems.append(
+                        f"{where}: <{tag} {attribute}={link!r}>: no id {parts.fragment!r} in {target.name}"
+                    )
     return checked, problems
 
 
@@ -512,4 +590,7 @@ def test_no_dead_links():
         _unavailable(f"no built book at {HTML}: run `jupyter-book build .` first")
     checked, problems = _link_problems(HTML)
     assert checked > 0, f"no internal link found in {HTML}"
-    assert not problems, f"{len(problems)} dead or placeholder link(s) in {HTML}:\n  - " + "\n  - ".join(problems[:30])
+    assert not problems, (
+        f"{len(problems)} dead or placeholder link(s) in {HTML}:\n  - "
+        + "\n  - ".join(problems[:30])
+    )

@@ -52,8 +52,14 @@ def assert_moments(grads: torch.Tensor, mean: torch.Tensor, variance: torch.Tens
 def test_relaxed_estimators_match_the_exact_moments(k, estimator, tau):
     logits, values = problem(k)
     grad = estimators.get(estimator).grad
-    g = grad(toy(values), D.OneHotCategorical, {"logits": logits}, NUM_SAMPLES, temperature=tau,
-             generator=torch.Generator().manual_seed(k))["logits"]
+    g = grad(
+        toy(values),
+        D.OneHotCategorical,
+        {"logits": logits},
+        NUM_SAMPLES,
+        temperature=tau,
+        generator=torch.Generator().manual_seed(k),
+    )["logits"]
     mean, variance = enumeration.relaxed_categorical_moments(logits, values, TARGET, tau, estimator)
     assert_moments(g, mean, variance, f"{estimator}, K = {k}, tau = {tau}")
 
@@ -61,18 +67,31 @@ def test_relaxed_estimators_match_the_exact_moments(k, estimator, tau):
 @pytest.mark.parametrize("estimator", ["gumbel_softmax", "straight_through"])
 def test_independent_over_three_variables(estimator):
     """A separable cost over 3 variables: each variable's gradient has its own variable's exact moments."""
-    logits = torch.stack([problem(4)[0], problem(4)[0] + 0.5, torch.tensor([1.0, -0.5, 0.0, 0.3], dtype=DTYPE)])
+    logits = torch.stack(
+        [problem(4)[0], problem(4)[0] + 0.5, torch.tensor([1.0, -0.5, 0.0, 0.3], dtype=DTYPE)]
+    )
     values = problem(4)[1]
 
     def cost(z):
         return (((z * values).sum(-1) - TARGET) ** 2).sum(-1)
 
     bits = lambda logits: D.Independent(D.OneHotCategorical(logits=logits), 1)  # noqa: E731
-    g = estimators.get(estimator).grad(cost, bits, {"logits": logits}, NUM_SAMPLES, temperature=0.5,
-                                       generator=torch.Generator().manual_seed(3))["logits"]
+    g = estimators.get(estimator).grad(
+        cost,
+        bits,
+        {"logits": logits},
+        NUM_SAMPLES,
+        temperature=0.5,
+        generator=torch.Generator().manual_seed(3),
+    )["logits"]
     assert g.shape == (NUM_SAMPLES, 3, 4)
-    exact = [enumeration.relaxed_categorical_moments(row, values, TARGET, 0.5, estimator) for row in logits]
-    assert_moments(g, torch.stack([m for m, _ in exact]), torch.stack([v for _, v in exact]), estimator)
+    exact = [
+        enumeration.relaxed_categorical_moments(row, values, TARGET, 0.5, estimator)
+        for row in logits
+    ]
+    assert_moments(
+        g, torch.stack([m for m, _ in exact]), torch.stack([v for _, v in exact]), estimator
+    )
 
 
 @pytest.mark.parametrize("k", [2, 4, 8])
@@ -82,11 +101,19 @@ def test_score_function_with_rloo_is_unbiased(k, family):
     f = toy(values) if family is D.OneHotCategorical else lambda idx: (values[idx] - TARGET) ** 2
     _, exact = enumeration.enumerated_gradient(f, family, {"logits": logits})
     for baseline, group in ((None, 1), (LeaveOneOutBaseline(4), 4)):
-        g = estimators.score_function_grad(f, family, {"logits": logits}, 4 * 20_000, baseline=baseline,
-                                           generator=torch.Generator().manual_seed(k))["logits"]
+        g = estimators.score_function_grad(
+            f,
+            family,
+            {"logits": logits},
+            4 * 20_000,
+            baseline=baseline,
+            generator=torch.Generator().manual_seed(k),
+        )["logits"]
         g = group_means(g, group) if group > 1 else g
         z = ((g.mean(0) - exact["logits"]) / (g.std(0) / math.sqrt(len(g)))).abs().max()
-        assert z < 5, f"score function (group {group}), K = {k}: {g.mean(0)} vs exact {exact['logits']}"
+        assert z < 5, (
+            f"score function (group {group}), K = {k}: {g.mean(0)} vs exact {exact['logits']}"
+        )
 
 
 def test_score_function_with_rloo_is_unbiased_over_independent_variables():
@@ -98,9 +125,17 @@ def test_score_function_with_rloo_is_unbiased_over_independent_variables():
 
     bits = lambda logits: D.Independent(D.OneHotCategorical(logits=logits), 1)  # noqa: E731
     _, exact = enumeration.enumerated_gradient(cost, bits, {"logits": logits})
-    g = group_means(estimators.score_function_grad(cost, bits, {"logits": logits}, 2 * 40_000,
-                                                   baseline=LeaveOneOutBaseline(2),
-                                                   generator=torch.Generator().manual_seed(5))["logits"], 2)
+    g = group_means(
+        estimators.score_function_grad(
+            cost,
+            bits,
+            {"logits": logits},
+            2 * 40_000,
+            baseline=LeaveOneOutBaseline(2),
+            generator=torch.Generator().manual_seed(5),
+        )["logits"],
+        2,
+    )
     z = ((g.mean(0) - exact["logits"]) / (g.std(0) / math.sqrt(len(g)))).abs().max()
     assert z < 5, (g.mean(0), exact["logits"])
 
@@ -110,10 +145,14 @@ def test_score_function_with_rloo_is_unbiased_over_independent_variables():
 def test_two_categories_are_one_bit(estimator, tau):
     """K = 2, v = (0, 1): the binary toy at logit -1, whose moments come from one-dimensional quadrature."""
     mean, variance = enumeration.relaxed_categorical_moments(*problem(2), TARGET, tau, estimator)
-    mean_bit, variance_bit = enumeration.relaxed_bernoulli_moments(lambda b: (b - TARGET) ** 2, -1.0, tau, estimator)
+    mean_bit, variance_bit = enumeration.relaxed_bernoulli_moments(
+        lambda b: (b - TARGET) ** 2, -1.0, tau, estimator
+    )
     assert float(mean[1]) == pytest.approx(mean_bit, rel=2e-3, abs=1e-7)
     assert float(variance[1]) == pytest.approx(variance_bit, rel=2e-3)
-    assert float(mean[0]) == pytest.approx(-float(mean[1]), abs=1e-12)  # the logits' gradients sum to zero
+    assert float(mean[0]) == pytest.approx(
+        -float(mean[1]), abs=1e-12
+    )  # the logits' gradients sum to zero
 
 
 def test_the_exact_moments_reject_bad_arguments():
@@ -123,11 +162,14 @@ def test_the_exact_moments_reject_bad_arguments():
     with pytest.raises(ValueError, match="temperature"):
         enumeration.relaxed_categorical_moments(logits, values, TARGET, 0.0, "gumbel_softmax")
     with pytest.raises(ValueError, match="shape"):
-        enumeration.relaxed_categorical_moments(torch.zeros(9), torch.zeros(9), TARGET, 0.5, "gumbel_softmax")
+        enumeration.relaxed_categorical_moments(
+            torch.zeros(9), torch.zeros(9), TARGET, 0.5, "gumbel_softmax"
+        )
     with pytest.raises(ValueError, match="shape"):
         enumeration.relaxed_categorical_moments(logits, values[:2], TARGET, 0.5, "gumbel_softmax")
     with pytest.raises(TypeError, match="logits"):
         enumeration.relaxed_categorical_moments([0.0, 1.0], values, TARGET, 0.5, "gumbel_softmax")
     with pytest.raises(ValueError, match="finite"):
-        enumeration.relaxed_categorical_moments(torch.tensor([0.0, math.nan, 1.0]), values, TARGET, 0.5,
-                                                "gumbel_softmax")
+        enumeration.relaxed_categorical_moments(
+            torch.tensor([0.0, math.nan, 1.0]), values, TARGET, 0.5, "gumbel_softmax"
+        )

@@ -8,9 +8,9 @@ import math
 
 import pytest
 import torch
+from conftest import gen
 from torch import distributions as D
 
-from conftest import gen
 from lecture9 import categorical_vae as cv
 from lecture9 import cli, training, vae
 
@@ -34,7 +34,9 @@ def enumerated_elbo(model, x):
     logits = model.encode(x)
     q = D.Independent(D.OneHotCategorical(logits=logits), 1)
     prior = D.Independent(D.OneHotCategorical(logits=torch.zeros_like(logits)), 1)
-    log_px = D.Independent(D.Bernoulli(logits=model.decode(codes.flatten(-2).expand(9, len(x), 6))), 1).log_prob(x)
+    log_px = D.Independent(
+        D.Bernoulli(logits=model.decode(codes.flatten(-2).expand(9, len(x), 6))), 1
+    ).log_prob(x)
     return (q.log_prob(codes).exp() * log_px).sum(0) - D.kl_divergence(q, prior)
 
 
@@ -49,9 +51,14 @@ def test_shapes_and_config(tiny):
     assert model.encode(x).shape == (4, 2, 3)
     u = model.noise(5, x, gen(3))
     assert u.shape == (5, 4, 6) and bool(((u > 0) & (u < 1)).all())
-    for estimator, baseline, k in (("score_function", "leave_one_out", 5), ("gumbel_softmax", None, 5),
-                                   ("straight_through", None, 1)):
-        terms = model.elbo_terms_from_noise(x, u[:k], estimator, model.check_options(estimator, baseline, k))
+    for estimator, baseline, k in (
+        ("score_function", "leave_one_out", 5),
+        ("gumbel_softmax", None, 5),
+        ("straight_through", None, 1),
+    ):
+        terms = model.elbo_terms_from_noise(
+            x, u[:k], estimator, model.check_options(estimator, baseline, k)
+        )
         assert all(t.shape == (4,) for t in terms)
     assert all(t.shape == (4,) for t in model.bound_terms_from_noise(x, u))
     assert model.log_weights(x, u).shape == (5, 4)
@@ -67,7 +74,9 @@ def test_kl_against_torch_kl_divergence():
     logits = torch.linspace(-12.0, 12.0, 5 * 8 * 4, dtype=DTYPE).reshape(5, 8, 4)
     q = D.Independent(D.OneHotCategorical(logits=logits), 1)
     prior = D.Independent(D.OneHotCategorical(logits=torch.zeros_like(logits)), 1)
-    torch.testing.assert_close(cv.categorical_kl(logits), D.kl_divergence(q, prior), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(
+        cv.categorical_kl(logits), D.kl_divergence(q, prior), rtol=1e-10, atol=1e-12
+    )
     with pytest.raises(ValueError, match="finite"):
         cv.categorical_kl(torch.tensor([[math.nan, 0.0]]))
     with pytest.raises(ValueError, match="shape"):
@@ -80,12 +89,23 @@ def test_exact_elbo_by_enumeration_against_the_estimate(tiny):
     model, x = tiny
     exact = enumerated_elbo(model, x)
     torch.testing.assert_close(cv.exact_elbo(model, x), exact, rtol=1e-12, atol=1e-12)
-    values = vae.evaluate_bound(model, x.expand(20_000, 4, 6), num_samples=1, generator=gen(5))  # hard codes
+    values = vae.evaluate_bound(
+        model, x.expand(20_000, 4, 6), num_samples=1, generator=gen(5)
+    )  # hard codes
     se = values.std(0) / math.sqrt(len(values))
     assert ((values.mean(0) - exact).abs() < 5 * se).all(), (values.mean(0), exact, se)
-    for estimator, baseline, k in (("score_function", "leave_one_out", 2), ("straight_through", None, 1)):
-        estimate = vae.elbo(model, x.expand(20_000, 4, 6), num_samples=k, estimator=estimator, baseline=baseline,
-                            generator=gen(6)).detach()  # the value at hard codes: unbiased
+    for estimator, baseline, k in (
+        ("score_function", "leave_one_out", 2),
+        ("straight_through", None, 1),
+    ):
+        estimate = vae.elbo(
+            model,
+            x.expand(20_000, 4, 6),
+            num_samples=k,
+            estimator=estimator,
+            baseline=baseline,
+            generator=gen(6),
+        ).detach()  # the value at hard codes: unbiased
         assert ((estimate.mean(0) - exact).abs() < 5 * estimate.std(0) / math.sqrt(20_000)).all()
     iwae = vae.evaluate_bound(model, x, bound="iwae", num_samples=4000, generator=gen(7))
     assert (iwae > exact).all()
@@ -94,13 +114,24 @@ def test_exact_elbo_by_enumeration_against_the_estimate(tiny):
 def test_rloo_encoder_gradient_is_unbiased_and_the_relaxed_ones_are_not(tiny):
     model, x = tiny
     exact = exact_encoder_gradient(model, x)
-    draws = vae.encoder_gradients(model, x, num_draws=4000, num_samples=2, estimator="score_function",
-                                  baseline="leave_one_out", generator=gen(8))
+    draws = vae.encoder_gradients(
+        model,
+        x,
+        num_draws=4000,
+        num_samples=2,
+        estimator="score_function",
+        baseline="leave_one_out",
+        generator=gen(8),
+    )
     se = draws.std(0) / math.sqrt(len(draws))
     assert ((draws.mean(0) - exact).abs() <= 5 * se + 1e-12).all()
-    relaxed = vae.encoder_gradients(model, x, num_draws=4000, estimator="gumbel_softmax", generator=gen(8))
+    relaxed = vae.encoder_gradients(
+        model, x, num_draws=4000, estimator="gumbel_softmax", generator=gen(8)
+    )
     se = relaxed.std(0) / math.sqrt(len(relaxed))
-    assert float(((relaxed.mean(0) - exact).abs()[se > 0] / se[se > 0]).max()) > 10  # biased at tau = 0.5
+    assert (
+        float(((relaxed.mean(0) - exact).abs()[se > 0] / se[se > 0]).max()) > 10
+    )  # biased at tau = 0.5
 
 
 def test_annealed_temperature():
@@ -112,7 +143,15 @@ def test_annealed_temperature():
     model.start_epoch(3, 4)
     assert model.current_temperature == pytest.approx(0.5)
     x = (torch.rand(20, 6, generator=gen(12)) < 0.5).float()
-    training.train(model, x, epochs=3, batch_size=10, estimator="gumbel_softmax", progress=False, generator=gen(13))
+    training.train(
+        model,
+        x,
+        epochs=3,
+        batch_size=10,
+        estimator="gumbel_softmax",
+        progress=False,
+        generator=gen(13),
+    )
     assert model.current_temperature == pytest.approx(0.5) and model.config["temperature"] == 2.0
     with pytest.raises(ValueError, match="epoch"):
         cv.annealed_temperature(1.0, 0.5, 10, 10)
@@ -143,25 +182,83 @@ def test_options_and_bad_input(tiny):
 
 def test_training_reduces_the_loss():
     x = (torch.rand(200, 64, generator=gen(9)) < 0.3).float()
-    for estimator, baseline, k in (("score_function", "leave_one_out", 2), ("gumbel_softmax", None, 1),
-                                   ("straight_through", None, 1)):
+    for estimator, baseline, k in (
+        ("score_function", "leave_one_out", 2),
+        ("gumbel_softmax", None, 1),
+        ("straight_through", None, 1),
+    ):
         model = cv.CategoricalVAE(64, 4, 4, (32,), generator=gen(10))
-        history = training.train(model, x, test_data=x[:50], epochs=8, batch_size=50, lr=3e-3, estimator=estimator,
-                                 baseline=baseline, num_samples=k, generator=gen(11), progress=False)
-        assert history["test_elbo"][-1] > history["test_elbo"][0] + 1.0, (estimator, history["test_elbo"])
+        history = training.train(
+            model,
+            x,
+            test_data=x[:50],
+            epochs=8,
+            batch_size=50,
+            lr=3e-3,
+            estimator=estimator,
+            baseline=baseline,
+            num_samples=k,
+            generator=gen(11),
+            progress=False,
+        )
+        assert history["test_elbo"][-1] > history["test_elbo"][0] + 1.0, (
+            estimator,
+            history["test_elbo"],
+        )
 
 
 def test_cli_round_trip_on_digits(tmp_path):
     out = tmp_path / "run"
-    argv = ["train-vae", "--latent", "categorical", "--latent-dim", "8", "--categories", "4", "--estimator",
-            "gumbel_softmax", "--temperature", "1.0", "--anneal-to", "0.5", "--epochs", "2", "--no-progress",
-            "--iwae-samples", "20", "--out", str(out)]
+    argv = [
+        "train-vae",
+        "--latent",
+        "categorical",
+        "--latent-dim",
+        "8",
+        "--categories",
+        "4",
+        "--estimator",
+        "gumbel_softmax",
+        "--temperature",
+        "1.0",
+        "--anneal-to",
+        "0.5",
+        "--epochs",
+        "2",
+        "--no-progress",
+        "--iwae-samples",
+        "20",
+        "--out",
+        str(out),
+    ]
     assert cli.main(argv) == 0
     metrics = json.loads((out / training.METRICS_NAME).read_text())
     assert metrics["latent"] == "categorical" and metrics["model_config"]["categories"] == 4
-    assert metrics["model_config"]["temperature"] == 1.0 and metrics["model_config"]["anneal_to"] == 0.5
+    assert (
+        metrics["model_config"]["temperature"] == 1.0
+        and metrics["model_config"]["anneal_to"] == 0.5
+    )
     assert 20 < metrics["final"]["test_neg_elbo"] < 60
-    rloo = ["train-vae", "--latent", "categorical", "--latent-dim", "8", "--categories", "4", "--estimator",
-            "score_function", "--baseline", "leave_one_out", "--num-samples", "2", "--epochs", "1", "--no-progress",
-            "--iwae-samples", "0", "--out", str(tmp_path / "rloo")]
+    rloo = [
+        "train-vae",
+        "--latent",
+        "categorical",
+        "--latent-dim",
+        "8",
+        "--categories",
+        "4",
+        "--estimator",
+        "score_function",
+        "--baseline",
+        "leave_one_out",
+        "--num-samples",
+        "2",
+        "--epochs",
+        "1",
+        "--no-progress",
+        "--iwae-samples",
+        "0",
+        "--out",
+        str(tmp_path / "rloo"),
+    ]
     assert cli.main(rloo) == 0

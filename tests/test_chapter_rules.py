@@ -34,7 +34,12 @@ DEVELOPER_TEXT = re.compile(r"benchmarks/|tests/|\b\d+-core\b|set_num_threads|\b
 def _cells(path: Path):
     nb = nbformat.read(path, as_version=4)
     first_exercise = next(
-        (i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and EXERCISE.search(c.source)), len(nb.cells)
+        (
+            i
+            for i, c in enumerate(nb.cells)
+            if c.cell_type == "markdown" and EXERCISE.search(c.source)
+        ),
+        len(nb.cells),
     )
     return nb.cells, first_exercise
 
@@ -74,7 +79,9 @@ def test_code_outside_the_exercises_is_short(path):
     cells, first_exercise = _cells(path)
     code = [c for c in cells[:first_exercise] if c.cell_type == "code"]
     longest = max(len([line for line in c.source.splitlines() if line.strip()]) for c in code)
-    assert longest <= 15, f"{path.name}: a code cell of {longest} non-blank lines before the exercises"
+    assert longest <= 15, (
+        f"{path.name}: a code cell of {longest} non-blank lines before the exercises"
+    )
     defs = sum(len(re.findall(r"^\s*def\s", c.source, re.M)) for c in code)
     assert defs <= 2, f"{path.name}: {defs} function definitions outside the exercises"
 
@@ -98,12 +105,19 @@ def test_exercises_include_two_graded_coding_ones(path):
     coding = {
         exercises.parse_exercise_header(c.source)[0]
         for c in cells
-        if c.cell_type == "code" and exercises.SOLUTION in c.metadata.get("tags", [])
+        if c.cell_type == "code"
+        and exercises.SOLUTION in c.metadata.get("tags", [])
         and exercises.parse_exercise_header(c.source)
     }
-    autograde = [c for c in cells if c.cell_type == "code" and exercises.AUTOGRADE in c.metadata.get("tags", [])]
+    autograde = [
+        c
+        for c in cells
+        if c.cell_type == "code" and exercises.AUTOGRADE in c.metadata.get("tags", [])
+    ]
     assert len(coding) >= 2, f"{path.name}: {len(coding)} coding exercises (at least 2)"
-    assert len(autograde) >= len(coding), f"{path.name}: {len(coding)} coding exercises but {len(autograde)} autograde cells"
+    assert len(autograde) >= len(coding), (
+        f"{path.name}: {len(coding)} coding exercises but {len(autograde)} autograde cells"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

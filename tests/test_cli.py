@@ -12,8 +12,19 @@ import torch
 
 from lecture9 import cli, data, training
 
-TINY = ["--latent-dim", "2", "--hidden-dims", "8", "--batch-size", "500", "--no-progress", "--iwae-samples", "0",
-        "--threads", "1"]
+TINY = [
+    "--latent-dim",
+    "2",
+    "--hidden-dims",
+    "8",
+    "--batch-size",
+    "500",
+    "--no-progress",
+    "--iwae-samples",
+    "0",
+    "--threads",
+    "1",
+]
 
 
 def train_vae(*argv):
@@ -23,8 +34,10 @@ def train_vae(*argv):
 @pytest.fixture
 def no_data_loading(monkeypatch):
     """Fail the test if the data would be loaded: the checks must come first."""
+
     def refuse(args):
         raise AssertionError("the data was loaded before the command line was validated")
+
     monkeypatch.setattr(cli, "_load_data", refuse)
 
 
@@ -55,10 +68,20 @@ def one_line_error(capsys, *names):
         (["--num-samples", 0], ["--num-samples"]),
         (["--baseline", "leave_one_out", "--estimator", "score_function"], ["--num-samples"]),
     ],
-    ids=["epochs", "iwae-samples", "seed-too-large", "seed-negative", "device-meta", "lr-nan", "num-samples",
-         "baseline"],
+    ids=[
+        "epochs",
+        "iwae-samples",
+        "seed-too-large",
+        "seed-negative",
+        "device-meta",
+        "lr-nan",
+        "num-samples",
+        "baseline",
+    ],
 )
-def test_usage_errors_exit_2_before_loading_and_leave_no_folder(tmp_path, capsys, no_data_loading, argv, names):
+def test_usage_errors_exit_2_before_loading_and_leave_no_folder(
+    tmp_path, capsys, no_data_loading, argv, names
+):
     out = tmp_path / "run"
     assert train_vae(*argv, "--out", out) == 2
     one_line_error(capsys, *names)
@@ -96,12 +119,16 @@ def test_checkpoint_path_is_a_folder(tmp_path, capsys, no_data_loading):
     one_line_error(capsys, training.CHECKPOINT_NAME, "not a file")
 
 
-@pytest.mark.parametrize("content", [b"garbage, not a checkpoint", None], ids=["garbage", "truncated"])
+@pytest.mark.parametrize(
+    "content", [b"garbage, not a checkpoint", None], ids=["garbage", "truncated"]
+)
 def test_unreadable_checkpoint_exits_1(tmp_path, capsys, no_data_loading, two_epoch_run, content):
     run = tmp_path / "run"
     run.mkdir()
     good = (two_epoch_run / training.CHECKPOINT_NAME).read_bytes()
-    (run / training.CHECKPOINT_NAME).write_bytes(content if content is not None else good[: len(good) // 2])
+    (run / training.CHECKPOINT_NAME).write_bytes(
+        content if content is not None else good[: len(good) // 2]
+    )
     assert train_vae("--epochs", 3, "--resume", "--out", run) == 1
     one_line_error(capsys, "checkpoint", "cannot be read")
 
@@ -121,7 +148,9 @@ def test_resume_with_another_seed_is_refused(two_epoch_run, capsys, no_data_load
 def test_resume_with_fewer_epochs_than_trained_is_refused(two_epoch_run, capsys, no_data_loading):
     assert train_vae("--epochs", 1, "--resume", "--out", two_epoch_run) == 2
     one_line_error(capsys, "--epochs 1", "2 epochs")
-    assert training.load_checkpoint(two_epoch_run / training.CHECKPOINT_NAME)["settings"]["seed"] == 0
+    assert (
+        training.load_checkpoint(two_epoch_run / training.CHECKPOINT_NAME)["settings"]["seed"] == 0
+    )
 
 
 def _mnist_root(tmp_path, images_file_content=None, images=None):
@@ -130,7 +159,9 @@ def _mnist_root(tmp_path, images_file_content=None, images=None):
     rng = np.random.default_rng(0)
     for split, n in (("train", 20), ("test", 10)):
         img, lab = data.MNIST_FILES[split]
-        data.write_idx(raw / f"{img}.gz", rng.integers(0, 256, size=(n, 28, 28)) if images is None else images)
+        data.write_idx(
+            raw / f"{img}.gz", rng.integers(0, 256, size=(n, 28, 28)) if images is None else images
+        )
         data.write_idx(raw / f"{lab}.gz", rng.integers(0, 10, size=n))
     if images_file_content is not None:
         (raw / f"{data.MNIST_FILES['train'][0]}.gz").write_bytes(images_file_content(raw))
@@ -141,13 +172,19 @@ def _mnist_root(tmp_path, images_file_content=None, images=None):
     "content, names",
     [
         (lambda raw: b"this is a text file, not gzip\n", ["train-images", "gzip"]),
-        (lambda raw: (raw / f"{data.MNIST_FILES['test'][0]}.gz").read_bytes()[:100], ["train-images", "gzip"]),
+        (
+            lambda raw: (raw / f"{data.MNIST_FILES['test'][0]}.gz").read_bytes()[:100],
+            ["train-images", "gzip"],
+        ),
     ],
     ids=["text-named-gz", "truncated-gz"],
 )
 def test_bad_mnist_files_exit_1_with_the_file_named(tmp_path, capsys, content, names):
     root = _mnist_root(tmp_path, content)
-    assert train_vae("--data", "mnist", "--mnist-root", root, "--epochs", 1, "--out", tmp_path / "run") == 1
+    assert (
+        train_vae("--data", "mnist", "--mnist-root", root, "--epochs", 1, "--out", tmp_path / "run")
+        == 1
+    )
     one_line_error(capsys, *names)
     assert not (tmp_path / "run").exists()
 
@@ -156,7 +193,10 @@ def test_mnist_of_the_wrong_image_size_exits_1(tmp_path, capsys):
     root = _mnist_root(tmp_path, images=np.zeros((20, 10, 10), dtype=np.uint8))
     # both splits get 20 images of 10x10 here; the labels have 20 / 10 entries, so fix the test split too
     data.write_idx(root / f"{data.MNIST_FILES['test'][1]}.gz", np.zeros(20, dtype=np.uint8))
-    assert train_vae("--data", "mnist", "--mnist-root", root, "--epochs", 1, "--out", tmp_path / "run") == 1
+    assert (
+        train_vae("--data", "mnist", "--mnist-root", root, "--epochs", 1, "--out", tmp_path / "run")
+        == 1
+    )
     one_line_error(capsys, "28x28")
 
 
@@ -172,20 +212,56 @@ def test_gzip_helper_really_writes_gzip(tmp_path):
     [
         (["--estimator", "disarm"], ["--estimator disarm", "--latent gaussian", "pathwise"]),
         (["--latent", "bernoulli", "--estimator", "pathwise"], ["--latent bernoulli", "disarm"]),
-        (["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--temperature", 0], ["--temperature", "> 0"]),
-        (["--latent", "bernoulli", "--estimator", "straight_through", "--temperature", "nan"], ["--temperature"]),
-        (["--latent", "bernoulli", "--estimator", "disarm", "--temperature", 0.5], ["--temperature", "gumbel_softmax"]),
+        (
+            ["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--temperature", 0],
+            ["--temperature", "> 0"],
+        ),
+        (
+            ["--latent", "bernoulli", "--estimator", "straight_through", "--temperature", "nan"],
+            ["--temperature"],
+        ),
+        (
+            ["--latent", "bernoulli", "--estimator", "disarm", "--temperature", 0.5],
+            ["--temperature", "gumbel_softmax"],
+        ),
         (["--temperature", 0.5], ["--temperature", "--latent gaussian"]),
-        (["--latent", "bernoulli", "--estimator", "disarm", "--baseline", "leave_one_out", "--num-samples", 2],
-         ["--baseline", "score_function"]),
-        (["--latent", "categorical", "--estimator", "disarm"], ["--latent categorical", "gumbel_softmax"]),
+        (
+            [
+                "--latent",
+                "bernoulli",
+                "--estimator",
+                "disarm",
+                "--baseline",
+                "leave_one_out",
+                "--num-samples",
+                2,
+            ],
+            ["--baseline", "score_function"],
+        ),
+        (
+            ["--latent", "categorical", "--estimator", "disarm"],
+            ["--latent categorical", "gumbel_softmax"],
+        ),
         (["--categories", 4], ["--categories", "--latent gaussian"]),
-        (["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--anneal-to", 0.2], ["--anneal-to", "bernoulli"]),
+        (
+            ["--latent", "bernoulli", "--estimator", "gumbel_softmax", "--anneal-to", 0.2],
+            ["--anneal-to", "bernoulli"],
+        ),
         (["--latent", "categorical", "--categories", 1], ["--categories", ">= 2"]),
     ],
-    ids=["disarm-gaussian", "pathwise-bernoulli", "temperature-zero", "temperature-nan", "temperature-disarm",
-         "temperature-gaussian", "baseline-disarm", "disarm-categorical", "categories-gaussian",
-         "anneal-bernoulli", "categories-one"],
+    ids=[
+        "disarm-gaussian",
+        "pathwise-bernoulli",
+        "temperature-zero",
+        "temperature-nan",
+        "temperature-disarm",
+        "temperature-gaussian",
+        "baseline-disarm",
+        "disarm-categorical",
+        "categories-gaussian",
+        "anneal-bernoulli",
+        "categories-one",
+    ],
 )
 def test_latent_family_usage_errors(tmp_path, capsys, no_data_loading, argv, names):
     out = tmp_path / "run"
@@ -198,22 +274,57 @@ def test_bernoulli_defaults_and_temperature_in_metrics(tmp_path):
     import json
 
     out = tmp_path / "run"
-    assert train_vae("--latent", "bernoulli", "--estimator", "gumbel_softmax", "--temperature", 0.3, "--epochs", 1,
-                     "--out", out) == 0
+    assert (
+        train_vae(
+            "--latent",
+            "bernoulli",
+            "--estimator",
+            "gumbel_softmax",
+            "--temperature",
+            0.3,
+            "--epochs",
+            1,
+            "--out",
+            out,
+        )
+        == 0
+    )
     metrics = json.loads((out / training.METRICS_NAME).read_text())
-    assert metrics["settings"]["temperature"] == 0.3 and metrics["model_config"]["temperature"] == 0.3
+    assert (
+        metrics["settings"]["temperature"] == 0.3 and metrics["model_config"]["temperature"] == 0.3
+    )
     assert metrics["final"]["test_elbo_codes"] == "hard"
     out2 = tmp_path / "run2"  # the Bernoulli family's default estimator is the score function
     assert train_vae("--latent", "bernoulli", "--epochs", 1, "--out", out2) == 0
-    assert json.loads((out2 / training.METRICS_NAME).read_text())["settings"]["estimator"] == "score_function"
+    assert (
+        json.loads((out2 / training.METRICS_NAME).read_text())["settings"]["estimator"]
+        == "score_function"
+    )
 
 
 def test_categorical_latents_with_annealing_in_metrics(tmp_path):
     import json
 
     out = tmp_path / "run"
-    assert train_vae("--latent", "categorical", "--categories", 3, "--estimator", "gumbel_softmax", "--temperature", 1.0,
-                     "--anneal-to", 0.5, "--epochs", 2, "--out", out) == 0
+    assert (
+        train_vae(
+            "--latent",
+            "categorical",
+            "--categories",
+            3,
+            "--estimator",
+            "gumbel_softmax",
+            "--temperature",
+            1.0,
+            "--anneal-to",
+            0.5,
+            "--epochs",
+            2,
+            "--out",
+            out,
+        )
+        == 0
+    )
     metrics = json.loads((out / training.METRICS_NAME).read_text())
     assert metrics["model_config"]["categories"] == 3
     assert metrics["settings"]["temperature"] == 1.0 and metrics["settings"]["anneal_to"] == 0.5

@@ -29,8 +29,12 @@ DTYPE = torch.float64
 def test_control_variate_per_sample_formula():
     f = torch.tensor([[1.0, 2.0], [3.0, 5.0], [4.0, 1.0]], dtype=DTYPE)
     h = torch.tensor([[0.5, 1.0], [1.5, -1.0], [2.0, 0.0]], dtype=DTYPE)
-    out = cv.control_variate(f, h, torch.tensor([1.0, 0.0], dtype=DTYPE), beta=torch.tensor([2.0, -1.0], dtype=DTYPE))
-    expected = f - torch.tensor([2.0, -1.0], dtype=DTYPE) * (h - torch.tensor([1.0, 0.0], dtype=DTYPE))
+    out = cv.control_variate(
+        f, h, torch.tensor([1.0, 0.0], dtype=DTYPE), beta=torch.tensor([2.0, -1.0], dtype=DTYPE)
+    )
+    expected = f - torch.tensor([2.0, -1.0], dtype=DTYPE) * (
+        h - torch.tensor([1.0, 0.0], dtype=DTYPE)
+    )
     torch.testing.assert_close(out, expected)
 
 
@@ -74,11 +78,16 @@ def test_same_sample_beta_is_biased_leave_one_out_and_pilot_are_not():
     u_pilot = torch.rand(n, reps, generator=gen(21), dtype=DTYPE)
     beta_pilot = cv.optimal_beta(torch.exp(u_pilot), u_pilot)
     errors = {
-        beta if isinstance(beta, str) else "pilot": cv.control_variate(torch.exp(u), u, 0.5, beta=beta).mean(0) - (math.e - 1)
+        beta if isinstance(beta, str) else "pilot": cv.control_variate(
+            torch.exp(u), u, 0.5, beta=beta
+        ).mean(0)
+        - (math.e - 1)
         for beta in ("estimate", "leave_one_out", beta_pilot)
     }
     se = {name: float(err.std()) / math.sqrt(reps) for name, err in errors.items()}
-    assert float(errors["estimate"].mean()) < -10 * se["estimate"]  # O(1/N) bias, clearly visible at N = 5
+    assert (
+        float(errors["estimate"].mean()) < -10 * se["estimate"]
+    )  # O(1/N) bias, clearly visible at N = 5
     for name in ("leave_one_out", "pilot"):
         assert abs(float(errors[name].mean())) < 5 * se[name]
 
@@ -92,7 +101,9 @@ def test_same_sample_beta_is_biased_leave_one_out_and_pilot_are_not():
 )
 def test_variance_ratio_matches_one_minus_rho_squared_simple(f, h_mean, name):
     e = math.exp
-    exact = 1 - 0.25 * e(0.25) / (e(0.5) - e(0.25))  # rho^2 = Cov(f, x)^2 / Var f, Cov = e^{1/8} / 2
+    exact = 1 - 0.25 * e(0.25) / (
+        e(0.5) - e(0.25)
+    )  # rho^2 = Cov(f, x)^2 / Var f, Cov = e^{1/8} / 2
     # the same number by quadrature
     mean_f = reference.gaussian_expectation(f, 0.0, 1.0)
     var_f = reference.gaussian_expectation(lambda x: f(x) ** 2, 0.0, 1.0) - mean_f**2
@@ -139,7 +150,9 @@ def test_every_method_keeps_the_mean_over_many_seeds():
     ema.update(f(1 + torch.randn(32, generator=gen(10_002), dtype=DTYPE)))
 
     def sf(baseline):
-        return lambda g: estimators.score_function_grad(f, Normal, params, n, baseline=baseline, generator=g)
+        return lambda g: estimators.score_function_grad(
+            f, Normal, params, n, baseline=baseline, generator=g
+        )
 
     methods = {
         "constant": sf(5.0),
@@ -147,13 +160,20 @@ def test_every_method_keeps_the_mean_over_many_seeds():
         "optimal pilot": sf(b_pilot),
         "moving average": sf(ema),
         "rloo K=4": sf(bl.LeaveOneOutBaseline(4)),
-        "delta sf order 1": lambda g: cv.delta_method_grad(f, params, n, order=1, beta=1.0, generator=g),
-        "delta sf loo beta": lambda g: cv.delta_method_grad(f, params, n, order=1, beta="leave_one_out", generator=g),
+        "delta sf order 1": lambda g: cv.delta_method_grad(
+            f, params, n, order=1, beta=1.0, generator=g
+        ),
+        "delta sf loo beta": lambda g: cv.delta_method_grad(
+            f, params, n, order=1, beta="leave_one_out", generator=g
+        ),
         "delta pathwise order 1": lambda g: cv.delta_method_grad(
             f, params, n, estimator="pathwise", order=1, beta=1.0, generator=g
         ),
     }
-    plain = [estimators.score_function_grad(f, Normal, params, n, generator=gen(seed)) for seed in range(seeds)]
+    plain = [
+        estimators.score_function_grad(f, Normal, params, n, generator=gen(seed))
+        for seed in range(seeds)
+    ]
     for name, method in methods.items():
         controlled = [method(gen(seed)) for seed in range(seeds)]
         for p in params:
@@ -168,7 +188,9 @@ def test_delta_method_is_exact_for_a_quadratic():
     f = quadratic(-3.0)
     exact = exact_quadratic_grad(-3.0)
     for estimator in ("score_function", "pathwise"):
-        grads = cv.delta_method_grad(f, gaussian_params(), 64, estimator=estimator, order=2, beta=1.0, generator=gen(8))
+        grads = cv.delta_method_grad(
+            f, gaussian_params(), 64, estimator=estimator, order=2, beta=1.0, generator=gen(8)
+        )
         for p in exact:
             torch.testing.assert_close(grads[p], torch.full((64,), exact[p], dtype=DTYPE))
 
@@ -196,21 +218,35 @@ def test_delta_method_terms_per_sample_formula():
 def test_delta_method_unbiased_for_a_non_polynomial_cost():
     f = lambda x: torch.sin(2 * x)  # noqa: E731  exact: d/dmu = 2 cos(2 mu) e^{-2 s^2}; d/ds = -4 s sin(2 mu) e^{-2 s^2}
     mu, s, n = 0.4, 0.8, 20_000
-    exact = {"loc": 2 * math.cos(2 * mu) * math.exp(-2 * s**2), "scale": -4 * s * math.sin(2 * mu) * math.exp(-2 * s**2)}
+    exact = {
+        "loc": 2 * math.cos(2 * mu) * math.exp(-2 * s**2),
+        "scale": -4 * s * math.sin(2 * mu) * math.exp(-2 * s**2),
+    }
     for estimator in ("score_function", "pathwise"):
-        grads = cv.delta_method_grad(f, gaussian_params(mu, s), n, estimator=estimator, order=2, beta=1.0, generator=gen(9))
-        plain = cv.delta_method_grad(f, gaussian_params(mu, s), n, estimator=estimator, order=2, beta=0.0, generator=gen(9))
-        fitted = cv.delta_method_grad(f, gaussian_params(mu, s), n, estimator=estimator, beta="estimate", generator=gen(9))
+        grads = cv.delta_method_grad(
+            f, gaussian_params(mu, s), n, estimator=estimator, order=2, beta=1.0, generator=gen(9)
+        )
+        plain = cv.delta_method_grad(
+            f, gaussian_params(mu, s), n, estimator=estimator, order=2, beta=0.0, generator=gen(9)
+        )
+        fitted = cv.delta_method_grad(
+            f, gaussian_params(mu, s), n, estimator=estimator, beta="estimate", generator=gen(9)
+        )
         for p in exact:
             assert abs(float(grads[p].mean()) - exact[p]) < 5 * float(grads[p].std()) / math.sqrt(n)
             # Exact variances by quadrature: V(beta) = V(0) - 2 beta Cov(v, h) + beta^2 Var(h), so three values
             # of beta give Cov and Var(h), and the optimum V(0) - Cov^2 / Var(h) that a fitted beta approaches.
             v_minus, v_plain, v_one = (
-                cv.delta_method_moments(f, mu, s, p, estimator=estimator, order=2, beta=b)[1] for b in (-1.0, 0.0, 1.0)
+                cv.delta_method_moments(f, mu, s, p, estimator=estimator, order=2, beta=b)[1]
+                for b in (-1.0, 0.0, 1.0)
             )
             cov, var_h = (v_minus - v_one) / 4, (v_minus + v_one) / 2 - v_plain
             v_optimal = v_plain - cov**2 / var_h if var_h > 1e-12 else v_plain
-            for values, expected in ((plain[p], v_plain), (grads[p], v_one), (fitted[p], v_optimal)):
+            for values, expected in (
+                (plain[p], v_plain),
+                (grads[p], v_one),
+                (fitted[p], v_optimal),
+            ):
                 measured, se = variance_and_se(values)
                 assert abs(measured - expected) < 5 * se, (estimator, p, measured, expected, se)
 
@@ -219,15 +255,23 @@ def test_delta_method_moments_match_closed_forms():
     # f = (x - k)^2, sigma = 1: the first-order remainder is (x - mu)^2, so the score-function variances are
     # Var[z^2 z] = 15 (loc) and Var[z^2 (z^2 - 1)] = 74 (scale); pathwise: 4 (loc, unchanged) and Var[2 z^2] = 8.
     f = quadratic(3.0)
-    expected = {("score_function", 1): (15.0, 74.0), ("pathwise", 1): (4.0, 8.0),
-                ("score_function", 2): (0.0, 0.0), ("pathwise", 2): (0.0, 0.0)}
+    expected = {
+        ("score_function", 1): (15.0, 74.0),
+        ("pathwise", 1): (4.0, 8.0),
+        ("score_function", 2): (0.0, 0.0),
+        ("pathwise", 2): (0.0, 0.0),
+    }
     for (estimator, order), variances in expected.items():
         for p, var in zip(("loc", "scale"), variances):
-            mean, variance = cv.delta_method_moments(f, 1.0, 1.0, p, estimator=estimator, order=order)
+            mean, variance = cv.delta_method_moments(
+                f, 1.0, 1.0, p, estimator=estimator, order=order
+            )
             assert mean == pytest.approx(exact_quadratic_grad(3.0)[p], rel=1e-9)
             assert variance == pytest.approx(var, abs=1e-8)
     _, plain = cv.delta_method_moments(f, 1.0, 1.0, "loc", beta=0.0)
-    assert plain == pytest.approx(reference.quadratic_variance("score_function", 3.0, param="loc"), rel=1e-9)
+    assert plain == pytest.approx(
+        reference.quadratic_variance("score_function", 3.0, param="loc"), rel=1e-9
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -287,7 +331,11 @@ def test_non_finite_input_is_named():
 def test_taylor_coefficients_names_a_bad_loc():
     with pytest.raises(TypeError, match="loc must be a number or a tensor"):
         cv.taylor_coefficients(quadratic, "abc")
-    assert [float(c) for c in cv.taylor_coefficients(lambda x: x**2, torch.tensor(1))] == [1.0, 2.0, 2.0]
+    assert [float(c) for c in cv.taylor_coefficients(lambda x: x**2, torch.tensor(1))] == [
+        1.0,
+        2.0,
+        2.0,
+    ]
 
 
 def test_taylor_coefficients_names_a_non_finite_loc():

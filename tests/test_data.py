@@ -52,10 +52,17 @@ def test_idx_roundtrip(tmp_path, suffix):
 
 def test_idx_bytes_match_the_format(tmp_path):
     """A hand-written IDX file (magic 0x00000803, big-endian dims) is read correctly."""
-    payload = bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (1).to_bytes(4, "big") + (2).to_bytes(4, "big")
+    payload = (
+        bytes([0, 0, 8, 3])
+        + (2).to_bytes(4, "big")
+        + (1).to_bytes(4, "big")
+        + (2).to_bytes(4, "big")
+    )
     payload += bytes([0, 255, 128, 7])
     (tmp_path / "f").write_bytes(payload)
-    np.testing.assert_array_equal(data.read_idx(tmp_path / "f"), np.array([[[0, 255]], [[128, 7]]], dtype=np.uint8))
+    np.testing.assert_array_equal(
+        data.read_idx(tmp_path / "f"), np.array([[[0, 255]], [[128, 7]]], dtype=np.uint8)
+    )
 
 
 def test_idx_errors(tmp_path):
@@ -120,7 +127,9 @@ def test_load_mnist_stochastic_binarization(tmp_path):
 
 
 def test_load_mnist_missing_files_says_what_to_put_where(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz") as err:
+    with pytest.raises(
+        FileNotFoundError, match="train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz"
+    ) as err:
         data.load_mnist(tmp_path, "train")
     assert str(tmp_path / "MNIST" / "raw") in str(err.value)
     _write_tiny_mnist(tmp_path, "test", gz=True)
@@ -148,7 +157,9 @@ def test_load_mnist_mismatched_files(tmp_path):
         data.load_mnist(tmp_path, "test")
 
 
-@pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(), reason="../shared/data/mnist is absent")
+@pytest.mark.skipif(
+    not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(), reason="../shared/data/mnist is absent"
+)
 def test_real_mnist_test_split():
     x, y = data.load_mnist(MNIST_DIR, "test")
     assert x.shape == (10000, 784) and y.shape == (10000,)
@@ -178,8 +189,11 @@ def test_read_idx_of_a_folder_and_of_bad_gzip(tmp_path):
         data.read_idx(tmp_path / "t.gz")
 
 
-@pytest.mark.parametrize("images", [np.zeros((3, 10, 10), np.uint8), np.zeros((3, 28, 28), np.int32)],
-                         ids=["10x10", "int32"])
+@pytest.mark.parametrize(
+    "images",
+    [np.zeros((3, 10, 10), np.uint8), np.zeros((3, 28, 28), np.int32)],
+    ids=["10x10", "int32"],
+)
 def test_load_mnist_rejects_non_mnist_images(tmp_path, images):
     img, lab = data.MNIST_FILES["test"]
     if images.dtype == np.uint8:
@@ -192,8 +206,14 @@ def test_load_mnist_rejects_non_mnist_images(tmp_path, images):
         data.load_mnist(tmp_path, "test")
 
 
-@pytest.mark.parametrize("call", [lambda: data.load_binarized_digits(threshold="abc"),
-                                  lambda: data.load_mnist(".", "test", threshold="abc")], ids=["digits", "mnist"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: data.load_binarized_digits(threshold="abc"),
+        lambda: data.load_mnist(".", "test", threshold="abc"),
+    ],
+    ids=["digits", "mnist"],
+)
 def test_threshold_must_be_a_number(call):
     with pytest.raises(TypeError, match="threshold must be a number"):
         call()
@@ -215,8 +235,9 @@ def test_idx_file_errors_name_the_path(tmp_path):
 def test_load_mnist_refuses_an_integer_dtype_and_int32_images(tmp_path):
     data.write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(2, np.uint8))
     pixels = np.zeros((2, 28, 28), ">i4")
-    (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 0x0C, 3]) + np.array([2, 28, 28], ">u4").tobytes()
-                                                       + pixels.tobytes())
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(
+        bytes([0, 0, 0x0C, 3]) + np.array([2, 28, 28], ">u4").tobytes() + pixels.tobytes()
+    )
     with pytest.raises(TypeError, match="dtype must be a floating torch dtype"):
         data.load_mnist(tmp_path, dtype=torch.int64)
     with pytest.raises(ValueError, match="28x28 unsigned bytes"):

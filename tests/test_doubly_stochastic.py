@@ -20,7 +20,9 @@ def test_exact_loss_is_the_average_expected_squared_error():
 
 def test_loss_estimates_are_unbiased():
     theta = torch.tensor([0.0, DATA.mean().item()], dtype=torch.float64)
-    draws = ds.loss_estimates(theta, DATA, 4, num_estimates=20_000, generator=torch.Generator().manual_seed(1))
+    draws = ds.loss_estimates(
+        theta, DATA, 4, num_estimates=20_000, generator=torch.Generator().manual_seed(1)
+    )
     assert draws.shape == (20_000, 2)
     se = draws.std(dim=0) / math.sqrt(20_000)
     assert ((draws.mean(dim=0) - ds.exact_loss(theta, DATA)).abs() < 5 * se).all()
@@ -37,9 +39,14 @@ def test_gradient_estimates_are_unbiased_with_the_predicted_variance():
 
 def test_constant_step_sgd_settles_around_the_minimiser_with_the_stationary_spread():
     runs = torch.full((400,), -2.0, dtype=torch.float64)
-    trajectory = optimization.stochastic_gradient_descent(ds.gradient_estimator(DATA, 1), runs, learning_rate=0.05,
-                                                        num_steps=300, generator=torch.Generator().manual_seed(3))
-    last = trajectory[-1]                      # 400 independent runs after 300 steps: stationary
+    trajectory = optimization.stochastic_gradient_descent(
+        ds.gradient_estimator(DATA, 1),
+        runs,
+        learning_rate=0.05,
+        num_steps=300,
+        generator=torch.Generator().manual_seed(3),
+    )
+    last = trajectory[-1]  # 400 independent runs after 300 steps: stationary
     sd = ds.stationary_sd(0.05, 1, DATA)
     assert abs(last.mean().item() - DATA.mean().item()) < 5 * sd / math.sqrt(400)
     assert abs(last.std().item() - sd) < 5 * sd / math.sqrt(2 * 400)

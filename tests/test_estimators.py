@@ -19,7 +19,10 @@ DTYPE = torch.float64
 
 
 def normal_params(loc=LOC, scale=SCALE, shape=()):
-    return {"loc": torch.full(shape, loc, dtype=DTYPE), "scale": torch.full(shape, scale, dtype=DTYPE)}
+    return {
+        "loc": torch.full(shape, loc, dtype=DTYPE),
+        "scale": torch.full(shape, scale, dtype=DTYPE),
+    }
 
 
 COSTS = {
@@ -34,7 +37,9 @@ COSTS = {
 def optimal_baseline(f, loc=LOC, scale=SCALE):
     """b* = E[f s^2] / E[s^2] per parameter, by quadrature."""
     e_fz2 = reference.gaussian_expectation(lambda x: f(x) * ((x - loc) / scale) ** 2, loc, scale)
-    e_fz4 = reference.gaussian_expectation(lambda x: f(x) * (((x - loc) / scale) ** 2 - 1) ** 2, loc, scale)
+    e_fz4 = reference.gaussian_expectation(
+        lambda x: f(x) * (((x - loc) / scale) ** 2 - 1) ** 2, loc, scale
+    )
     return {"loc": e_fz2, "scale": e_fz4 / 2.0}
 
 
@@ -42,12 +47,19 @@ def run(name, f, params, num_samples, generator):
     if name == "score_function":
         return estimators.score_function_grad(f, Normal, params, num_samples, generator=generator)
     if name == "score_function_optimal_baseline":
-        return estimators.score_function_grad(f, Normal, params, num_samples, baseline=optimal_baseline(f),
-                                              generator=generator)
+        return estimators.score_function_grad(
+            f, Normal, params, num_samples, baseline=optimal_baseline(f), generator=generator
+        )
     if name == "pathwise":
         return estimators.pathwise_grad(f, Normal, params, num_samples, generator=generator)
-    return estimators.measure_valued_grad(f, Normal, params, num_samples,
-                                          coupled=name == "measure_valued_coupled", generator=generator)
+    return estimators.measure_valued_grad(
+        f,
+        Normal,
+        params,
+        num_samples,
+        coupled=name == "measure_valued_coupled",
+        generator=generator,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -88,7 +100,10 @@ def test_score_function_per_sample_formula(shape):
 
 
 def test_pathwise_per_sample_equals_autograd_of_the_same_sample_path():
-    params = {"loc": torch.tensor([0.3, -1.0], dtype=DTYPE), "scale": torch.tensor([1.5, 0.7], dtype=DTYPE)}
+    params = {
+        "loc": torch.tensor([0.3, -1.0], dtype=DTYPE),
+        "scale": torch.tensor([1.5, 0.7], dtype=DTYPE),
+    }
     f = lambda x: torch.sin(2 * x) * x**2  # noqa: E731
     grads = estimators.pathwise_grad(f, Normal, params, 6, generator=gen(3))
     eps = torch.randn((6, 2), dtype=DTYPE, generator=gen(3))
@@ -99,8 +114,9 @@ def test_pathwise_per_sample_equals_autograd_of_the_same_sample_path():
         torch.testing.assert_close(grads["loc"][i], d_loc)
         torch.testing.assert_close(grads["scale"][i], d_scale)
     # and the samples are those of `sampling.draw` with the same seed
-    torch.testing.assert_close(sampling.draw(Normal(**params), (6,), gen(3)),
-                               params["loc"] + params["scale"] * eps)
+    torch.testing.assert_close(
+        sampling.draw(Normal(**params), (6,), gen(3)), params["loc"] + params["scale"] * eps
+    )
 
 
 def test_draw_is_differentiable_for_reparameterizable_families():
@@ -114,8 +130,9 @@ def test_measure_valued_bernoulli_per_sample_is_the_finite_difference():
     f = lambda x: (x - 0.3) ** 2 * 3 + x  # noqa: E731
     probs = torch.tensor([0.2, 0.9], dtype=DTYPE)
     grads = estimators.measure_valued_grad(f, D.Bernoulli, {"probs": probs}, 5, generator=gen())
-    torch.testing.assert_close(grads["probs"], torch.full((5, 2), f(torch.tensor(1.0)) - f(torch.tensor(0.0)),
-                                                          dtype=DTYPE))
+    torch.testing.assert_close(
+        grads["probs"], torch.full((5, 2), f(torch.tensor(1.0)) - f(torch.tensor(0.0)), dtype=DTYPE)
+    )
 
 
 def _recording(f):
@@ -139,11 +156,14 @@ def test_measure_valued_normal_per_sample_formula(coupled):
     f = lambda x: torch.sin(2 * x) + x**2  # noqa: E731  neither even nor odd about loc
     cost, calls = _recording(f)
     n = 4000
-    grads = estimators.measure_valued_grad(cost, Normal, {"loc": loc, "scale": scale}, n, coupled=coupled,
-                                           generator=gen(5))
+    grads = estimators.measure_valued_grad(
+        cost, Normal, {"loc": loc, "scale": scale}, n, coupled=coupled, generator=gen(5)
+    )
     assert len(calls) == 4  # x+ and x- for loc, then for scale
     loc_plus, loc_minus, scale_plus, scale_minus = calls
-    torch.testing.assert_close(grads["loc"], (f(loc_plus) - f(loc_minus)) / (scale * math.sqrt(2 * math.pi)))
+    torch.testing.assert_close(
+        grads["loc"], (f(loc_plus) - f(loc_minus)) / (scale * math.sqrt(2 * math.pi))
+    )
     torch.testing.assert_close(grads["scale"], (f(scale_plus) - f(scale_minus)) / scale)
     w_plus, w_minus = (loc_plus - loc) / scale, (loc - loc_minus) / scale
     if coupled:
@@ -165,7 +185,9 @@ def test_measure_valued_poisson_per_sample_formula(coupled):
     rate = torch.tensor([0.5, 4.0], dtype=DTYPE)
     f = lambda x: torch.cos(x) * x  # noqa: E731
     n = 64
-    grads = estimators.measure_valued_grad(f, D.Poisson, {"rate": rate}, n, coupled=coupled, generator=gen(6))
+    grads = estimators.measure_valued_grad(
+        f, D.Poisson, {"rate": rate}, n, coupled=coupled, generator=gen(6)
+    )
     g = gen(6)
     x = torch.poisson(rate.expand(n, 2).contiguous(), generator=g)
     x_minus = x if coupled else torch.poisson(rate.expand(n, 2).contiguous(), generator=g)
@@ -179,7 +201,9 @@ def test_measure_valued_exponential_per_sample_formula(coupled):
     f = lambda x: torch.sin(x)  # noqa: E731
     cost, calls = _recording(f)
     n = 4000
-    grads = estimators.measure_valued_grad(cost, D.Exponential, {"rate": rate}, n, coupled=coupled, generator=gen(7))
+    grads = estimators.measure_valued_grad(
+        cost, D.Exponential, {"rate": rate}, n, coupled=coupled, generator=gen(7)
+    )
     x_plus, x_minus = calls
     torch.testing.assert_close(grads["rate"], (f(x_plus) - f(x_minus)) / rate)
     for i, r in enumerate(rate.tolist()):
@@ -203,7 +227,9 @@ def test_monte_carlo_variance_matches_quadrature(estimator, k):
     for param in ("loc", "scale"):
         _, exact = reference.estimator_moments(estimator, f, LOC, SCALE, param)
         mc, se = variance_and_se(grads[param])
-        assert abs(mc - exact) <= 5 * se + 1e-9, f"{estimator} {param} k={k}: {mc:.4g} vs {exact:.4g} (se {se:.2g})"
+        assert abs(mc - exact) <= 5 * se + 1e-9, (
+            f"{estimator} {param} k={k}: {mc:.4g} vs {exact:.4g} (se {se:.2g})"
+        )
 
 
 @pytest.mark.parametrize("estimator", reference.ESTIMATORS)
@@ -227,19 +253,32 @@ def test_bernoulli_score_function_and_measure_valued_match_enumeration():
     probs = torch.tensor([0.1, 0.5, 0.8], dtype=DTYPE)
     # d/dp [p f(1) + (1 - p) f(0)] = f(1) - f(0)
     truth = (f(torch.tensor(1.0, dtype=DTYPE)) - f(torch.tensor(0.0, dtype=DTYPE))).expand(3)
-    check_unbiased(estimators.score_function_grad(f, D.Bernoulli, {"probs": probs}, 40_000, generator=gen())["probs"],
-                   truth)
-    mv = estimators.measure_valued_grad(f, D.Bernoulli, {"probs": probs}, 10, generator=gen())["probs"]
+    check_unbiased(
+        estimators.score_function_grad(f, D.Bernoulli, {"probs": probs}, 40_000, generator=gen())[
+            "probs"
+        ],
+        truth,
+    )
+    mv = estimators.measure_valued_grad(f, D.Bernoulli, {"probs": probs}, 10, generator=gen())[
+        "probs"
+    ]
     torch.testing.assert_close(mv, truth.expand(10, 3))
     # logits: chain rule, times p (1 - p)
     logits = torch.tensor([-1.0, 0.0, 2.0], dtype=DTYPE)
     p = torch.sigmoid(logits)
     truth_logits = truth * p * (1 - p)
-    check_unbiased(estimators.score_function_grad(f, D.Bernoulli, {"logits": logits}, 40_000,
-                                                  generator=gen())["logits"], truth_logits)
+    check_unbiased(
+        estimators.score_function_grad(f, D.Bernoulli, {"logits": logits}, 40_000, generator=gen())[
+            "logits"
+        ],
+        truth_logits,
+    )
     torch.testing.assert_close(
-        estimators.measure_valued_grad(f, D.Bernoulli, {"logits": logits}, 4, generator=gen())["logits"],
-        truth_logits.expand(4, 3))
+        estimators.measure_valued_grad(f, D.Bernoulli, {"logits": logits}, 4, generator=gen())[
+            "logits"
+        ],
+        truth_logits.expand(4, 3),
+    )
 
 
 @pytest.mark.parametrize("coupled", [True, False])
@@ -249,10 +288,18 @@ def test_poisson_gradients_match_truncated_series(coupled):
     r = rate.clone().requires_grad_()
     ks = torch.arange(120, dtype=DTYPE)[:, None]
     (truth,) = torch.autograd.grad((D.Poisson(r).log_prob(ks).exp() * f(ks)).sum(), r)
-    check_unbiased(estimators.measure_valued_grad(f, D.Poisson, {"rate": rate}, 40_000, coupled=coupled,
-                                                  generator=gen())["rate"], truth)
-    check_unbiased(estimators.score_function_grad(f, D.Poisson, {"rate": rate}, 40_000, generator=gen())["rate"],
-                   truth)
+    check_unbiased(
+        estimators.measure_valued_grad(
+            f, D.Poisson, {"rate": rate}, 40_000, coupled=coupled, generator=gen()
+        )["rate"],
+        truth,
+    )
+    check_unbiased(
+        estimators.score_function_grad(f, D.Poisson, {"rate": rate}, 40_000, generator=gen())[
+            "rate"
+        ],
+        truth,
+    )
 
 
 def test_categorical_score_function_matches_enumeration():
@@ -261,14 +308,20 @@ def test_categorical_score_function_matches_enumeration():
     probs = torch.tensor([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]], dtype=DTYPE)
     p = probs.clone().requires_grad_()
     (truth,) = torch.autograd.grad((D.Categorical(probs=p).probs * values).sum(), p)
-    grads = estimators.score_function_grad(f, D.Categorical, {"probs": probs}, 40_000, generator=gen())
+    grads = estimators.score_function_grad(
+        f, D.Categorical, {"probs": probs}, 40_000, generator=gen()
+    )
     assert grads["probs"].shape == (40_000, 2, 3)
     check_unbiased(grads["probs"], truth)
     logits = torch.tensor([0.5, -1.0, 0.0], dtype=DTYPE)
     lg = logits.clone().requires_grad_()
     (truth,) = torch.autograd.grad((torch.softmax(lg, -1) * values).sum(), lg)
-    check_unbiased(estimators.score_function_grad(f, D.Categorical, {"logits": logits}, 40_000,
-                                                  generator=gen())["logits"], truth)
+    check_unbiased(
+        estimators.score_function_grad(
+            f, D.Categorical, {"logits": logits}, 40_000, generator=gen()
+        )["logits"],
+        truth,
+    )
 
 
 @pytest.mark.parametrize("coupled", [True, False])
@@ -277,15 +330,26 @@ def test_exponential_rate_all_estimators(coupled):
     rate = torch.tensor([0.5, 2.0], dtype=DTYPE)
     truth = (1 - rate**2) / (1 + rate**2) ** 2
     params = {"rate": rate}
-    check_unbiased(estimators.measure_valued_grad(f, D.Exponential, params, 40_000, coupled=coupled,
-                                                  generator=gen())["rate"], truth)
-    check_unbiased(estimators.score_function_grad(f, D.Exponential, params, 40_000, generator=gen())["rate"], truth)
-    check_unbiased(estimators.pathwise_grad(f, D.Exponential, params, 40_000, generator=gen())["rate"], truth)
+    check_unbiased(
+        estimators.measure_valued_grad(
+            f, D.Exponential, params, 40_000, coupled=coupled, generator=gen()
+        )["rate"],
+        truth,
+    )
+    check_unbiased(
+        estimators.score_function_grad(f, D.Exponential, params, 40_000, generator=gen())["rate"],
+        truth,
+    )
+    check_unbiased(
+        estimators.pathwise_grad(f, D.Exponential, params, 40_000, generator=gen())["rate"], truth
+    )
 
 
 def logistic(loc, scale):
     base = D.Uniform(torch.zeros_like(loc), torch.ones_like(loc))
-    return D.TransformedDistribution(base, [D.SigmoidTransform().inv, D.AffineTransform(loc, scale)])
+    return D.TransformedDistribution(
+        base, [D.SigmoidTransform().inv, D.AffineTransform(loc, scale)]
+    )
 
 
 OTHER_FAMILIES = {
@@ -366,8 +430,13 @@ def test_batched_parameters(estimator, shape):
     f = COSTS["quadratic"]  # (x - 3)^2: d/dloc = 2 (loc - 3), d/dscale = 2 scale
     params = {"loc": loc, "scale": scale}
     if estimator == "score_function_optimal_baseline":
-        b_star = {"loc": (loc - 3) ** 2 + 3 * scale**2, "scale": (loc - 3) ** 2 + 5 * scale**2}  # per entry
-        grads = estimators.score_function_grad(f, Normal, params, 10_000, baseline=b_star, generator=gen())
+        b_star = {
+            "loc": (loc - 3) ** 2 + 3 * scale**2,
+            "scale": (loc - 3) ** 2 + 5 * scale**2,
+        }  # per entry
+        grads = estimators.score_function_grad(
+            f, Normal, params, 10_000, baseline=b_star, generator=gen()
+        )
     else:
         grads = run(estimator, f, params, 10_000, gen())
     assert grads["loc"].shape == (10_000, *shape) and grads["scale"].shape == (10_000, *shape)
@@ -377,7 +446,10 @@ def test_batched_parameters(estimator, shape):
 
 @pytest.mark.parametrize("estimator", ["score_function", "pathwise", "measure_valued_coupled"])
 def test_broadcast_parameter_collects_the_gradients_of_its_batch_entries(estimator):
-    params = {"loc": torch.tensor([-1.0, 0.0, 2.0], dtype=DTYPE), "scale": torch.tensor(1.5, dtype=DTYPE)}
+    params = {
+        "loc": torch.tensor([-1.0, 0.0, 2.0], dtype=DTYPE),
+        "scale": torch.tensor(1.5, dtype=DTYPE),
+    }
     grads = run(estimator, COSTS["quadratic"], params, 20_000, gen())
     assert grads["loc"].shape == (20_000, 3) and grads["scale"].shape == (20_000,)
     check_unbiased(grads["loc"], 2 * (params["loc"] - 3))
@@ -390,20 +462,30 @@ def test_baselines_number_tensor_callable_and_dict():
     plain = estimators.score_function_grad(f, Normal, params, 1000, generator=gen(4))
     x = sampling.draw(Normal(**params), (1000,), gen(4))
     score_loc = (x - LOC) / SCALE**2
-    with_number = estimators.score_function_grad(f, Normal, params, 1000, baseline=2.0, generator=gen(4))
+    with_number = estimators.score_function_grad(
+        f, Normal, params, 1000, baseline=2.0, generator=gen(4)
+    )
     torch.testing.assert_close(with_number["loc"], plain["loc"] - 2.0 * score_loc)
-    with_tensor = estimators.score_function_grad(f, Normal, params, 1000, baseline=torch.tensor(2.0), generator=gen(4))
+    with_tensor = estimators.score_function_grad(
+        f, Normal, params, 1000, baseline=torch.tensor(2.0), generator=gen(4)
+    )
     torch.testing.assert_close(with_tensor["loc"], with_number["loc"])
     loo = lambda fx: (fx.sum(0, keepdim=True) - fx) / (fx.shape[0] - 1)  # noqa: E731  leave-one-out
-    with_loo = estimators.score_function_grad(f, Normal, params, 1000, baseline=loo, generator=gen(4))
+    with_loo = estimators.score_function_grad(
+        f, Normal, params, 1000, baseline=loo, generator=gen(4)
+    )
     torch.testing.assert_close(with_loo["loc"], (f(x) - loo(f(x))) * score_loc)
-    with_dict = estimators.score_function_grad(f, Normal, params, 1000, baseline={"loc": 2.0}, generator=gen(4))
+    with_dict = estimators.score_function_grad(
+        f, Normal, params, 1000, baseline={"loc": 2.0}, generator=gen(4)
+    )
     torch.testing.assert_close(with_dict["loc"], with_number["loc"])
     torch.testing.assert_close(with_dict["scale"], plain["scale"])
     # a per-sample tensor baseline in the dict (broadcast to the cost shape)
     b = torch.linspace(0, 1, 1000, dtype=DTYPE)
-    with_samples = estimators.score_function_grad(f, Normal, params, 1000, baseline={"scale": b}, generator=gen(4))
-    score_scale = ((x - LOC) ** 2 / SCALE**3 - 1 / SCALE)
+    with_samples = estimators.score_function_grad(
+        f, Normal, params, 1000, baseline={"scale": b}, generator=gen(4)
+    )
+    score_scale = (x - LOC) ** 2 / SCALE**3 - 1 / SCALE
     torch.testing.assert_close(with_samples["scale"], (f(x) - b) * score_scale)
 
 
@@ -419,7 +501,9 @@ def test_score_function_surrogate_gradient_is_the_score_function_estimate():
     d_loc, d_scale = torch.autograd.grad(loss, (loc, scale))
     torch.testing.assert_close(d_loc, grads["loc"].mean())
     torch.testing.assert_close(d_scale, grads["scale"].mean())
-    per_sample = estimators.score_function_surrogate(Normal(loc, scale).log_prob(x), f(x), reduction="none")
+    per_sample = estimators.score_function_surrogate(
+        Normal(loc, scale).log_prob(x), f(x), reduction="none"
+    )
     assert per_sample.shape == (500,)
     with pytest.raises(ValueError, match="reduction"):
         estimators.score_function_surrogate(per_sample, f(x), reduction="max")
@@ -441,14 +525,28 @@ def test_errors():
     f = COSTS["quadratic"]
     with pytest.raises(TypeError, match="score_function_grad.*measure_valued_grad"):
         estimators.pathwise_grad(f, D.Bernoulli, {"probs": torch.tensor(0.3)}, 10)
-    with pytest.raises(NotImplementedError, match="Normal: loc, scale.*Bernoulli.*Poisson.*Exponential"):
-        estimators.measure_valued_grad(f, D.Laplace, {"loc": torch.tensor(0.0), "scale": torch.tensor(1.0)}, 10)
+    with pytest.raises(
+        NotImplementedError, match="Normal: loc, scale.*Bernoulli.*Poisson.*Exponential"
+    ):
+        estimators.measure_valued_grad(
+            f, D.Laplace, {"loc": torch.tensor(0.0), "scale": torch.tensor(1.0)}, 10
+        )
     with pytest.raises(NotImplementedError, match="Gamma"):
-        estimators.measure_valued_grad(f, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)}, 3)
+        estimators.measure_valued_grad(
+            f, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)}, 3
+        )
     with pytest.raises(NotImplementedError, match="log_scale"):
-        estimators.measure_valued_grad(f, lambda loc, log_scale: Normal(loc, log_scale.exp()),
-                                       {"loc": torch.tensor(0.0), "log_scale": torch.tensor(0.0)}, 3)
-    for estimator in (estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad):
+        estimators.measure_valued_grad(
+            f,
+            lambda loc, log_scale: Normal(loc, log_scale.exp()),
+            {"loc": torch.tensor(0.0), "log_scale": torch.tensor(0.0)},
+            3,
+        )
+    for estimator in (
+        estimators.score_function_grad,
+        estimators.pathwise_grad,
+        estimators.measure_valued_grad,
+    ):
         with pytest.raises(ValueError, match="num_samples"):
             estimator(f, Normal, normal_params(), 0)
         with pytest.raises(ValueError, match="scale"):
@@ -471,9 +569,13 @@ def test_errors():
     with pytest.raises(ValueError, match="not parameters"):
         estimators.score_function_grad(f, Normal, normal_params(), 10, baseline={"mu": 1.0})
     with pytest.raises(ValueError, match="baseline\\(f_values\\)"):
-        estimators.score_function_grad(f, Normal, normal_params(), 10, baseline=lambda fx: fx.mean())
+        estimators.score_function_grad(
+            f, Normal, normal_params(), 10, baseline=lambda fx: fx.mean()
+        )
     with pytest.raises(TypeError, match="build"):
-        estimators.score_function_grad(f, Normal, {"mu": torch.tensor(0.0), "sigma": torch.tensor(1.0)}, 10)
+        estimators.score_function_grad(
+            f, Normal, {"mu": torch.tensor(0.0), "sigma": torch.tensor(1.0)}, 10
+        )
 
 
 @pytest.mark.parametrize("estimator", reference.ESTIMATORS)
@@ -485,10 +587,15 @@ def test_same_seed_same_tensors(estimator):
     for name in first:
         assert torch.equal(first[name], second[name])
         assert not torch.equal(first[name], other[name])
-    for distribution, params in [(Normal, normal_params()), (D.Poisson, {"rate": torch.tensor(3.0)}),
-                                 (D.Categorical, {"probs": torch.tensor([0.5, 0.5])})]:
-        assert torch.equal(sampling.draw(distribution(**params), (50,), gen(1)),
-                           sampling.draw(distribution(**params), (50,), gen(1)))
+    for distribution, params in [
+        (Normal, normal_params()),
+        (D.Poisson, {"rate": torch.tensor(3.0)}),
+        (D.Categorical, {"probs": torch.tensor([0.5, 0.5])}),
+    ]:
+        assert torch.equal(
+            sampling.draw(distribution(**params), (50,), gen(1)),
+            sampling.draw(distribution(**params), (50,), gen(1)),
+        )
 
 
 def test_does_not_touch_the_global_random_state():
@@ -522,7 +629,10 @@ def _relaxed_bernoulli_truth(f, temperature: float, logits, num_nodes: int = 400
 
 def test_pathwise_relaxed_bernoulli_matches_quadrature():
     f = lambda x: (x - 0.45) ** 2  # noqa: E731
-    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor(0.3, dtype=DTYPE)}
+    params = {
+        "temperature": torch.tensor(0.5, dtype=DTYPE),
+        "logits": torch.tensor(0.3, dtype=DTYPE),
+    }
     grads = estimators.pathwise_grad(f, D.RelaxedBernoulli, params, 40_000, generator=gen(21))
     truth = _relaxed_bernoulli_truth(f, 0.5, 0.3)
     for name in params:
@@ -532,18 +642,32 @@ def test_pathwise_relaxed_bernoulli_matches_quadrature():
 def test_pathwise_relaxed_bernoulli_under_independent_with_scalar_temperature():
     t = torch.tensor([0.45, 0.2, 0.8], dtype=DTYPE)
     f = lambda x: ((x - t) ** 2).sum(-1)  # noqa: E731  one cost per sample, summed over the 3 coordinates
-    params = {"temperature": torch.tensor(0.5, dtype=DTYPE), "logits": torch.tensor([0.0, -1.0, 2.0], dtype=DTYPE)}
+    params = {
+        "temperature": torch.tensor(0.5, dtype=DTYPE),
+        "logits": torch.tensor([0.0, -1.0, 2.0], dtype=DTYPE),
+    }
     grads = estimators.pathwise_grad(
-        f, lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
-        params, 40_000, generator=gen(22))
+        f,
+        lambda temperature, logits: D.Independent(
+            D.RelaxedBernoulli(temperature, logits=logits), 1
+        ),
+        params,
+        40_000,
+        generator=gen(22),
+    )
     assert grads["temperature"].shape == (40_000,) and grads["logits"].shape == (40_000, 3)
     truth = _relaxed_bernoulli_truth(lambda x: (x - t.unsqueeze(-1)) ** 2, 0.5, params["logits"])
     check_unbiased(grads["logits"], truth["logits"])
     check_unbiased(grads["temperature"], truth["temperature"])
     # the issue's own call, float32: no broadcast error, one gradient per sample and parameter entry
     g = estimators.pathwise_grad(
-        lambda x: x.sum(-1), lambda temperature, logits: D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1),
-        {"temperature": torch.tensor(0.5), "logits": torch.zeros(3)}, 1000)
+        lambda x: x.sum(-1),
+        lambda temperature, logits: D.Independent(
+            D.RelaxedBernoulli(temperature, logits=logits), 1
+        ),
+        {"temperature": torch.tensor(0.5), "logits": torch.zeros(3)},
+        1000,
+    )
     assert g["temperature"].shape == (1000,) and g["logits"].shape == (1000, 3)
 
 
@@ -555,18 +679,28 @@ def _independent_normal(loc, scale):
 @pytest.mark.parametrize(
     ("cost", "truth"),
     [
-        (lambda x: torch.full(x.shape[:-1], 2.0, dtype=x.dtype), lambda mu, s: (torch.zeros_like(mu), torch.zeros_like(s))),
+        (
+            lambda x: torch.full(x.shape[:-1], 2.0, dtype=x.dtype),
+            lambda mu, s: (torch.zeros_like(mu), torch.zeros_like(s)),
+        ),
         (lambda x: x.sum(-1), lambda mu, s: (torch.ones_like(mu), torch.zeros_like(s))),
         (lambda x: (x**2).sum(-1), lambda mu, s: (2 * mu, 2 * s)),
         # a cost that couples the coordinates: E[x1 x2 + x2 x3] = mu1 mu2 + mu2 mu3
-        (lambda x: x[..., 0] * x[..., 1] + x[..., 1] * x[..., 2],
-         lambda mu, s: (torch.stack([mu[1], mu[0] + mu[2], mu[1]]), torch.zeros_like(s))),
+        (
+            lambda x: x[..., 0] * x[..., 1] + x[..., 1] * x[..., 2],
+            lambda mu, s: (torch.stack([mu[1], mu[0] + mu[2], mu[1]]), torch.zeros_like(s)),
+        ),
     ],
     ids=["constant", "linear", "quadratic", "coupling"],
 )
 def test_measure_valued_independent_normal(cost, truth, coupled):
-    params = {"loc": torch.tensor([0.5, -1.0, 2.0], dtype=DTYPE), "scale": torch.tensor([1.0, 0.5, 2.0], dtype=DTYPE)}
-    grads = estimators.measure_valued_grad(cost, _independent_normal, params, 20_000, coupled=coupled, generator=gen(23))
+    params = {
+        "loc": torch.tensor([0.5, -1.0, 2.0], dtype=DTYPE),
+        "scale": torch.tensor([1.0, 0.5, 2.0], dtype=DTYPE),
+    }
+    grads = estimators.measure_valued_grad(
+        cost, _independent_normal, params, 20_000, coupled=coupled, generator=gen(23)
+    )
     d_loc, d_scale = truth(params["loc"], params["scale"])
     assert grads["loc"].shape == (20_000, 3) and grads["scale"].shape == (20_000, 3)
     check_unbiased(grads["loc"], d_loc)
@@ -576,8 +710,13 @@ def test_measure_valued_independent_normal(cost, truth, coupled):
 def test_measure_valued_independent_bernoulli_with_a_coupling_cost():
     # E[b1 b2 b3] = p1 p2 p3: d/dp_i = product of the others (exact enumeration of the weak derivative)
     probs = torch.tensor([0.3, 0.6, 0.9], dtype=DTYPE)
-    grads = estimators.measure_valued_grad(lambda b: b.prod(-1), lambda probs: D.Independent(D.Bernoulli(probs), 1),
-                                           {"probs": probs}, 20_000, generator=gen(24))
+    grads = estimators.measure_valued_grad(
+        lambda b: b.prod(-1),
+        lambda probs: D.Independent(D.Bernoulli(probs), 1),
+        {"probs": probs},
+        20_000,
+        generator=gen(24),
+    )
     truth = torch.stack([probs[1] * probs[2], probs[0] * probs[2], probs[0] * probs[1]])
     check_unbiased(grads["probs"], truth)
 
@@ -587,9 +726,13 @@ def test_measure_valued_independent_bernoulli_with_a_coupling_cost():
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("f", [lambda x: (x > 0).to(x.dtype), lambda x: x.detach() ** 2], ids=["step", "detached"])
+@pytest.mark.parametrize(
+    "f", [lambda x: (x > 0).to(x.dtype), lambda x: x.detach() ** 2], ids=["step", "detached"]
+)
 def test_pathwise_refuses_a_cost_without_a_gradient_path(f):
-    with pytest.raises(ValueError, match="f's output does not depend on the sample x.*score_function_grad"):
+    with pytest.raises(
+        ValueError, match="f's output does not depend on the sample x.*score_function_grad"
+    ):
         estimators.pathwise_grad(f, Normal, normal_params(), 100, generator=gen())
     with pytest.raises(ValueError, match="f's output does not depend on x.*score-function"):
         reference.estimator_moments("pathwise", f, 0.0, 1.0, "loc")
@@ -604,18 +747,32 @@ def test_score_function_and_measure_valued_are_immune_to_in_place_costs():
         return (x - 3.0) ** 2
 
     for estimator in (estimators.score_function_grad, estimators.measure_valued_grad):
-        a = estimator(lambda x: clean(x.clone()) + 0 * in_place(x), Normal, normal_params(), 200, generator=gen(3))
+        a = estimator(
+            lambda x: clean(x.clone()) + 0 * in_place(x),
+            Normal,
+            normal_params(),
+            200,
+            generator=gen(3),
+        )
         b = estimator(clean, Normal, normal_params(), 200, generator=gen(3))
         for name in a:
             torch.testing.assert_close(a[name], b[name])
 
 
-@pytest.mark.parametrize("estimator", [estimators.score_function_grad, estimators.pathwise_grad,
-                                       estimators.measure_valued_grad])
+@pytest.mark.parametrize(
+    "estimator",
+    [estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad],
+)
 def test_estimators_name_bad_arguments(estimator):
     f = COSTS["quadratic"]
     with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
-        estimator(lambda x: torch.where(x > 1.0, torch.nan, x) ** 2, Normal, normal_params(), 100, generator=gen())
+        estimator(
+            lambda x: torch.where(x > 1.0, torch.nan, x) ** 2,
+            Normal,
+            normal_params(),
+            100,
+            generator=gen(),
+        )
     with pytest.raises(ValueError, match="num_samples must be at most"):
         estimator(f, Normal, normal_params(), 10**12)
     with pytest.raises(TypeError, match="num_samples"):
@@ -626,8 +783,11 @@ def test_estimators_name_bad_arguments(estimator):
 
 def test_score_function_names_non_finite_baselines():
     f = COSTS["quadratic"]
-    for baseline, name in [(float("nan"), "baseline"), ({"loc": float("inf")}, "baseline\\['loc'\\]"),
-                           (lambda fx: fx * torch.nan, "baseline\\(f_values\\)")]:
+    for baseline, name in [
+        (float("nan"), "baseline"),
+        ({"loc": float("inf")}, "baseline\\['loc'\\]"),
+        (lambda fx: fx * torch.nan, "baseline\\(f_values\\)"),
+    ]:
         with pytest.raises(ValueError, match=f"{name} must be finite"):
             estimators.score_function_grad(f, Normal, normal_params(), 10, baseline=baseline)
 
@@ -635,12 +795,20 @@ def test_score_function_names_non_finite_baselines():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_generator_with_cpu_parameters():
     with pytest.raises(ValueError, match="generator is a cuda generator"):
-        estimators.score_function_grad(COSTS["quadratic"], Normal, normal_params(), 10,
-                                       generator=torch.Generator(device="cuda"))
+        estimators.score_function_grad(
+            COSTS["quadratic"],
+            Normal,
+            normal_params(),
+            10,
+            generator=torch.Generator(device="cuda"),
+        )
 
 
 def test_terms_at_given_samples_match_the_gaussian_formulas():
-    params = {"loc": torch.tensor([0.3, -1.0], dtype=DTYPE), "scale": torch.tensor([1.5, 0.7], dtype=DTYPE)}
+    params = {
+        "loc": torch.tensor([0.3, -1.0], dtype=DTYPE),
+        "scale": torch.tensor([1.5, 0.7], dtype=DTYPE),
+    }
     loc, scale = params["loc"], params["scale"]
     f = lambda x: torch.sin(2 * x) * x  # noqa: E731
     df = lambda x: 2 * torch.cos(2 * x) * x + torch.sin(2 * x)  # noqa: E731
@@ -653,8 +821,12 @@ def test_terms_at_given_samples_match_the_gaussian_formulas():
     torch.testing.assert_close(pw["loc"], df(x))
     torch.testing.assert_close(pw["scale"], df(x) * eps)
     with pytest.raises(TypeError, match="location-scale"):
-        estimators.pathwise_terms(f, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
-                                  torch.zeros(3))
+        estimators.pathwise_terms(
+            f,
+            D.Gamma,
+            {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
+            torch.zeros(3),
+        )
     with pytest.raises(ValueError, match="x has shape"):
         estimators.score_function_terms(f, Normal, params, torch.zeros(3, 3, dtype=DTYPE))
 
@@ -667,7 +839,9 @@ def test_pathwise_refuses_a_piecewise_constant_cost():
     with pytest.raises(ValueError, match="f's gradient .* is zero at every sample"):
         estimators.pathwise_grad(torch.round, Normal, normal_params(), 100, generator=gen())
     with pytest.raises(ValueError, match="score_function_grad"):
-        estimators.pathwise_terms(torch.floor, Normal, normal_params(), torch.linspace(-2, 2, 9, dtype=DTYPE))
+        estimators.pathwise_terms(
+            torch.floor, Normal, normal_params(), torch.linspace(-2, 2, 9, dtype=DTYPE)
+        )
 
 
 def test_pathwise_terms_names_non_finite_noise():
@@ -676,7 +850,10 @@ def test_pathwise_terms_names_non_finite_noise():
         estimators.pathwise_terms(lambda x: x**2, Normal, normal_params(), noise)
 
 
-@pytest.mark.parametrize("estimator", [estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad])
+@pytest.mark.parametrize(
+    "estimator",
+    [estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad],
+)
 def test_meta_params_get_a_clear_error(estimator):
     params = {"loc": torch.zeros((), device="meta"), "scale": torch.ones((), device="meta")}
     with pytest.raises(ValueError, match=r"params\['loc'\] is on the meta device"):
@@ -685,8 +862,10 @@ def test_meta_params_get_a_clear_error(estimator):
 
 @pytest.mark.parametrize(
     "log_prob, cost, name",
-    [(torch.zeros(4), torch.tensor([1.0, float("nan"), 0.0, 0.0]), "cost"),
-     (torch.tensor([0.0, float("-inf"), 0.0, 0.0]), torch.ones(4), "log_prob")],
+    [
+        (torch.zeros(4), torch.tensor([1.0, float("nan"), 0.0, 0.0]), "cost"),
+        (torch.tensor([0.0, float("-inf"), 0.0, 0.0]), torch.ones(4), "log_prob"),
+    ],
 )
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_surrogate_names_the_non_finite_input(log_prob, cost, name, reduction):
@@ -696,10 +875,17 @@ def test_surrogate_names_the_non_finite_input(log_prob, cost, name, reduction):
 
 def test_measure_valued_unsupported_family_is_also_a_type_error():
     with pytest.raises(TypeError, match="Gamma"):
-        estimators.measure_valued_grad(lambda x: x, D.Gamma, {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
-                                       10, generator=gen())
+        estimators.measure_valued_grad(
+            lambda x: x,
+            D.Gamma,
+            {"concentration": torch.tensor(2.0), "rate": torch.tensor(1.0)},
+            10,
+            generator=gen(),
+        )
 
 
 def test_score_function_terms_names_non_finite_samples():
     with pytest.raises(ValueError, match="^x must be finite"):
-        estimators.score_function_terms(lambda x: x**2, Normal, normal_params(), torch.tensor([float("nan")], dtype=DTYPE))
+        estimators.score_function_terms(
+            lambda x: x**2, Normal, normal_params(), torch.tensor([float("nan")], dtype=DTYPE)
+        )

@@ -25,13 +25,20 @@ def test_poisson_series_against_the_derivative_of_the_tail_probability():
 
 def test_even_floor_gradient_against_a_difference_of_quadratures():
     def expectation(loc, scale=0.8):
-        return sum(stats.norm.cdf(n + 1, loc, scale) - stats.norm.cdf(n, loc, scale) for n in range(-40, 41, 2))
+        return sum(
+            stats.norm.cdf(n + 1, loc, scale) - stats.norm.cdf(n, loc, scale)
+            for n in range(-40, 41, 2)
+        )
 
     h = 1e-5
     numerical = (expectation(0.3 + h) - expectation(0.3 - h)) / (2 * h)
     assert reference.even_floor_gradient(0.3, 0.8) == pytest.approx(numerical, abs=1e-7)
-    assert reference.even_floor_gradient(8.3, 0.8) == pytest.approx(numerical, abs=1e-7)    # even shift: same
-    assert reference.even_floor_gradient(7.3, 0.8) == pytest.approx(-numerical, abs=1e-7)   # odd shift: parity swaps
+    assert reference.even_floor_gradient(8.3, 0.8) == pytest.approx(
+        numerical, abs=1e-7
+    )  # even shift: same
+    assert reference.even_floor_gradient(7.3, 0.8) == pytest.approx(
+        -numerical, abs=1e-7
+    )  # odd shift: parity swaps
 
 
 def test_bad_input_is_named():

@@ -26,8 +26,15 @@ from lecture9.assign import SOLUTION_END_RE, SOLUTION_START_RE
 
 
 def test_tag_names_are_the_documented_ones():
-    assert (exercises.SOLUTION, exercises.AUTOGRADE, exercises.STUB) == ("solution", "autograde", "stub")
-    assert (exercises.BEGIN_SOLUTION, exercises.END_SOLUTION) == ("### BEGIN SOLUTION", "### END SOLUTION")
+    assert (exercises.SOLUTION, exercises.AUTOGRADE, exercises.STUB) == (
+        "solution",
+        "autograde",
+        "stub",
+    )
+    assert (exercises.BEGIN_SOLUTION, exercises.END_SOLUTION) == (
+        "### BEGIN SOLUTION",
+        "### END SOLUTION",
+    )
     assert exercises.EXERCISE_HEADER == "# Exercise "
     assert issubclass(exercises.ExerciseCheckError, AssertionError)
 
@@ -44,19 +51,33 @@ def test_check_estimate_passes_within_the_tolerance():
 def test_check_estimate_reports_a_bias_with_numbers():
     with pytest.raises(exercises.ExerciseCheckError) as info:
         exercises.check_estimate(2.31, 2.0, 0.004, what="estimate")
-    assert str(info.value) == "your estimate is biased: mean 2.31, expected 2 +- 0.02 (77.5 standard errors away)"
-    with pytest.raises(exercises.ExerciseCheckError, match=r"your gradient is biased: mean -1\.5, expected -1 \+- 0\.3"):
+    assert (
+        str(info.value)
+        == "your estimate is biased: mean 2.31, expected 2 +- 0.02 (77.5 standard errors away)"
+    )
+    with pytest.raises(
+        exercises.ExerciseCheckError,
+        match=r"your gradient is biased: mean -1\.5, expected -1 \+- 0\.3",
+    ):
         exercises.check_estimate(torch.tensor(-1.5), -1.0, 0.1, what="gradient", num_se=3)
 
 
 def test_check_estimate_reports_non_finite_and_non_scalar_estimates():
-    with pytest.raises(exercises.ExerciseCheckError, match=r"your estimate is not finite \(nan\); look for a division"):
+    with pytest.raises(
+        exercises.ExerciseCheckError,
+        match=r"your estimate is not finite \(nan\); look for a division",
+    ):
         exercises.check_estimate(math.nan, 1.0, 0.1)
     with pytest.raises(exercises.ExerciseCheckError, match=r"your estimate is not finite \(inf\)"):
         exercises.check_estimate(torch.tensor(float("inf")), 1.0, 0.1)
-    with pytest.raises(exercises.ExerciseCheckError, match=r"mean should be a single number, got a tensor of shape \(3,\)"):
+    with pytest.raises(
+        exercises.ExerciseCheckError,
+        match=r"mean should be a single number, got a tensor of shape \(3,\)",
+    ):
         exercises.check_estimate(torch.ones(3), 1.0, 0.1, what="mean")
-    with pytest.raises(exercises.ExerciseCheckError, match=r"estimate should be a number, got 'abc'"):
+    with pytest.raises(
+        exercises.ExerciseCheckError, match=r"estimate should be a number, got 'abc'"
+    ):
         exercises.check_estimate("abc", 1.0, 0.1)
 
 
@@ -70,12 +91,18 @@ def test_check_estimate_rejects_a_bad_standard_error():
 def test_check_close_passes_and_reports_shape_and_value_differences():
     exercises.check_close(torch.tensor([1.0, 2.0]), [1.0, 2.0 + 1e-9])
     exercises.check_close(0.5, torch.tensor(0.5, dtype=torch.float64))
-    with pytest.raises(exercises.ExerciseCheckError, match=r"your gradient has shape \(2,\), expected \(3,\)"):
+    with pytest.raises(
+        exercises.ExerciseCheckError, match=r"your gradient has shape \(2,\), expected \(3,\)"
+    ):
         exercises.check_close(torch.zeros(2), torch.zeros(3), what="gradient")
     with pytest.raises(exercises.ExerciseCheckError) as info:
-        exercises.check_close(torch.tensor([1.0, 2.5]), torch.tensor([1.0, 2.0]), what="log-density")
-    assert str(info.value) == ("your log-density differs from the reference: largest difference 0.5 "
-                               "(allowed: rtol=1e-05, atol=1e-08)")
+        exercises.check_close(
+            torch.tensor([1.0, 2.5]), torch.tensor([1.0, 2.0]), what="log-density"
+        )
+    assert str(info.value) == (
+        "your log-density differs from the reference: largest difference 0.5 "
+        "(allowed: rtol=1e-05, atol=1e-08)"
+    )
     exercises.check_close(torch.tensor(1.1), 1.0, rtol=0.2)
 
 
@@ -90,8 +117,13 @@ def test_check_close_does_not_track_gradients():
 
 def test_parse_exercise_header():
     assert exercises.parse_exercise_header(MC_INTEGRAL_SOLUTION) == (
-        "ex-99-mc-integral", "implement a Monte Carlo estimate of an integral over [a, b].")
-    assert exercises.parse_exercise_header("\n\n#Exercise 3.2:  derive it  \nx = 1") == ("3.2", "derive it")
+        "ex-99-mc-integral",
+        "implement a Monte Carlo estimate of an integral over [a, b].",
+    )
+    assert exercises.parse_exercise_header("\n\n#Exercise 3.2:  derive it  \nx = 1") == (
+        "3.2",
+        "derive it",
+    )
     assert exercises.parse_exercise_header("x = 1\n# Exercise ex-1: late") is None
     assert exercises.parse_exercise_header("# Exercise ex-1 no colon") is None
     assert exercises.parse_exercise_header("") is None
@@ -108,7 +140,9 @@ def test_stub_source_keeps_signature_and_docstring():
     )
     namespace = {}
     exec(stub, namespace)  # noqa: S102
-    with pytest.raises(NotImplementedError, match=r"^Exercise ex-99-mc-integral: implement a Monte Carlo"):
+    with pytest.raises(
+        NotImplementedError, match=r"^Exercise ex-99-mc-integral: implement a Monte Carlo"
+    ):
         namespace["mc_integral"](None, 0, 1, 10)
 
 
@@ -128,7 +162,10 @@ def test_stub_source_with_two_regions_quotes_and_code_after_the_region():
     stub = exercises.stub_source(source)
     assert "x.mean()" not in stub and "x.var()" not in stub
     assert stub.count("raise NotImplementedError") == 2
-    assert "        raise NotImplementedError(\"Exercise ex-2: compute the \\\"mean\\\" and the variance.\")" in stub
+    assert (
+        '        raise NotImplementedError("Exercise ex-2: compute the \\"mean\\" and the variance.")'
+        in stub
+    )
     namespace = {}
     exec(stub, namespace)  # noqa: S102
     with pytest.raises(NotImplementedError, match='compute the "mean" and the variance'):
@@ -139,12 +176,22 @@ def test_stub_source_with_two_regions_quotes_and_code_after_the_region():
     ("source", "message"),
     [
         ("x = 1", "the cell has no '### BEGIN SOLUTION' ... '### END SOLUTION' region"),
-        ("# Exercise e: t\n### END SOLUTION\n### BEGIN SOLUTION", "line 2: unexpected '### END SOLUTION'"),
-        ("# Exercise e: t\n### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
-         "line 3: unexpected '### BEGIN SOLUTION'"),
-        ("# Exercise e: t\n### BEGIN SOLUTION\nx = 1", "a '### BEGIN SOLUTION' line has no matching"),
-        ("def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION",
-         "must start with a header line '# Exercise <label>: <task>'"),
+        (
+            "# Exercise e: t\n### END SOLUTION\n### BEGIN SOLUTION",
+            "line 2: unexpected '### END SOLUTION'",
+        ),
+        (
+            "# Exercise e: t\n### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+            "line 3: unexpected '### BEGIN SOLUTION'",
+        ),
+        (
+            "# Exercise e: t\n### BEGIN SOLUTION\nx = 1",
+            "a '### BEGIN SOLUTION' line has no matching",
+        ),
+        (
+            "def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION",
+            "must start with a header line '# Exercise <label>: <task>'",
+        ),
     ],
 )
 def test_stub_source_errors(source, message):
@@ -171,8 +218,13 @@ def exercise_blocks(nb) -> list[dict]:
             continue
         for match in _EXERCISE_BLOCK_RE.finditer(cell.source):
             label = re.search(r"^[ \t]*:label:[ \t]*(\S+)", match["body"], re.MULTILINE)
-            found.append({"label": label.group(1) if label else None, "title": match["title"].strip(),
-                          "text": match["body"]})
+            found.append(
+                {
+                    "label": label.group(1) if label else None,
+                    "title": match["title"].strip(),
+                    "text": match["body"],
+                }
+            )
     return found
 
 
@@ -182,8 +234,13 @@ def check_exercise_conventions(nb) -> list[str]:
     blocks = exercise_blocks(nb)
     if len(blocks) < 3:
         problems.append(f"{len(blocks)} exercises, expected at least 3")
-    coding = [c for c in nb.cells if c.cell_type == "code" and exercises.SOLUTION in tags(c)
-              and exercises.has_solution_region(c.source)]
+    coding = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code"
+        and exercises.SOLUTION in tags(c)
+        and exercises.has_solution_region(c.source)
+    ]
     if not coding:
         problems.append("no coding exercise (a 'solution' cell with a '### BEGIN SOLUTION' region)")
     if not any(exercises.AUTOGRADE in tags(c) for c in nb.cells):
@@ -204,11 +261,17 @@ def check_exercise_conventions(nb) -> list[str]:
     for cell in coding:
         header = exercises.parse_exercise_header(cell.source)
         if header is None:
-            problems.append(f"solution cell without '# Exercise <label>: <task>' header: {cell.source[:60]!r}")
+            problems.append(
+                f"solution cell without '# Exercise <label>: <task>' header: {cell.source[:60]!r}"
+            )
         elif header[0] not in labels:
             problems.append(f"solution cell header names unknown exercise {header[0]!r}")
-    starts = sum(len(SOLUTION_START_RE.findall(c.source)) for c in nb.cells if c.cell_type == "markdown")
-    ends = sum(len(SOLUTION_END_RE.findall(c.source)) for c in nb.cells if c.cell_type == "markdown")
+    starts = sum(
+        len(SOLUTION_START_RE.findall(c.source)) for c in nb.cells if c.cell_type == "markdown"
+    )
+    ends = sum(
+        len(SOLUTION_END_RE.findall(c.source)) for c in nb.cells if c.cell_type == "markdown"
+    )
     if starts != ends:
         problems.append(f"{starts} solution-start but {ends} solution-end cells")
     return problems
@@ -217,7 +280,9 @@ def check_exercise_conventions(nb) -> list[str]:
 def test_the_fixture_follows_the_conventions():
     assert check_exercise_conventions(fixture_notebook()) == []
     nb = fixture_notebook()
-    nb.cells[5].source = nb.cells[5].source.replace("(★)", "").replace("**Learning goal:** practise.", "")
+    nb.cells[5].source = (
+        nb.cells[5].source.replace("(★)", "").replace("**Learning goal:** practise.", "")
+    )
     assert check_exercise_conventions(nb) == [
         "exercise 'ex-99-unbiased': no difficulty mark (★, ★★ or ★★★) in the title",
         "exercise 'ex-99-unbiased': no '**Learning goal:** ...' line",
@@ -233,9 +298,13 @@ def autograde_run(nb, folder, name):
     """
     indices = code_indices(nb)
     wanted = [
-        i for i in indices
+        i
+        for i in indices
         if exercises.AUTOGRADE in tags(nb.cells[i])
-        or (exercises.SOLUTION in tags(nb.cells[i]) and exercises.has_solution_region(nb.cells[i].source))
+        or (
+            exercises.SOLUTION in tags(nb.cells[i])
+            and exercises.has_solution_region(nb.cells[i].source)
+        )
     ]
     try:
         return run_cells(nb, with_dependencies(nb, wanted), folder=folder, name=name)
@@ -262,7 +331,9 @@ def test_autograde_run_reports_a_failing_check(tmp_path):
 
 def test_with_dependencies_adds_the_cells_a_check_reads():
     nb = fixture_notebook()
-    nb.cells[14].source = "print(u.shape)\n" + nb.cells[14].source  # reads the chapter's ``u`` (cell 3)
+    nb.cells[14].source = (
+        "print(u.shape)\n" + nb.cells[14].source
+    )  # reads the chapter's ``u`` (cell 3)
     assert with_dependencies(nb, [12, 14]) == [1, 3, 12, 14]
     assert with_dependencies(nb, [12, 17]) == [1, 12, 17]
 
@@ -275,7 +346,9 @@ def test_real_chapter_exercise_conventions(chapter):
 @pytest.mark.parametrize("chapter", REAL_CHAPTERS, ids=lambda p: p.name)
 def test_real_chapter_autograde_cells_pass_with_the_reference_solutions(chapter):
     nb = nbformat.read(chapter, as_version=4)
-    assert any(exercises.AUTOGRADE in tags(c) for c in nb.cells), f"{chapter.name} has no autograde cell"
+    assert any(exercises.AUTOGRADE in tags(c) for c in nb.cells), (
+        f"{chapter.name} has no autograde cell"
+    )
     autograde_run(nb, chapter.parent, chapter.name)
 
 
@@ -288,7 +361,11 @@ def test_real_chapter_autograde_cells_pass_with_the_reference_solutions(chapter)
         (lambda: exercises.check_close("a", 1.0), exercises.ExerciseCheckError, "your result"),
         (lambda: exercises.check_close(1.0, object()), exercises.ExerciseCheckError, "expected"),
         (lambda: exercises.check_estimate(1.0, 1.0, 0.1, num_se=0.0), ValueError, "num_se"),
-        (lambda: exercises.check_estimate(1.0, 1.0, 0.1, num_se=float("nan")), ValueError, "num_se"),
+        (
+            lambda: exercises.check_estimate(1.0, 1.0, 0.1, num_se=float("nan")),
+            ValueError,
+            "num_se",
+        ),
         (lambda: exercises.parse_exercise_header(3), TypeError, "source"),
         (lambda: exercises.has_solution_region(None), TypeError, "source"),
         (lambda: exercises.stub_source(b"x"), TypeError, "source"),

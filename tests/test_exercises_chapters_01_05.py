@@ -13,7 +13,8 @@ from test_assign import (
 
 NEW_WRONG_ANSWERS = [
     WrongAnswer(
-        "ex-01-confidence-interval", "the standard deviation used as the standard error (no division by sqrt(N))",
+        "ex-01-confidence-interval",
+        "the standard deviation used as the standard error (no division by sqrt(N))",
         """\
 mean = values.mean(dim=-1)
 half_width = 1.96 * values.std(dim=-1)
@@ -21,13 +22,15 @@ return mean - half_width, mean + half_width""",
         r"your interval for one run of N = 100 differs from the reference: largest difference ",
     ),
     WrongAnswer(
-        "ex-02-tail-proposal", "the importance weights forgotten: every term is f(x) = 1",
+        "ex-02-tail-proposal",
+        "the importance weights forgotten: every term is f(x) = 1",
         """\
 return torch.ones(num_samples, dtype=torch.float64)""",
         r"your estimate of Pr\(X > 4\) \(the mean of your terms w f\) is biased: mean 1, expected 3\.167e-05",
     ),
     WrongAnswer(
-        "ex-03-arrival-sensitivity", "the warm-up kept: the empty start biases every path",
+        "ex-03-arrival-sensitivity",
+        "the warm-up kept: the empty start biases every path",
         """\
 rates = torch.full((num_paths, 1), float(arrival_rate), dtype=torch.float64, requires_grad=True)
 sojourn = queueing.mm1_sojourn_times(service_rate, rates, num_customers, num_paths, generator=generator)
@@ -37,7 +40,8 @@ return grad.squeeze(1)""",
         r"differs",
     ),
     WrongAnswer(
-        "ex-05-lognormal", "the Gaussian path's derivatives (1 and eps) without the factor x of the exponential",
+        "ex-05-lognormal",
+        "the Gaussian path's derivatives (1 and eps) without the factor x of the exponential",
         """\
 eps = torch.randn(num_samples, generator=generator, dtype=torch.float64)
 x = torch.exp(loc + scale * eps).requires_grad_(True)
@@ -46,7 +50,8 @@ return {"loc": slope, "scale": slope * eps}""",
         r"your gradient with respect to loc is biased: mean 1, expected 1\.38",
     ),
     WrongAnswer(
-        "ex-05-digital-delta", "the score of log S_T, z / (sigma sqrt(T)), without the factor 1 / S_0",
+        "ex-05-digital-delta",
+        "the score of log S_T, z / (sigma sqrt(T)), without the factor 1 / S_0",
         """\
 z = torch.randn(num_samples, generator=generator, dtype=torch.float64)
 root_t = volatility * math.sqrt(maturity)

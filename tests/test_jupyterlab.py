@@ -98,7 +98,9 @@ def lab(tmp_path_factory):
         path = settings / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(values), encoding="utf-8")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(runtime / "config"))
+    env = dict(
+        os.environ, JUPYTER_RUNTIME_DIR=str(runtime), JUPYTER_CONFIG_DIR=str(runtime / "config")
+    )
     log = (runtime / "lab.log").open("w+")
     command = [
         sys.executable, "-m", "jupyterlab",
@@ -121,14 +123,18 @@ def lab(tmp_path_factory):
         while True:
             if process.poll() is not None:
                 log.seek(0)
-                pytest.fail(f"jupyter lab exited with code {process.returncode}:\n{log.read()[-3000:]}")
+                pytest.fail(
+                    f"jupyter lab exited with code {process.returncode}:\n{log.read()[-3000:]}"
+                )
             try:
                 server.request("GET", "/api/status", timeout=5)
                 break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 if time.monotonic() > deadline:
                     log.seek(0)
-                    pytest.fail(f"jupyter lab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read()[-3000:]}")
+                    pytest.fail(
+                        f"jupyter lab did not answer within {STARTUP_TIMEOUT_S} s:\n{log.read()[-3000:]}"
+                    )
                 time.sleep(0.5)
         yield server
         try:
@@ -166,7 +172,9 @@ def test_server_lists_the_book_notebooks(lab):
     for notebook in notebooks:
         model = lab.request("GET", f"/api/contents/book/{notebook.name}?content=1")
         assert model["type"] == "notebook" and model["format"] == "json"
-        assert model["content"]["nbformat"] == 4, f"{notebook.name}: nbformat {model['content']['nbformat']}"
+        assert model["content"]["nbformat"] == 4, (
+            f"{notebook.name}: nbformat {model['content']['nbformat']}"
+        )
         assert model["content"]["cells"], f"{notebook.name} opens with no cells"
 
 
@@ -176,7 +184,9 @@ def test_server_offers_the_notebooks_kernel(lab):
     assert specs["default"] in offered
     for notebook in _book_notebooks():
         wanted = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {}).get("name")
-        assert wanted in offered, f"{notebook.name} asks for kernel {wanted!r}; JupyterLab offers {sorted(offered)}"
+        assert wanted in offered, (
+            f"{notebook.name} asks for kernel {wanted!r}; JupyterLab offers {sorted(offered)}"
+        )
 
 
 def _message(session: str, code: str) -> dict:
@@ -209,7 +219,9 @@ async def _execute(url: str, token: str, code: str) -> tuple[str, str, list[str]
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    connection = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {token}"}))
+    connection = await websocket_connect(
+        HTTPRequest(url, headers={"Authorization": f"token {token}"})
+    )
     try:
         request = _message(uuid.uuid4().hex, code)
         await connection.write_message(json.dumps(request))
@@ -242,7 +254,9 @@ def test_kernel_imports_lecture9(lab):
     try:
         url = lab.base.replace("http://", "ws://") + f"/api/kernels/{kernel['id']}/channels"
         status, stdout, errors = asyncio.run(_execute(url, lab.token, CHECK_IMPORT))
-        assert status == "ok", "import lecture9 failed in the JupyterLab kernel:\n" + "\n".join(errors)
+        assert status == "ok", "import lecture9 failed in the JupyterLab kernel:\n" + "\n".join(
+            errors
+        )
         info = json.loads(stdout.strip().splitlines()[-1])
         assert Path(info["file"]).resolve().is_relative_to(ROOT / "lecture9"), (
             f"the kernel imports lecture9 from {info['file']}, not from this repository (pip install -e .)"
@@ -252,7 +266,9 @@ def test_kernel_imports_lecture9(lab):
         )
     finally:
         lab.request("DELETE", f"/api/kernels/{kernel['id']}")
-    assert all(k["id"] != kernel["id"] for k in lab.request("GET", "/api/kernels")), "the kernel did not shut down"
+    assert all(k["id"] != kernel["id"] for k in lab.request("GET", "/api/kernels")), (
+        "the kernel did not shut down"
+    )
 
 
 # --- the chapters in JupyterLab, in headless Chromium (jupyterlab-myst) ---------------
@@ -311,9 +327,13 @@ def lab_browser(request, lab):
     from test_browser import REQUIRE, headless_chromium
 
     if "browser" not in (request.config.getoption("markexpr") or "") and not REQUIRE:
-        pytest.skip("the JupyterLab rendering check runs with `pytest -m browser tests/test_jupyterlab.py`")
+        pytest.skip(
+            "the JupyterLab rendering check runs with `pytest -m browser tests/test_jupyterlab.py`"
+        )
     with headless_chromium(
-        profile_prefix="lecture9-chromium-lab-", timeout_s=RENDER_TIMEOUT_S, extra_flags=("--window-size=1400,1000",)
+        profile_prefix="lecture9-chromium-lab-",
+        timeout_s=RENDER_TIMEOUT_S,
+        extra_flags=("--window-size=1400,1000",),
     ) as browser:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         yield browser
@@ -355,8 +375,10 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
 
     problems = []
     if info["renderedByMyst"] != len(markdown):
-        problems.append(f"{len(markdown) - info['renderedByMyst']} of {len(markdown)} markdown cells not rendered "
-                        "by jupyterlab-myst (is it installed and enabled? `jupyter labextension list`)")
+        problems.append(
+            f"{len(markdown) - info['renderedByMyst']} of {len(markdown)} markdown cells not rendered "
+            "by jupyterlab-myst (is it installed and enabled? `jupyter labextension list`)"
+        )
     text = info["text"]
     raw = [" ".join(text[max(0, m.start() - 40) : m.end() + 40].split())
            for pattern in (RAW_MYST, RAW_TEX) for m in pattern.finditer(text)]  # fmt: skip
@@ -372,14 +394,24 @@ def test_chapter_renders_in_jupyterlab(lab, lab_browser, notebook):
         problems.append(f"formulas KaTeX could not typeset: {info['mathErrors'][:5]}")
     expected_exercises = sum(len(EXERCISE_DIRECTIVE.findall(source)) for source in markdown)
     if info["exercises"] != expected_exercises:
-        problems.append(f"{info['exercises']} exercise boxes rendered, {expected_exercises} exercise directives")
-    warnings = sorted({f"{title}: {text}" for title, text in info["warnings"] if title not in ALLOWED_WARNINGS})
+        problems.append(
+            f"{info['exercises']} exercise boxes rendered, {expected_exercises} exercise directives"
+        )
+    warnings = sorted(
+        {f"{title}: {text}" for title, text in info["warnings"] if title not in ALLOWED_WARNINGS}
+    )
     if warnings:
-        problems.append(f"jupyterlab-myst warnings: {warnings[:5]} (a reference to a figure named in a code "
-                        "cell's metadata or to a label in another chapter cannot resolve in JupyterLab: "
-                        "write it as a link with its own text, [the figure below](#label))")
+        problems.append(
+            f"jupyterlab-myst warnings: {warnings[:5]} (a reference to a figure named in a code "
+            "cell's metadata or to a label in another chapter cannot resolve in JupyterLab: "
+            "write it as a link with its own text, [the figure below](#label))"
+        )
     cites = sorted({text for title, text in info["warnings"] if title in ALLOWED_WARNINGS})
-    print(f"{notebook}: {len(markdown)} markdown cells, {info['math']} formulas, {info['exercises']} exercises, "
-          f"citations shown as keys: {cites}")
+    print(
+        f"{notebook}: {len(markdown)} markdown cells, {info['math']} formulas, {info['exercises']} exercises, "
+        f"citations shown as keys: {cites}"
+    )
     shot = SCREENSHOTS / f"{stem}.png"
-    assert not problems, f"{notebook} in JupyterLab (screenshot {shot}):\n  - " + "\n  - ".join(problems)
+    assert not problems, f"{notebook} in JupyterLab (screenshot {shot}):\n  - " + "\n  - ".join(
+        problems
+    )

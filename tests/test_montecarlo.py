@@ -93,7 +93,9 @@ def test_confidence_interval_coverage():
     g = gen(8)
     covered = 0
     for _ in range(400):
-        lo, hi = mc.mc_estimate(lambda x: x, D.Exponential(2.0), 200, generator=g).confidence_interval()
+        lo, hi = mc.mc_estimate(
+            lambda x: x, D.Exponential(2.0), 200, generator=g
+        ).confidence_interval()
         covered += lo <= 0.5 <= hi
     rate = covered / 400
     assert abs(rate - 0.95) < NUM_SE * math.sqrt(0.95 * 0.05 / 400)
@@ -119,8 +121,14 @@ def test_integral_estimate_uniform_and_good_proposal():
     f = lambda x: x**2 * torch.exp(-x)  # noqa: E731
     truth = 2.0 - 442.0 * math.exp(-20.0)
     uniform = mc.integral_estimate(f, 0.0, 20.0, 20_000, generator=gen(9))
-    good = mc.integral_estimate(f, 0.0, 20.0, 20_000, proposal=D.Exponential(torch.tensor(0.5, dtype=torch.float64)),
-                                generator=gen(9))
+    good = mc.integral_estimate(
+        f,
+        0.0,
+        20.0,
+        20_000,
+        proposal=D.Exponential(torch.tensor(0.5, dtype=torch.float64)),
+        generator=gen(9),
+    )
     assert_within_se(uniform, truth)
     assert_within_se(good, truth)
     assert good.standard_error < uniform.standard_error
@@ -129,9 +137,16 @@ def test_integral_estimate_uniform_and_good_proposal():
 
 def test_integral_estimate_zero_variance_proposal():
     # f proportional to the Cauchy density: f/p is the constant pi.
-    est = mc.integral_estimate(lambda x: 1 / (1 + x**2), -math.inf, math.inf, 1000,
-                               proposal=D.Cauchy(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)),
-                               generator=gen(10))
+    est = mc.integral_estimate(
+        lambda x: 1 / (1 + x**2),
+        -math.inf,
+        math.inf,
+        1000,
+        proposal=D.Cauchy(
+            torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)
+        ),
+        generator=gen(10),
+    )
     assert est.value == pytest.approx(math.pi, rel=1e-10)
     assert est.effective_sample_size == pytest.approx(1000)
 
@@ -139,8 +154,13 @@ def test_integral_estimate_zero_variance_proposal():
 def test_importance_estimate_known_tail_probability():
     # Pr(X > 3) for X ~ N(0, 1), sampled from N(3, 1).
     truth = float(stats.norm.sf(3.0))
-    est = mc.importance_estimate(lambda x: (x > 3.0).double(), D.Normal(0.0, 1.0), D.Normal(3.0, 1.0), 20_000,
-                                 generator=gen(11))
+    est = mc.importance_estimate(
+        lambda x: (x > 3.0).double(),
+        D.Normal(0.0, 1.0),
+        D.Normal(3.0, 1.0),
+        20_000,
+        generator=gen(11),
+    )
     assert_within_se(est, truth)
     assert 1 <= est.effective_sample_size <= 20_000
 
@@ -148,7 +168,9 @@ def test_importance_estimate_known_tail_probability():
 def test_importance_estimate_gaussian_moment_multivariate():
     target = D.Independent(D.Normal(torch.tensor([1.0, -1.0]), torch.tensor([1.0, 0.5])), 1)
     proposal = D.Independent(D.Normal(torch.zeros(2), torch.full((2,), 2.0)), 1)
-    est = mc.importance_estimate(lambda x: x.square().sum(-1), target, proposal, 50_000, generator=gen(12))
+    est = mc.importance_estimate(
+        lambda x: x.square().sum(-1), target, proposal, 50_000, generator=gen(12)
+    )
     assert_within_se(est, 1.0 + 1.0 + 1.0 + 0.25)
 
 
@@ -157,14 +179,17 @@ def test_self_normalized_with_unnormalized_log_density():
     log_p = lambda x: -(x**4) / 4  # noqa: E731
     z = integrate.quad(lambda x: math.exp(-(x**4) / 4), -np.inf, np.inf)[0]
     truth = integrate.quad(lambda x: x**2 * math.exp(-(x**4) / 4), -np.inf, np.inf)[0] / z
-    est = mc.importance_estimate(lambda x: x**2, log_p, D.Normal(0.0, 1.5), 50_000, self_normalized=True,
-                                 generator=gen(13))
+    est = mc.importance_estimate(
+        lambda x: x**2, log_p, D.Normal(0.0, 1.5), 50_000, self_normalized=True, generator=gen(13)
+    )
     assert_within_se(est, truth)
 
 
 def test_self_normalized_equals_plain_for_equal_target_and_proposal():
     dist = D.Normal(0.0, 1.0)
-    est = mc.importance_estimate(lambda x: x**2, dist, dist, 1000, self_normalized=True, generator=gen(14))
+    est = mc.importance_estimate(
+        lambda x: x**2, dist, dist, 1000, self_normalized=True, generator=gen(14)
+    )
     plain = mc.mc_estimate(lambda x: x**2, dist, 1000, generator=gen(14))
     assert est.value == pytest.approx(plain.value, rel=1e-6)
     assert est.effective_sample_size == pytest.approx(1000)
@@ -182,9 +207,13 @@ def test_effective_sample_size_closed_forms():
 
 def test_unbiasedness_over_200_seeds():
     # Mean of 200 independent estimates with n = 50 lies within 5 standard errors of E[X^2] = 1.
-    estimates = torch.tensor([
-        mc.mc_estimate(lambda x: x**2, D.Normal(0.0, 1.0), 50, generator=gen(seed)).value for seed in range(200)
-    ], dtype=torch.float64)
+    estimates = torch.tensor(
+        [
+            mc.mc_estimate(lambda x: x**2, D.Normal(0.0, 1.0), 50, generator=gen(seed)).value
+            for seed in range(200)
+        ],
+        dtype=torch.float64,
+    )
     se = estimates.std() / math.sqrt(200)
     assert abs(estimates.mean() - 1.0) < NUM_SE * se
     # The spread matches Var[X^2] / n = 2 / 50. Each estimate is chi^2_50 / 50: variance s2 = 2 / 50 and
@@ -198,17 +227,31 @@ def test_unbiasedness_over_200_seeds():
 
 def test_importance_unbiased_over_200_seeds():
     truth = float(stats.norm.sf(2.0))
-    estimates = torch.tensor([
-        mc.importance_estimate(lambda x: (x > 2.0).double(), D.Normal(0.0, 1.0), D.Normal(2.0, 1.0), 50,
-                               generator=gen(seed)).value for seed in range(200)
-    ], dtype=torch.float64)
+    estimates = torch.tensor(
+        [
+            mc.importance_estimate(
+                lambda x: (x > 2.0).double(),
+                D.Normal(0.0, 1.0),
+                D.Normal(2.0, 1.0),
+                50,
+                generator=gen(seed),
+            ).value
+            for seed in range(200)
+        ],
+        dtype=torch.float64,
+    )
     assert abs(estimates.mean() - truth) < NUM_SE * estimates.std() / math.sqrt(200)
 
 
 def test_integral_estimate_unbiased_over_200_seeds():
     truth = 1.0 / 3.0
-    estimates = torch.tensor([mc.integral_estimate(lambda x: x**2, 0.0, 1.0, 30, generator=gen(s)).value
-                              for s in range(200)], dtype=torch.float64)
+    estimates = torch.tensor(
+        [
+            mc.integral_estimate(lambda x: x**2, 0.0, 1.0, 30, generator=gen(s)).value
+            for s in range(200)
+        ],
+        dtype=torch.float64,
+    )
     assert abs(estimates.mean() - truth) < NUM_SE * estimates.std() / math.sqrt(200)
 
 
@@ -221,7 +264,9 @@ def test_repeated_estimates_moments():
 
 def test_loglog_slope_is_minus_one_half():
     sizes, repeats = [10, 30, 100, 300, 1000, 3000], 300
-    errors = mc.error_by_sample_size(lambda x: x**2, D.Normal(0.0, 1.0), 1.0, sizes, repeats, generator=gen(23))
+    errors = mc.error_by_sample_size(
+        lambda x: x**2, D.Normal(0.0, 1.0), 1.0, sizes, repeats, generator=gen(23)
+    )
     slope = mc.loglog_slope(sizes, errors)
     # Standard error of the fitted slope. Each estimate of E[X^2] is (chi^2_N - N) / N: its squared error has
     # relative variance kurtosis - 1 = 2 + 12 / N, so log RMSE (half the log of a mean of `repeats` squared
@@ -248,9 +293,16 @@ def test_running_mean_matches_cumulative_formulas():
 # --------------------------------------------------------------------------- bad inputs
 
 
-@pytest.mark.parametrize("n, err, match", [(0, ValueError, ">= 1"), (-3, ValueError, ">= 1"),
-                                           (2.5, TypeError, "integer"), ("10", TypeError, "integer"),
-                                           (True, TypeError, "integer")])
+@pytest.mark.parametrize(
+    "n, err, match",
+    [
+        (0, ValueError, ">= 1"),
+        (-3, ValueError, ">= 1"),
+        (2.5, TypeError, "integer"),
+        ("10", TypeError, "integer"),
+        (True, TypeError, "integer"),
+    ],
+)
 def test_bad_num_samples_everywhere(n, err, match):
     g = gen()
     normal = D.Normal(0.0, 1.0)
@@ -282,12 +334,16 @@ def test_importance_event_shape_mismatch():
 
 def test_importance_batch_shape_rejected():
     with pytest.raises(ValueError, match="Independent"):
-        mc.importance_estimate(lambda x: x.sum(-1), D.Normal(torch.zeros(2), 1.0), D.Normal(torch.zeros(2), 1.0), 10)
+        mc.importance_estimate(
+            lambda x: x.sum(-1), D.Normal(torch.zeros(2), 1.0), D.Normal(torch.zeros(2), 1.0), 10
+        )
 
 
 def test_importance_callable_target_needs_self_normalized():
     with pytest.raises(TypeError, match="self_normalized=True"):
-        mc.importance_estimate(lambda x: x, lambda x: -x**2, D.Normal(0.0, 1.0), 10, generator=gen())
+        mc.importance_estimate(
+            lambda x: x, lambda x: -(x**2), D.Normal(0.0, 1.0), 10, generator=gen()
+        )
     with pytest.raises(TypeError, match="target must be"):
         mc.importance_estimate(lambda x: x, 3.0, D.Normal(0.0, 1.0), 10, generator=gen())
 
@@ -297,11 +353,15 @@ def test_wrong_shape_callables():
     with pytest.raises(ValueError, match=r"f returned shape \(10, 1\), expected \(10,\)"):
         mc.mc_estimate(lambda x: x[:, None], normal, 10, generator=gen())
     with pytest.raises(ValueError, match="target returned shape"):
-        mc.importance_estimate(lambda x: x, lambda x: x[:3], normal, 10, self_normalized=True, generator=gen())
+        mc.importance_estimate(
+            lambda x: x, lambda x: x[:3], normal, 10, self_normalized=True, generator=gen()
+        )
     with pytest.raises(ValueError, match="icdf returned shape"):
         sampling.inverse_cdf_sample(lambda u: u[:, None], 10, generator=gen())
     with pytest.raises(ValueError, match="sampler must return"):
-        mc.mc_estimate(lambda x: x, lambda n, generator=None: torch.zeros(n + 1), 10, generator=gen())
+        mc.mc_estimate(
+            lambda x: x, lambda n, generator=None: torch.zeros(n + 1), 10, generator=gen()
+        )
     with pytest.raises(TypeError, match="f must return a torch.Tensor"):
         mc.mc_estimate(lambda x: 1.0, normal, 10, generator=gen())
     with pytest.raises(TypeError, match="sampler must be"):
@@ -314,7 +374,9 @@ def test_integral_estimate_bad_limits_and_proposal():
     with pytest.raises(ValueError, match="infinite limit"):
         mc.integral_estimate(lambda x: x, 0.0, math.inf, 10)
     with pytest.raises(ValueError, match="one-dimensional"):
-        mc.integral_estimate(lambda x: x, 0.0, 1.0, 10, proposal=D.Independent(D.Normal(torch.zeros(2), 1.0), 1))
+        mc.integral_estimate(
+            lambda x: x, 0.0, 1.0, 10, proposal=D.Independent(D.Normal(torch.zeros(2), 1.0), 1)
+        )
     with pytest.raises(TypeError, match="proposal"):
         mc.integral_estimate(lambda x: x, 0.0, 1.0, 10, proposal="uniform")
 
@@ -347,8 +409,11 @@ def test_not_1d_values_rejected(call, match, bad):
         call(bad)
 
 
-@pytest.mark.parametrize("points", [torch.rand(5, 3), torch.rand(5), torch.zeros(0, 2), [[0.1, 0.2]]],
-                         ids=["3-columns", "1d", "empty", "list"])
+@pytest.mark.parametrize(
+    "points",
+    [torch.rand(5, 3), torch.rand(5), torch.zeros(0, 2), [[0.1, 0.2]]],
+    ids=["3-columns", "1d", "empty", "list"],
+)
 def test_pi_from_points_bad_shape(points):
     with pytest.raises(ValueError, match=r"points must be a tensor of shape \(num_samples, 2\)"):
         mc.pi_from_points(points)
@@ -382,7 +447,15 @@ def test_loglog_slope_bad_input(sizes, errors, match):
         (1.0, [10, 0], ValueError, "sample_sizes entry must be >= 1"),
         (1.0, [10, 2.5], TypeError, "sample_sizes entry must be a positive integer"),
     ],
-    ids=["empty-sizes", "nan-truth", "inf-truth", "nan-tensor-truth", "str-truth", "zero-size", "float-size"],
+    ids=[
+        "empty-sizes",
+        "nan-truth",
+        "inf-truth",
+        "nan-tensor-truth",
+        "str-truth",
+        "zero-size",
+        "float-size",
+    ],
 )
 def test_error_by_sample_size_bad_input(truth, sizes, err, match):
     with pytest.raises(err, match=match):
@@ -393,26 +466,37 @@ def test_error_by_sample_size_bad_input(truth, sizes, err, match):
 
 
 @pytest.mark.parametrize("name", ["a", "b"])
-@pytest.mark.parametrize("limit", [torch.tensor([0.0, 1.0]), torch.zeros(2, 2), torch.zeros(0)],
-                         ids=["two", "2x2", "empty"])
+@pytest.mark.parametrize(
+    "limit",
+    [torch.tensor([0.0, 1.0]), torch.zeros(2, 2), torch.zeros(0)],
+    ids=["two", "2x2", "empty"],
+)
 def test_integral_estimate_multi_element_limit(name, limit):
     kwargs = {"a": 0.0, "b": 1.0}
     kwargs[name] = limit if name == "a" else limit + 1.0
-    with pytest.raises(ValueError, match=rf"^{name} must be a single number, got a tensor of shape"):
+    with pytest.raises(
+        ValueError, match=rf"^{name} must be a single number, got a tensor of shape"
+    ):
         mc.integral_estimate(lambda x: x, kwargs["a"], kwargs["b"], 10, generator=gen())
 
 
 def test_integral_estimate_single_element_tensor_limits_accepted():
-    a = mc.integral_estimate(lambda x: x**2, torch.tensor([0.0]), torch.tensor(1.0), 100, generator=gen(3))
+    a = mc.integral_estimate(
+        lambda x: x**2, torch.tensor([0.0]), torch.tensor(1.0), 100, generator=gen(3)
+    )
     b = mc.integral_estimate(lambda x: x**2, 0.0, 1.0, 100, generator=gen(3))
     assert a == b
 
 
-@pytest.mark.parametrize("flag", [1, 0, "yes", None, torch.tensor(True)], ids=["one", "zero", "str", "none", "tensor"])
+@pytest.mark.parametrize(
+    "flag", [1, 0, "yes", None, torch.tensor(True)], ids=["one", "zero", "str", "none", "tensor"]
+)
 def test_self_normalized_must_be_bool(flag):
     normal = D.Normal(0.0, 1.0)
     with pytest.raises(TypeError, match="self_normalized must be a bool"):
-        mc.importance_estimate(lambda x: x, normal, normal, 10, self_normalized=flag, generator=gen())
+        mc.importance_estimate(
+            lambda x: x, normal, normal, 10, self_normalized=flag, generator=gen()
+        )
 
 
 def _sampler_without_generator(n):
@@ -433,10 +517,20 @@ def _sampler_positional_only_generator(n, generator, /):
     ],
     ids=["mc_estimate", "repeated_estimates", "error_by_sample_size", "minimize_by_sampling"],
 )
-@pytest.mark.parametrize("sampler", [_sampler_without_generator, _sampler_positional_only_generator,
-                                     lambda n, seed=None: torch.rand(n)], ids=["no-keyword", "positional-only", "other-keyword"])
+@pytest.mark.parametrize(
+    "sampler",
+    [
+        _sampler_without_generator,
+        _sampler_positional_only_generator,
+        lambda n, seed=None: torch.rand(n),
+    ],
+    ids=["no-keyword", "positional-only", "other-keyword"],
+)
 def test_sampler_without_generator_keyword(call, sampler):
-    with pytest.raises(TypeError, match=r"sampler must accept a generator keyword.*sampler\(num_samples, generator=None\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"sampler must accept a generator keyword.*sampler\(num_samples, generator=None\)",
+    ):
         call(sampler)
 
 
@@ -458,23 +552,35 @@ def test_sampler_generator_keyword_variants_accepted():
 def test_determinism_same_seed_same_tensors():
     normal = D.Normal(0.0, 1.0)
     assert mc.estimate_pi(1000, generator=gen(5)) == mc.estimate_pi(1000, generator=gen(5))
-    assert mc.mc_estimate(torch.sin, normal, 100, generator=gen(5)) == mc.mc_estimate(torch.sin, normal, 100, generator=gen(5))
-    a = sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
-    b = sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5))
+    assert mc.mc_estimate(torch.sin, normal, 100, generator=gen(5)) == mc.mc_estimate(
+        torch.sin, normal, 100, generator=gen(5)
+    )
+    a = sampling.rejection_sample(
+        D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5)
+    )
+    b = sampling.rejection_sample(
+        D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 500, generator=gen(5)
+    )
     assert torch.equal(a.samples, b.samples) and a.acceptance_rate == b.acceptance_rate
-    assert torch.equal(sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)),
-                       sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)))
+    assert torch.equal(
+        sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)),
+        sampling.inverse_cdf_sample(normal.icdf, 100, generator=gen(5)),
+    )
     i1 = mc.importance_estimate(torch.cos, normal, D.Normal(1.0, 2.0), 100, generator=gen(5))
     i2 = mc.importance_estimate(torch.cos, normal, D.Normal(1.0, 2.0), 100, generator=gen(5))
     assert i1 == i2
-    assert not torch.equal(mc.sample_unit_square(10, generator=gen(5)), mc.sample_unit_square(10, generator=gen(6)))
+    assert not torch.equal(
+        mc.sample_unit_square(10, generator=gen(5)), mc.sample_unit_square(10, generator=gen(6))
+    )
 
 
 def test_library_does_not_touch_global_rng():
     state = torch.random.get_rng_state()
     mc.estimate_pi(100, generator=gen())
     mc.mc_estimate(torch.sin, D.Normal(0.0, 1.0), 100, generator=gen())
-    sampling.rejection_sample(D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 100, generator=gen())
+    sampling.rejection_sample(
+        D.Beta(2.0, 2.0), D.Uniform(0.0, 1.0), math.log(1.5), 100, generator=gen()
+    )
     assert torch.equal(state, torch.random.get_rng_state())
 
 
@@ -511,7 +617,11 @@ def test_mc_estimate_in_chunks_equals_the_closed_form(monkeypatch):
     [
         (lambda x: torch.log(x), D.Normal(0.0, 1.0), "f returned nan"),
         (lambda x: 1.0 / x.abs().clamp_max(0.0), D.Normal(0.0, 1.0), "f returned inf"),
-        (lambda x: x, lambda n, generator=None: torch.full((n,), math.nan), "sampler returned a non-finite sample"),
+        (
+            lambda x: x,
+            lambda n, generator=None: torch.full((n,), math.nan),
+            "sampler returned a non-finite sample",
+        ),
     ],
     ids=["nan-f", "inf-f", "nan-sampler"],
 )
@@ -522,28 +632,54 @@ def test_mc_estimate_non_finite_is_an_error_naming_its_source(f, sampler, name):
 
 def test_importance_proposal_that_misses_the_target_is_an_error():
     # U(0, 1) for N(0, 1): E[x^2] = 1 would come out as 1/3 * (density ratio) with a tiny SE.
-    with pytest.raises(ValueError, match=r"proposal's support \[0, 1\] does not cover the target's \[-inf, inf\]"):
-        mc.importance_estimate(lambda x: x**2, D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0), 1000, generator=gen())
+    with pytest.raises(
+        ValueError, match=r"proposal's support \[0, 1\] does not cover the target's \[-inf, inf\]"
+    ):
+        mc.importance_estimate(
+            lambda x: x**2, D.Normal(0.0, 1.0), D.Uniform(0.0, 1.0), 1000, generator=gen()
+        )
     with pytest.raises(ValueError, match=r"proposal's support .* does not cover"):
-        mc.importance_estimate(lambda x: x, D.Gamma(2.0, 1.0), D.Uniform(0.0, 5.0), 1000, generator=gen())
+        mc.importance_estimate(
+            lambda x: x, D.Gamma(2.0, 1.0), D.Uniform(0.0, 5.0), 1000, generator=gen()
+        )
 
 
 def test_importance_bounded_target_with_unbounded_proposal():
     # Uniform(0, 1) target, Normal proposal: outside-support log-densities are -inf (zero weight), not an error.
-    est = mc.importance_estimate(lambda x: x, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000, generator=gen(41))
+    est = mc.importance_estimate(
+        lambda x: x, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000, generator=gen(41)
+    )
     assert_within_se(est, 0.5)
-    snis = mc.importance_estimate(lambda x: x**2, D.Uniform(0.0, 1.0), D.Normal(0.5, 1.0), 50_000,
-                                  self_normalized=True, generator=gen(42))
+    snis = mc.importance_estimate(
+        lambda x: x**2,
+        D.Uniform(0.0, 1.0),
+        D.Normal(0.5, 1.0),
+        50_000,
+        self_normalized=True,
+        generator=gen(42),
+    )
     assert_within_se(snis, 1.0 / 3.0)
 
 
 def test_self_normalised_with_all_weights_zero_is_an_error():
     with pytest.raises(ValueError, match="every importance weight is zero"):
-        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, -math.inf), D.Normal(0.0, 1.0), 100,
-                               self_normalized=True, generator=gen())
+        mc.importance_estimate(
+            lambda x: x,
+            lambda x: torch.full_like(x, -math.inf),
+            D.Normal(0.0, 1.0),
+            100,
+            self_normalized=True,
+            generator=gen(),
+        )
     with pytest.raises(ValueError, match="target returned the log-density nan"):
-        mc.importance_estimate(lambda x: x, lambda x: torch.full_like(x, math.nan), D.Normal(0.0, 1.0), 100,
-                               self_normalized=True, generator=gen())
+        mc.importance_estimate(
+            lambda x: x,
+            lambda x: torch.full_like(x, math.nan),
+            D.Normal(0.0, 1.0),
+            100,
+            self_normalized=True,
+            generator=gen(),
+        )
 
 
 @pytest.mark.parametrize(
@@ -573,9 +709,22 @@ _NAN2 = torch.tensor([1.0, float("nan")])
         (lambda: mc.running_mean(_NAN2), ValueError, "values"),
         (lambda: mc.loglog_slope([10, 10], [0.1, 0.2]), ValueError, "sample_sizes"),
         (lambda: mc.loglog_slope([10, float("inf")], [0.1, 0.2]), ValueError, "sample_sizes"),
-        (lambda: mc.repeated_estimates(torch.cos, torch.distributions.Normal(0.0, 1.0), 10, 10**12), ValueError, "num_repeats"),
+        (
+            lambda: mc.repeated_estimates(
+                torch.cos, torch.distributions.Normal(0.0, 1.0), 10, 10**12
+            ),
+            ValueError,
+            "num_repeats",
+        ),
     ],
-    ids=["from_values-nan", "pi_from_points-nan", "running_mean-nan", "loglog-equal-sizes", "loglog-inf", "repeats-too-many"],
+    ids=[
+        "from_values-nan",
+        "pi_from_points-nan",
+        "running_mean-nan",
+        "loglog-equal-sizes",
+        "loglog-inf",
+        "repeats-too-many",
+    ],
 )
 def test_bad_values_get_a_clear_error(call, error, name):
     with pytest.raises(error, match=name):
@@ -583,12 +732,19 @@ def test_bad_values_get_a_clear_error(call, error, name):
 
 
 _BAD_MC_ARGS = {
-    "num_samples": st.sampled_from([0, -1, 1.7, "10", None, True, float("nan"), 2**70, mc.MAX_STREAMING_SAMPLES + 1]),
+    "num_samples": st.sampled_from(
+        [0, -1, 1.7, "10", None, True, float("nan"), 2**70, mc.MAX_STREAMING_SAMPLES + 1]
+    ),
     "generator": st.sampled_from(["abc", 123]),
     "f": st.sampled_from(["nan", "inf", "wrong-shape", "not-callable"]),
     "sampler": st.sampled_from(["abc", "no-generator", "wrong-rows", "nan-samples"]),
 }
-_MC_BAD_F = {"nan": lambda x: x * float("nan"), "inf": lambda x: x / 0.0, "wrong-shape": lambda x: x.sum(), "not-callable": 3}
+_MC_BAD_F = {
+    "nan": lambda x: x * float("nan"),
+    "inf": lambda x: x / 0.0,
+    "wrong-shape": lambda x: x.sum(),
+    "not-callable": 3,
+}
 _MC_BAD_SAMPLER = {
     "abc": "abc",
     "no-generator": lambda n: torch.randn(n),
@@ -598,19 +754,36 @@ _MC_BAD_SAMPLER = {
 
 
 @settings(max_examples=50, deadline=None)
-@given(bad=st.sampled_from([None, *_BAD_MC_ARGS]), data=st.data(), loc=st.floats(-2, 2), scale=st.floats(0.1, 2),
-       num_samples=st.integers(2, 3000), dtype=st.sampled_from([torch.float32, torch.float64]))
-def test_mc_estimate_names_one_bad_argument_and_is_unbiased_otherwise(bad, data, loc, scale, num_samples, dtype):
-    args = {"f": torch.cos, "sampler": torch.distributions.Normal(torch.tensor(loc, dtype=dtype), scale),
-            "num_samples": num_samples, "generator": gen()}
+@given(
+    bad=st.sampled_from([None, *_BAD_MC_ARGS]),
+    data=st.data(),
+    loc=st.floats(-2, 2),
+    scale=st.floats(0.1, 2),
+    num_samples=st.integers(2, 3000),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_mc_estimate_names_one_bad_argument_and_is_unbiased_otherwise(
+    bad, data, loc, scale, num_samples, dtype
+):
+    args = {
+        "f": torch.cos,
+        "sampler": torch.distributions.Normal(torch.tensor(loc, dtype=dtype), scale),
+        "num_samples": num_samples,
+        "generator": gen(),
+    }
     if bad is not None:
         value = data.draw(_BAD_MC_ARGS[bad])
         args[bad] = {"f": _MC_BAD_F, "sampler": _MC_BAD_SAMPLER}.get(bad, {}).get(value, value)
-    call = lambda: mc.mc_estimate(args["f"], args["sampler"], args["num_samples"], generator=args["generator"])  # noqa: E731
+    call = lambda: mc.mc_estimate(
+        args["f"], args["sampler"], args["num_samples"], generator=args["generator"]
+    )  # noqa: E731
     if bad is None:
         est = call()
-        truth = math.cos(loc) * math.exp(-scale**2 / 2)
-        assert est.num_samples == num_samples and abs(est.value - truth) < 6 * est.standard_error + 1e-6
+        truth = math.cos(loc) * math.exp(-(scale**2) / 2)
+        assert (
+            est.num_samples == num_samples
+            and abs(est.value - truth) < 6 * est.standard_error + 1e-6
+        )
         return
     with pytest.raises((ValueError, TypeError)) as info:
         call()

@@ -63,7 +63,9 @@ def _run(course: Path, *args: str) -> str:
         timeout=COMMAND_TIMEOUT_S,
     )  # fmt: skip
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"`{' '.join(args)}` failed with exit code {result.returncode}:\n{output[-4000:]}"
+    assert result.returncode == 0, (
+        f"`{' '.join(args)}` failed with exit code {result.returncode}:\n{output[-4000:]}"
+    )
     return output
 
 
@@ -89,7 +91,11 @@ def _answer(source: str, body: str | None = None) -> str:
     begin = next(i for i, line in enumerate(lines) if line.strip() == BEGIN_SOLUTION)
     end = next(i for i, line in enumerate(lines) if line.strip() == END_SOLUTION)
     indent = lines[begin][: len(lines[begin]) - len(lines[begin].lstrip())]
-    region = lines[begin + 1 : end] if body is None else [indent + line if line else line for line in body.split("\n")]
+    region = (
+        lines[begin + 1 : end]
+        if body is None
+        else [indent + line if line else line for line in body.split("\n")]
+    )
     return "\n".join(lines[:begin] + region + lines[end + 1 :])
 
 
@@ -101,13 +107,17 @@ def _stand_in(source: Path):
         wrong = [w for w in WRONG_ANSWERS if w.label in labels]
         if len(labels) >= 2 and wrong:
             return chapter.name, wrong[0]
-    pytest.fail("no chapter with two coding exercises and a wrong answer in tests/_exercise_notebooks.py")
+    pytest.fail(
+        "no chapter with two coding exercises and a wrong answer in tests/_exercise_notebooks.py"
+    )
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """The course folder after assign, generate/release, three submissions, autograde, feedback, export."""
-    pytest.importorskip("nbgrader", reason="nbgrader is in requirements.txt: pip install -r requirements.txt")
+    pytest.importorskip(
+        "nbgrader", reason="nbgrader is in requirements.txt: pip install -r requirements.txt"
+    )
     assert REAL_CHAPTERS, "no chapter notebooks in book/"
     course = tmp_path_factory.mktemp("course")
     exchange = tmp_path_factory.mktemp("exchange")
@@ -130,7 +140,10 @@ def course(tmp_path_factory):
     answers = {
         SOLVED: {gid: _answer(src) for gid, src in solutions.items()},
         UNTOUCHED: {},
-        ONE_WRONG: {gid: _answer(src, wrong.body if gid == wrong.label else None) for gid, src in solutions.items()},
+        ONE_WRONG: {
+            gid: _answer(src, wrong.body if gid == wrong.label else None)
+            for gid, src in solutions.items()
+        },
     }
 
     def answered(nb, filled):
@@ -170,19 +183,30 @@ def course(tmp_path_factory):
 def test_every_chapter_is_released_without_solutions(course):
     path = course["path"]
     for chapter in REAL_CHAPTERS:
-        for folder in (path / "release" / ASSIGNMENT, course["exchange"] / COURSE_ID / "outbound" / ASSIGNMENT):
+        for folder in (
+            path / "release" / ASSIGNMENT,
+            course["exchange"] / COURSE_ID / "outbound" / ASSIGNMENT,
+        ):
             released = folder / chapter.name
             assert released.is_file(), f"{chapter.name} is missing from {folder}"
             text = released.read_text(encoding="utf-8")
-            assert BEGIN_SOLUTION not in text, f"{released}: a solution region is left in the release"
+            assert BEGIN_SOLUTION not in text, (
+                f"{released}: a solution region is left in the release"
+            )
         source = nbformat.read(path / "source" / ASSIGNMENT / chapter.name, as_version=4)
         release = nbformat.read(path / "release" / ASSIGNMENT / chapter.name, as_version=4)
-        assert _code_points(source), f"{chapter.name}: no autograded cell in the nbgrader source notebook"
-        assert _code_points(release) == _code_points(source)
-        stubs = [c.source for c in release.cells if c.cell_type == "code" and _nbgrader(c).get("solution")]
-        assert len(stubs) == len(_solution_cells(source)) and all("raise NotImplementedError" in s for s in stubs), (
-            f"{chapter.name}: every coding exercise should be an nbgrader stub in the release"
+        assert _code_points(source), (
+            f"{chapter.name}: no autograded cell in the nbgrader source notebook"
         )
+        assert _code_points(release) == _code_points(source)
+        stubs = [
+            c.source
+            for c in release.cells
+            if c.cell_type == "code" and _nbgrader(c).get("solution")
+        ]
+        assert len(stubs) == len(_solution_cells(source)) and all(
+            "raise NotImplementedError" in s for s in stubs
+        ), f"{chapter.name}: every coding exercise should be an nbgrader stub in the release"
 
 
 def test_gradebook_scores_the_three_submissions(course):
@@ -215,12 +239,20 @@ def test_feedback_and_export(course):
         page = path / "feedback" / student / ASSIGNMENT / f"{notebook}.html"
         assert page.is_file(), f"no feedback page {page}"
     released = list((course["exchange"] / COURSE_ID / "feedback").glob("*.html"))
-    assert len(released) == 1, f"release_feedback put {len(released)} feedback pages into the exchange, not 1"
+    assert len(released) == 1, (
+        f"release_feedback put {len(released)} feedback pages into the exchange, not 1"
+    )
     # the wrong answer's feedback shows the check's message, which the student can act on
-    feedback = (path / "feedback" / ONE_WRONG / ASSIGNMENT / f"{notebook}.html").read_text(encoding="utf-8")
+    feedback = (path / "feedback" / ONE_WRONG / ASSIGNMENT / f"{notebook}.html").read_text(
+        encoding="utf-8"
+    )
     assert "ExerciseCheckError" in feedback
     with (path / "grades.csv").open(newline="", encoding="utf-8") as table:
-        rows = {row["student_id"]: row for row in csv.DictReader(table) if row["assignment"] == ASSIGNMENT}
+        rows = {
+            row["student_id"]: row
+            for row in csv.DictReader(table)
+            if row["assignment"] == ASSIGNMENT
+        }
     assert set(rows) == {SOLVED, UNTOUCHED, ONE_WRONG}, rows
     scores = {student: float(row["raw_score"]) for student, row in rows.items()}
     assert scores[SOLVED] > scores[ONE_WRONG] > scores[UNTOUCHED] == 0, scores

@@ -45,7 +45,11 @@ EDITIONS = {
     ),
     "students": (
         PDF_DIR / "lecture9-students.pdf",
-        Path(os.environ.get("LECTURE9_STUDENT_HTML", ROOT / "_build" / "students" / "_build" / "html")),
+        Path(
+            os.environ.get(
+                "LECTURE9_STUDENT_HTML", ROOT / "_build" / "students" / "_build" / "html"
+            )
+        ),
     ),
 }
 
@@ -119,7 +123,9 @@ class Pdf:
         self.manifest = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         text = subprocess.run(
             [_tool("pdftotext"), "-enc", "UTF-8", str(path), "-"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         self.pages = text.split("\f")
         if self.pages and not self.pages[-1].strip():
@@ -129,7 +135,10 @@ class Pdf:
     def images(self) -> list[tuple[int, str]]:
         """(page, object id) of every image drawn; masks of transparent images excluded."""
         listing = subprocess.run(
-            [_tool("pdfimages"), "-list", str(self.path)], check=True, capture_output=True, text=True
+            [_tool("pdfimages"), "-list", str(self.path)],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.splitlines()[2:]
         rows = [line.split() for line in listing if line.strip()]
         return sorted({(int(r[0]), r[10]) for r in rows if r[2] == "image"})
@@ -157,11 +166,15 @@ def test_every_chapter_in_order(pdf):
     chapters = _chapters(pdf)
     assert [c["doc"] for c in chapters] == toc_docs(), "the PDF's chapters differ from _toc.yml"
     pages = [c["page"] for c in chapters]
-    assert pages == sorted(pages) and len(set(pages)) == len(pages), f"chapters out of order: {pages}"
+    assert pages == sorted(pages) and len(set(pages)) == len(pages), (
+        f"chapters out of order: {pages}"
+    )
     squashed = _squash(pdf.text)
     for chapter in chapters:
         title = source_title(chapter["doc"])
-        assert _squash(title) in squashed, f"chapter title {title!r} not in the text of {pdf.path.name}"
+        assert _squash(title) in squashed, (
+            f"chapter title {title!r} not in the text of {pdf.path.name}"
+        )
         if chapter["doc"] != chapters[0]["doc"]:  # the introduction's title is the book's
             page = pdf.pages[chapter["page"] - 1]
             assert _squash(title) in _squash(page), f"{title!r} not on page {chapter['page']}"
@@ -189,7 +202,11 @@ def _code_of(html_page: Path) -> tuple[str, list[str]]:
     main = BeautifulSoup(html_page.read_text(encoding="utf-8"), "html.parser")
     # code cells, printed output and the API reference's signatures (default plot labels are TeX)
     blocks = "\n".join(_squash(el.get_text()) for el in main.select("pre, dt.sig"))
-    inline = {_squash(code.get_text()) for code in main.find_all("code") if code.find_parent("pre") is None}
+    inline = {
+        _squash(code.get_text())
+        for code in main.find_all("code")
+        if code.find_parent("pre") is None
+    }
     return blocks, sorted((s for s in inline if s), key=len, reverse=True)
 
 
@@ -213,7 +230,9 @@ def test_no_raw_markup(pdf):
             match = RAW_MARKUP.search(squashed)
             if match:
                 found.append(f"page {number}: {match.group(0)!r} in {line.strip()[:100]!r}")
-    assert not found, f"{len(found)} line(s) with raw markup in {pdf.path.name}:\n" + "\n".join(found[:20])
+    assert not found, f"{len(found)} line(s) with raw markup in {pdf.path.name}:\n" + "\n".join(
+        found[:20]
+    )
 
 
 def _html_images(html: Path) -> int:
@@ -223,7 +242,7 @@ def _html_images(html: Path) -> int:
     for doc in toc_docs():
         page = html / f"{doc}.html"
         assert page.is_file(), f"the HTML edition lacks {page}"
-        main = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select_one("main") 
+        main = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select_one("main")
         count += len(main.find_all("img")) if main else 0
     return count
 
@@ -248,7 +267,9 @@ def _solution_lines(html: Path) -> tuple[set[str], int]:
 
     inside, outside, count = set(), set(), 0
     for doc in toc_docs():
-        main = BeautifulSoup((html / f"{doc}.html").read_text(encoding="utf-8"), "html.parser").select_one("main")
+        main = BeautifulSoup(
+            (html / f"{doc}.html").read_text(encoding="utf-8"), "html.parser"
+        ).select_one("main")
         if main is None:
             continue
         for element in main.select(".math, mjx-container, script, style"):
@@ -267,7 +288,9 @@ def test_solutions_in_full_edition_only(pdf):
     """The full edition prints the solutions; the students' edition has none of their lines."""
     full_html = EDITIONS["full"][1]
     if not (full_html / "index.html").is_file():
-        _unavailable(f"no HTML edition at {full_html} to read the solutions from: build the book first")
+        _unavailable(
+            f"no HTML edition at {full_html} to read the solutions from: build the book first"
+        )
     secrets, count = _solution_lines(full_html)
     assert count and secrets, "the full HTML edition has no solutions to look for"
     squashed = _squash(pdf.text)
@@ -280,7 +303,9 @@ def test_solutions_in_full_edition_only(pdf):
         )
     else:
         assert headings == 0, f"{headings} solution heading(s) in {pdf.path.name}"
-        assert not printed, f"{len(printed)} solution line(s) in {pdf.path.name}, e.g. {printed[:3]}"
+        assert not printed, (
+            f"{len(printed)} solution line(s) in {pdf.path.name}, e.g. {printed[:3]}"
+        )
 
 
 def test_chapter_pages_rendered(pdf):
@@ -293,9 +318,21 @@ def test_chapter_pages_rendered(pdf):
         name = f"{edition}-{Path(chapter['doc']).name}"
         stem = PAGES_DIR / name
         subprocess.run(
-            [_tool("pdftoppm"), "-png", "-r", "80", "-singlefile", "-f", str(chapter["page"]),
-             "-l", str(chapter["page"]), str(pdf.path), str(stem)],
-            check=True, capture_output=True,
+            [
+                _tool("pdftoppm"),
+                "-png",
+                "-r",
+                "80",
+                "-singlefile",
+                "-f",
+                str(chapter["page"]),
+                "-l",
+                str(chapter["page"]),
+                str(pdf.path),
+                str(stem),
+            ],
+            check=True,
+            capture_output=True,
         )
         png = stem.with_suffix(".png")
         with Image.open(png) as image:

@@ -58,8 +58,17 @@ def test_one_naming_style_and_no_twins():
     drawing = [n for n in plotting.__all__ if callable(getattr(plotting, n))]
     helpers = {"style", "figure", "finish_axes", "estimator_style"}
     assert all(n.startswith("plot_") for n in drawing if n not in helpers), drawing
-    for old in ("learning_curves", "convergence_plot", "trajectory_plot", "density_check_plot", "plot_sgd_trajectory",
-                "estimate_histograms", "running_mean_plot", "variance_curves", "encoder_reparameterization_graph"):
+    for old in (
+        "learning_curves",
+        "convergence_plot",
+        "trajectory_plot",
+        "density_check_plot",
+        "plot_sgd_trajectory",
+        "estimate_histograms",
+        "running_mean_plot",
+        "variance_curves",
+        "encoder_reparameterization_graph",
+    ):
         assert not hasattr(plotting, old), old
     assert len(plotting.__all__) == len(set(plotting.__all__))
 
@@ -79,7 +88,10 @@ def test_helpers_are_defined_once_in_common():
     for module in (gradients, graphs, montecarlo, optimization, sampling, vae, variance):
         for name in ("_numpy", "_np", "_axes", "_color", "as_numpy", "axes", "color"):
             value = getattr(module, name, None)
-            assert value is None or getattr(value, "__module__", None) == common.__name__, (module, name)
+            assert value is None or getattr(value, "__module__", None) == common.__name__, (
+                module,
+                name,
+            )
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -93,20 +105,34 @@ def test_plot_pi_scatter(gen):
 
 
 def test_plot_convergence_estimates_with_error_bars_and_truth():
-    fig = plotting.plot_convergence({"estimate": ([10, 100, 1000], [3.0, 3.1, 3.14])}, truth=math.pi,
-                                    standard_errors={"estimate": [0.5, 0.1, 0.05]}, truth_label=r"$\pi$")
+    fig = plotting.plot_convergence(
+        {"estimate": ([10, 100, 1000], [3.0, 3.1, 3.14])},
+        truth=math.pi,
+        standard_errors={"estimate": [0.5, 0.1, 0.05]},
+        truth_label=r"$\pi$",
+    )
     ax = _check(fig, logx=True, logy=False)
     assert sorted(_legend_texts(ax)) == sorted([r"estimate $\pm 2$ SE", r"$\pi$"])
-    fig = plotting.plot_convergence({r"$\hat\pi_n$": ([10, 100], [3.0, 3.1]), "moving_average": ([10, 100], [3.0, 3.1])})
-    assert _legend_texts(fig.axes[0]) == [r"$\hat\pi_n$", "moving average"]  # math labels kept as written
+    fig = plotting.plot_convergence(
+        {r"$\hat\pi_n$": ([10, 100], [3.0, 3.1]), "moving_average": ([10, 100], [3.0, 3.1])}
+    )
+    assert _legend_texts(fig.axes[0]) == [
+        r"$\hat\pi_n$",
+        "moving average",
+    ]  # math labels kept as written
     # the error bars span plus/minus two standard errors
     segments = ax.collections[0].get_segments()
     np.testing.assert_allclose([s[1, 1] - s[0, 1] for s in segments], [2.0, 0.4, 0.2])
 
 
 def test_plot_convergence_errors_against_cost_log_log():
-    fig = plotting.plot_convergence({"a": ([1, 10], [1.0, 0.1])}, {"a": ([1, 10], [1.0, 0.2]), "b": ([2], [0.5])},
-                                    logy=True, ylabel="absolute error", colors={"b": "#123456"})
+    fig = plotting.plot_convergence(
+        {"a": ([1, 10], [1.0, 0.1])},
+        {"a": ([1, 10], [1.0, 0.2]), "b": ([2], [0.5])},
+        logy=True,
+        ylabel="absolute error",
+        colors={"b": "#123456"},
+    )
     ax = _check(fig, logx=True, logy=True)
     assert _legend_texts(ax) == ["a", "b"]  # a name in lines and markers is one legend entry
     assert ax.get_lines()[0].get_color() == ax.get_lines()[1].get_color()
@@ -123,9 +149,14 @@ def test_plot_running_mean_one_series_and_several(gen):
     values = torch.randn(5000, generator=gen) + 2.0
     ax = _check(plotting.plot_running_mean(values, 2.0, max_points=100), logx=True)
     line = ax.get_lines()[0]
-    assert len(line.get_xdata()) <= 100 and line.get_xdata()[-1] == 5000  # thinned, the last point kept
+    assert (
+        len(line.get_xdata()) <= 100 and line.get_xdata()[-1] == 5000
+    )  # thinned, the last point kept
     np.testing.assert_allclose(line.get_ydata()[-1], values.double().mean().item(), rtol=1e-9)
-    series = {"score_function": torch.randn(200, generator=gen) * 3, "pathwise": torch.randn(200, generator=gen)}
+    series = {
+        "score_function": torch.randn(200, generator=gen) * 3,
+        "pathwise": torch.randn(200, generator=gen),
+    }
     ax = _check(plotting.plot_running_mean(series, truth=0.0))
     assert {"score function", "pathwise", "exact value"} <= set(_legend_texts(ax))
     assert ax.get_lines()[0].get_color() == plotting.ESTIMATOR_COLORS["score_function"]
@@ -134,7 +165,10 @@ def test_plot_running_mean_one_series_and_several(gen):
 
 
 def test_plot_estimator_histogram_areas_and_clipping(gen):
-    values = {"score_function": torch.randn(2000, generator=gen) * 3 + 2, "pathwise": torch.randn(2000, generator=gen) + 2}
+    values = {
+        "score_function": torch.randn(2000, generator=gen) * 3 + 2,
+        "pathwise": torch.randn(2000, generator=gen) + 2,
+    }
     fig = plotting.plot_estimator_histogram(values, 2.0, bins=50, clip_quantile=0.9)
     ax = _check(fig)
     labels = _legend_texts(ax)
@@ -143,7 +177,11 @@ def test_plot_estimator_histogram_areas_and_clipping(gen):
     # each histogram's area is the fraction of its estimates inside the plotted range
     for patch, v in zip(ax.patches, values.values()):
         xy = patch.get_xy()
-        area = np.trapezoid(xy[:, 1], xy[:, 0]) if hasattr(np, "trapezoid") else np.trapz(xy[:, 1], xy[:, 0])
+        area = (
+            np.trapezoid(xy[:, 1], xy[:, 0])
+            if hasattr(np, "trapezoid")
+            else np.trapz(xy[:, 1], xy[:, 0])
+        )
         lo, hi = ax.patches[0].get_xy()[:, 0].min(), ax.patches[0].get_xy()[:, 0].max()
         inside = ((v.numpy() >= lo) & (v.numpy() <= hi)).mean()
         assert abs(abs(area) - inside) < 1e-6
@@ -161,9 +199,13 @@ def test_plot_loglog_error_reports_the_fitted_slope():
 
 
 def test_plot_integrand_and_proposals():
-    proposals = {"N(0, 1)": torch.distributions.Normal(0.0, 1.0), "Cauchy": torch.distributions.Cauchy(0.0, 1.0)}
-    fig = plotting.plot_integrand_and_proposals(torch.linspace(-5, 5, 101), lambda x: 1 / (1 + x**2), proposals,
-                                                log_y=True)
+    proposals = {
+        "N(0, 1)": torch.distributions.Normal(0.0, 1.0),
+        "Cauchy": torch.distributions.Cauchy(0.0, 1.0),
+    }
+    fig = plotting.plot_integrand_and_proposals(
+        torch.linspace(-5, 5, 101), lambda x: 1 / (1 + x**2), proposals, log_y=True
+    )
     ax = _check(fig, logy=True)
     assert _legend_texts(ax)[1:] == ["N(0, 1)", "Cauchy"]
 
@@ -174,14 +216,23 @@ def test_plot_integrand_and_proposals():
 def test_plot_density_comparison_with_a_distribution_a_callable_and_values(gen):
     samples = torch.randn(2000, generator=gen)
     normal = torch.distributions.Normal(0.0, 1.0)
-    ax = _check(plotting.plot_density_comparison(samples, normal, envelope=lambda x: 1.5 * normal.log_prob(x).exp()))
+    ax = _check(
+        plotting.plot_density_comparison(
+            samples, normal, envelope=lambda x: 1.5 * normal.log_prob(x).exp()
+        )
+    )
     assert len(ax.get_lines()) == 2 and "envelope $M q(x)$" in _legend_texts(ax)
     grid = np.linspace(-3, 3, 50)
-    values = np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi)
+    values = np.exp(-(grid**2) / 2) / np.sqrt(2 * np.pi)
     fig, axes = plotting.figure(1, 2)
     plotting.plot_density_comparison(samples, values, x_grid=grid, ax=axes[0], title="values")
-    plotting.plot_density_comparison(samples, lambda x: (-x**2 / 2).exp() / math.sqrt(2 * math.pi), x_grid=grid,
-                                     ax=axes[1], weights=torch.ones(2000))
+    plotting.plot_density_comparison(
+        samples,
+        lambda x: (-(x**2) / 2).exp() / math.sqrt(2 * math.pi),
+        x_grid=grid,
+        ax=axes[1],
+        weights=torch.ones(2000),
+    )
     for ax in axes:
         _check(fig, ax_index=list(fig.axes).index(ax))
         np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), values, rtol=1e-12)
@@ -197,8 +248,13 @@ def test_plot_rejection_envelope(gen):
     target = torch.distributions.Normal(0.0, 1.0)
     heights = torch.rand(400, generator=gen) * 2 * broad.log_prob(x).exp()
     accepted = heights <= target.log_prob(x).exp()
-    fig = plotting.plot_rejection_envelope(x, heights, accepted, lambda t: target.log_prob(t).exp(),
-                                           lambda t: 2 * broad.log_prob(t).exp())
+    fig = plotting.plot_rejection_envelope(
+        x,
+        heights,
+        accepted,
+        lambda t: target.log_prob(t).exp(),
+        lambda t: 2 * broad.log_prob(t).exp(),
+    )
     ax = _check(fig)
     assert f"accepted ({int(accepted.sum())})" in _legend_texts(ax)
 
@@ -211,7 +267,9 @@ def test_plot_trajectory_single_multi_coordinate_and_dict():
     assert _legend_texts(ax) == ["iterate", "optimum 3"]
     ax = _check(plotting.plot_trajectory(torch.zeros(11, 2), torch.tensor([1.0, 2.0]), label="SGD"))
     assert _legend_texts(ax) == ["SGD [0]", "SGD [1]", "optimum [0] 1", "optimum [1] 2"]
-    fig = plotting.plot_trajectory({"pathwise": torch.linspace(1, 0.01, 11), "score_function": torch.ones(11)}, logy=True)
+    fig = plotting.plot_trajectory(
+        {"pathwise": torch.linspace(1, 0.01, 11), "score_function": torch.ones(11)}, logy=True
+    )
     ax = _check(fig, logy=True)
     assert ax.get_lines()[0].get_color() == plotting.ESTIMATOR_COLORS["pathwise"]
     with pytest.raises(ValueError, match="empty"):
@@ -222,8 +280,13 @@ def test_plot_trajectory_single_multi_coordinate_and_dict():
 
 def test_plot_learning_curves_of_values_with_bands_and_reference():
     curves = {"no baseline": [0.5, 0.3, 0.2], "RLOO": [0.5, 0.2, 0.05]}
-    fig = plotting.plot_learning_curves(curves, bands={"RLOO": ([0.4, 0.1, 0.01], [0.6, 0.3, 0.1])}, reference=0.0,
-                                        logy=True, ylabel="p")
+    fig = plotting.plot_learning_curves(
+        curves,
+        bands={"RLOO": ([0.4, 0.1, 0.01], [0.6, 0.3, 0.1])},
+        reference=0.0,
+        logy=True,
+        ylabel="p",
+    )
     ax = _check(fig, logy=True)
     assert _legend_texts(ax) == ["no baseline", "RLOO", "optimum"]
     assert ax.get_lines()[1].get_color() == plotting.VARIANCE_METHOD_COLORS["RLOO"]
@@ -231,8 +294,13 @@ def test_plot_learning_curves_of_values_with_bands_and_reference():
 
 def test_plot_learning_curves_of_training_histories_with_a_time_panel():
     history = {"epoch": [1, 2, 3], "time": [0.1, 0.2, 0.3], "test_elbo": [-30.0, -25.0, -22.0]}
-    fig = plotting.plot_learning_curves({"pathwise": history, "score_function_baseline": history}, time_axis=True,
-                                        xlabel="epoch", ylabel="test ELBO (nats)", ylim=(-40, -17))
+    fig = plotting.plot_learning_curves(
+        {"pathwise": history, "score_function_baseline": history},
+        time_axis=True,
+        xlabel="epoch",
+        ylabel="test ELBO (nats)",
+        ylim=(-40, -17),
+    )
     ax = _check(fig)
     assert _legend_texts(ax) == ["pathwise", "score function + baseline"]
     assert fig.axes[1].get_xlabel() == "training time (s)" and fig.axes[1].get_ylim() == (-40, -17)
@@ -250,11 +318,16 @@ def test_plot_learning_curves_of_training_histories_with_a_time_panel():
 
 def test_plot_exact_vs_measured_lines_and_markers():
     x = np.arange(1.0, 6.0)
-    fig = plotting.plot_exact_vs_measured(x, {"pathwise": x + 1}, {"pathwise": x[:2] + 1}, measured_x=x[:2],
-                                          xlabel="offset $c$")
+    fig = plotting.plot_exact_vs_measured(
+        x, {"pathwise": x + 1}, {"pathwise": x[:2] + 1}, measured_x=x[:2], xlabel="offset $c$"
+    )
     ax = _check(fig, logy=True, logx=False)
     assert _legend_texts(ax) == ["pathwise", "exact (line)", "Monte Carlo (markers)"]
-    assert ax.get_lines()[0].get_color() == ax.get_lines()[1].get_color() == plotting.ESTIMATOR_COLORS["pathwise"]
+    assert (
+        ax.get_lines()[0].get_color()
+        == ax.get_lines()[1].get_color()
+        == plotting.ESTIMATOR_COLORS["pathwise"]
+    )
     _check(plotting.plot_exact_vs_measured(x, measured={"a": x}, logx=True, xlabel="D"), logx=True)
     with pytest.raises(ValueError, match=r"exact\['pathwise'\] has 3 values for 5 x-values"):
         plotting.plot_exact_vs_measured(x, {"pathwise": x[:3]})
@@ -287,8 +360,14 @@ def test_gradient_panels_return_their_figure():
     _check(fig, ax_index=1)
     with pytest.raises(ValueError, match="one value per k"):
         plotting.plot_variance_panel(axes[0], ks, {"pathwise": ks[:2]})
-    fig = plotting.plot_variance_figure(ks, {"loc": exact, "scale": exact}, f=_quadratic, ks_show=(-1.0, 1.0))
-    assert isinstance(fig, Figure) and fig.subfigs[0].legends and all(ax.get_xlabel() for ax in fig.axes)
+    fig = plotting.plot_variance_figure(
+        ks, {"loc": exact, "scale": exact}, f=_quadratic, ks_show=(-1.0, 1.0)
+    )
+    assert (
+        isinstance(fig, Figure)
+        and fig.subfigs[0].legends
+        and all(ax.get_xlabel() for ax in fig.axes)
+    )
     assert fig.axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="'loc' and 'scale'"):
         plotting.plot_variance_figure(ks, {"loc": exact}, f=_quadratic, ks_show=(0.0,))
@@ -298,15 +377,25 @@ def test_weak_derivative_estimates_and_evaluations_panels():
     x = torch.linspace(-4, 4, 81)
     normal = torch.distributions.Normal(0.0, 1.0)
     fig, axes = plotting.figure(1, 3)
-    plotting.plot_weak_derivative_panel(axes[0], x, -x * normal.log_prob(x).exp(), 1.0, normal.log_prob(x).exp(),
-                                        normal.log_prob(x).exp())
+    plotting.plot_weak_derivative_panel(
+        axes[0],
+        x,
+        -x * normal.log_prob(x).exp(),
+        1.0,
+        normal.log_prob(x).exp(),
+        normal.log_prob(x).exp(),
+    )
     names = ["score_function", "pathwise", "measure_valued_coupled"]
     plotting.plot_estimates_panel(axes[1], names, [1.0, 1.1, 0.9], [0.1, 0.05, 0.02], exact=1.0)
-    plotting.plot_evaluations_panel(axes[2], [1, 10, 100], {"pathwise": [1, 1, 1], "measure_valued": [2, 20, 200]})
+    plotting.plot_evaluations_panel(
+        axes[2], [1, 10, 100], {"pathwise": [1, 1, 1], "measure_valued": [2, 20, 200]}
+    )
     for i in range(3):
         _check(fig, ax_index=i, ylabel=i != 1)
     ticks = {t.get_position()[1]: t.get_text() for t in axes[1].get_yticklabels()}
-    assert [ticks[y] for y in sorted(ticks, reverse=True)] == [plotting.ESTIMATOR_LABELS[n] for n in names]
+    assert [ticks[y] for y in sorted(ticks, reverse=True)] == [
+        plotting.ESTIMATOR_LABELS[n] for n in names
+    ]
     assert axes[2].get_xscale() == axes[2].get_yscale() == "log"
     with pytest.raises(ValueError, match="one entry per name"):
         plotting.plot_estimates_panel(axes[1], names, [1.0], [0.1], exact=1.0)
@@ -330,7 +419,11 @@ def test_plot_reparameterization_graph_node_shapes(param_label):
     assert len(_patches(right, Circle)) == 1 and len(_patches(right, Rectangle)) == 4
     assert len(_patches(left, Polygon)) == 1 and len(_patches(right, Polygon)) == 1
     assert param_label in [t.get_text() for t in left.texts]
-    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"random node", "deterministic node", "gradient path"}
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {
+        "random node",
+        "deterministic node",
+        "gradient path",
+    }
 
 
 @pytest.mark.parametrize("estimator, random_nodes", [("pathwise", 1), ("score_function", 1)])

@@ -11,8 +11,10 @@ from lecture9 import plotting
 
 
 def test_marks_report_their_percentile_and_the_axes_are_labelled():
-    estimates = torch.arange(100, dtype=torch.float64)          # 0, 1, ..., 99
-    fig = plotting.plot_estimate_draws(estimates, 49.5, {"low": 9.0, "high": 89.0}, xlabel="estimate")
+    estimates = torch.arange(100, dtype=torch.float64)  # 0, 1, ..., 99
+    fig = plotting.plot_estimate_draws(
+        estimates, 49.5, {"low": 9.0, "high": 89.0}, xlabel="estimate"
+    )
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[0].startswith("100 runs: mean 49.5000")

@@ -28,9 +28,13 @@ def _labelled(fig):
 
 def test_gradient_agreement_and_variances():
     exact = torch.linspace(-1, 1, 6)
-    fig = plotting.plot_gradient_agreement(exact, {"whole return": (exact + 0.01, torch.full((6,), 0.02))})
+    fig = plotting.plot_gradient_agreement(
+        exact, {"whole return": (exact + 0.01, torch.full((6,), 0.02))}
+    )
     _labelled(fig)
-    fig = plotting.plot_estimator_variances([5, 10, 20], {"whole return": [1.0, 3.0, 9.0]}, xlabel="horizon")
+    fig = plotting.plot_estimator_variances(
+        [5, 10, 20], {"whole return": [1.0, 3.0, 9.0]}, xlabel="horizon"
+    )
     assert _labelled(fig).get_yscale() == "log"
 
 
@@ -39,15 +43,20 @@ def test_return_distributions_and_training_on_given_axes():
     out = plotting.plot_return_distributions({"package": torch.rand(200)}, exact_mean=0.5, ax=ax)
     assert out is fig
     _labelled(out)
-    fig = plotting.plot_policy_training(np.arange(4), {"REINFORCE": torch.rand(3, 4)}, exact=torch.rand(4))
+    fig = plotting.plot_policy_training(
+        np.arange(4), {"REINFORCE": torch.rand(3, 4)}, exact=torch.rand(4)
+    )
     _labelled(fig)
 
 
 def test_gae_tradeoff_and_learning_curves():
     lams = [0.0, 0.5, 1.0]
-    fig = plotting.plot_gae_tradeoff(lams, {"exact V": [0.0, 0.0, 0.0], "learned V": [0.3, 0.2, 0.0]},
-                                     {"exact V": [1.0, 2.0, 3.0], "learned V": [1.0, 2.0, 3.0]},
-                                     noise={"exact V": [0.1, 0.1, 0.1]})
+    fig = plotting.plot_gae_tradeoff(
+        lams,
+        {"exact V": [0.0, 0.0, 0.0], "learned V": [0.3, 0.2, 0.0]},
+        {"exact V": [1.0, 2.0, 3.0], "learned V": [1.0, 2.0, 3.0]},
+        noise={"exact V": [0.1, 0.1, 0.1]},
+    )
     assert len(fig.axes) == 2 and fig.axes[1].get_yscale() == "log"
     _labelled(fig)
     fig = plotting.plot_learning_curves({"learned baseline": torch.rand(3, 5) * 500}, target=500)

@@ -18,10 +18,14 @@ from lecture9.studies import replicates  # noqa: E402
 
 def _summaries():
     histories = {
-        "pathwise, S=1": [{"epoch": [1, 2, 3], "test_elbo": [-30.0, -25.0, -22.0]},
-                          {"epoch": [1, 2, 3], "test_elbo": [-31.0, -24.0, -21.0]}],
-        "score function + baseline, S=2": [{"epoch": [1, 2, 3], "test_elbo": [-33.0, -27.0, -23.0]},
-                                           {"epoch": [1, 2, 3], "test_elbo": [-32.0, -28.0, -24.0]}],
+        "pathwise, S=1": [
+            {"epoch": [1, 2, 3], "test_elbo": [-30.0, -25.0, -22.0]},
+            {"epoch": [1, 2, 3], "test_elbo": [-31.0, -24.0, -21.0]},
+        ],
+        "score function + baseline, S=2": [
+            {"epoch": [1, 2, 3], "test_elbo": [-33.0, -27.0, -23.0]},
+            {"epoch": [1, 2, 3], "test_elbo": [-32.0, -28.0, -24.0]},
+        ],
     }
     return replicates.summarize_runs(histories)
 
@@ -33,18 +37,25 @@ def test_learning_curve_bands_draw_the_mean_and_the_range():
     assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "test ELBO (nats)"
     lines = ax.get_lines()
     np.testing.assert_allclose(lines[0].get_ydata(), [-30.5, -24.5, -21.5])
-    assert lines[0].get_linestyle() == "--" and lines[1].get_linestyle() == "-"  # S=1 dashed, S=2 solid
+    assert (
+        lines[0].get_linestyle() == "--" and lines[1].get_linestyle() == "-"
+    )  # S=1 dashed, S=2 solid
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 2
-    lo, hi = bands[0].get_paths()[0].vertices[:, 1].min(), bands[0].get_paths()[0].vertices[:, 1].max()
+    lo, hi = (
+        bands[0].get_paths()[0].vertices[:, 1].min(),
+        bands[0].get_paths()[0].vertices[:, 1].max(),
+    )
     assert (lo, hi) == (-31.0, -21.0)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(_summaries())
     plt.close(fig)
 
 
 def test_values_by_seed_one_dot_per_seed_on_a_log_axis():
-    fig = plotting.plot_values_by_seed({"pathwise, S=1": [7.3, 7.4, 7.5], "score function, S=1": [3.1e3, 3.3e3, 3.2e3]},
-                                       ylabel="total variance")
+    fig = plotting.plot_values_by_seed(
+        {"pathwise, S=1": [7.3, 7.4, 7.5], "score function, S=1": [3.1e3, 3.3e3, 3.2e3]},
+        ylabel="total variance",
+    )
     ax = fig.axes[0]
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "total variance"
     dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
@@ -63,7 +74,11 @@ def test_gradient_paths_two_panels_and_a_legend():
     titles = [ax.get_title() for ax in fig.axes]
     assert "naive backpropagation" in titles[0] and "REINFORCE" in titles[1]
     texts = {t.get_text() for t in fig.axes[1].texts}
-    assert r"$q$" in texts and r"$\mathcal{S}$" in texts  # the log q node and the surrogate exist only below
+    assert (
+        r"$q$" in texts and r"$\mathcal{S}$" in texts
+    )  # the log q node and the surrogate exist only below
     assert r"$q$" not in {t.get_text() for t in fig.axes[0].texts}
-    assert fig.legends and "no gradient (sample, or detached)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert fig.legends and "no gradient (sample, or detached)" in [
+        t.get_text() for t in fig.legends[0].get_texts()
+    ]
     plt.close(fig)

@@ -78,7 +78,9 @@ def test_exact_gradient_equals_finite_differences():
         for s, a in itertools.product(range(mdp.num_states), range(mdp.num_actions)):
             e = torch.zeros_like(logits)
             e[s, a] = h
-            fd[s, a] = (pg.exact_return(mdp, logits + e) - pg.exact_return(mdp, logits - e)) / (2 * h)
+            fd[s, a] = (pg.exact_return(mdp, logits + e) - pg.exact_return(mdp, logits - e)) / (
+                2 * h
+            )
     torch.testing.assert_close(fd, autograd, atol=1e-8, rtol=0)
 
 
@@ -104,8 +106,12 @@ def test_exact_return_and_values_match_enumeration():
 
 def test_drop_discount_expectation_is_the_gradient_when_discount_is_one():
     mdp, logits = random_problem(6, discount=1.0)
-    torch.testing.assert_close(pg.policy_gradient_theorem(mdp, logits, drop_discount=True),
-                               pg.exact_policy_gradient(mdp, logits), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        pg.policy_gradient_theorem(mdp, logits, drop_discount=True),
+        pg.exact_policy_gradient(mdp, logits),
+        atol=1e-12,
+        rtol=0,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -127,16 +133,21 @@ def test_reinforce_expectation_by_enumeration_is_the_exact_gradient(name):
     episodes, probs = all_trajectories(mdp, logits)
     grads = pg.reinforce_grad(mdp, logits, len(probs), episodes=episodes, **VARIANTS[name])
     expectation = torch.einsum("n,nsa->sa", probs, grads)
-    torch.testing.assert_close(expectation, pg.exact_policy_gradient(mdp, logits), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        expectation, pg.exact_policy_gradient(mdp, logits), atol=1e-12, rtol=0
+    )
 
 
 def test_drop_discount_expectation_by_enumeration_is_biased():
     mdp, logits = random_problem(7, num_states=3, num_actions=2, horizon=3, discount=0.8)
     episodes, probs = all_trajectories(mdp, logits)
-    grads = pg.reinforce_grad(mdp, logits, len(probs), episodes=episodes, drop_discount=True, baseline="value")
+    grads = pg.reinforce_grad(
+        mdp, logits, len(probs), episodes=episodes, drop_discount=True, baseline="value"
+    )
     expectation = torch.einsum("n,nsa->sa", probs, grads)
-    torch.testing.assert_close(expectation, pg.policy_gradient_theorem(mdp, logits, drop_discount=True),
-                               atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        expectation, pg.policy_gradient_theorem(mdp, logits, drop_discount=True), atol=1e-12, rtol=0
+    )
     assert (expectation - pg.exact_policy_gradient(mdp, logits)).abs().max() > 1e-2
 
 
@@ -191,7 +202,11 @@ def test_determinism():
     a = pg.sample_episodes(mdp, logits, 500, generator=gen(3))
     b = pg.sample_episodes(mdp, logits, 500, generator=gen(3))
     c = pg.sample_episodes(mdp, logits, 500, generator=gen(4))
-    assert torch.equal(a.states, b.states) and torch.equal(a.actions, b.actions) and torch.equal(a.rewards, b.rewards)
+    assert (
+        torch.equal(a.states, b.states)
+        and torch.equal(a.actions, b.actions)
+        and torch.equal(a.rewards, b.rewards)
+    )
     assert not torch.equal(a.states, c.states)
     ga = pg.reinforce_grad(mdp, logits, 500, baseline="value", generator=gen(3))
     gb = pg.reinforce_grad(mdp, logits, 500, baseline="value", generator=gen(3))
@@ -221,7 +236,9 @@ def test_from_gymnasium_reproduces_the_transition_table(kwargs):
                     reward[s_next] = r
             torch.testing.assert_close(mdp.transitions[s, a], expected, atol=1e-15, rtol=0)
             torch.testing.assert_close(mdp.rewards[s, a], reward * (expected > 0), atol=0, rtol=0)
-    torch.testing.assert_close(mdp.initial, torch.as_tensor(env.unwrapped.initial_state_distrib, dtype=DTYPE))
+    torch.testing.assert_close(
+        mdp.initial, torch.as_tensor(env.unwrapped.initial_state_distrib, dtype=DTYPE)
+    )
     assert mdp.horizon == 20 and mdp.discount == 0.95
 
 
@@ -229,7 +246,9 @@ def test_package_and_gymnasium_step_loop_give_the_same_returns():
     horizon, discount, n = 60, 0.99, 2500
     env = gymnasium.make("FrozenLake-v1", max_episode_steps=horizon)
     mdp = pg.FiniteMDP.from_gymnasium(env, horizon=horizon, discount=discount)
-    good_actions = torch.tensor([0, 3, 3, 3, 0, 0, 0, 0, 3, 1, 0, 0, 0, 2, 1, 0])  # an optimal policy's
+    good_actions = torch.tensor(
+        [0, 3, 3, 3, 0, 0, 0, 0, 3, 1, 0, 0, 0, 2, 1, 0]
+    )  # an optimal policy's
     logits = 4.0 * torch.nn.functional.one_hot(good_actions, 4).to(DTYPE)
     ours = pg.sample_episodes(mdp, logits, n, generator=gen(21)).returns(discount)
     theirs = pg.gymnasium_returns(env, logits, n, discount=discount, generator=gen(22))
@@ -242,7 +261,8 @@ def test_package_and_gymnasium_step_loop_give_the_same_returns():
     # the whole distribution, not only the mean: returns are gamma^(step of arrival) or 0
     assert stats.ks_2samp(ours.numpy(), theirs.numpy()).pvalue > 1e-3
     assert pg.gymnasium_returns(env, logits, 50, discount=discount, generator=gen(5)).equal(
-        pg.gymnasium_returns(env, logits, 50, discount=discount, generator=gen(5)))
+        pg.gymnasium_returns(env, logits, 50, discount=discount, generator=gen(5))
+    )
 
 
 def test_from_gymnasium_rejects_an_environment_without_a_table():
@@ -257,24 +277,48 @@ def test_from_gymnasium_rejects_an_environment_without_a_table():
 
 def valid_arguments():
     transitions = torch.full((2, 2, 2), 0.5, dtype=DTYPE)
-    return dict(transitions=transitions, rewards=torch.zeros(2, 2, dtype=DTYPE),
-                initial=torch.tensor([1.0, 0.0], dtype=DTYPE), discount=0.9, horizon=3)
+    return dict(
+        transitions=transitions,
+        rewards=torch.zeros(2, 2, dtype=DTYPE),
+        initial=torch.tensor([1.0, 0.0], dtype=DTYPE),
+        discount=0.9,
+        horizon=3,
+    )
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (dict(transitions=torch.full((2, 2, 2), 0.4, dtype=DTYPE)), ValueError, "transitions.*sum to 1"),
-    (dict(transitions=torch.tensor([[[1.5, -0.5]] * 2] * 2, dtype=DTYPE)), ValueError, "transitions.*negative"),
-    (dict(transitions=torch.full((2, 2, 3), 1 / 3, dtype=DTYPE)), ValueError, "transitions has shape"),
-    (dict(rewards=torch.zeros(3, 2)), ValueError, "rewards has shape"),
-    (dict(rewards=torch.tensor([[float("nan"), 0.0], [0.0, 0.0]])), ValueError, "rewards must be finite"),
-    (dict(initial=torch.tensor([0.5, 0.6])), ValueError, "initial.*sum to 1"),
-    (dict(initial=torch.tensor([1.0])), ValueError, "initial has shape"),
-    (dict(discount=1.5), ValueError, "discount must be in"),
-    (dict(discount=-0.1), ValueError, "discount must be in"),
-    (dict(discount="0.9"), TypeError, "discount"),
-    (dict(horizon=0), ValueError, "horizon must be >= 1"),
-    (dict(horizon=2.5), TypeError, "horizon must be an integer"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (
+            dict(transitions=torch.full((2, 2, 2), 0.4, dtype=DTYPE)),
+            ValueError,
+            "transitions.*sum to 1",
+        ),
+        (
+            dict(transitions=torch.tensor([[[1.5, -0.5]] * 2] * 2, dtype=DTYPE)),
+            ValueError,
+            "transitions.*negative",
+        ),
+        (
+            dict(transitions=torch.full((2, 2, 3), 1 / 3, dtype=DTYPE)),
+            ValueError,
+            "transitions has shape",
+        ),
+        (dict(rewards=torch.zeros(3, 2)), ValueError, "rewards has shape"),
+        (
+            dict(rewards=torch.tensor([[float("nan"), 0.0], [0.0, 0.0]])),
+            ValueError,
+            "rewards must be finite",
+        ),
+        (dict(initial=torch.tensor([0.5, 0.6])), ValueError, "initial.*sum to 1"),
+        (dict(initial=torch.tensor([1.0])), ValueError, "initial has shape"),
+        (dict(discount=1.5), ValueError, "discount must be in"),
+        (dict(discount=-0.1), ValueError, "discount must be in"),
+        (dict(discount="0.9"), TypeError, "discount"),
+        (dict(horizon=0), ValueError, "horizon must be >= 1"),
+        (dict(horizon=2.5), TypeError, "horizon must be an integer"),
+    ],
+)
 def test_bad_mdp_arguments(change, error, match):
     with pytest.raises(error, match=match):
         pg.FiniteMDP(**{**valid_arguments(), **change})
@@ -306,11 +350,20 @@ def test_enumerate_trajectories_matches_the_explicit_enumeration():
     episodes, probs = pg.enumerate_trajectories(mdp, logits)
     assert probs.sum().item() == pytest.approx(1.0, abs=1e-12)
     reference, reference_probs = all_trajectories(mdp, logits)
-    expected = torch.einsum("n,nsa->sa", reference_probs,
-                            pg.reinforce_grad(mdp, logits, len(reference_probs), episodes=reference, baseline="value"))
-    got = torch.einsum("n,nsa->sa", probs, pg.reinforce_grad(mdp, logits, len(probs), episodes=episodes, baseline="value"))
+    expected = torch.einsum(
+        "n,nsa->sa",
+        reference_probs,
+        pg.reinforce_grad(mdp, logits, len(reference_probs), episodes=reference, baseline="value"),
+    )
+    got = torch.einsum(
+        "n,nsa->sa",
+        probs,
+        pg.reinforce_grad(mdp, logits, len(probs), episodes=episodes, baseline="value"),
+    )
     torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
-    torch.testing.assert_close((probs * episodes.returns(0.8)).sum(), pg.exact_return(mdp, logits), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        (probs * episodes.returns(0.8)).sum(), pg.exact_return(mdp, logits), atol=1e-12, rtol=0
+    )
     with pytest.raises(ValueError, match="max_trajectories"):
         pg.enumerate_trajectories(mdp, logits, max_trajectories=10)
 
@@ -325,5 +378,7 @@ def test_train_policy_exact_ascent_approaches_the_dynamic_programming_optimum():
     assert returns.shape == (151,) and logits.shape == (4, 3)
     assert returns[-1] > returns[0] and returns[-1] <= optimum + 1e-12
     assert pg.exact_return(mdp, logits).item() == pytest.approx(returns[-1].item())
-    sampled, _ = pg.train_policy(mdp, 20, learning_rate=0.1, num_episodes=200, baseline="value", generator=gen(2))
+    sampled, _ = pg.train_policy(
+        mdp, 20, learning_rate=0.1, num_episodes=200, baseline="value", generator=gen(2)
+    )
     assert sampled[-1] > sampled[0]

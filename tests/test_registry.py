@@ -9,7 +9,10 @@ from lecture9 import estimators, training, vae
 from lecture9.studies import cost_counting
 
 D = torch.distributions
-NORMAL = {"loc": torch.tensor(0.5, dtype=torch.float64), "scale": torch.tensor(1.5, dtype=torch.float64)}
+NORMAL = {
+    "loc": torch.tensor(0.5, dtype=torch.float64),
+    "scale": torch.tensor(1.5, dtype=torch.float64),
+}
 BERNOULLI = {"logits": torch.tensor([0.3, -0.2], dtype=torch.float64)}
 
 
@@ -21,13 +24,23 @@ def problem(spec):
     """A problem every registered estimator accepts: a family it takes and a differentiable cost."""
     if spec.families is None or "Normal" in spec.families:
         return (lambda x: (x - 2.0) ** 2), D.Normal, NORMAL
-    return (lambda b: ((b - 0.4) ** 2).sum(-1)), (lambda logits: D.Independent(D.Bernoulli(logits=logits), 1)), BERNOULLI
+    return (
+        (lambda b: ((b - 0.4) ** 2).sum(-1)),
+        (lambda logits: D.Independent(D.Bernoulli(logits=logits), 1)),
+        BERNOULLI,
+    )
 
 
 def test_every_name_maps_to_its_function_with_the_names_options():
     assert set(estimators.REGISTRY) == {
-        "score_function", "score_function_optimal_baseline", "pathwise", "measure_valued", "measure_valued_coupled",
-        "gumbel_softmax", "straight_through", "disarm",
+        "score_function",
+        "score_function_optimal_baseline",
+        "pathwise",
+        "measure_valued",
+        "measure_valued_coupled",
+        "gumbel_softmax",
+        "straight_through",
+        "disarm",
     }
     assert estimators.get("pathwise").function is estimators.pathwise_grad
     assert estimators.get("measure_valued").options == {"coupled": False}
@@ -44,7 +57,11 @@ def test_properties_answer_what_an_estimator_needs():
     assert estimators.names(temperature=True) == ("gumbel_softmax", "straight_through")
     assert set(estimators.names(unbiased=False)) == {"gumbel_softmax", "straight_through"}
     assert estimators.names(reparameterizable=True) == ("pathwise",)
-    assert set(estimators.names(differentiable_cost=True)) == {"pathwise", "gumbel_softmax", "straight_through"}
+    assert set(estimators.names(differentiable_cost=True)) == {
+        "pathwise",
+        "gumbel_softmax",
+        "straight_through",
+    }
     assert estimators.get("score_function").terms is estimators.score_function_terms
     assert estimators.get("pathwise").terms_at == "noise"
 

@@ -29,8 +29,20 @@ def test_assign_refuses_an_empty_out(capsys):
 
 
 def test_train_vae_names_mnist_root_when_files_are_missing(tmp_path, capsys):
-    args = _parse(["train-vae", "--data", "mnist", "--mnist-root", str(tmp_path / "none"), "--epochs", "1",
-                   "--out", str(tmp_path / "run"), "--no-progress"])
+    args = _parse(
+        [
+            "train-vae",
+            "--data",
+            "mnist",
+            "--mnist-root",
+            str(tmp_path / "none"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ]
+    )
     assert cli.run_train_vae(args) == 2
     assert "error: --mnist-root: MNIST train split: missing" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

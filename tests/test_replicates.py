@@ -16,10 +16,16 @@ SMALL = dict(input_dim=6, latent_dim=2, hidden_dims=(5,))
 
 def _histories():
     runs = {
-        "a": [{"epoch": [1, 2, 3], "test_elbo": [-3.0, -2.0, -1.0]}, {"epoch": [1, 2, 3], "test_elbo": [-5.0, -2.5, -2.0]},
-              {"epoch": [1, 2, 3], "test_elbo": [-4.0, -3.0, -1.5]}],
-        "b": [{"epoch": [1, 2, 3], "test_elbo": [-3.5, -2.5, -1.25]}, {"epoch": [1, 2, 3], "test_elbo": [-5.0, -3.0, -2.5]},
-              {"epoch": [1, 2, 3], "test_elbo": [-4.0, -3.5, -1.0]}],
+        "a": [
+            {"epoch": [1, 2, 3], "test_elbo": [-3.0, -2.0, -1.0]},
+            {"epoch": [1, 2, 3], "test_elbo": [-5.0, -2.5, -2.0]},
+            {"epoch": [1, 2, 3], "test_elbo": [-4.0, -3.0, -1.5]},
+        ],
+        "b": [
+            {"epoch": [1, 2, 3], "test_elbo": [-3.5, -2.5, -1.25]},
+            {"epoch": [1, 2, 3], "test_elbo": [-5.0, -3.0, -2.5]},
+            {"epoch": [1, 2, 3], "test_elbo": [-4.0, -3.5, -1.0]},
+        ],
     }
     return runs
 
@@ -73,19 +79,36 @@ def test_bad_input_is_named():
 
 def test_train_over_seeds_is_paired_and_reproducible():
     data = _data(generator=torch.Generator().manual_seed(0))
-    settings = {"pathwise": {}, "score function": {"estimator": "score_function", "num_samples": 2,
-                                                   "baseline": "leave_one_out"}}
-    histories, models = replicates.train_over_seeds(settings, data, seeds=(3, 4), epochs=2, model_config=SMALL,
-                                                    batch_size=10)
-    again, _ = replicates.train_over_seeds({"pathwise": {}}, data, seeds=(3,), epochs=2, model_config=SMALL,
-                                           batch_size=10)
+    settings = {
+        "pathwise": {},
+        "score function": {
+            "estimator": "score_function",
+            "num_samples": 2,
+            "baseline": "leave_one_out",
+        },
+    }
+    histories, models = replicates.train_over_seeds(
+        settings, data, seeds=(3, 4), epochs=2, model_config=SMALL, batch_size=10
+    )
+    again, _ = replicates.train_over_seeds(
+        {"pathwise": {}}, data, seeds=(3,), epochs=2, model_config=SMALL, batch_size=10
+    )
     assert [len(histories[k]) for k in settings] == [2, 2]
-    assert histories["pathwise"][0]["test_elbo"] == again["pathwise"][0]["test_elbo"]  # same seed, same run
-    assert histories["pathwise"][0]["test_elbo"] != histories["pathwise"][1]["test_elbo"]  # seeds differ
+    assert (
+        histories["pathwise"][0]["test_elbo"] == again["pathwise"][0]["test_elbo"]
+    )  # same seed, same run
+    assert (
+        histories["pathwise"][0]["test_elbo"] != histories["pathwise"][1]["test_elbo"]
+    )  # seeds differ
     # paired: at a seed, the start (weights, minibatch order) does not depend on the setting's label or position
-    twins, _ = replicates.train_over_seeds({"first": {}, "second": {}}, data, seeds=(4,), epochs=2,
-                                           model_config=SMALL, batch_size=10)
-    assert twins["first"][0]["test_elbo"] == twins["second"][0]["test_elbo"] == histories["pathwise"][1]["test_elbo"]
+    twins, _ = replicates.train_over_seeds(
+        {"first": {}, "second": {}}, data, seeds=(4,), epochs=2, model_config=SMALL, batch_size=10
+    )
+    assert (
+        twins["first"][0]["test_elbo"]
+        == twins["second"][0]["test_elbo"]
+        == histories["pathwise"][1]["test_elbo"]
+    )
     assert all(math.isfinite(v) for h in histories["score function"] for v in h["test_elbo"])
 
 
@@ -93,12 +116,19 @@ def test_encoder_variance_over_models_is_the_package_measurement_model_by_model(
     x = _data(generator=torch.Generator().manual_seed(1))[0][:8]
     models = [vae.VAE(**SMALL, generator=torch.Generator().manual_seed(s)) for s in (0, 1)]
     settings = {"pw": {"num_samples": 2}, "sf": {"estimator": "score_function"}}
-    got = replicates.encoder_variance_over_models(models, x, settings, num_draws=50,
-                                                  generator=torch.Generator().manual_seed(2))
+    got = replicates.encoder_variance_over_models(
+        models, x, settings, num_draws=50, generator=torch.Generator().manual_seed(2)
+    )
     gen = torch.Generator().manual_seed(2)
-    want = {label: [vae.encoder_gradient_variance(m, x, num_draws=50, generator=gen,
-                                                  **{"estimator": "pathwise", **s})["total_variance"] for m in models]
-            for label, s in settings.items()}
+    want = {
+        label: [
+            vae.encoder_gradient_variance(
+                m, x, num_draws=50, generator=gen, **{"estimator": "pathwise", **s}
+            )["total_variance"]
+            for m in models
+        ]
+        for label, s in settings.items()
+    }
     for label in settings:
         np.testing.assert_allclose(got[label], want[label], rtol=1e-6)
 
@@ -108,8 +138,13 @@ def test_pathwise_variance_halves_with_two_samples_within_standard_errors():
     x = _data(generator=torch.Generator().manual_seed(5))[0][:8]
     model = vae.VAE(**SMALL, generator=torch.Generator().manual_seed(6))
     n = 2000
-    got = replicates.encoder_variance_over_models([model], x, {"1": {}, "2": {"num_samples": 2}}, num_draws=n,
-                                                  generator=torch.Generator().manual_seed(7))
+    got = replicates.encoder_variance_over_models(
+        [model],
+        x,
+        {"1": {}, "2": {"num_samples": 2}},
+        num_draws=n,
+        generator=torch.Generator().manual_seed(7),
+    )
     ratio = got["2"][0] / got["1"][0]
     # each total variance is a sum of sample variances from n draws: relative SE about sqrt(2 / n) at most each
     assert abs(ratio - 0.5) < 5 * 0.5 * math.sqrt(2 * 2 / n)

@@ -98,7 +98,10 @@ def _defined_labels() -> set[str]:
 
 def _slides_text() -> str | None:
     candidates = [os.environ.get("LECTURE9_SLIDES_TXT", "")]
-    candidates += [ROOT / "shared/reference/lecture9-slides.txt", ROOT.parent / "shared/reference/lecture9-slides.txt"]
+    candidates += [
+        ROOT / "shared/reference/lecture9-slides.txt",
+        ROOT.parent / "shared/reference/lecture9-slides.txt",
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).is_file():
             return Path(candidate).read_text(encoding="utf-8")
@@ -129,7 +132,9 @@ def test_every_reference_resolves():
         name = (target or title).strip()
         if role == "ref" and name not in labels:
             broken.append(f"{{ref}}`{name}`")
-        if role == "doc" and not any((BOOK / f"{name}{ext}").is_file() for ext in (".md", ".ipynb")):
+        if role == "doc" and not any(
+            (BOOK / f"{name}{ext}").is_file() for ext in (".md", ".ipynb")
+        ):
             broken.append(f"{{doc}}`{name}`")
     assert not broken, f"references in book/slide_map.md that resolve to nothing: {broken}"
 
@@ -138,7 +143,11 @@ def test_slide_headings_match_the_slides_text():
     text = _slides_text()
     if text is None:
         pytest.skip("the slides' text is not available (set LECTURE9_SLIDES_TXT)")
-    headings = [normalize(re.sub(r"^#+\s*", "", line)) for line in text.splitlines() if re.match(r"^#+\s", line)]
+    headings = [
+        normalize(re.sub(r"^#+\s*", "", line))
+        for line in text.splitlines()
+        if re.match(r"^#+\s", line)
+    ]
     known = {normalize(h) for h in SLIDE_HEADINGS}
     unknown = [h for h in headings if h not in known]
     assert not unknown, f"slide headings not in SLIDE_HEADINGS: {unknown}"

@@ -31,8 +31,15 @@ def test_a_few_epochs_lower_the_test_negative_elbo(digits):
     x_test = digits.x_test
     with torch.no_grad():
         before = vae.elbo(model, x_test, num_samples=10, generator=torch.Generator().manual_seed(9))
-    history = training.train(model, digits, epochs=3, batch_size=100, lr=1e-2,
-                             generator=torch.Generator().manual_seed(1), progress=False)
+    history = training.train(
+        model,
+        digits,
+        epochs=3,
+        batch_size=100,
+        lr=1e-2,
+        generator=torch.Generator().manual_seed(1),
+        progress=False,
+    )
     with torch.no_grad():
         after = vae.elbo(model, x_test, num_samples=10, generator=torch.Generator().manual_seed(9))
     diff = after - before  # paired, per datapoint
@@ -47,37 +54,72 @@ def test_a_few_epochs_lower_the_test_negative_elbo(digits):
 
 def test_score_function_training_with_baseline_and_variance_measurement(digits):
     model = make_model()
-    history = training.train(model, digits.x_train[:300], test_data=digits.x_test, epochs=2, batch_size=100,
-                             estimator="score_function", num_samples=2, baseline="leave_one_out",
-                             generator=torch.Generator().manual_seed(0), progress=False,
-                             measure_variance=True, variance_draws=10, variance_batch_size=20)
+    history = training.train(
+        model,
+        digits.x_train[:300],
+        test_data=digits.x_test,
+        epochs=2,
+        batch_size=100,
+        estimator="score_function",
+        num_samples=2,
+        baseline="leave_one_out",
+        generator=torch.Generator().manual_seed(0),
+        progress=False,
+        measure_variance=True,
+        variance_draws=10,
+        variance_batch_size=20,
+    )
     assert len(history["encoder_grad_variance"]) == 2
     assert all(v > 0 and math.isfinite(v) for v in history["encoder_grad_variance"])
-    no_test = training.train(make_model(), digits.x_train[:100], epochs=1, progress=False,
-                             generator=torch.Generator().manual_seed(0))
+    no_test = training.train(
+        make_model(),
+        digits.x_train[:100],
+        epochs=1,
+        progress=False,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert math.isnan(no_test["test_elbo"][0])
 
 
 def test_evaluation_does_not_perturb_training(digits):
     """Test-set evaluation uses its own generator: with or without a test set, the same weights."""
     a, b = make_model(), make_model()
-    training.train(a, digits.x_train[:200], epochs=2, generator=torch.Generator().manual_seed(0), progress=False)
-    training.train(b, digits.x_train[:200], test_data=digits.x_test, epochs=2, measure_variance=True,
-                   variance_draws=5, generator=torch.Generator().manual_seed(0), progress=False)
+    training.train(
+        a,
+        digits.x_train[:200],
+        epochs=2,
+        generator=torch.Generator().manual_seed(0),
+        progress=False,
+    )
+    training.train(
+        b,
+        digits.x_train[:200],
+        test_data=digits.x_test,
+        epochs=2,
+        measure_variance=True,
+        variance_draws=5,
+        generator=torch.Generator().manual_seed(0),
+        progress=False,
+    )
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.equal(pa, pb)
 
 
 def _strip_time(history):
     """History without the wall-clock times, nan replaced by None (nan != nan)."""
-    return {k: [None if isinstance(x, float) and math.isnan(x) else x for x in v]
-            for k, v in history.items() if k != "time"}
+    return {
+        k: [None if isinstance(x, float) and math.isnan(x) else x for x in v]
+        for k, v in history.items()
+        if k != "time"
+    }
 
 
 @pytest.mark.parametrize("estimator", ["pathwise", "score_function"])
 def test_resume_reproduces_an_uninterrupted_run_exactly(digits, tmp_path, estimator):
     x_train = digits.x_train[:200]
-    kw = dict(test_data=digits.x_test[:50], batch_size=50, lr=2e-3, estimator=estimator, progress=False)
+    kw = dict(
+        test_data=digits.x_test[:50], batch_size=50, lr=2e-3, estimator=estimator, progress=False
+    )
 
     full_gen = torch.Generator().manual_seed(7)
     full = make_model(seed=3)
@@ -85,13 +127,17 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(digits, tmp_path, estima
 
     ckpt = tmp_path / "run" / "checkpoint.pt"
     part = make_model(seed=3)
-    training.train(part, x_train, epochs=2, generator=torch.Generator().manual_seed(7), checkpoint=ckpt, **kw)
+    training.train(
+        part, x_train, epochs=2, generator=torch.Generator().manual_seed(7), checkpoint=ckpt, **kw
+    )
     assert ckpt.is_file() and not (tmp_path / "run" / "checkpoint.pt.tmp").exists()
 
     # a fresh process would rebuild everything: new model (other init), new generator (other seed)
     resumed = make_model(seed=99)
     gen = torch.Generator().manual_seed(12345)
-    hist = training.train(resumed, x_train, epochs=4, generator=gen, checkpoint=ckpt, resume=True, **kw)
+    hist = training.train(
+        resumed, x_train, epochs=4, generator=gen, checkpoint=ckpt, resume=True, **kw
+    )
     for pa, pb in zip(full.parameters(), resumed.parameters()):
         assert torch.equal(pa, pb)
     assert _strip_time(hist) == _strip_time(full_hist)
@@ -100,17 +146,33 @@ def test_resume_reproduces_an_uninterrupted_run_exactly(digits, tmp_path, estima
     assert state["epoch"] == 4 and state["model_config"] == resumed.config
     assert len(state["history"]["epoch"]) == 4
     # resuming a finished run trains nothing more
-    again = training.train(resumed, x_train, epochs=4, generator=gen, checkpoint=ckpt, resume=True, **kw)
+    again = training.train(
+        resumed, x_train, epochs=4, generator=gen, checkpoint=ckpt, resume=True, **kw
+    )
     assert _strip_time(again) == _strip_time(hist)
 
 
 def test_checkpoint_is_loadable_with_weights_only(digits, tmp_path):
     ckpt = tmp_path / "c.pt"
     model = make_model()
-    training.train(model, digits.x_train[:100], epochs=1, generator=torch.Generator().manual_seed(0),
-                   checkpoint=ckpt, progress=False)
+    training.train(
+        model,
+        digits.x_train[:100],
+        epochs=1,
+        generator=torch.Generator().manual_seed(0),
+        checkpoint=ckpt,
+        progress=False,
+    )
     state = torch.load(ckpt, weights_only=True)
-    assert {"model", "optimizer", "generator", "history", "epoch", "model_config", "settings"} <= set(state)
+    assert {
+        "model",
+        "optimizer",
+        "generator",
+        "history",
+        "epoch",
+        "model_config",
+        "settings",
+    } <= set(state)
     rebuilt = vae.VAE(**state["model_config"])
     rebuilt.load_state_dict(state["model"])
     for pa, pb in zip(model.parameters(), rebuilt.parameters()):
@@ -130,15 +192,21 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         training.save_checkpoint(path, {"a": torch.zeros(2)})
     monkeypatch.undo()
-    assert torch.equal(training.load_checkpoint(path)["a"], torch.ones(2))  # the old checkpoint survived
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.pt"]  # and no temporary file was left behind
+    assert torch.equal(
+        training.load_checkpoint(path)["a"], torch.ones(2)
+    )  # the old checkpoint survived
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ck.pt"
+    ]  # and no temporary file was left behind
 
 
 def test_save_checkpoint_fsyncs_before_replacing(tmp_path, monkeypatch):
     calls = []
     real_fsync, real_replace = training.os.fsync, training.os.replace
     monkeypatch.setattr(training.os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(training.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    monkeypatch.setattr(
+        training.os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1]
+    )
     training.save_checkpoint(tmp_path / "sub" / "ck.pt", {"a": torch.ones(2)})
     assert calls == ["fsync", "replace"]
     monkeypatch.undo()
@@ -151,7 +219,9 @@ def test_train_errors(digits, tmp_path):
     with pytest.raises(ValueError, match="estimator must be one of"):
         training.train(model, digits, epochs=1, estimator="reinforce", generator=g)
     with pytest.raises(ValueError, match="baseline must be one of"):
-        training.train(model, digits, epochs=1, estimator="score_function", baseline="best", generator=g)
+        training.train(
+            model, digits, epochs=1, estimator="score_function", baseline="best", generator=g
+        )
     with pytest.raises(ValueError, match=r"expects \(batch, 64\)"):
         training.train(model, torch.zeros(10, 63), epochs=1, generator=g)
     with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
@@ -165,15 +235,33 @@ def test_train_errors(digits, tmp_path):
     with pytest.raises(ValueError, match="only used by estimator='score_function'"):
         training.train(model, digits, epochs=1, estimator="pathwise", baseline=1.0, generator=g)
     with pytest.raises(ValueError, match="needs num_samples >= 2"):
-        training.train(model, digits, epochs=1, estimator="score_function", baseline="leave_one_out", generator=g)
+        training.train(
+            model,
+            digits,
+            epochs=1,
+            estimator="score_function",
+            baseline="leave_one_out",
+            generator=g,
+        )
     ckpt = tmp_path / "c.pt"
-    training.train(model, digits.x_train[:100], epochs=1, generator=g, checkpoint=ckpt, progress=False)
+    training.train(
+        model, digits.x_train[:100], epochs=1, generator=g, checkpoint=ckpt, progress=False
+    )
     with pytest.raises(ValueError, match="holds a model with config"):
-        training.train(make_model(latent_dim=3), digits.x_train[:100], epochs=2, generator=g, checkpoint=ckpt,
-                       resume=True, progress=False)
+        training.train(
+            make_model(latent_dim=3),
+            digits.x_train[:100],
+            epochs=2,
+            generator=g,
+            checkpoint=ckpt,
+            resume=True,
+            progress=False,
+        )
 
 
-def test_baseline_is_checked_before_the_model_moves_or_a_checkpoint_loads(digits, tmp_path, monkeypatch):
+def test_baseline_is_checked_before_the_model_moves_or_a_checkpoint_loads(
+    digits, tmp_path, monkeypatch
+):
     model = make_model()
     moved = []
     monkeypatch.setattr(model, "to", lambda *a, **k: moved.append(a))
@@ -181,41 +269,80 @@ def test_baseline_is_checked_before_the_model_moves_or_a_checkpoint_loads(digits
     ckpt = tmp_path / "c.pt"
     ckpt.write_bytes(b"not read")
     with pytest.raises(ValueError, match="only used by estimator='score_function'"):
-        training.train(model, digits, epochs=1, estimator="pathwise", baseline="leave_one_out", num_samples=2,
-                       checkpoint=ckpt, resume=True, generator=torch.Generator().manual_seed(0), progress=False)
+        training.train(
+            model,
+            digits,
+            epochs=1,
+            estimator="pathwise",
+            baseline="leave_one_out",
+            num_samples=2,
+            checkpoint=ckpt,
+            resume=True,
+            generator=torch.Generator().manual_seed(0),
+            progress=False,
+        )
     assert moved == []
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(lr=2e-3), "lr: checkpoint 0.001, now 0.002"),
-    (dict(batch_size=25), "batch_size: checkpoint 50, now 25"),
-    (dict(estimator="score_function"), "estimator: checkpoint 'pathwise', now 'score_function'"),
-    (dict(num_samples=2), "num_samples: checkpoint 1, now 2"),
-    (dict(estimator="score_function", num_samples=2, baseline="leave_one_out"),
-     "baseline: checkpoint None, now 'leave_one_out'"),
-    (dict(eval_num_samples=3), "eval_num_samples: checkpoint 1, now 3"),
-    (dict(measure_variance=True, variance_draws=5), "measure_variance: checkpoint False, now True"),
-    (dict(test_data=None), "num_test: checkpoint 50, now None"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(lr=2e-3), "lr: checkpoint 0.001, now 0.002"),
+        (dict(batch_size=25), "batch_size: checkpoint 50, now 25"),
+        (
+            dict(estimator="score_function"),
+            "estimator: checkpoint 'pathwise', now 'score_function'",
+        ),
+        (dict(num_samples=2), "num_samples: checkpoint 1, now 2"),
+        (
+            dict(estimator="score_function", num_samples=2, baseline="leave_one_out"),
+            "baseline: checkpoint None, now 'leave_one_out'",
+        ),
+        (dict(eval_num_samples=3), "eval_num_samples: checkpoint 1, now 3"),
+        (
+            dict(measure_variance=True, variance_draws=5),
+            "measure_variance: checkpoint False, now True",
+        ),
+        (dict(test_data=None), "num_test: checkpoint 50, now None"),
+    ],
+)
 def test_resume_with_changed_settings_is_refused(digits, tmp_path, change, message):
     x_train = digits.x_train[:100]
     kw = dict(test_data=digits.x_test[:50], batch_size=50, lr=1e-3, progress=False)
     ckpt = tmp_path / "c.pt"
     model = make_model()
-    training.train(model, x_train, epochs=1, generator=torch.Generator().manual_seed(0), checkpoint=ckpt, **kw)
+    training.train(
+        model, x_train, epochs=1, generator=torch.Generator().manual_seed(0), checkpoint=ckpt, **kw
+    )
     before = ckpt.read_bytes()
     params = [p.detach().clone() for p in model.parameters()]
     with pytest.raises(ValueError, match="written with different settings") as err:
-        training.train(model, x_train, epochs=2, generator=torch.Generator().manual_seed(0), checkpoint=ckpt,
-                       resume=True, **{**kw, **change})
+        training.train(
+            model,
+            x_train,
+            epochs=2,
+            generator=torch.Generator().manual_seed(0),
+            checkpoint=ckpt,
+            resume=True,
+            **{**kw, **change},
+        )
     assert message in str(err.value)
     assert ckpt.read_bytes() == before  # nothing trained, nothing overwritten
     for p, q in zip(params, model.parameters()):
         assert torch.equal(p, q)
     # all differences are listed, and the unchanged settings resume fine
-    with pytest.raises(ValueError, match=r"batch_size: checkpoint 50, now 25; lr: checkpoint 0.001, now 0.01"):
-        training.train(model, x_train, epochs=2, generator=torch.Generator().manual_seed(0), checkpoint=ckpt,
-                       resume=True, **{**kw, "batch_size": 25, "lr": 1e-2})
+    with pytest.raises(
+        ValueError, match=r"batch_size: checkpoint 50, now 25; lr: checkpoint 0.001, now 0.01"
+    ):
+        training.train(
+            model,
+            x_train,
+            epochs=2,
+            generator=torch.Generator().manual_seed(0),
+            checkpoint=ckpt,
+            resume=True,
+            **{**kw, "batch_size": 25, "lr": 1e-2},
+        )
     hist = training.train(model, x_train, epochs=2, checkpoint=ckpt, resume=True, **kw)
     assert hist["epoch"] == [1, 2]
     assert training.load_checkpoint(ckpt)["settings"]["lr"] == 1e-3
@@ -239,11 +366,19 @@ def test_training_on_cuda_matches_cpu_statistically(digits):
     runs = {}
     for device in ("cpu", "cuda"):
         model = make_model()
-        hist = training.train(model, digits, epochs=3, device=device, generator=torch.Generator().manual_seed(0),
-                              progress=False)
+        hist = training.train(
+            model,
+            digits,
+            epochs=3,
+            device=device,
+            generator=torch.Generator().manual_seed(0),
+            progress=False,
+        )
         assert next(model.parameters()).device.type == device
         x = digits.x_test.to(device).expand(20, *digits.x_test.shape)
-        values = vae.evaluate_bound(model, x, generator=torch.Generator(device=device).manual_seed(5))
+        values = vae.evaluate_bound(
+            model, x, generator=torch.Generator(device=device).manual_seed(5)
+        )
         runs[device] = (hist, values.double().mean(0).cpu())
     diff = runs["cuda"][1] - runs["cpu"][1]
     se = diff.std() / math.sqrt(len(diff))
@@ -258,14 +393,35 @@ def test_training_on_cuda_matches_cpu_statistically(digits):
 
 def test_cli_end_to_end(tmp_path, capsys):
     out = tmp_path / "runs" / "digits-z2"
-    argv = ["train-vae", "--data", "digits", "--latent-dim", "2", "--hidden-dims", "32", "--epochs", "2", "--batch-size", "300",
-            "--out", str(out), "--no-progress", "--iwae-samples", "20", "--threads", "1"]
+    argv = [
+        "train-vae",
+        "--data",
+        "digits",
+        "--latent-dim",
+        "2",
+        "--hidden-dims",
+        "32",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "300",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--iwae-samples",
+        "20",
+        "--threads",
+        "1",
+    ]
     assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "epoch    2" in printed and "IWAE NLL (K=20)" in printed and "metrics.json" in printed
     metrics = json.loads((out / "metrics.json").read_text(), parse_constant=_reject_constant)
     assert metrics["final"]["epochs"] == 2 and metrics["model_config"]["latent_dim"] == 2
-    assert metrics["history"]["encoder_grad_variance"] == [None, None]  # not measured: null, not NaN
+    assert metrics["history"]["encoder_grad_variance"] == [
+        None,
+        None,
+    ]  # not measured: null, not NaN
     assert metrics["settings"]["threads"] == 1
     assert metrics["final"]["test_neg_elbo"] == pytest.approx(-metrics["history"]["test_elbo"][-1])
     assert metrics["final"]["test_iwae_nll"] < metrics["final"]["test_neg_elbo"] + 1.0
@@ -294,12 +450,19 @@ def _reject_constant(name):
 
 def test_metrics_json_is_standard_json(tmp_path):
     path = tmp_path / "m.json"
-    training.save_metrics(path, {"a": math.nan, "b": [1.0, math.inf, -math.inf], "c": {"d": (math.nan, 2)}})
+    training.save_metrics(
+        path, {"a": math.nan, "b": [1.0, math.inf, -math.inf], "c": {"d": (math.nan, 2)}}
+    )
     assert json.loads(path.read_text(), parse_constant=_reject_constant) == {
-        "a": None, "b": [1.0, None, None], "c": {"d": [None, 2]}}
+        "a": None,
+        "b": [1.0, None, None],
+        "c": {"d": [None, 2]},
+    }
     assert not list(tmp_path.glob("*.tmp"))
     with pytest.raises(ValueError, match="not standard JSON"):
-        json.loads('{"a": NaN}', parse_constant=_reject_constant)  # the strict parser does reject NaN
+        json.loads(
+            '{"a": NaN}', parse_constant=_reject_constant
+        )  # the strict parser does reject NaN
 
 
 def test_cli_threads_default_to_one_on_cpu(tmp_path, monkeypatch):
@@ -307,12 +470,31 @@ def test_cli_threads_default_to_one_on_cpu(tmp_path, monkeypatch):
     calls = []
     real = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (calls.append(n), real(n))[1])
-    assert cli.main(["train-vae", "--epochs", "1", "--hidden-dims", "8", "--latent-dim", "2", "--no-progress",
-                     "--iwae-samples", "0", "--out", str(tmp_path / "r")]) == 0
+    assert (
+        cli.main(
+            [
+                "train-vae",
+                "--epochs",
+                "1",
+                "--hidden-dims",
+                "8",
+                "--latent-dim",
+                "2",
+                "--no-progress",
+                "--iwae-samples",
+                "0",
+                "--out",
+                str(tmp_path / "r"),
+            ]
+        )
+        == 0
+    )
     assert calls == [1] and torch.get_num_threads() == 1
     args = argparse.ArgumentParser()
     cli.configure_train_vae(args)
-    assert args.parse_args(["--out", "x"]).threads is None  # None: 1 on the CPU, torch's choice on CUDA
+    assert (
+        args.parse_args(["--out", "x"]).threads is None
+    )  # None: 1 on the CPU, torch's choice on CUDA
 
 
 def test_cli_mnist_from_tiny_idx_files(tmp_path, capsys):
@@ -324,22 +506,58 @@ def test_cli_mnist_from_tiny_idx_files(tmp_path, capsys):
         data.write_idx(raw / f"{img}.gz", rng.integers(0, 256, size=(n, 28, 28)))
         data.write_idx(raw / f"{lab}.gz", rng.integers(0, 10, size=n))
     out = tmp_path / "run"
-    rc = cli.main(["train-vae", "--data", "mnist", "--mnist-root", str(tmp_path / "mnist"), "--epochs", "1",
-                   "--batch-size", "20", "--hidden-dims", "16", "--latent-dim", "2", "--out", str(out),
-                   "--no-progress", "--iwae-samples", "0", "--estimator", "score_function"])
+    rc = cli.main(
+        [
+            "train-vae",
+            "--data",
+            "mnist",
+            "--mnist-root",
+            str(tmp_path / "mnist"),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "20",
+            "--hidden-dims",
+            "16",
+            "--latent-dim",
+            "2",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--iwae-samples",
+            "0",
+            "--estimator",
+            "score_function",
+        ]
+    )
     assert rc == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model_config"]["input_dim"] == 784 and "test_iwae_nll" not in metrics["final"]
 
 
 def test_cli_bad_threads(tmp_path, capsys):
-    assert cli.main(["train-vae", "--epochs", "1", "--threads", "0", "--out", str(tmp_path / "r")]) == 2
+    assert (
+        cli.main(["train-vae", "--epochs", "1", "--threads", "0", "--out", str(tmp_path / "r")])
+        == 2
+    )
     assert "--threads must be >= 1" in capsys.readouterr().err
 
 
 def test_cli_mnist_missing_files(tmp_path, capsys):
-    rc = cli.main(["train-vae", "--data", "mnist", "--mnist-root", str(tmp_path), "--epochs", "1",
-                   "--out", str(tmp_path / "run"), "--no-progress"])
+    rc = cli.main(
+        [
+            "train-vae",
+            "--data",
+            "mnist",
+            "--mnist-root",
+            str(tmp_path),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+            "--no-progress",
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz" in err and "MNIST/raw" in err
@@ -368,17 +586,35 @@ def test_train_bad_checkpoints(digits, tmp_path):
     ckpt = tmp_path / "c.pt"
     training.save_checkpoint(ckpt, {"weights": torch.zeros(1)})
     with pytest.raises(ValueError, match=r"checkpoint .* lacks \['epoch'"):
-        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=ckpt, resume=True, progress=False)
+        training.train(
+            make_model(),
+            digits.x_train[:50],
+            epochs=1,
+            checkpoint=ckpt,
+            resume=True,
+            progress=False,
+        )
     ckpt.write_bytes(b"\x00garbage")
     with pytest.raises(ValueError, match="checkpoint .* cannot be read"):
-        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=ckpt, resume=True, progress=False)
+        training.train(
+            make_model(),
+            digits.x_train[:50],
+            epochs=1,
+            checkpoint=ckpt,
+            resume=True,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="checkpoint .* is a folder"):
-        training.train(make_model(), digits.x_train[:50], epochs=1, checkpoint=tmp_path, progress=False)
+        training.train(
+            make_model(), digits.x_train[:50], epochs=1, checkpoint=tmp_path, progress=False
+        )
 
 
 def test_train_resume_with_fewer_epochs_is_an_error(digits, tmp_path):
     ckpt = tmp_path / "c.pt"
-    kw = dict(generator=torch.Generator().manual_seed(0), checkpoint=ckpt, progress=False, batch_size=500)
+    kw = dict(
+        generator=torch.Generator().manual_seed(0), checkpoint=ckpt, progress=False, batch_size=500
+    )
     training.train(make_model(), digits.x_train[:500], epochs=2, **kw)
     with pytest.raises(ValueError, match="epochs=1 is less than the 2 epochs"):
         training.train(make_model(), digits.x_train[:500], epochs=1, resume=True, **kw)
@@ -392,9 +628,20 @@ def test_resolve_device_rejects_devices_that_cannot_train():
 def test_checkpoint_seconds_saves_less_often_and_the_last_epoch(digits, tmp_path, monkeypatch):
     saved = []
     real = training.save_checkpoint
-    monkeypatch.setattr(training, "save_checkpoint", lambda path, state: (saved.append(state["epoch"]), real(path, state))[1])
+    monkeypatch.setattr(
+        training,
+        "save_checkpoint",
+        lambda path, state: (saved.append(state["epoch"]), real(path, state))[1],
+    )
     kw = dict(generator=torch.Generator().manual_seed(0), progress=False, batch_size=500)
-    training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint=tmp_path / "a.pt", checkpoint_seconds=3600, **kw)
+    training.train(
+        make_model(),
+        digits.x_train[:500],
+        epochs=3,
+        checkpoint=tmp_path / "a.pt",
+        checkpoint_seconds=3600,
+        **kw,
+    )
     assert saved == [3]
     saved.clear()
     training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint=tmp_path / "b.pt", **kw)

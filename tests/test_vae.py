@@ -64,7 +64,13 @@ def test_gaussian_kl_zero_at_the_prior_and_errors():
 
 
 def test_model_shapes_and_config():
-    m = vae.VAE(input_dim=64, latent_dim=3, hidden_dims=(16, 8), activation="relu", generator=torch.Generator())
+    m = vae.VAE(
+        input_dim=64,
+        latent_dim=3,
+        hidden_dims=(16, 8),
+        activation="relu",
+        generator=torch.Generator(),
+    )
     x = torch.zeros(7, 64)
     loc, scale = m.encode(x)
     assert loc.shape == scale.shape == (7, 3) and (scale > 0).all()
@@ -126,7 +132,9 @@ def test_elbo_equals_reconstruction_minus_kl_per_sample():
     assert out.shape == (9,)
     # the public elbo is the first term; the score-function variant has the same value for the same noise
     same = vae.elbo(m, x, num_samples=3, generator=torch.Generator().manual_seed(5))
-    sf = vae.elbo(m, x, num_samples=3, estimator="score_function", generator=torch.Generator().manual_seed(5))
+    sf = vae.elbo(
+        m, x, num_samples=3, estimator="score_function", generator=torch.Generator().manual_seed(5)
+    )
     torch.testing.assert_close(same, out)
     torch.testing.assert_close(sf, out)
 
@@ -147,7 +155,9 @@ def _bounds(m, x, k, reps, seed):
 
 def test_elbo_le_iwae_k_le_iwae_k_prime_on_average():
     d = data.load_binarized_digits()
-    m = vae.VAE(input_dim=64, latent_dim=4, hidden_dims=(32,), generator=torch.Generator().manual_seed(0))
+    m = vae.VAE(
+        input_dim=64, latent_dim=4, hidden_dims=(32,), generator=torch.Generator().manual_seed(0)
+    )
     x = d.x_test
     reps = 20
     with torch.no_grad():
@@ -168,7 +178,7 @@ def test_iwae_one_sample_equals_elbo_in_expectation():
     with torch.no_grad():
         i1 = vae.iwae_bound(m, x.expand(n, 50, 6), 1, generator=torch.Generator().manual_seed(0))
         e = vae.elbo(m, x.expand(n, 50, 6), generator=torch.Generator().manual_seed(1))
-    diff = (i1.mean(0) - e.mean(0))  # per datapoint
+    diff = i1.mean(0) - e.mean(0)  # per datapoint
     se = torch.sqrt((i1.var(0) + e.var(0)) / n)
     assert (diff.abs() < 5 * se).all()
     # with the same noise, IWAE(1) is the ELBO with the KL estimated by Monte Carlo instead of in closed form
@@ -204,8 +214,14 @@ def test_encoder_gradients_match_explicit_backward_passes():
     m = small_model()
     x = binary_data(8, 6)
     for estimator in vae.ESTIMATORS:
-        grads = vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator=estimator,
-                                      generator=torch.Generator().manual_seed(4))
+        grads = vae.encoder_gradients(
+            m,
+            x,
+            num_draws=3,
+            num_samples=2,
+            estimator=estimator,
+            generator=torch.Generator().manual_seed(4),
+        )
         eps = torch.randn(3, 2, 8, 2, generator=torch.Generator().manual_seed(4))
         for i in range(3):
             m.zero_grad()
@@ -221,7 +237,9 @@ def test_decoder_gradient_is_the_same_for_both_estimators():
     dec = {}
     for estimator in vae.ESTIMATORS:
         m.zero_grad()
-        (-vae.elbo(m, x, estimator=estimator, generator=torch.Generator().manual_seed(0)).mean()).backward()
+        (
+            -vae.elbo(m, x, estimator=estimator, generator=torch.Generator().manual_seed(0)).mean()
+        ).backward()
         dec[estimator] = torch.cat([p.grad.reshape(-1) for p in m.decoder.parameters()])
     torch.testing.assert_close(dec["pathwise"], dec["score_function"])
 
@@ -236,8 +254,16 @@ def test_pathwise_and_score_function_encoder_gradients_agree_in_expectation():
         ("score_function", "score_function", None, 2),
         ("rloo", "score_function", "leave_one_out", 2),
     ]:
-        g = vae.encoder_gradients(m, x, num_draws=n, num_samples=k, estimator=estimator, baseline=baseline,
-                                  generator=torch.Generator().manual_seed(len(results)), chunk_size=None)
+        g = vae.encoder_gradients(
+            m,
+            x,
+            num_draws=n,
+            num_samples=k,
+            estimator=estimator,
+            baseline=baseline,
+            generator=torch.Generator().manual_seed(len(results)),
+            chunk_size=None,
+        )
         results[name] = (g.mean(0), g.var(0))
     m_pw, v_pw = results["pathwise"]
     for name in ("score_function", "rloo"):
@@ -258,8 +284,9 @@ def test_encoder_gradient_variance_summary():
     m = small_model()
     x = binary_data(8, 6)
     n = 50
-    out = vae.encoder_gradient_variance(m, x, num_draws=n, estimator="score_function",
-                                        generator=torch.Generator().manual_seed(0))
+    out = vae.encoder_gradient_variance(
+        m, x, num_draws=n, estimator="score_function", generator=torch.Generator().manual_seed(0)
+    )
     eps = torch.randn(n, 1, 8, 2, generator=torch.Generator().manual_seed(0))
     rows = []
     for i in range(n):
@@ -271,12 +298,16 @@ def test_encoder_gradient_variance_summary():
         kl = kl_divergence(Normal(loc, scale), Normal(0.0, 1.0)).sum(-1)
         # REINFORCE surrogate for the reconstruction term, exact KL gradient
         (-(log_px.detach() * log_q + log_px - kl).mean()).backward()
-        rows.append(np.concatenate([p.grad.double().numpy().ravel() for p in m.encoder.parameters()]))
+        rows.append(
+            np.concatenate([p.grad.double().numpy().ravel() for p in m.encoder.parameters()])
+        )
     g = np.stack(rows)
     assert out["total_variance"] == pytest.approx(float(g.var(axis=0, ddof=1).sum()), rel=1e-4)
     gram = g @ g.T
     u_stat = (gram.sum() - np.trace(gram)) / (n * (n - 1))
-    assert out["mean_norm_sq"] == pytest.approx(float(u_stat), rel=1e-4, abs=1e-6 * out["total_variance"])
+    assert out["mean_norm_sq"] == pytest.approx(
+        float(u_stat), rel=1e-4, abs=1e-6 * out["total_variance"]
+    )
     assert out["num_draws"] == n
 
 
@@ -289,8 +320,14 @@ def test_encoder_gradient_mean_norm_sq_is_unbiased():
     m = small_model()
     x = binary_data(8, 6)
     n, batches = 4, 2000
-    g = vae.encoder_gradients(m, x, num_draws=n * batches, estimator="score_function",
-                              generator=torch.Generator().manual_seed(3), chunk_size=None).double()
+    g = vae.encoder_gradients(
+        m,
+        x,
+        num_draws=n * batches,
+        estimator="score_function",
+        generator=torch.Generator().manual_seed(3),
+        chunk_size=None,
+    ).double()
     tr_cov = g.var(0).sum()
     truth = g.mean(0).square().sum() - tr_cov / len(g)
     per_batch = g.reshape(batches, n, -1)
@@ -328,7 +365,9 @@ def test_no_nan_or_inf_at_extreme_logits_and_scales(scale_param, raw_scale, logi
     x = binary_data(5, 6)
     _, scale = m.encode(x)
     assert scale.max() < 2e-6 and scale.min() > 0
-    out = vae.elbo(m, x, num_samples=2, estimator=estimator, generator=torch.Generator().manual_seed(0))
+    out = vae.elbo(
+        m, x, num_samples=2, estimator=estimator, generator=torch.Generator().manual_seed(0)
+    )
     assert torch.isfinite(out).all()
     # a mismatched pixel at logit +-100 costs exactly 100 nats (no overflow to inf)
     (-out.mean()).backward()
@@ -373,7 +412,9 @@ def test_bad_input_errors():
         with pytest.raises(ValueError, match="only used by estimator='score_function'"):
             vae.encoder_gradients(m, x, num_samples=2, estimator="pathwise", baseline=baseline)
         with pytest.raises(ValueError, match="only used by estimator='score_function'"):
-            vae.encoder_gradient_variance(m, x, num_samples=2, estimator="pathwise", baseline=baseline)
+            vae.encoder_gradient_variance(
+                m, x, num_samples=2, estimator="pathwise", baseline=baseline
+            )
     with pytest.raises(ValueError, match="needs num_samples >= 2"):
         vae.elbo(m, x, estimator="score_function", baseline="leave_one_out")
     with pytest.raises(ValueError, match="baseline must be one of"):
@@ -393,19 +434,43 @@ def test_baseline_of_the_wrong_shape_names_baseline(shape):
     m = small_model()
     x = binary_data(4, 6)  # cost shape (num_samples, batch) = (2, 4)
     bad = torch.zeros(shape)
-    with pytest.raises(ValueError, match=r"baseline has shape .* does not broadcast to the cost's shape .*\(2, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"baseline has shape .* does not broadcast to the cost's shape .*\(2, 4\)"
+    ):
         vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=bad)
     with pytest.raises(ValueError, match=r"baseline has shape .*\(2, 4\)"):
-        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=bad)
+        vae.encoder_gradients(
+            m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=bad
+        )
     with pytest.raises(ValueError, match=r"baseline callable has shape"):
-        vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=lambda cost: torch.zeros(shape))
+        vae.elbo(
+            m,
+            x,
+            num_samples=2,
+            estimator="score_function",
+            baseline=lambda cost: torch.zeros(shape),
+        )
     with pytest.raises(ValueError, match=r"baseline callable has shape"):
-        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function",
-                              baseline=lambda cost: torch.zeros(shape))
+        vae.encoder_gradients(
+            m,
+            x,
+            num_draws=3,
+            num_samples=2,
+            estimator="score_function",
+            baseline=lambda cost: torch.zeros(shape),
+        )
     # shapes that broadcast to (2, 4) are fine
-    for good in (torch.zeros(()), torch.zeros(4), torch.zeros(1, 4), torch.zeros(2, 1), torch.zeros(2, 4)):
+    for good in (
+        torch.zeros(()),
+        torch.zeros(4),
+        torch.zeros(1, 4),
+        torch.zeros(2, 1),
+        torch.zeros(2, 4),
+    ):
         vae.elbo(m, x, num_samples=2, estimator="score_function", baseline=good)
-        vae.encoder_gradients(m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=good)
+        vae.encoder_gradients(
+            m, x, num_draws=3, num_samples=2, estimator="score_function", baseline=good
+        )
 
 
 def test_score_function_with_constant_and_callable_baselines():
@@ -414,7 +479,13 @@ def test_score_function_with_constant_and_callable_baselines():
     previous = None
     for baseline in (-5.0, torch.tensor(-5.0), lambda cost: cost.mean(0, keepdim=True) * 0 - 5.0):
         m.zero_grad()
-        out = vae.elbo(m, x, estimator="score_function", baseline=baseline, generator=torch.Generator().manual_seed(0))
+        out = vae.elbo(
+            m,
+            x,
+            estimator="score_function",
+            baseline=baseline,
+            generator=torch.Generator().manual_seed(0),
+        )
         (-out.mean()).backward()
         g = torch.cat([p.grad.reshape(-1) for p in m.encoder.parameters()])
         if not isinstance(baseline, float):
@@ -441,20 +512,28 @@ def test_constructor_type_errors(kwargs, err, match):
         small_model(**kwargs)
 
 
-@pytest.mark.parametrize("scale_param, raw_scale", [("softplus", -300.0), ("exp", -300.0), ("exp", 300.0)])
+@pytest.mark.parametrize(
+    "scale_param, raw_scale", [("softplus", -300.0), ("exp", -300.0), ("exp", 300.0)]
+)
 def test_elbo_stays_finite_with_min_scale_zero_and_extreme_raw_scales(scale_param, raw_scale):
     m = _extreme_model(3.0, raw_scale, scale_param)
     x = binary_data(5, 6)
     _, scale = m.encode(x)
     lo, hi = vae.SCALE_RANGE
-    assert (scale >= lo * (1 - 1e-5)).all() and (scale <= hi * (1 + 1e-5)).all()  # up to float32 rounding
+    assert (scale >= lo * (1 - 1e-5)).all() and (
+        scale <= hi * (1 + 1e-5)
+    ).all()  # up to float32 rounding
     for estimator in vae.ESTIMATORS:
-        out = vae.elbo(m, x, num_samples=2, estimator=estimator, generator=torch.Generator().manual_seed(0))
+        out = vae.elbo(
+            m, x, num_samples=2, estimator=estimator, generator=torch.Generator().manual_seed(0)
+        )
         assert torch.isfinite(out).all()
         m.zero_grad()
         (-out.mean()).backward()
         assert all(torch.isfinite(p.grad).all() for p in m.parameters())
-    assert torch.isfinite(vae.iwae_bound(m, x, 10, generator=torch.Generator().manual_seed(0))).all()
+    assert torch.isfinite(
+        vae.iwae_bound(m, x, 10, generator=torch.Generator().manual_seed(0))
+    ).all()
 
 
 def test_inputs_outside_the_unit_interval_and_of_another_dtype():
@@ -467,7 +546,9 @@ def test_inputs_outside_the_unit_interval_and_of_another_dtype():
             vae.elbo(m, y)
     grey = x * 0.7  # grayscale intensities in [0, 1] stay allowed
     assert torch.isfinite(vae.elbo(m, grey, generator=torch.Generator().manual_seed(0))).all()
-    with pytest.raises(TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64"):
+    with pytest.raises(
+        TypeError, match=r"x has dtype torch.float32 but the model's parameters are torch.float64"
+    ):
         vae.elbo(small_model().double(), x)
 
 
@@ -482,11 +563,15 @@ def test_empty_batch_is_consistent_between_elbo_and_log_likelihood():
 def test_evaluate_bound_matches_elbo_and_iwae_bound_in_chunks():
     m = small_model()
     x = binary_data(7, 6)
-    a = vae.evaluate_bound(m, x, num_samples=3, generator=torch.Generator().manual_seed(2), batch_size=7)
+    a = vae.evaluate_bound(
+        m, x, num_samples=3, generator=torch.Generator().manual_seed(2), batch_size=7
+    )
     with torch.no_grad():
         b = vae.elbo(m, x, num_samples=3, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(a, b)
-    c = vae.evaluate_bound(m, x, bound="iwae", num_samples=5, generator=torch.Generator().manual_seed(2), batch_size=7)
+    c = vae.evaluate_bound(
+        m, x, bound="iwae", num_samples=5, generator=torch.Generator().manual_seed(2), batch_size=7
+    )
     with torch.no_grad():
         d = vae.iwae_bound(m, x, 5, generator=torch.Generator().manual_seed(2))
     torch.testing.assert_close(c, d)

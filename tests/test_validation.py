@@ -16,11 +16,18 @@ from hypothesis import strategies as st
 from lecture9 import _validation, estimators, vae
 
 Normal = torch.distributions.Normal
-ESTIMATORS = (estimators.score_function_grad, estimators.pathwise_grad, estimators.measure_valued_grad)
+ESTIMATORS = (
+    estimators.score_function_grad,
+    estimators.pathwise_grad,
+    estimators.measure_valued_grad,
+)
 
 shapes = st.sampled_from([(), (1,), (2,), (3,), (2, 3), (3, 2)])
 dtypes = st.sampled_from([torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.int64])
-values = st.one_of(st.floats(-1e3, 1e3), st.sampled_from([0.0, -1.0, 1e-30, float("nan"), float("inf"), -float("inf")]))
+values = st.one_of(
+    st.floats(-1e3, 1e3),
+    st.sampled_from([0.0, -1.0, 1e-30, float("nan"), float("inf"), -float("inf")]),
+)
 counts = st.one_of(st.integers(-2, 40), st.sampled_from([10**12, 2.0, 1.7, "10", None, True]))
 
 
@@ -34,12 +41,24 @@ def parameter(draw):
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(estimator=st.sampled_from(ESTIMATORS), loc=parameter(), scale=parameter(), num_samples=counts,
-       shift=st.floats(-10, 10))
-def test_estimators_return_finite_gradients_or_a_clear_error(estimator, loc, scale, num_samples, shift):
+@given(
+    estimator=st.sampled_from(ESTIMATORS),
+    loc=parameter(),
+    scale=parameter(),
+    num_samples=counts,
+    shift=st.floats(-10, 10),
+)
+def test_estimators_return_finite_gradients_or_a_clear_error(
+    estimator, loc, scale, num_samples, shift
+):
     try:
-        grads = estimator(lambda x: (x - shift) ** 2, Normal, {"loc": loc, "scale": scale}, num_samples,
-                          generator=torch.Generator().manual_seed(0))
+        grads = estimator(
+            lambda x: (x - shift) ** 2,
+            Normal,
+            {"loc": loc, "scale": scale},
+            num_samples,
+            generator=torch.Generator().manual_seed(0),
+        )
     except (ValueError, TypeError):
         return
     for name, value in (("loc", loc), ("scale", scale)):
@@ -78,7 +97,9 @@ def test_check_broadcast_choice_samples_and_vae():
 # One bad argument at a time, the others valid: the error must be a ValueError/TypeError naming
 # that argument; with no bad argument, the result must be finite and of the contract's shape.
 _BAD_ESTIMATOR_ARGS = {
-    "num_samples": st.sampled_from([0, -1, 1.7, 2.0, "10", None, True, float("nan"), 10**12, 2**70]),
+    "num_samples": st.sampled_from(
+        [0, -1, 1.7, 2.0, "10", None, True, float("nan"), 10**12, 2**70]
+    ),
     "loc": st.sampled_from([float("nan"), float("inf"), "abc", None]),
     "scale": st.sampled_from([0.0, -1.0, float("nan"), float("inf"), -float("inf")]),
     "generator": st.sampled_from(["abc", 123, 0.5]),
@@ -92,26 +113,49 @@ _COSTS = {
     "not-callable": 3,
 }
 _NAMES = {"loc": "params['loc']", "scale": "params['scale']"}
-_COST_MESSAGES = {"nan": "f(x) must be finite", "inf": "f(x) must be finite", "wrong-shape": "f(x) has shape",
-                  "not-a-tensor": "f(x) must be a torch.Tensor", "not-callable": "f must be a callable"}
+_COST_MESSAGES = {
+    "nan": "f(x) must be finite",
+    "inf": "f(x) must be finite",
+    "wrong-shape": "f(x) has shape",
+    "not-a-tensor": "f(x) must be a torch.Tensor",
+    "not-callable": "f must be a callable",
+}
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(estimator=st.sampled_from(ESTIMATORS), bad=st.sampled_from([None, *_BAD_ESTIMATOR_ARGS]), data=st.data(),
-       shape=st.sampled_from([(), (3,), (2, 3)]), dtype=st.sampled_from([torch.float32, torch.float64]),
-       loc=st.floats(-3, 3), scale=st.floats(0.1, 3), num_samples=st.integers(1, 50))
-def test_one_bad_argument_is_named_and_valid_calls_are_finite(estimator, bad, data, shape, dtype, loc, scale, num_samples):
-    args = {"f": lambda x: (x - 0.5) ** 2, "loc": torch.full(shape, loc, dtype=dtype),
-            "scale": torch.full(shape, scale, dtype=dtype), "num_samples": num_samples,
-            "generator": torch.Generator().manual_seed(0)}
+@given(
+    estimator=st.sampled_from(ESTIMATORS),
+    bad=st.sampled_from([None, *_BAD_ESTIMATOR_ARGS]),
+    data=st.data(),
+    shape=st.sampled_from([(), (3,), (2, 3)]),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    loc=st.floats(-3, 3),
+    scale=st.floats(0.1, 3),
+    num_samples=st.integers(1, 50),
+)
+def test_one_bad_argument_is_named_and_valid_calls_are_finite(
+    estimator, bad, data, shape, dtype, loc, scale, num_samples
+):
+    args = {
+        "f": lambda x: (x - 0.5) ** 2,
+        "loc": torch.full(shape, loc, dtype=dtype),
+        "scale": torch.full(shape, scale, dtype=dtype),
+        "num_samples": num_samples,
+        "generator": torch.Generator().manual_seed(0),
+    }
     if bad is not None:
         value = data.draw(_BAD_ESTIMATOR_ARGS[bad])
         if bad in ("loc", "scale") and isinstance(value, float):
             value = torch.full(shape, value, dtype=dtype)
         args[bad] = _COSTS[value] if bad == "f" else value
         expected = _COST_MESSAGES[value] if bad == "f" else _NAMES.get(bad, bad)
-    call = lambda: estimator(args["f"], Normal, {"loc": args["loc"], "scale": args["scale"]},  # noqa: E731
-                             args["num_samples"], generator=args["generator"])
+    call = lambda: estimator(
+        args["f"],
+        Normal,
+        {"loc": args["loc"], "scale": args["scale"]},  # noqa: E731
+        args["num_samples"],
+        generator=args["generator"],
+    )
     if bad is None:
         grads = call()
         for name in ("loc", "scale"):
@@ -123,9 +167,18 @@ def test_one_bad_argument_is_named_and_valid_calls_are_finite(estimator, bad, da
     assert expected in str(info.value), info.value
 
 
-@pytest.mark.parametrize("bad, err", [("hot", TypeError), (True, TypeError), (0.0, ValueError), (-1.0, ValueError),
-                                      (float("nan"), ValueError), (float("inf"), ValueError),
-                                      (torch.ones(2), ValueError)])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        ("hot", TypeError),
+        (True, TypeError),
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (torch.ones(2), ValueError),
+    ],
+)
 def test_check_temperature_names_the_argument(bad, err):
     with pytest.raises(err, match="temperature"):
         _validation.check_temperature(bad)
@@ -150,8 +203,21 @@ def test_check_int_accepts_integer_kinds(good):
     assert _validation.check_num_samples(good) == 3
 
 
-@pytest.mark.parametrize("bad", [True, np.bool_(True), 2.5, 2.0, np.float64(2.0), "3", None, torch.tensor(2.0),
-                                 torch.tensor([1, 2]), np.arange(2)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        True,
+        np.bool_(True),
+        2.5,
+        2.0,
+        np.float64(2.0),
+        "3",
+        None,
+        torch.tensor(2.0),
+        torch.tensor([1, 2]),
+        np.arange(2),
+    ],
+)
 def test_check_int_refuses_other_kinds_naming_the_argument(bad):
     with pytest.raises(TypeError, match=r"num_steps must be .*got"):
         _validation.check_int(bad, "num_steps", minimum=1)
@@ -166,16 +232,27 @@ def test_check_int_range_messages():
         _validation.check_int(10_000, "horizon", maximum=1000)
 
 
-@pytest.mark.parametrize("good", [0.5, np.float32(0.5), np.float64(0.5), torch.tensor(0.5), np.array(0.5), 1])
+@pytest.mark.parametrize(
+    "good", [0.5, np.float32(0.5), np.float64(0.5), torch.tensor(0.5), np.array(0.5), 1]
+)
 def test_check_float_accepts_real_kinds(good):
     assert _validation.check_float(good, "loc") == 0.5 or good == 1
     assert _validation.check_finite(good, "loc") is good
     assert _validation.check_positive(good, "scale") is good
 
 
-@pytest.mark.parametrize("bad, err", [("1.0", TypeError), (None, TypeError), (True, TypeError), ([1.0], TypeError),
-                                      (float("nan"), ValueError), (np.float64("inf"), ValueError),
-                                      (torch.tensor(float("-inf")), ValueError)])
+@pytest.mark.parametrize(
+    "bad, err",
+    [
+        ("1.0", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+        ([1.0], TypeError),
+        (float("nan"), ValueError),
+        (np.float64("inf"), ValueError),
+        (torch.tensor(float("-inf")), ValueError),
+    ],
+)
 def test_check_float_names_argument_and_value(bad, err):
     with pytest.raises(err, match="learning_rate must be"):
         _validation.check_float(bad, "learning_rate")
@@ -211,8 +288,11 @@ def test_check_temperature_and_step_refuse_what_float_cannot_represent():
 
 def test_check_size_states_cap_and_workaround():
     assert _validation.check_size(10, "num_paths * num_customers") == 10
-    with pytest.raises(ValueError, match=r"num_paths \* num_customers is 10,000,000,000, above the cap of "
-                                         r"100,000,000 for one call; use fewer paths"):
+    with pytest.raises(
+        ValueError,
+        match=r"num_paths \* num_customers is 10,000,000,000, above the cap of "
+        r"100,000,000 for one call; use fewer paths",
+    ):
         _validation.check_size(10**10, "num_paths * num_customers", workaround="use fewer paths")
 
 
@@ -223,7 +303,9 @@ def test_check_callable_and_output():
     assert _validation.check_output(out, "f(x)", shape=(4,)) is out
     with pytest.raises(TypeError, match="f\\(x\\) must be a torch.Tensor, got float"):
         _validation.check_output(1.0, "f(x)")
-    with pytest.raises(ValueError, match="baseline\\(states\\) has shape \\(3,\\), expected \\(4,\\)"):
+    with pytest.raises(
+        ValueError, match="baseline\\(states\\) has shape \\(3,\\), expected \\(4,\\)"
+    ):
         _validation.check_output(torch.zeros(3), "baseline(states)", shape=(4,))
     with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
         _validation.check_output(torch.tensor([1.0, float("nan")]), "f(x)")

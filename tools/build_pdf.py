@@ -69,7 +69,9 @@ class Edition:
 
 
 EDITIONS = {
-    "full": Edition("full", "lecture9.pdf", {}, "Full edition, with the solutions to the exercises"),
+    "full": Edition(
+        "full", "lecture9.pdf", {}, "Full edition, with the solutions to the exercises"
+    ),
     "students": Edition(
         "students",
         "lecture9-students.pdf",
@@ -111,10 +113,18 @@ def build_html(edition: Edition, log) -> Path:
     target = OUT / f"html-{edition.key}"
     env = {k: v for k, v in os.environ.items() if k != "LECTURE9_HIDE_SOLUTIONS"}
     env.update({"LECTURE9_PRINT": "1", **edition.env})
-    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"
+    jupyter_book = (
+        shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"
+    )
     command = [
-        jupyter_book, "build", str(ROOT),
-        "--builder", "singlehtml", "--path-output", str(target), "--keep-going",
+        jupyter_book,
+        "build",
+        str(ROOT),
+        "--builder",
+        "singlehtml",
+        "--path-output",
+        str(target),
+        "--keep-going",
     ]
     started = time.time()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -271,11 +281,18 @@ def chromium_driver(profile: str):
     from selenium.webdriver.chrome.service import Service
 
     chromium = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+        (
+            shutil.which(n)
+            for n in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(n)
+        ),
+        None,
     )
     chromedriver = shutil.which("chromedriver")
     if chromium is None or chromedriver is None:
-        raise SystemExit("headless Chromium is missing: apt-get install -y chromium chromium-driver")
+        raise SystemExit(
+            "headless Chromium is missing: apt-get install -y chromium chromium-driver"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
@@ -350,7 +367,9 @@ def _text_ops(items: list[tuple[float, float, float, str, str]]) -> bytes:
     ops = ["Q q BT"]  # the page's own graphics state closed: our coordinates are in points
     for x, y, size, align, text in items:
         shift = {"l": 0.0, "c": width_of(text, size) / 2, "r": width_of(text, size)}[align]
-        ops.append(f"/L9F {size:.1f} Tf 0.35 g 1 0 0 1 {x - shift:.2f} {y:.2f} Tm ({escape(text)}) Tj")
+        ops.append(
+            f"/L9F {size:.1f} Tf 0.35 g 1 0 0 1 {x - shift:.2f} {y:.2f} Tm ({escape(text)}) Tj"
+        )
     ops.append("ET Q")
     return "\n".join(ops).encode("cp1252", errors="replace")
 
@@ -397,7 +416,9 @@ def finish_pdf(raw: bytes, entries: list[dict], edition: Edition, meta_title: st
     page_of = {"/" + e["id"]: e["page"] for e in entries}
 
     writer = PdfWriter(clone_from=reader)
-    font_ref = writer._add_object(DictionaryObject({NameObject(k): NameObject(v) for k, v in HELVETICA.items()}))
+    font_ref = writer._add_object(
+        DictionaryObject({NameObject(k): NameObject(v) for k, v in HELVETICA.items()})
+    )
     chapters = [e for e in entries if e["level"] == 1]
     for index, page in enumerate(writer.pages, 1):
         box = page.mediabox
@@ -422,10 +443,14 @@ def finish_pdf(raw: bytes, entries: list[dict], edition: Edition, meta_title: st
     parents: dict[int, object] = {}
     for entry in entries:
         parent = parents.get(1) if entry["level"] == 2 else None
-        item = writer.add_outline_item(title=entry["text"], page_number=entry["page"] - 1, parent=parent)
+        item = writer.add_outline_item(
+            title=entry["text"], page_number=entry["page"] - 1, parent=parent
+        )
         if entry["level"] == 1:
             parents[1] = item
-    writer.add_metadata({"/Title": f"{meta_title} ({edition.label})", "/Author": book_config()[0].get("author", "")})
+    writer.add_metadata(
+        {"/Title": f"{meta_title} ({edition.label})", "/Author": book_config()[0].get("author", "")}
+    )
     writer.page_mode = "/UseOutlines"
     target = OUT / edition.pdf_name
     with open(target, "wb") as handle:
@@ -447,14 +472,18 @@ def build_edition(edition: Edition, build: bool, log) -> dict:
     page = build_html(edition, log) if build else print_page(edition)
     raw, entries = print_to_pdf(page, edition, log)
     manifest = finish_pdf(raw, entries, edition, str(book_config()[0].get("title", "")))
-    log(f"{edition.key}: {OUT / edition.pdf_name} ({manifest['pages']} pages) in {time.time() - started:.0f} s")
+    log(
+        f"{edition.key}: {OUT / edition.pdf_name} ({manifest['pages']} pages) in {time.time() - started:.0f} s"
+    )
     return manifest
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edition", choices=["full", "students", "both"], default="both")
-    parser.add_argument("--no-build", action="store_true", help="print the existing single-page HTML")
+    parser.add_argument(
+        "--no-build", action="store_true", help="print the existing single-page HTML"
+    )
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     editions = list(EDITIONS.values()) if args.edition == "both" else [EDITIONS[args.edition]]
@@ -464,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(editions)) as pool:
-        futures = [pool.submit(build_edition, edition, not args.no_build, log) for edition in editions]
+        futures = [
+            pool.submit(build_edition, edition, not args.no_build, log) for edition in editions
+        ]
         for future in futures:
             future.result()
     log(f"PDF edition(s) built in {time.time() - started:.0f} s")

@@ -15,7 +15,9 @@ from ..families import as_params, build, family_name, innermost
 __all__ = ["checked", "event_dim", "expanded", "per_sample", "finite_grads", "is_reparameterizable"]
 
 
-def checked(num_samples, generator, params) -> tuple[int, torch.Generator | None, dict[str, torch.Tensor]]:
+def checked(
+    num_samples, generator, params
+) -> tuple[int, torch.Generator | None, dict[str, torch.Tensor]]:
     """The checks every estimator starts with: sample count, parameters, generator on their device."""
     num_samples = check_num_samples(num_samples)
     params = as_params(params)
@@ -48,7 +50,12 @@ def expanded(distribution, params: dict[str, torch.Tensor], dist: D.Distribution
     for name, value in params.items():
         pad = max(batch_ndim - (value.dim() - event_dim(inner, name)), 0)
         shape = (num_samples,) + (1,) * pad + tuple(value.shape)
-        leaves[name] = value.reshape((1,) * (pad + 1) + tuple(value.shape)).expand(shape).clone().requires_grad_(True)
+        leaves[name] = (
+            value.reshape((1,) * (pad + 1) + tuple(value.shape))
+            .expand(shape)
+            .clone()
+            .requires_grad_(True)
+        )
     dist_n = build(distribution, leaves)
     expected = torch.Size((num_samples,)) + dist.batch_shape
     if dist_n.batch_shape != expected:

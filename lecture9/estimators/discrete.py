@@ -55,7 +55,9 @@ DEFAULT_TEMPERATURE = 0.5
 _RELAXED_FAMILIES = ("Bernoulli", "OneHotCategorical")
 
 
-def gumbel_max_sample(logits: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+def gumbel_max_sample(
+    logits: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Categorical samples by the Gumbel-max trick (category indices, ``torch.long``).
 
     Raises:
@@ -68,17 +70,25 @@ def gumbel_max_sample(logits: torch.Tensor, num_samples: int, *, generator: torc
     num_samples = check_num_samples(num_samples)
     generator = check_generator(generator)
     if not isinstance(logits, torch.Tensor) or not logits.is_floating_point():
-        raise TypeError(f"logits must be a floating-point tensor, got {logits!r}; pass e.g. torch.zeros(3)")
+        raise TypeError(
+            f"logits must be a floating-point tensor, got {logits!r}; pass e.g. torch.zeros(3)"
+        )
     if logits.dim() == 0:
-        raise ValueError("logits must have the categories along a last dimension, got a scalar; pass e.g. torch.zeros(3)")
+        raise ValueError(
+            "logits must have the categories along a last dimension, got a scalar; pass e.g. torch.zeros(3)"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError(f"logits must be finite, got {logits}")
     logits = logits.detach()
-    gumbel = draw(D.Gumbel(torch.zeros_like(logits), torch.ones_like(logits)), (num_samples,), generator)
+    gumbel = draw(
+        D.Gumbel(torch.zeros_like(logits), torch.ones_like(logits)), (num_samples,), generator
+    )
     return (logits + gumbel).argmax(-1)
 
 
-def relaxed_bernoulli(logits: torch.Tensor, noise: torch.Tensor, temperature: float) -> torch.Tensor:
+def relaxed_bernoulli(
+    logits: torch.Tensor, noise: torch.Tensor, temperature: float
+) -> torch.Tensor:
     """The binary Concrete sample :math:`\\sigma((\\ell + L)/\\tau)` for given logistic noise ``L``.
 
     Shapes:
@@ -108,16 +118,26 @@ def straight_through(hard: torch.Tensor, relaxed: torch.Tensor) -> torch.Tensor:
     return hard + (relaxed - relaxed.detach())
 
 
-def disarm_logit_grad(diff: torch.Tensor, b: torch.Tensor, b_anti: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+def disarm_logit_grad(
+    diff: torch.Tensor, b: torch.Tensor, b_anti: torch.Tensor, logits: torch.Tensor
+) -> torch.Tensor:
     """The DisARM estimate for each logit from an antithetic pair ``b``, ``b_anti`` (no gradient).
 
     ``diff`` is :math:`f(b) - f(\\tilde b)`, shaped to broadcast against the logits.
     """
     sign = 1.0 - 2.0 * b_anti
-    return 0.5 * diff.detach() * sign * (b != b_anti).to(b.dtype) * torch.sigmoid(logits.detach().abs())
+    return (
+        0.5
+        * diff.detach()
+        * sign
+        * (b != b_anti).to(b.dtype)
+        * torch.sigmoid(logits.detach().abs())
+    )
 
 
-def _relaxed_grad(f, distribution, params, num_samples, temperature, generator, hard: bool, caller: str):
+def _relaxed_grad(
+    f, distribution, params, num_samples, temperature, generator, hard: bool, caller: str
+):
     """Per-sample gradients of ``f`` at the relaxed sample (``hard=False``) or straight through it."""
     num_samples, generator, params = checked(num_samples, generator, params)
     dist = build(distribution, params)
@@ -127,25 +147,46 @@ def _relaxed_grad(f, distribution, params, num_samples, temperature, generator, 
             f"{caller} needs a Bernoulli or OneHotCategorical distribution (optionally in Independent), got "
             f"{type(base).__name__}; pass distribution=torch.distributions.Bernoulli or OneHotCategorical"
         )
-    tau = torch.tensor(check_temperature(temperature), dtype=base.logits.dtype, device=base.logits.device)
+    tau = torch.tensor(
+        check_temperature(temperature), dtype=base.logits.dtype, device=base.logits.device
+    )
     dist_n, leaves = expanded(distribution, params, dist, num_samples)
     logits_n = innermost(dist_n).logits
     one_hot = type(base) is D.OneHotCategorical
-    relaxed = D.RelaxedOneHotCategorical(tau, logits=logits_n) if one_hot else D.RelaxedBernoulli(tau, logits=logits_n)
+    relaxed = (
+        D.RelaxedOneHotCategorical(tau, logits=logits_n)
+        if one_hot
+        else D.RelaxedBernoulli(tau, logits=logits_n)
+    )
     z = draw(relaxed, (), generator)
     x = straight_through(hard_sample(z, one_hot), z) if hard else z
     fx = evaluate_cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True)
     names = list(leaves)
     if not fx.requires_grad:
-        return {n: torch.zeros((num_samples,) + tuple(params[n].shape), dtype=params[n].dtype) for n in names}
+        return {
+            n: torch.zeros((num_samples,) + tuple(params[n].shape), dtype=params[n].dtype)
+            for n in names
+        }
     grads = torch.autograd.grad(fx.sum(), [leaves[n] for n in names], allow_unused=True)
     return {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
 
 
-@register("gumbel_softmax", differentiable_cost=True, unbiased=False, temperature=True, families=_RELAXED_FAMILIES)
+@register(
+    "gumbel_softmax",
+    differentiable_cost=True,
+    unbiased=False,
+    temperature=True,
+    families=_RELAXED_FAMILIES,
+)
 @torch.enable_grad()
 def gumbel_softmax_grad(
-    f: Callable, distribution, params, num_samples: int, *, temperature=DEFAULT_TEMPERATURE, generator=None
+    f: Callable,
+    distribution,
+    params,
+    num_samples: int,
+    *,
+    temperature=DEFAULT_TEMPERATURE,
+    generator=None,
 ) -> dict[str, torch.Tensor]:
     """Per-sample Gumbel-softmax (Concrete) gradient estimates: ``f`` at the relaxed sample.
 
@@ -162,26 +203,43 @@ def gumbel_softmax_grad(
     Shapes:
         ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
     """
-    return _relaxed_grad(f, distribution, params, num_samples, temperature, generator, False, "gumbel_softmax_grad")
+    return _relaxed_grad(
+        f, distribution, params, num_samples, temperature, generator, False, "gumbel_softmax_grad"
+    )
 
 
-@register("straight_through", differentiable_cost=True, unbiased=False, temperature=True,
-          families=_RELAXED_FAMILIES)
+@register(
+    "straight_through",
+    differentiable_cost=True,
+    unbiased=False,
+    temperature=True,
+    families=_RELAXED_FAMILIES,
+)
 @torch.enable_grad()
 def straight_through_grad(
-    f: Callable, distribution, params, num_samples: int, *, temperature=DEFAULT_TEMPERATURE, generator=None
+    f: Callable,
+    distribution,
+    params,
+    num_samples: int,
+    *,
+    temperature=DEFAULT_TEMPERATURE,
+    generator=None,
 ) -> dict[str, torch.Tensor]:
     """Per-sample straight-through Gumbel-softmax gradient estimates: ``f`` at the hard sample.
 
     The hard sample (an exact sample of the discrete distribution) forward, the Concrete
     relaxation's gradient backward. Arguments, errors and shapes as :func:`gumbel_softmax_grad`.
     """
-    return _relaxed_grad(f, distribution, params, num_samples, temperature, generator, True, "straight_through_grad")
+    return _relaxed_grad(
+        f, distribution, params, num_samples, temperature, generator, True, "straight_through_grad"
+    )
 
 
 @register("disarm", evaluations=2, families=("Bernoulli",))
 @torch.enable_grad()
-def disarm_grad(f: Callable, distribution, params, num_samples: int, *, generator=None) -> dict[str, torch.Tensor]:
+def disarm_grad(
+    f: Callable, distribution, params, num_samples: int, *, generator=None
+) -> dict[str, torch.Tensor]:
     """Per-pair DisARM gradient estimates for Bernoulli variables (two evaluations of ``f`` a row).
 
     Gradients for ``probs`` or a factory's own parameters follow from the logits' by the chain rule.
@@ -205,10 +263,13 @@ def disarm_grad(f: Callable, distribution, params, num_samples: int, *, generato
     u = uniform_noise(logits_n.shape, logits_n, generator)
     b, b_anti = (u < probs).to(u.dtype), (1 - u < probs).to(u.dtype)
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
-    diff = (evaluate_cost(f, b, cost_shape, differentiable=False)
-            - evaluate_cost(f, b_anti, cost_shape, differentiable=False))
+    diff = evaluate_cost(f, b, cost_shape, differentiable=False) - evaluate_cost(
+        f, b_anti, cost_shape, differentiable=False
+    )
     diff = diff.reshape(tuple(diff.shape) + (1,) * len(dist.event_shape))
     grad_logits = disarm_logit_grad(diff, b, b_anti, logits_n)
     names = list(leaves)
-    grads = torch.autograd.grad((logits_n * grad_logits).sum(), [leaves[n] for n in names], allow_unused=True)
+    grads = torch.autograd.grad(
+        (logits_n * grad_logits).sum(), [leaves[n] for n in names], allow_unused=True
+    )
     return {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}

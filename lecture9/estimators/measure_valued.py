@@ -40,7 +40,12 @@ from ..sampling import draw, normal_noise, uniform_noise
 from .contract import checked, finite_grads
 from .registry import register
 
-__all__ = ["MEASURE_VALUED_SUPPORTED", "MeasureValuedNotSupported", "measure_valued_grad", "supported_text"]
+__all__ = [
+    "MEASURE_VALUED_SUPPORTED",
+    "MeasureValuedNotSupported",
+    "measure_valued_grad",
+    "supported_text",
+]
 
 #: The weak-derivative decompositions :func:`measure_valued_grad` knows, by family and parameter name.
 MEASURE_VALUED_SUPPORTED = {
@@ -90,33 +95,54 @@ def _check_family(dist: D.Distribution, params: dict[str, torch.Tensor]) -> D.Di
     return base
 
 
-def _difference_of_costs(f, dist: D.Distribution, base: D.Distribution, num_samples: int, generator):
-    """``difference(x_plus, x_minus)``: ``f(x+) - f(x-)`` per sample and element.
-    """
+def _difference_of_costs(
+    f, dist: D.Distribution, base: D.Distribution, num_samples: int, generator
+):
+    """``difference(x_plus, x_minus)``: ``f(x+) - f(x-)`` per sample and element."""
     shape = torch.Size((num_samples,)) + base.batch_shape
     cost_shape = torch.Size((num_samples,)) + dist.batch_shape
     if not dist.event_shape:
-        return lambda xp, xm: (evaluate_cost(f, xp, cost_shape, differentiable=False)
-                               - evaluate_cost(f, xm, cost_shape, differentiable=False))
+        return lambda xp, xm: (
+            evaluate_cost(f, xp, cost_shape, differentiable=False)
+            - evaluate_cost(f, xm, cost_shape, differentiable=False)
+        )
     event_size = math.prod(dist.event_shape)
     x0 = draw(base, (num_samples,), generator).detach()
     mask = torch.eye(event_size, dtype=torch.bool, device=x0.device).reshape(
-        (event_size,) + (1,) * (1 + len(dist.batch_shape)) + tuple(dist.event_shape))
+        (event_size,) + (1,) * (1 + len(dist.batch_shape)) + tuple(dist.event_shape)
+    )
     rows = 2 * event_size * num_samples
 
     def difference(x_plus, x_minus):
-        both = torch.stack([torch.where(mask, x_plus, x0), torch.where(mask, x_minus, x0)])  # (2, E, N, *b, *e)
-        costs = evaluate_cost(f, both.reshape((rows,) + tuple(x0.shape[1:])),
-                              torch.Size((rows,)) + dist.batch_shape, differentiable=False)
-        diff = (costs[: rows // 2] - costs[rows // 2:]).reshape((event_size,) + tuple(cost_shape))
+        both = torch.stack(
+            [torch.where(mask, x_plus, x0), torch.where(mask, x_minus, x0)]
+        )  # (2, E, N, *b, *e)
+        costs = evaluate_cost(
+            f,
+            both.reshape((rows,) + tuple(x0.shape[1:])),
+            torch.Size((rows,)) + dist.batch_shape,
+            differentiable=False,
+        )
+        diff = (costs[: rows // 2] - costs[rows // 2 :]).reshape((event_size,) + tuple(cost_shape))
         return diff.movedim(0, -1).reshape(shape)
 
     return difference
 
 
-@register("measure_valued_coupled", options={"coupled": True}, evaluations=2, per_parameter=True,
-          families=_FAMILIES)
-@register("measure_valued", options={"coupled": False}, evaluations=2, per_parameter=True, families=_FAMILIES)
+@register(
+    "measure_valued_coupled",
+    options={"coupled": True},
+    evaluations=2,
+    per_parameter=True,
+    families=_FAMILIES,
+)
+@register(
+    "measure_valued",
+    options={"coupled": False},
+    evaluations=2,
+    per_parameter=True,
+    families=_FAMILIES,
+)
 def measure_valued_grad(
     f: Callable[[torch.Tensor], torch.Tensor],
     distribution,
@@ -152,11 +178,18 @@ def measure_valued_grad(
     shape = torch.Size((num_samples,)) + base.batch_shape  # one element per sample and coordinate
     out = {}
     for name, value in params.items():
-        c, x_plus, x_minus = _WEAK_DERIVATIVES[type(base).__name__](name, base, shape, coupled, generator)
+        c, x_plus, x_minus = _WEAK_DERIVATIVES[type(base).__name__](
+            name, base, shape, coupled, generator
+        )
         est = c * difference(x_plus, x_minus)
         pad = max(len(shape) - 1 - value.dim(), 0)
         target = (num_samples,) + (1,) * pad + tuple(value.shape)
-        out[name] = est.expand(shape).sum_to_size(target).reshape((num_samples,) + tuple(value.shape)).detach()
+        out[name] = (
+            est.expand(shape)
+            .sum_to_size(target)
+            .reshape((num_samples,) + tuple(value.shape))
+            .detach()
+        )
     return finite_grads(out, "measure_valued_grad")
 
 
@@ -164,7 +197,11 @@ def _normal_parts(name: str, dist, shape, coupled: bool, generator):
     loc, scale = dist.loc, dist.scale
     if name == "loc":
         w_plus = torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
-        w_minus = w_plus if coupled else torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
+        w_minus = (
+            w_plus
+            if coupled
+            else torch.sqrt(-2.0 * torch.log(uniform_noise(shape, loc, generator)))
+        )
         return 1 / (scale * math.sqrt(2 * math.pi)), loc + scale * w_plus, loc - scale * w_minus
     sign = torch.where(uniform_noise(shape, loc, generator) < 0.5, -1.0, 1.0).to(loc.dtype)
     e = normal_noise((3,) + tuple(shape), loc, generator)

@@ -46,15 +46,27 @@ def pathwise_terms(f, distribution, params, noise: torch.Tensor) -> dict[str, to
     params = as_params(params)
     dist = build(distribution, params)
     if not (hasattr(dist, "loc") and hasattr(dist, "scale")) or dist.event_shape != ():
-        raise TypeError(f"pathwise_terms needs a univariate location-scale family, got {type(dist).__name__}")
+        raise TypeError(
+            f"pathwise_terms needs a univariate location-scale family, got {type(dist).__name__}"
+        )
     if not isinstance(noise, torch.Tensor) or noise.dim() < 1:
-        raise TypeError(f"noise must be a tensor of shape (num_samples, *batch_shape), got {noise!r}")
+        raise TypeError(
+            f"noise must be a tensor of shape (num_samples, *batch_shape), got {noise!r}"
+        )
     check_shape(noise, dist._extended_shape(torch.Size(noise.shape[:1])), "noise")
     noise = check_finite(noise.detach(), "noise")
-    return _pathwise_terms(f, distribution, params, dist, noise.shape[0], lambda d: d.loc + d.scale * noise)
+    return _pathwise_terms(
+        f, distribution, params, dist, noise.shape[0], lambda d: d.loc + d.scale * noise
+    )
 
 
-@register("pathwise", differentiable_cost=True, reparameterizable=True, terms=pathwise_terms, terms_at="noise")
+@register(
+    "pathwise",
+    differentiable_cost=True,
+    reparameterizable=True,
+    terms=pathwise_terms,
+    terms_at="noise",
+)
 @torch.enable_grad()
 def pathwise_grad(
     f: Callable[[torch.Tensor], torch.Tensor],
@@ -84,20 +96,26 @@ def pathwise_grad(
             f"measure_valued_grad (supported: {supported_text()})"
         )
     path = lambda d: draw(d, (), generator)  # noqa: E731
-    return finite_grads(_pathwise_terms(f, distribution, params, dist, num_samples, path), "pathwise_grad")
+    return finite_grads(
+        _pathwise_terms(f, distribution, params, dist, num_samples, path), "pathwise_grad"
+    )
 
 
 def _pathwise_terms(f, distribution, params, dist, num_samples, path) -> dict[str, torch.Tensor]:
     with torch.enable_grad():
         dist_n, leaves = expanded(distribution, params, dist, num_samples)
         x = path(dist_n)
-        fx = evaluate_cost(f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True, finite=False)
+        fx = evaluate_cost(
+            f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True, finite=False
+        )
         total = fx.sum()
         if not bool(torch.isfinite(total)):
             check_cost_finite(fx)
         names = list(leaves)
         if not fx.requires_grad:
-            if bool((fx != fx[:1]).any()):  # varies with x, yet no gradient path: not differentiable
+            if bool(
+                (fx != fx[:1]).any()
+            ):  # varies with x, yet no gradient path: not differentiable
                 raise ValueError(
                     "f's output does not depend on the sample x through autograd (a step function such as "
                     "(x > 0).float(), or a detached x), so the pathwise estimator would return 0; "
@@ -108,8 +126,11 @@ def _pathwise_terms(f, distribution, params, dist, num_samples, path) -> dict[st
             grads = torch.autograd.grad(total, [leaves[n] for n in names], allow_unused=True)
             # O(1) unless the first sample's gradient is 0 (then one pass): a zero gradient everywhere
             # although f varies means a piecewise-constant cost
-            if (all(g is None or not bool(g.reshape(-1)[0]) for g in grads)
-                    and not any(g is not None and bool(g.any()) for g in grads) and bool((fx != fx[:1]).any())):
+            if (
+                all(g is None or not bool(g.reshape(-1)[0]) for g in grads)
+                and not any(g is not None and bool(g.any()) for g in grads)
+                and bool((fx != fx[:1]).any())
+            ):
                 raise ValueError(
                     "f's gradient with respect to x is zero at every sample although f varies (a piecewise-"
                     "constant cost such as torch.round(x) or torch.floor(x)), so the pathwise estimator would "

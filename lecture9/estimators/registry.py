@@ -101,4 +101,6 @@ def get(name) -> EstimatorSpec:
 
 def names(**properties) -> tuple[str, ...]:
     """The registered names whose properties equal the given ones, e.g. ``names(temperature=True)``."""
-    return tuple(n for n, s in _SPECS.items() if all(getattr(s, k) == v for k, v in properties.items()))
+    return tuple(
+        n for n, s in _SPECS.items() if all(getattr(s, k) == v for k, v in properties.items())
+    )

@@ -44,7 +44,9 @@ def score_function_terms(f, distribution, params, x: torch.Tensor) -> dict[str, 
     params = as_params(params)
     dist = build(distribution, params)
     if not isinstance(x, torch.Tensor) or x.dim() < 1:
-        raise TypeError(f"x must be a tensor of samples of shape (num_samples, *batch_shape, *event_shape), got {x!r}")
+        raise TypeError(
+            f"x must be a tensor of samples of shape (num_samples, *batch_shape, *event_shape), got {x!r}"
+        )
     check_shape(x, dist._extended_shape(torch.Size(x.shape[:1])), "x")
     check_finite(x, "x")
     return _score_terms(f, distribution, params, dist, x.detach(), None)
@@ -79,7 +81,9 @@ def score_function_grad(
     num_samples, generator, params = checked(num_samples, generator, params)
     dist = build(distribution, params)
     x = draw(dist, (num_samples,), generator).detach()
-    return finite_grads(_score_terms(f, distribution, params, dist, x, baseline), "score_function_grad")
+    return finite_grads(
+        _score_terms(f, distribution, params, dist, x, baseline), "score_function_grad"
+    )
 
 
 def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.Tensor]:
@@ -99,7 +103,10 @@ def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.
             raise ValueError(
                 f"baseline has keys {sorted(unknown)} that are not parameters; use keys from {names}"
             )
-        per_param_baselines = {n: as_finite_tensor(v, fx, f"baseline[{n!r}]", allowed=_BASELINE_KINDS) for n, v in baseline.items()}
+        per_param_baselines = {
+            n: as_finite_tensor(v, fx, f"baseline[{n!r}]", allowed=_BASELINE_KINDS)
+            for n, v in baseline.items()
+        }
         weights = fx
     elif baseline is None:
         weights = fx
@@ -107,30 +114,47 @@ def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.
         check_cost_finite(fx)  # before the baseline sees it
         with torch.no_grad():
             b = baseline(fx.clone())
-        check_shape(b, fx.shape, "baseline(f_values)", hint="a callable baseline must return one value per cost")
+        check_shape(
+            b,
+            fx.shape,
+            "baseline(f_values)",
+            hint="a callable baseline must return one value per cost",
+        )
         weights = fx - check_finite(b.detach(), "baseline(f_values)")
     else:
-        weights = fx - check_broadcast(as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS), fx.shape, "baseline")
+        weights = fx - check_broadcast(
+            as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS),
+            fx.shape,
+            "baseline",
+        )
 
     need_score = any(
         b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()
     )
     total = (weights * log_prob).sum()
-    if not bool(torch.isfinite(total)):  # name the source: the cost (weights and baselines are checked above)
+    if not bool(
+        torch.isfinite(total)
+    ):  # name the source: the cost (weights and baselines are checked above)
         check_cost_finite(fx)
-    grads = torch.autograd.grad(total, leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines))
+    grads = torch.autograd.grad(
+        total, leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines)
+    )
     out = {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
     if per_param_baselines:
         scores = None
         if need_score:
-            scores = torch.autograd.grad(log_prob.sum(), leaf_list, allow_unused=True, retain_graph=True)
+            scores = torch.autograd.grad(
+                log_prob.sum(), leaf_list, allow_unused=True, retain_graph=True
+            )
             scores = {n: per_sample(s, leaves[n], params[n]) for n, s in zip(names, scores)}
         for n, b in per_param_baselines.items():
             if b.dim() == 0 or b.shape == params[n].shape:
                 out[n] = out[n] - b * scores[n]
             else:
                 w = fx - check_broadcast(b, fx.shape, f"baseline[{n!r}]")
-                (g,) = torch.autograd.grad((w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True)
+                (g,) = torch.autograd.grad(
+                    (w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True
+                )
                 out[n] = per_sample(g, leaves[n], params[n])
     return out
 
@@ -180,5 +204,7 @@ def score_function_surrogate(
         check_finite(weight, "cost")
         check_finite(log_prob.detach(), "log_prob")
         if not bool(torch.isfinite(loss.detach()).all()):
-            raise ValueError("score_function_surrogate overflowed: cost * log_prob is not finite; rescale the cost")
+            raise ValueError(
+                "score_function_surrogate overflowed: cost * log_prob is not finite; rescale the cost"
+            )
     return out

@@ -120,7 +120,9 @@ def style():
         yield
 
 
-def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float | None = None, **subplot_kw):
+def figure(
+    nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float | None = None, **subplot_kw
+):
     """Create a figure and axes in the book style.
 
     Text and artists added later keep the book's fonts when the drawing code runs
@@ -129,14 +131,23 @@ def figure(nrows: int = 1, ncols: int = 1, *, width: float = 7.0, height: float 
     if height is None:
         height = 2.8 * nrows
     with style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), constrained_layout=True, **subplot_kw)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(width, height), constrained_layout=True, **subplot_kw
+        )
     return fig, axes
 
 
-def finish_axes(ax, *, xlabel: str, ylabel: str, title: str | None = None, logx: bool = False,
-                logy: bool = False, legend_loc: str | None = "best") -> None:
-    """Scales, axis labels, title and legend of one panel, the same way in every figure.
-    """
+def finish_axes(
+    ax,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    logx: bool = False,
+    logy: bool = False,
+    legend_loc: str | None = "best",
+) -> None:
+    """Scales, axis labels, title and legend of one panel, the same way in every figure."""
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -222,8 +233,17 @@ def dtype_of(distribution) -> torch.dtype:
 _OPEN_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
-def draw_series(ax, lines, markers, *, colors=None, standard_errors=None, line_marker: str | None = None,
-                marker_cycle: bool = False, arg_names=("lines", "markers")) -> None:
+def draw_series(
+    ax,
+    lines,
+    markers,
+    *,
+    colors=None,
+    standard_errors=None,
+    line_marker: str | None = None,
+    marker_cycle: bool = False,
+    arg_names=("lines", "markers"),
+) -> None:
     """Draw ``{name: (x, y)}`` series: ``lines`` as lines, ``markers`` as open markers.
 
     A name in both gets one colour and one legend entry; ``standard_errors``
@@ -241,17 +261,38 @@ def draw_series(ax, lines, markers, *, colors=None, standard_errors=None, line_m
                 continue
             x, y = (as_numpy(v).ravel() for v in group[name])
             if x.shape != y.shape:
-                raise ValueError(f"{arg}[{name!r}] has {y.size} values for {x.size} x-values; pass one per x-value")
+                raise ValueError(
+                    f"{arg}[{name!r}] has {y.size} values for {x.size} x-values; pass one per x-value"
+                )
             if group is markers:
                 marker = _OPEN_MARKERS[i % len(_OPEN_MARKERS)] if marker_cycle else "o"
-                ax.plot(x, y, linestyle="none", marker=marker, markersize=5, color=c, markerfacecolor="white",
-                        markeredgewidth=1.3, label=label)
+                ax.plot(
+                    x,
+                    y,
+                    linestyle="none",
+                    marker=marker,
+                    markersize=5,
+                    color=c,
+                    markerfacecolor="white",
+                    markeredgewidth=1.3,
+                    label=label,
+                )
             elif name in standard_errors:
                 se = as_numpy(standard_errors[name]).ravel()
                 if se.shape != y.shape:
-                    raise ValueError(f"standard_errors[{name!r}] has {se.size} values for {y.size} values of y")
-                ax.errorbar(x, y, yerr=2 * se, color=c, marker=line_marker, markersize=3.5, capsize=3,
-                            label=f"{label} $\\pm 2$ SE")
+                    raise ValueError(
+                        f"standard_errors[{name!r}] has {se.size} values for {y.size} values of y"
+                    )
+                ax.errorbar(
+                    x,
+                    y,
+                    yerr=2 * se,
+                    color=c,
+                    marker=line_marker,
+                    markersize=3.5,
+                    capsize=3,
+                    label=f"{label} $\\pm 2$ SE",
+                )
             else:
                 ax.plot(x, y, color=c, marker=line_marker, markersize=3.5, label=label)
             label = None

@@ -14,8 +14,13 @@ import numpy as np
 from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 from .optimization import plot_learning_curves
 
-__all__ = ["DISCRETE_COLORS", "plot_step_samples", "plot_relaxation_tradeoff", "plot_categorical_relaxation",
-           "plot_discrete_vae_runs"]
+__all__ = [
+    "DISCRETE_COLORS",
+    "plot_step_samples",
+    "plot_relaxation_tradeoff",
+    "plot_categorical_relaxation",
+    "plot_discrete_vae_runs",
+]
 
 #: One colour per estimator of chapter 10, consistent with ``ESTIMATOR_COLORS`` (Okabe-Ito).
 DISCRETE_COLORS = {
@@ -33,8 +38,16 @@ def _estimator_color(name: str, index: int) -> str:
     return DISCRETE_COLORS.get(name, ("#999999", "#F0E442", "#56B4E9")[index % 3])
 
 
-def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, ax=None,
-                      xlabel: str | None = None, ylabel: str = "value", mean_label: str | None = None):
+def plot_step_samples(
+    thetas,
+    samples: Mapping[str, Sequence[float]],
+    mean,
+    *,
+    ax=None,
+    xlabel: str | None = None,
+    ylabel: str = "value",
+    mean_label: str | None = None,
+):
     """Samples drawn with fixed noise as functions of the parameter (steps), and their smooth mean.
 
     With the noise held fixed a
@@ -64,8 +77,14 @@ def plot_step_samples(thetas, samples: Mapping[str, Sequence[float]], mean, *, a
     x = as_numpy(thetas)
     with style():
         for i, (label, values) in enumerate(samples.items()):
-            ax.step(x, as_numpy(values) + 0.015 * (i - (len(samples) - 1) / 2), where="post", linewidth=1.2,
-                    color=("#0072B2", "#E69F00", "#009E73", "#CC79A7")[i % 4], label=label)
+            ax.step(
+                x,
+                as_numpy(values) + 0.015 * (i - (len(samples) - 1) / 2),
+                where="post",
+                linewidth=1.2,
+                color=("#0072B2", "#E69F00", "#009E73", "#CC79A7")[i % 4],
+                label=label,
+            )
         ax.plot(x, as_numpy(mean), color=ESTIMATOR_COLORS["exact"], linewidth=2.2, label=mean_label)
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, legend_loc="center right")
     return fig
@@ -117,17 +136,44 @@ def plot_relaxation_tradeoff(
             if measured_means and name in measured_means:
                 mt = as_numpy(measured_temperatures)
                 err = None if not measured_errors else as_numpy(measured_errors[name])
-                left.errorbar(mt, as_numpy(measured_means[name]), yerr=err, fmt="o", color=color, markersize=4,
-                              capsize=2, label=f"{name} (Monte Carlo)")
+                left.errorbar(
+                    mt,
+                    as_numpy(measured_means[name]),
+                    yerr=err,
+                    fmt="o",
+                    color=color,
+                    markersize=4,
+                    capsize=2,
+                    label=f"{name} (Monte Carlo)",
+                )
                 right.plot(mt, as_numpy(measured_variances[name]), "o", color=color, markersize=4)
-        left.axhline(true_gradient, color=ESTIMATOR_COLORS["exact"], linestyle="--", linewidth=1.2,
-                     label="exact gradient")
+        left.axhline(
+            true_gradient,
+            color=ESTIMATOR_COLORS["exact"],
+            linestyle="--",
+            linewidth=1.2,
+            label="exact gradient",
+        )
         left.axhline(0.0, color="#999999", linewidth=0.8)
         for i, (name, value) in enumerate((unbiased_variances or {}).items()):
-            right.axhline(value, color=_estimator_color(name, i), linestyle="--", linewidth=1.2, label=name)
-        finish_axes(left, xlabel=r"temperature $\tau$", ylabel="mean of one estimate", logx=True, legend_loc=None)
-        finish_axes(right, xlabel=r"temperature $\tau$", ylabel="variance of one estimate", logx=True, logy=True,
-                    legend_loc=None)
+            right.axhline(
+                value, color=_estimator_color(name, i), linestyle="--", linewidth=1.2, label=name
+            )
+        finish_axes(
+            left,
+            xlabel=r"temperature $\tau$",
+            ylabel="mean of one estimate",
+            logx=True,
+            legend_loc=None,
+        )
+        finish_axes(
+            right,
+            xlabel=r"temperature $\tau$",
+            ylabel="variance of one estimate",
+            logx=True,
+            logy=True,
+            legend_loc=None,
+        )
         left.legend(loc="lower left", fontsize=7)
         right.legend(loc="lower left", fontsize=7)
     return fig
@@ -172,11 +218,25 @@ def plot_categorical_relaxation(
                 mt, (mb, mv) = as_numpy(measured_temperatures), measured[(name, k)]
                 marker = "o" if dashes[name] == "-" else "s"
                 left.plot(mt, as_numpy(mb), marker, color=colors[k], markersize=4, fillstyle="none")
-                right.plot(mt, as_numpy(mv), marker, color=colors[k], markersize=4, fillstyle="none")
-        finish_axes(left, xlabel=r"temperature $\tau$", ylabel="size of the bias", logx=True, logy=True,
-                    legend_loc=None)
-        finish_axes(right, xlabel=r"temperature $\tau$", ylabel="total variance of one estimate", logx=True,
-                    logy=True, legend_loc=None)
+                right.plot(
+                    mt, as_numpy(mv), marker, color=colors[k], markersize=4, fillstyle="none"
+                )
+        finish_axes(
+            left,
+            xlabel=r"temperature $\tau$",
+            ylabel="size of the bias",
+            logx=True,
+            logy=True,
+            legend_loc=None,
+        )
+        finish_axes(
+            right,
+            xlabel=r"temperature $\tau$",
+            ylabel="total variance of one estimate",
+            logx=True,
+            logy=True,
+            legend_loc=None,
+        )
         left.legend(loc="lower right", fontsize=7)
     return fig
 
@@ -220,17 +280,35 @@ def plot_discrete_vae_runs(
     runs = {name: as_numpy(values) for name, values in curves.items()}
     for name, values in runs.items():
         if values.ndim != 2:
-            raise ValueError(f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}")
-    steps = np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else as_numpy(epochs)
-    others = itertools.cycle(("#444444", "#999999", "#E69F00"))  # names without an estimator colour: greys first
-    colors = {name: DISCRETE_COLORS.get(name) or next(others) for name in dict.fromkeys([*runs, *variances])}
+            raise ValueError(
+                f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}"
+            )
+    steps = (
+        np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else as_numpy(epochs)
+    )
+    others = itertools.cycle(
+        ("#444444", "#999999", "#E69F00")
+    )  # names without an estimator colour: greys first
+    colors = {
+        name: DISCRETE_COLORS.get(name) or next(others)
+        for name in dict.fromkeys([*runs, *variances])
+    }
     fig, (left, right) = figure(1, 2, width=width, height=3.4)
-    plot_learning_curves({n: v.mean(0) for n, v in runs.items()}, steps=steps, ax=left, xlabel="epoch",
-                         ylabel=ylabel, ylim=ylim, colors=colors,
-                         bands={n: (v.min(0), v.max(0)) for n, v in runs.items()})
+    plot_learning_curves(
+        {n: v.mean(0) for n, v in runs.items()},
+        steps=steps,
+        ax=left,
+        xlabel="epoch",
+        ylabel=ylabel,
+        ylim=ylim,
+        colors=colors,
+        bands={n: (v.min(0), v.max(0)) for n, v in runs.items()},
+    )
     with style():
         names = list(variances)
-        right.bar(range(len(names)), [variances[n] for n in names], color=[colors[n] for n in names])
+        right.bar(
+            range(len(names)), [variances[n] for n in names], color=[colors[n] for n in names]
+        )
         right.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
         finish_axes(right, xlabel="", ylabel=variance_label, logy=True, legend_loc=None)
     return fig

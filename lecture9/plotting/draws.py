@@ -15,8 +15,15 @@ __all__ = ["plot_estimate_draws"]
 _MARK_COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7")
 
 
-def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, ax=None, bins: int = 40,
-                        xlabel: str = "estimate"):
+def plot_estimate_draws(
+    estimates,
+    truth: float,
+    marks: Mapping[str, float],
+    *,
+    ax=None,
+    bins: int = 40,
+    xlabel: str = "estimate",
+):
     """Histogram of repeated estimates, the exact value, and chosen single estimates marked on it.
 
     Each mark's legend entry gives its value and the fraction of the repeated
@@ -31,20 +38,38 @@ def plot_estimate_draws(estimates, truth: float, marks: Mapping[str, float], *, 
     """
     values = as_numpy(estimates)
     if values.ndim != 1 or values.size < 2:
-        raise ValueError(f"estimates must be one-dimensional with at least 2 values, got shape {values.shape}")
+        raise ValueError(
+            f"estimates must be one-dimensional with at least 2 values, got shape {values.shape}"
+        )
     if ax is None:
         fig, ax = figure()
     else:
         fig = ax.figure
     with style():
-        heights, _, _ = ax.hist(values, bins=bins, density=True, color="#999999", alpha=0.6,
-                label=f"{values.size} runs: mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}")
-        ax.axvline(float(truth), color="black", linestyle="--", linewidth=1.5, label=f"exact value {float(truth):.4f}")
+        heights, _, _ = ax.hist(
+            values,
+            bins=bins,
+            density=True,
+            color="#999999",
+            alpha=0.6,
+            label=f"{values.size} runs: mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}",
+        )
+        ax.axvline(
+            float(truth),
+            color="black",
+            linestyle="--",
+            linewidth=1.5,
+            label=f"exact value {float(truth):.4f}",
+        )
         for i, (label, value) in enumerate(marks.items()):
             below = 100.0 * float((values <= value).mean())
-            ax.axvline(float(value), color=_MARK_COLORS[i % len(_MARK_COLORS)], linewidth=2.0,
-                       label=f"{label}: {float(value):.4f} ({below:.0f} % of runs at or below)")
-        ax.set_ylim(0.0, 1.6 * float(heights.max()))      # room for the legend above the bars
+            ax.axvline(
+                float(value),
+                color=_MARK_COLORS[i % len(_MARK_COLORS)],
+                linewidth=2.0,
+                label=f"{label}: {float(value):.4f} ({below:.0f} % of runs at or below)",
+            )
+        ax.set_ylim(0.0, 1.6 * float(heights.max()))  # room for the legend above the bars
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density")
         ax.legend(loc="upper left", fontsize=8)

@@ -40,9 +40,17 @@ def _legend_handles(names, exact_names, mc_names) -> list:
     handles = []
     for name in names:
         st = estimator_style(name)
-        handles.append(Line2D([], [], color=st["color"], linestyle=st["linestyle"] if name in exact_names else "none",
-                              marker=st["marker"] if name in mc_names else None, markerfacecolor="none",
-                              label=st["label"]))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=st["color"],
+                linestyle=st["linestyle"] if name in exact_names else "none",
+                marker=st["marker"] if name in mc_names else None,
+                markerfacecolor="none",
+                label=st["label"],
+            )
+        )
     return handles
 
 
@@ -91,15 +99,32 @@ def plot_variance_panel(
             if name in exact:
                 values = as_numpy(exact[name])
                 if values.shape != ks.shape:
-                    raise ValueError(f"exact[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)")
-                ax.plot(ks, np.where(values > 0, values, np.nan), color=st["color"], linestyle=st["linestyle"])
+                    raise ValueError(
+                        f"exact[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)"
+                    )
+                ax.plot(
+                    ks,
+                    np.where(values > 0, values, np.nan),
+                    color=st["color"],
+                    linestyle=st["linestyle"],
+                )
                 drawn.append(values)
             if name in mc:
                 values = as_numpy(mc[name])
                 if values.shape != ks_mc.shape:
-                    raise ValueError(f"mc[{name!r}] has shape {values.shape}, expected {ks_mc.shape} (one value per k)")
-                ax.plot(ks_mc, np.where(values > 0, values, np.nan), linestyle="none", marker=st["marker"],
-                        markersize=4.5, markerfacecolor="none", markeredgewidth=1.1, color=st["color"])
+                    raise ValueError(
+                        f"mc[{name!r}] has shape {values.shape}, expected {ks_mc.shape} (one value per k)"
+                    )
+                ax.plot(
+                    ks_mc,
+                    np.where(values > 0, values, np.nan),
+                    linestyle="none",
+                    marker=st["marker"],
+                    markersize=4.5,
+                    markerfacecolor="none",
+                    markeredgewidth=1.1,
+                    color=st["color"],
+                )
                 drawn.append(values)
         ax.set_yscale("log")
         ax.set_xscale(xscale)
@@ -143,7 +168,11 @@ def plot_function_panel(
     Shapes:
         ``x``: ``(X,)``; ``f(x, k)``: ``(X,)``.
     """
-    x = torch.linspace(-4.0, 6.0, 801, dtype=torch.float64) if x is None else torch.as_tensor(x, dtype=torch.float64)
+    x = (
+        torch.linspace(-4.0, 6.0, 801, dtype=torch.float64)
+        if x is None
+        else torch.as_tensor(x, dtype=torch.float64)
+    )
     with style():
         if shade is not None:
             ax.axvspan(*shade, color="0.9", linewidth=0)
@@ -152,7 +181,9 @@ def plot_function_panel(
             values = f(xs, k)
             (deriv,) = torch.autograd.grad(values.sum(), xs)
             color = _K_COLORS[i % len(_K_COLORS)]
-            ax.plot(x.numpy(), values.detach().numpy(), color=color, linestyle="-", label=f"$k = {k:g}$")
+            ax.plot(
+                x.numpy(), values.detach().numpy(), color=color, linestyle="-", label=f"$k = {k:g}$"
+            )
             ax.plot(x.numpy(), deriv.numpy(), color=color, linestyle="--", linewidth=1.2)
         ax.axhline(0.0, color="0.6", linewidth=0.6)
         ax.set_xlabel(xlabel)
@@ -206,14 +237,28 @@ def plot_variance_figure(
         top, bottom = fig.subfigures(2, 1, height_ratios=[1.6, 1.0])
         axes_top = top.subplots(1, 2, sharey=False)
         for ax, param, symbol in zip(axes_top, ("loc", "scale"), (r"\mu", r"\sigma")):
-            plot_variance_panel(ax, ks, exact[param], mc.get(param), ks_mc=ks_mc, xscale=xscale,
-                           title=rf"$\theta = {symbol}$", legend=False)
+            plot_variance_panel(
+                ax,
+                ks,
+                exact[param],
+                mc.get(param),
+                ks_mc=ks_mc,
+                xscale=xscale,
+                title=rf"$\theta = {symbol}$",
+                legend=False,
+            )
         names = list(dict.fromkeys([*exact["loc"], *mc.get("loc", {})]))
-        top.legend(handles=_legend_handles(names, exact["loc"], mc.get("loc", {})), loc="outside upper center",
-                   ncol=2, frameon=False)
+        top.legend(
+            handles=_legend_handles(names, exact["loc"], mc.get("loc", {})),
+            loc="outside upper center",
+            ncol=2,
+            frameon=False,
+        )
         axes_bottom = np.atleast_1d(bottom.subplots(1, len(ks_show), sharey=True))
         for i, (ax, k) in enumerate(zip(axes_bottom, ks_show)):
-            plot_function_panel(ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim, shade=shade)
+            plot_function_panel(
+                ax, f, [k], x, title=f"$k = {k:g}$", legend=False, ylim=function_ylim, shade=shade
+            )
             if i > 0:
                 ax.set_ylabel("")
         if title is not None:
@@ -247,23 +292,57 @@ def plot_weak_derivative_panel(
     x, derivative, positive, negative = (as_numpy(v) for v in (x, derivative, positive, negative))
     with style():
         ax.fill_between(x, positive, color=ESTIMATOR_COLORS["pathwise"], alpha=0.18, linewidth=0)
-        ax.plot(x, positive, color=ESTIMATOR_COLORS["pathwise"], linewidth=1.0, label=positive_label)
-        ax.fill_between(x, negative, color=ESTIMATOR_COLORS["score_function"], alpha=0.18, linewidth=0)
-        ax.plot(x, negative, color=ESTIMATOR_COLORS["score_function"], linewidth=1.0, label=negative_label)
-        ax.plot(x, derivative, color=ESTIMATOR_COLORS["exact"], label=r"$\nabla_\theta p(x;\theta)$ (autograd)")
-        ax.plot(x[::every], constant * (positive - negative)[::every], linestyle="none", marker="o", markersize=4,
-                markerfacecolor="none", color=ESTIMATOR_COLORS["measure_valued"], label=r"$c_\theta\,(p^+ - p^-)$")
+        ax.plot(
+            x, positive, color=ESTIMATOR_COLORS["pathwise"], linewidth=1.0, label=positive_label
+        )
+        ax.fill_between(
+            x, negative, color=ESTIMATOR_COLORS["score_function"], alpha=0.18, linewidth=0
+        )
+        ax.plot(
+            x,
+            negative,
+            color=ESTIMATOR_COLORS["score_function"],
+            linewidth=1.0,
+            label=negative_label,
+        )
+        ax.plot(
+            x,
+            derivative,
+            color=ESTIMATOR_COLORS["exact"],
+            label=r"$\nabla_\theta p(x;\theta)$ (autograd)",
+        )
+        ax.plot(
+            x[::every],
+            constant * (positive - negative)[::every],
+            linestyle="none",
+            marker="o",
+            markersize=4,
+            markerfacecolor="none",
+            color=ESTIMATOR_COLORS["measure_valued"],
+            label=r"$c_\theta\,(p^+ - p^-)$",
+        )
         ax.axhline(0.0, color="0.6", linewidth=0.6)
         ax.set_xlabel(r"$x$")
         ax.set_ylabel("density / derivative")
         if title is not None:
             ax.set_title(title)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False, fontsize=8)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=2, frameon=False, fontsize=8
+        )
     return ax.figure
 
 
-def plot_estimates_panel(ax, names: Sequence[str], means, standard_errors, exact: float, *, xlabel: str = "gradient estimate",
-                    title: str | None = None, num_se: float = 2.0):
+def plot_estimates_panel(
+    ax,
+    names: Sequence[str],
+    means,
+    standard_errors,
+    exact: float,
+    *,
+    xlabel: str = "gradient estimate",
+    title: str | None = None,
+    num_se: float = 2.0,
+):
     r"""Draw gradient estimates with error bars against the exact gradient.
 
     One row per estimator: the Monte Carlo estimate with ``num_se`` standard
@@ -278,14 +357,24 @@ def plot_estimates_panel(ax, names: Sequence[str], means, standard_errors, exact
     """
     means, ses = as_numpy(means), as_numpy(standard_errors)
     if means.shape != (len(names),) or ses.shape != (len(names),):
-        raise ValueError(f"means and standard_errors need one entry per name ({len(names)}), "
-                         f"got shapes {means.shape} and {ses.shape}")
+        raise ValueError(
+            f"means and standard_errors need one entry per name ({len(names)}), "
+            f"got shapes {means.shape} and {ses.shape}"
+        )
     with style():
         rows = np.arange(len(names))[::-1]
         for row, name, mean, se in zip(rows, names, means, ses):
             st = estimator_style(name)
-            ax.errorbar(mean, row, xerr=num_se * se, color=st["color"], marker=st["marker"], capsize=4,
-                        markerfacecolor="none", linestyle="none")
+            ax.errorbar(
+                mean,
+                row,
+                xerr=num_se * se,
+                color=st["color"],
+                marker=st["marker"],
+                capsize=4,
+                markerfacecolor="none",
+                linestyle="none",
+            )
         ax.axvline(exact, color=ESTIMATOR_COLORS["exact"], linewidth=1.2, label="exact gradient")
         ax.set_yticks(rows, [ESTIMATOR_LABELS[n] for n in names])
         ax.set_ylim(-0.7, len(names) - 0.3)
@@ -297,8 +386,14 @@ def plot_estimates_panel(ax, names: Sequence[str], means, standard_errors, exact
     return ax.figure
 
 
-def plot_evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]], *, title: str | None = None,
-                      ylabel: str = "evaluations of $f$ per sample"):
+def plot_evaluations_panel(
+    ax,
+    dims,
+    evaluations: Mapping[str, Sequence[float]],
+    *,
+    title: str | None = None,
+    ylabel: str = "evaluations of $f$ per sample",
+):
     r"""Draw the number of cost evaluations per sample against the parameter dimension.
 
     Log-log axes, one line per estimator: the measure-valued estimator needs two
@@ -311,8 +406,15 @@ def plot_evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]],
     with style():
         for name, counts in evaluations.items():
             st = estimator_style(name)
-            ax.plot(dims, as_numpy(counts), color=st["color"], marker=st["marker"], linestyle=st["linestyle"],
-                    markerfacecolor="none", label=st["label"])
+            ax.plot(
+                dims,
+                as_numpy(counts),
+                color=st["color"],
+                marker=st["marker"],
+                linestyle=st["linestyle"],
+                markerfacecolor="none",
+                label=st["label"],
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(r"dimension $D$ of $x$ (the mean has $D$ entries)")
@@ -321,4 +423,3 @@ def plot_evaluations_panel(ax, dims, evaluations: Mapping[str, Sequence[float]],
             ax.set_title(title)
         ax.legend(loc="best", frameon=False)
     return ax.figure
-

@@ -15,8 +15,13 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon,
 
 from .common import GRAPH_COLORS, figure, style
 
-__all__ = ["plot_computation_graph", "plot_optimisation_loop", "plot_reparameterization_graph",
-           "plot_vae_computation_graph", "plot_vae_gradient_paths"]
+__all__ = [
+    "plot_computation_graph",
+    "plot_optimisation_loop",
+    "plot_reparameterization_graph",
+    "plot_vae_computation_graph",
+    "plot_vae_gradient_paths",
+]
 
 _NODE_SIZE = 0.42  # half-width of a node in data units
 
@@ -25,13 +30,29 @@ def _node_patch(xy, kind: str):
     x, y = xy
     r = _NODE_SIZE
     if kind == "random":
-        return Circle((x, y), r, facecolor=GRAPH_COLORS["random"], edgecolor="black", lw=1.4, zorder=3)
+        return Circle(
+            (x, y), r, facecolor=GRAPH_COLORS["random"], edgecolor="black", lw=1.4, zorder=3
+        )
     if kind == "deterministic":
-        return Rectangle((x - r * 0.9, y - r * 0.9), 1.8 * r, 1.8 * r, facecolor=GRAPH_COLORS["deterministic"],
-                         edgecolor="black", lw=1.4, zorder=3)
+        return Rectangle(
+            (x - r * 0.9, y - r * 0.9),
+            1.8 * r,
+            1.8 * r,
+            facecolor=GRAPH_COLORS["deterministic"],
+            edgecolor="black",
+            lw=1.4,
+            zorder=3,
+        )
     if kind == "parameter":
         pts = [(x, y + r * 1.15), (x + r * 1.15, y), (x, y - r * 1.15), (x - r * 1.15, y)]
-        return Polygon(pts, closed=True, facecolor=GRAPH_COLORS["parameter"], edgecolor="black", lw=1.4, zorder=3)
+        return Polygon(
+            pts,
+            closed=True,
+            facecolor=GRAPH_COLORS["parameter"],
+            edgecolor="black",
+            lw=1.4,
+            zorder=3,
+        )
     raise ValueError(f"node kind must be 'random', 'deterministic' or 'parameter', got {kind!r}")
 
 
@@ -45,24 +66,65 @@ def _shrunk_segment(p, q, shrink: float):
     return p + shrink * u, q - shrink * u, u
 
 
-
 def _graph_legend(fig, *, blocked_label: str, ncol: int, bottom: float) -> None:
     """The node and edge legend shared by the graph figures, below the panels."""
     handles = [
-        Line2D([], [], marker="o", ls="none", markersize=11, markerfacecolor=GRAPH_COLORS["random"],
-               markeredgecolor="black", label="random node"),
-        Line2D([], [], marker="s", ls="none", markersize=10, markerfacecolor=GRAPH_COLORS["deterministic"],
-               markeredgecolor="black", label="deterministic node"),
-        Line2D([], [], marker="D", ls="none", markersize=9, markerfacecolor=GRAPH_COLORS["parameter"],
-               markeredgecolor="black", label="parameter"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="none",
+            markersize=11,
+            markerfacecolor=GRAPH_COLORS["random"],
+            markeredgecolor="black",
+            label="random node",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="s",
+            ls="none",
+            markersize=10,
+            markerfacecolor=GRAPH_COLORS["deterministic"],
+            markeredgecolor="black",
+            label="deterministic node",
+        ),
+        Line2D(
+            [],
+            [],
+            marker="D",
+            ls="none",
+            markersize=9,
+            markerfacecolor=GRAPH_COLORS["parameter"],
+            markeredgecolor="black",
+            label="parameter",
+        ),
         Line2D([], [], color=GRAPH_COLORS["gradient"], ls="--", lw=1.8, label="gradient path"),
-        Line2D([], [], marker="x", ls="none", markersize=9, mew=2.5, color=GRAPH_COLORS["blocked"], label=blocked_label),
+        Line2D(
+            [],
+            [],
+            marker="x",
+            ls="none",
+            markersize=9,
+            mew=2.5,
+            color=GRAPH_COLORS["blocked"],
+            label=blocked_label,
+        ),
     ]
-    fig.legend(handles=handles, loc="lower center", ncol=ncol, frameon=False, fontsize=8.5, bbox_to_anchor=(0.5, -0.01))
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=8.5,
+        bbox_to_anchor=(0.5, -0.01),
+    )
     fig.get_layout_engine().set(rect=(0, bottom, 1, 1 - bottom))
 
-def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges=(), title=None,
-                           annotations=None):
+
+def plot_computation_graph(
+    ax, nodes, edges, *, gradient_edges=(), blocked_edges=(), title=None, annotations=None
+):
     """Draw a stochastic computation graph on ``ax``.
 
     Random nodes (sampled from a distribution) are circles, deterministic nodes
@@ -85,11 +147,15 @@ def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
     for parent, child in edge_set:
         for name in (parent, child):
             if name not in nodes:
-                raise ValueError(f"edge ({parent!r}, {child!r}) names the unknown node {name!r}; add it to nodes")
+                raise ValueError(
+                    f"edge ({parent!r}, {child!r}) names the unknown node {name!r}; add it to nodes"
+                )
     for group, group_name in ((gradient_edges, "gradient_edges"), (blocked_edges, "blocked_edges")):
         for edge in group:
             if tuple(edge) not in edge_set:
-                raise ValueError(f"{group_name} contains {tuple(edge)!r}, which is not in edges; add it to edges first")
+                raise ValueError(
+                    f"{group_name} contains {tuple(edge)!r}, which is not in edges; add it to edges first"
+                )
     annotations = annotations or {}
     with style():
         ax.set_aspect("equal")
@@ -99,23 +165,58 @@ def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
             ax.add_patch(_node_patch((x, y), kind))
             ax.text(x, y, label, ha="center", va="center", fontsize=12, zorder=4)
             if name in annotations:
-                ax.text(x, y - _NODE_SIZE * 1.45, annotations[name], ha="center", va="top", fontsize=8.5,
-                        color="#333333", zorder=4)
+                ax.text(
+                    x,
+                    y - _NODE_SIZE * 1.45,
+                    annotations[name],
+                    ha="center",
+                    va="top",
+                    fontsize=8.5,
+                    color="#333333",
+                    zorder=4,
+                )
         shrink = _NODE_SIZE * 1.25
         for parent, child in edges:
             p, q = nodes[parent][:2], nodes[child][:2]
             a, b, u = _shrunk_segment(p, q, shrink)
-            ax.add_patch(FancyArrowPatch(a, b, arrowstyle="-|>", mutation_scale=14, color=GRAPH_COLORS["edge"],
-                                         lw=1.4, zorder=2))
+            ax.add_patch(
+                FancyArrowPatch(
+                    a,
+                    b,
+                    arrowstyle="-|>",
+                    mutation_scale=14,
+                    color=GRAPH_COLORS["edge"],
+                    lw=1.4,
+                    zorder=2,
+                )
+            )
             if (parent, child) in set(map(tuple, blocked_edges)):
                 m = (a + b) / 2
-                ax.plot([m[0]], [m[1]], marker="x", markersize=14, mew=3, color=GRAPH_COLORS["blocked"], zorder=5)
+                ax.plot(
+                    [m[0]],
+                    [m[1]],
+                    marker="x",
+                    markersize=14,
+                    mew=3,
+                    color=GRAPH_COLORS["blocked"],
+                    zorder=5,
+                )
         for parent, child in gradient_edges:
             p, q = nodes[parent][:2], nodes[child][:2]
             a, b, u = _shrunk_segment(p, q, shrink)
             normal = np.array([-u[1], u[0]]) * 0.16
-            ax.add_patch(FancyArrowPatch(b + normal, a + normal, arrowstyle="-|>", mutation_scale=13,
-                                         color=GRAPH_COLORS["gradient"], lw=1.8, linestyle=(0, (4, 2)), zorder=2))
+            ax.add_patch(
+                FancyArrowPatch(
+                    b + normal,
+                    a + normal,
+                    arrowstyle="-|>",
+                    mutation_scale=13,
+                    color=GRAPH_COLORS["gradient"],
+                    lw=1.8,
+                    linestyle=(0, (4, 2)),
+                    zorder=2,
+                )
+            )
         xs = [v[0] for v in nodes.values()]
         ys = [v[1] for v in nodes.values()]
         ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
@@ -126,18 +227,24 @@ def plot_computation_graph(ax, nodes, edges, *, gradient_edges=(), blocked_edges
 
 
 _LOOP_PHASES = (
-    ("simulation phase", (
-        r"draw $\hat x^{(n)} \sim p(x; \theta_t)$",
-        r"(or run the simulator, the environment)",
-        r"evaluate the cost $f(\hat x^{(n)})$",
-        r"estimate $\bar\eta_t \approx \nabla_\theta\,\mathbb{E}_{p(x;\theta_t)}[f(x)]$",
-    )),
-    ("optimisation phase", (
-        r"update the parameters",
-        r"$\theta_{t+1} = \theta_t - \alpha_t\,\bar\eta_t$",
-        r"steps with $\sum_t \alpha_t = \infty$, $\sum_t \alpha_t^2 < \infty$",
-        r"(SGD, Adam, ...)",
-    )),
+    (
+        "simulation phase",
+        (
+            r"draw $\hat x^{(n)} \sim p(x; \theta_t)$",
+            r"(or run the simulator, the environment)",
+            r"evaluate the cost $f(\hat x^{(n)})$",
+            r"estimate $\bar\eta_t \approx \nabla_\theta\,\mathbb{E}_{p(x;\theta_t)}[f(x)]$",
+        ),
+    ),
+    (
+        "optimisation phase",
+        (
+            r"update the parameters",
+            r"$\theta_{t+1} = \theta_t - \alpha_t\,\bar\eta_t$",
+            r"steps with $\sum_t \alpha_t = \infty$, $\sum_t \alpha_t^2 < \infty$",
+            r"(SGD, Adam, ...)",
+        ),
+    ),
 )
 
 
@@ -166,22 +273,50 @@ def plot_optimisation_loop(*, width: float = 7.0, height: float = 2.9):
         ax.axis("off")
         ax.grid(False)
         for (title, lines), x0, color in zip(_LOOP_PHASES, (0.2, 5.8), colors):
-            ax.add_patch(FancyBboxPatch((x0, 0.55), 4.0, 2.9, boxstyle="round,pad=0.05,rounding_size=0.25",
-                                        facecolor=color, edgecolor="black", lw=1.4))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (x0, 0.55),
+                    4.0,
+                    2.9,
+                    boxstyle="round,pad=0.05,rounding_size=0.25",
+                    facecolor=color,
+                    edgecolor="black",
+                    lw=1.4,
+                )
+            )
             ax.text(x0 + 2.0, 3.1, title, ha="center", va="center", fontsize=11, fontweight="bold")
             for i, line in enumerate(lines):
                 ax.text(x0 + 2.0, 2.5 - 0.5 * i, line, ha="center", va="center", fontsize=8.5)
-        arrows = ((4.3, 3.0, 5.7, 3.0, r"gradient estimate $\bar\eta_t$", 3.3, -0.35),
-                  (5.7, 1.0, 4.3, 1.0, r"parameters $\theta_{t+1}$", 0.55, -0.35))
+        arrows = (
+            (4.3, 3.0, 5.7, 3.0, r"gradient estimate $\bar\eta_t$", 3.3, -0.35),
+            (5.7, 1.0, 4.3, 1.0, r"parameters $\theta_{t+1}$", 0.55, -0.35),
+        )
         for x_a, y_a, x_b, y_b, label, y_text, rad in arrows:
-            ax.add_patch(FancyArrowPatch((x_a, y_a), (x_b, y_b), connectionstyle=f"arc3,rad={rad}",
-                                         arrowstyle="-|>", mutation_scale=16, lw=1.8,
-                                         color=GRAPH_COLORS["gradient"]))
-            ax.text(5.0, y_text + (0.35 if y_a > 2 else -0.3), label, ha="center", va="center", fontsize=9)
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x_a, y_a),
+                    (x_b, y_b),
+                    connectionstyle=f"arc3,rad={rad}",
+                    arrowstyle="-|>",
+                    mutation_scale=16,
+                    lw=1.8,
+                    color=GRAPH_COLORS["gradient"],
+                )
+            )
+            ax.text(
+                5.0,
+                y_text + (0.35 if y_a > 2 else -0.3),
+                label,
+                ha="center",
+                va="center",
+                fontsize=9,
+            )
     return fig
 
 
-def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"):
+def plot_reparameterization_graph(
+    *, width: float = 7.0, height: float = 3.6, param_label: str = r"$\varphi$"
+):
     """Draw the stochastic computation graph before and after reparameterization.
 
     Left, the original form: the parameters :math:`\\varphi` give the mean and
@@ -215,7 +350,9 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
     }
     left_edges = [("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"), ("z", "f")]
     plot_computation_graph(
-        axes[0], left, left_edges,
+        axes[0],
+        left,
+        left_edges,
         gradient_edges=[("z", "f")],
         blocked_edges=[("mu", "z"), ("sigma", "z")],
         title="Original form",
@@ -230,9 +367,18 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
         "z": (3.2, 1.0, "deterministic", r"$z$"),
         "f": (4.8, 1.0, "deterministic", r"$f$"),
     }
-    right_edges = [("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"), ("eps", "z"), ("z", "f")]
+    right_edges = [
+        ("phi", "mu"),
+        ("phi", "sigma"),
+        ("mu", "z"),
+        ("sigma", "z"),
+        ("eps", "z"),
+        ("z", "f"),
+    ]
     plot_computation_graph(
-        axes[1], right, right_edges,
+        axes[1],
+        right,
+        right_edges,
         gradient_edges=[("z", "f"), ("mu", "z"), ("sigma", "z"), ("phi", "mu"), ("phi", "sigma")],
         title="Reparameterized form",
         annotations={"eps": r"$\epsilon\sim\mathcal{N}(0,1)$", "z": "", "f": r"$f(z)$"},
@@ -250,7 +396,9 @@ def plot_reparameterization_graph(*, width: float = 7.0, height: float = 3.6, pa
 _VAE_GRAPH_REPARAMETERIZED = {"pathwise": True, "score_function": False}
 
 
-def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8):
+def plot_vae_computation_graph(
+    *, estimator: str = "pathwise", width: float = 7.0, height: float = 3.8
+):
     """Draw the VAE's stochastic computation graph and where the encoder's gradient flows.
 
     Nodes: the data :math:`x`, the encoder parameters :math:`\\phi`, the encoder
@@ -285,15 +433,31 @@ def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.
         "logits": (4.8, 1.0, "deterministic", r"$\ell$"),
         "cost": (6.4, 1.0, "deterministic", r"$\mathcal{L}$"),
     }
-    edges = [("x", "mu"), ("x", "sigma"), ("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"),
-             ("z", "logits"), ("theta", "logits"), ("logits", "cost")]
+    edges = [
+        ("x", "mu"),
+        ("x", "sigma"),
+        ("phi", "mu"),
+        ("phi", "sigma"),
+        ("mu", "z"),
+        ("sigma", "z"),
+        ("z", "logits"),
+        ("theta", "logits"),
+        ("logits", "cost"),
+    ]
     annotations = {"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder"}
     if pathwise:
         nodes["eps"] = (3.2, -0.6, "random", r"$\epsilon$")
         edges.append(("eps", "z"))
         annotations["eps"] = r"$\mathcal{N}(0, I)$"
-        gradient = [("logits", "cost"), ("z", "logits"), ("theta", "logits"), ("mu", "z"), ("sigma", "z"),
-                    ("phi", "mu"), ("phi", "sigma")]
+        gradient = [
+            ("logits", "cost"),
+            ("z", "logits"),
+            ("theta", "logits"),
+            ("mu", "z"),
+            ("sigma", "z"),
+            ("phi", "mu"),
+            ("phi", "sigma"),
+        ]
         blocked = []
         title = r"pathwise: $z = \mu + \sigma\epsilon$, gradients reach $\phi$ through $z$"
     else:
@@ -302,12 +466,20 @@ def plot_vae_computation_graph(*, estimator: str = "pathwise", width: float = 7.
         annotations["z"] = r"$z \sim q_\phi(z \mid x)$"
         title = r"score function: $z$ is sampled, the path to $\phi$ is cut"
     fig, ax = figure(1, 1, width=width, height=height)
-    plot_computation_graph(ax, nodes, edges, gradient_edges=gradient, blocked_edges=blocked, title=title,
-                           annotations=annotations)
+    plot_computation_graph(
+        ax,
+        nodes,
+        edges,
+        gradient_edges=gradient,
+        blocked_edges=blocked,
+        title=title,
+        annotations=annotations,
+    )
     with style():
         ax.set_xlim(-0.9, 7.4)
         ax.set_ylim(-1.7, 3.4)
     return fig
+
 
 _NODES = {
     "x": (0.0, 1.9, "deterministic", r"$x$"),
@@ -319,8 +491,17 @@ _NODES = {
     "logits": (4.5, 1.0, "deterministic", r"$\ell$"),
     "cost": (6.0, 1.0, "deterministic", r"$\mathcal{L}$"),
 }
-_EDGES = [("x", "mu"), ("x", "sigma"), ("phi", "mu"), ("phi", "sigma"), ("mu", "z"), ("sigma", "z"),
-          ("z", "logits"), ("theta", "logits"), ("logits", "cost")]
+_EDGES = [
+    ("x", "mu"),
+    ("x", "sigma"),
+    ("phi", "mu"),
+    ("phi", "sigma"),
+    ("mu", "z"),
+    ("sigma", "z"),
+    ("z", "logits"),
+    ("theta", "logits"),
+    ("logits", "cost"),
+]
 _DECODER_PATH = [("logits", "cost"), ("theta", "logits")]
 
 
@@ -344,23 +525,47 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
     """
     fig, axes = figure(2, 1, width=width, height=height)
     plot_computation_graph(
-        axes[0], _NODES, _EDGES,
+        axes[0],
+        _NODES,
+        _EDGES,
         gradient_edges=[*_DECODER_PATH, ("z", "logits")],
         blocked_edges=[("mu", "z"), ("sigma", "z")],
         title=r"naive backpropagation: the gradient stops at the sample $z \sim q_\phi(z \mid x)$",
         annotations={"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder"},
     )
-    nodes = {**_NODES, "logq": (3.0, -0.9, "deterministic", r"$q$"),
-             "surrogate": (7.4, -0.9, "deterministic", r"$\mathcal{S}$")}
-    edges = [*_EDGES, ("mu", "logq"), ("sigma", "logq"), ("z", "logq"), ("logq", "surrogate"), ("cost", "surrogate")]
+    nodes = {
+        **_NODES,
+        "logq": (3.0, -0.9, "deterministic", r"$q$"),
+        "surrogate": (7.4, -0.9, "deterministic", r"$\mathcal{S}$"),
+    }
+    edges = [
+        *_EDGES,
+        ("mu", "logq"),
+        ("sigma", "logq"),
+        ("z", "logq"),
+        ("logq", "surrogate"),
+        ("cost", "surrogate"),
+    ]
     plot_computation_graph(
-        axes[1], nodes, edges,
-        gradient_edges=[*_DECODER_PATH, ("logq", "surrogate"), ("mu", "logq"), ("sigma", "logq"),
-                        ("phi", "mu"), ("phi", "sigma")],
+        axes[1],
+        nodes,
+        edges,
+        gradient_edges=[
+            *_DECODER_PATH,
+            ("logq", "surrogate"),
+            ("mu", "logq"),
+            ("sigma", "logq"),
+            ("phi", "mu"),
+            ("phi", "sigma"),
+        ],
         blocked_edges=[("mu", "z"), ("sigma", "z"), ("cost", "surrogate")],
         title=r"REINFORCE: the gradient reaches $\phi$ through $\log q_\phi(z \mid x)$",
-        annotations={"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder",
-                     "logq": r"$\log q_\phi(z \mid x)$", "surrogate": r"$(\mathcal{L} - b)\,\log q$"},
+        annotations={
+            "cost": r"$\log p_\theta(x \mid z)$",
+            "logits": "decoder",
+            "logq": r"$\log q_\phi(z \mid x)$",
+            "surrogate": r"$(\mathcal{L} - b)\,\log q$",
+        },
     )
     with style():
         for ax in axes:

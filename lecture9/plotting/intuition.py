@@ -21,8 +21,16 @@ from .common import ESTIMATOR_COLORS, figure, style
 __all__ = ["plot_reweight_vs_move"]
 
 
-def plot_reweight_vs_move(samples, f: Callable, *, loc: float, scale: float, shift: float,
-                          xlabel: str = "$x$", ylabel: str = "cost $f(x)$"):
+def plot_reweight_vs_move(
+    samples,
+    f: Callable,
+    *,
+    loc: float,
+    scale: float,
+    shift: float,
+    xlabel: str = "$x$",
+    ylabel: str = "cost $f(x)$",
+):
     """Two panels over the cost curve: samples reweighted (score function) and samples moved (pathwise).
 
     Left: each sample at :math:`(x_i, f(x_i))`, its marker area proportional to the
@@ -39,9 +47,12 @@ def plot_reweight_vs_move(samples, f: Callable, *, loc: float, scale: float, shi
         raise ValueError(f"samples must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
+
     def normal(m):
-        return torch.distributions.Normal(torch.tensor(float(m), dtype=torch.float64),
-                                          torch.tensor(float(scale), dtype=torch.float64))
+        return torch.distributions.Normal(
+            torch.tensor(float(m), dtype=torch.float64),
+            torch.tensor(float(scale), dtype=torch.float64),
+        )
 
     weights = torch.exp(normal(loc + shift).log_prob(x) - normal(loc).log_prob(x)).numpy()
     fx, fmoved = f(x).numpy(), f(x + shift).numpy()
@@ -49,30 +60,65 @@ def plot_reweight_vs_move(samples, f: Callable, *, loc: float, scale: float, shi
     grid = torch.linspace(lo, hi, 300, dtype=torch.float64)
     fgrid = f(grid).numpy()
     top = 1.15 * float(max(fgrid.max(), fx.max(), fmoved.max()))
-    density_height = 0.35 * top * math.sqrt(2 * math.pi) * scale         # peak of the drawn densities: 35 % of the panel
+    density_height = (
+        0.35 * top * math.sqrt(2 * math.pi) * scale
+    )  # peak of the drawn densities: 35 % of the panel
     sf_color, pw_color = ESTIMATOR_COLORS["score_function"], ESTIMATOR_COLORS["pathwise"]
     fig, axes = figure(1, 2, height=3.4, sharey=True)
     with style():
-        for ax, title in zip(axes, ("score function:\nthe samples stay, their weights change",
-                                    "pathwise:\nthe weights stay, the samples move")):
+        for ax, title in zip(
+            axes,
+            (
+                "score function:\nthe samples stay, their weights change",
+                "pathwise:\nthe weights stay, the samples move",
+            ),
+        ):
             ax.plot(grid.numpy(), fgrid, color="0.45", linewidth=1.4, label="cost $f$")
-            for m, style_, name in ((loc, "-", r"$p(x;\mu)$"), (loc + shift, "--", r"$p(x;\mu+\delta)$")):
-                ax.plot(grid.numpy(), density_height * normal(m).log_prob(grid).exp().numpy(), style_, color="0.7",
-                        linewidth=1.2, label=name)
+            for m, style_, name in (
+                (loc, "-", r"$p(x;\mu)$"),
+                (loc + shift, "--", r"$p(x;\mu+\delta)$"),
+            ):
+                ax.plot(
+                    grid.numpy(),
+                    density_height * normal(m).log_prob(grid).exp().numpy(),
+                    style_,
+                    color="0.7",
+                    linewidth=1.2,
+                    label=name,
+                )
             ax.set_title(title, fontsize=9)
             ax.set_xlabel(xlabel)
         ax = axes[0]
         up = weights >= 1
-        ax.scatter(x.numpy()[up], fx[up], s=60 * weights[up], color=sf_color, zorder=3, label=r"$w_i > 1$")
-        ax.scatter(x.numpy()[~up], fx[~up], s=60 * weights[~up], facecolors="white", edgecolors=sf_color, zorder=3,
-                   label=r"$w_i < 1$")
+        ax.scatter(
+            x.numpy()[up], fx[up], s=60 * weights[up], color=sf_color, zorder=3, label=r"$w_i > 1$"
+        )
+        ax.scatter(
+            x.numpy()[~up],
+            fx[~up],
+            s=60 * weights[~up],
+            facecolors="white",
+            edgecolors=sf_color,
+            zorder=3,
+            label=r"$w_i < 1$",
+        )
         ax.set_ylabel(ylabel)
         ax = axes[1]
-        ax.scatter(x.numpy(), fx, s=25, facecolors="white", edgecolors=pw_color, zorder=3, label=r"$x_i$")
-        ax.scatter(x.numpy() + shift, fmoved, s=25, color=pw_color, zorder=3, label=r"$x_i + \delta$")
+        ax.scatter(
+            x.numpy(), fx, s=25, facecolors="white", edgecolors=pw_color, zorder=3, label=r"$x_i$"
+        )
+        ax.scatter(
+            x.numpy() + shift, fmoved, s=25, color=pw_color, zorder=3, label=r"$x_i + \delta$"
+        )
         for x0, y0, y1 in zip(x.numpy(), fx, fmoved):
-            ax.annotate("", xy=(x0 + shift, y1), xytext=(x0, y0),
-                        arrowprops=dict(arrowstyle="->", color=pw_color, linewidth=0.9, shrinkA=3, shrinkB=3))
+            ax.annotate(
+                "",
+                xy=(x0 + shift, y1),
+                xytext=(x0, y0),
+                arrowprops=dict(
+                    arrowstyle="->", color=pw_color, linewidth=0.9, shrinkA=3, shrinkB=3
+                ),
+            )
         for ax in axes:
             ax.set_ylim(0.0, top)
             ax.legend(fontsize=7, loc="upper right")

@@ -47,10 +47,28 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
     estimate = 4.0 * inside.mean()
     with style():
         fig, ax = axes(ax, width=4.5, height=4.5)
-        ax.scatter(p[inside, 0], p[inside, 1], s=marker_size, color=MC_COLORS["inside"], label=f"inside ({inside.sum()})")
-        ax.scatter(p[~inside, 0], p[~inside, 1], s=marker_size, color=MC_COLORS["outside"], label=f"outside ({(~inside).sum()})")
+        ax.scatter(
+            p[inside, 0],
+            p[inside, 1],
+            s=marker_size,
+            color=MC_COLORS["inside"],
+            label=f"inside ({inside.sum()})",
+        )
+        ax.scatter(
+            p[~inside, 0],
+            p[~inside, 1],
+            s=marker_size,
+            color=MC_COLORS["outside"],
+            label=f"outside ({(~inside).sum()})",
+        )
         t = np.linspace(0.0, math.pi / 2, 200)
-        ax.plot(np.cos(t), np.sin(t), color="black", linewidth=1.5, label="quarter circle $x^2 + y^2 = 1$")
+        ax.plot(
+            np.cos(t),
+            np.sin(t),
+            color="black",
+            linewidth=1.5,
+            label="quarter circle $x^2 + y^2 = 1$",
+        )
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_aspect("equal")
@@ -61,10 +79,21 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
     return fig
 
 
-def plot_convergence(lines=None, markers=None, *, truth=None, standard_errors=None, ax=None,
-                     xlabel: str = "number of samples $n$", ylabel: str = "estimate", logy: bool = False,
-                     truth_label: str = "exact value", title: str | None = None, legend_loc: str = "best",
-                     colors=None):
+def plot_convergence(
+    lines=None,
+    markers=None,
+    *,
+    truth=None,
+    standard_errors=None,
+    ax=None,
+    xlabel: str = "number of samples $n$",
+    ylabel: str = "estimate",
+    logy: bool = False,
+    truth_label: str = "exact value",
+    title: str | None = None,
+    legend_loc: str = "best",
+    colors=None,
+):
     """Estimates or errors against the number of samples (log x axis), one series per method.
 
     An estimate converging to the exact value (``truth``, a dashed line, with
@@ -85,16 +114,43 @@ def plot_convergence(lines=None, markers=None, *, truth=None, standard_errors=No
         raise ValueError("pass lines and/or markers to plot, as {name: (x, y)}")
     with style():
         fig, ax = axes(ax)
-        draw_series(ax, lines, markers, colors=colors, standard_errors=standard_errors, line_marker="o")
+        draw_series(
+            ax, lines, markers, colors=colors, standard_errors=standard_errors, line_marker="o"
+        )
         if truth is not None:
-            ax.axhline(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=1.2, label=truth_label)
-        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=True, logy=logy, legend_loc=legend_loc)
+            ax.axhline(
+                float(truth),
+                color=MC_COLORS["truth"],
+                linestyle="--",
+                linewidth=1.2,
+                label=truth_label,
+            )
+        finish_axes(
+            ax,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=title,
+            logx=True,
+            logy=logy,
+            legend_loc=legend_loc,
+        )
     return fig
 
 
-def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean", ylabel: str = "estimate",
-                      xlabel: str = "number of samples $k$", color: str | None = None, num_se: float = 2.0,
-                      log_x: bool = True, max_points: int = 2000, title: str | None = None):
+def plot_running_mean(
+    values,
+    truth=None,
+    *,
+    ax=None,
+    label: str = "running mean",
+    ylabel: str = "estimate",
+    xlabel: str = "number of samples $k$",
+    color: str | None = None,
+    num_se: float = 2.0,
+    log_x: bool = True,
+    max_points: int = 2000,
+    title: str | None = None,
+):
     """Running mean of per-sample values with a band of plus/minus ``num_se`` standard errors.
 
     The running mean :math:`\\bar{f}_k` of i.i.d. values approaches the truth as
@@ -116,25 +172,52 @@ def plot_running_mean(values, truth=None, *, ax=None, label: str = "running mean
             means, se = (as_numpy(t) for t in running_mean(torch.as_tensor(as_numpy(v))))
             k = np.arange(1, len(means) + 1)
             if len(k) > max_points:
-                grid = np.geomspace(1, len(k), max_points) if log_x else np.linspace(1, len(k), max_points)
+                grid = (
+                    np.geomspace(1, len(k), max_points)
+                    if log_x
+                    else np.linspace(1, len(k), max_points)
+                )
                 keep = np.unique(np.round(grid).astype(int)) - 1
                 means, se, k = means[keep], se[keep], k[keep]
             if len(series) == 1:
                 c = color or MC_COLORS["estimate"]
             else:
                 c = series_color(name, i)
-            ax.fill_between(k[1:], (means - num_se * se)[1:], (means + num_se * se)[1:], color=c, alpha=0.2,
-                            linewidth=0, label=f"{display_name(name)} $\\pm {num_se:g}$ SE")
+            ax.fill_between(
+                k[1:],
+                (means - num_se * se)[1:],
+                (means + num_se * se)[1:],
+                color=c,
+                alpha=0.2,
+                linewidth=0,
+                label=f"{display_name(name)} $\\pm {num_se:g}$ SE",
+            )
             ax.plot(k, means, color=c, linewidth=1.5, label=display_name(name))
         if truth is not None:
-            ax.axhline(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=1.2, label="exact value")
+            ax.axhline(
+                float(truth),
+                color=MC_COLORS["truth"],
+                linestyle="--",
+                linewidth=1.2,
+                label="exact value",
+            )
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=log_x)
     return fig
 
 
-def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, labels=None,
-                             xlabel: str = "estimate", value_range=None, clip_quantile: float | None = None,
-                             title: str | None = None, legend_loc: str = "best"):
+def plot_estimator_histogram(
+    estimates,
+    truth=None,
+    *,
+    ax=None,
+    bins: int = 40,
+    labels=None,
+    xlabel: str = "estimate",
+    value_range=None,
+    clip_quantile: float | None = None,
+    title: str | None = None,
+    legend_loc: str = "best",
+):
     """Histogram(s) of repeated estimates: the estimator as a random variable.
 
     Shows unbiasedness (every histogram centred on the truth) and variance (their
@@ -148,7 +231,9 @@ def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, 
     Shapes:
         Each series: ``(num_estimates,)``.
     """
-    groups = {k: as_numpy(v).ravel() for k, v in named_series(estimates, labels or "estimates").items()}
+    groups = {
+        k: as_numpy(v).ravel() for k, v in named_series(estimates, labels or "estimates").items()
+    }
     pooled = np.concatenate(list(groups.values()))
     if pooled.size == 0:
         raise ValueError("estimates is empty; pass at least one estimate")
@@ -168,18 +253,39 @@ def plot_estimator_histogram(estimates, truth=None, *, ax=None, bins: int = 40, 
             outside = int((~inside).sum())
             note = f", {outside} outside the plot" if outside else ""
             c = series_color(name, i)
-            ax.hist(v[inside], bins=edges, weights=np.full(inside.sum(), bins / (len(v) * (hi - lo))),
-                    histtype="stepfilled", alpha=0.4, color=c, edgecolor=c, linewidth=1.2,
-                    label=f"{display_name(name)}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}")
+            ax.hist(
+                v[inside],
+                bins=edges,
+                weights=np.full(inside.sum(), bins / (len(v) * (hi - lo))),
+                histtype="stepfilled",
+                alpha=0.4,
+                color=c,
+                edgecolor=c,
+                linewidth=1.2,
+                label=f"{display_name(name)}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}",
+            )
         if truth is not None:
-            ax.axvline(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=1.5,
-                       label=f"exact value {float(truth):.4f}")
+            ax.axvline(
+                float(truth),
+                color=MC_COLORS["truth"],
+                linestyle="--",
+                linewidth=1.5,
+                label=f"exact value {float(truth):.4f}",
+            )
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
 
 
-def plot_loglog_error(sample_sizes, errors, *, ax=None, label: str = "RMSE", reference_slope: float = -0.5,
-                      ylabel: str = "root-mean-square error", color: str | None = None):
+def plot_loglog_error(
+    sample_sizes,
+    errors,
+    *,
+    ax=None,
+    label: str = "RMSE",
+    reference_slope: float = -0.5,
+    ylabel: str = "root-mean-square error",
+    color: str | None = None,
+):
     """Error against sample size on log-log axes, with a reference line of slope -1/2.
 
     The reference line passes through the first point; the legend gives the fitted slope.
@@ -190,19 +296,39 @@ def plot_loglog_error(sample_sizes, errors, *, ax=None, label: str = "RMSE", ref
     slope = loglog_slope(n, e)
     with style():
         fig, ax = axes(ax)
-        ax.loglog(n, e, "o-", color=color or MC_COLORS["estimate"], markersize=4,
-                  label=f"{label} (fitted slope {slope:.2f})")
+        ax.loglog(
+            n,
+            e,
+            "o-",
+            color=color or MC_COLORS["estimate"],
+            markersize=4,
+            label=f"{label} (fitted slope {slope:.2f})",
+        )
         if reference_slope is not None:
-            ax.loglog(n, e[0] * (n / n[0]) ** reference_slope, "--", color=MC_COLORS["reference"], linewidth=1.2,
-                      label=f"reference slope ${reference_slope:g}$")
+            ax.loglog(
+                n,
+                e[0] * (n / n[0]) ** reference_slope,
+                "--",
+                color=MC_COLORS["reference"],
+                linewidth=1.2,
+                label=f"reference slope ${reference_slope:g}$",
+            )
         ax.set_xlabel("number of samples $n$")
         ax.set_ylabel(ylabel)
         ax.legend()
     return fig
 
 
-def plot_integrand_and_proposals(x_grid, integrand, proposals: dict, *, ax=None, xlabel: str = "$x$",
-                                 integrand_label: str = "$|f(x)|$ (normalised)", log_y: bool = False):
+def plot_integrand_and_proposals(
+    x_grid,
+    integrand,
+    proposals: dict,
+    *,
+    ax=None,
+    xlabel: str = "$x$",
+    integrand_label: str = "$|f(x)|$ (normalised)",
+    log_y: bool = False,
+):
     """The integrand's shape against candidate proposal densities.
 
     A good proposal puts its mass where :math:`|f|` is large, and has tails at

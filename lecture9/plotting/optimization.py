@@ -26,9 +26,18 @@ from .common import (
 __all__ = ["plot_trajectory", "plot_learning_curves"]
 
 
-def plot_trajectory(iterates, optimum=None, *, ax=None, label: str = "iterate", xlabel: str = "iteration $t$",
-                    ylabel: str = r"parameter $\theta_t$", title: str | None = None, logy: bool = False,
-                    legend_loc: str = "best"):
+def plot_trajectory(
+    iterates,
+    optimum=None,
+    *,
+    ax=None,
+    label: str = "iterate",
+    xlabel: str = "iteration $t$",
+    ylabel: str = r"parameter $\theta_t$",
+    title: str | None = None,
+    logy: bool = False,
+    legend_loc: str = "best",
+):
     """Parameter values along stochastic-gradient runs, with the optimum.
 
     The stochastic optimisation loop of Mohamed et al. (2020), Sec. 2.2, Fig. 1.
@@ -49,16 +58,28 @@ def plot_trajectory(iterates, optimum=None, *, ax=None, label: str = "iterate", 
             t = as_numpy(run)
             t = t.reshape(len(t), -1)
             if opt is not None and opt.size not in (1, t.shape[1]):
-                raise ValueError(f"optimum has {opt.size} values; pass one, or one per coordinate ({t.shape[1]})")
+                raise ValueError(
+                    f"optimum has {opt.size} values; pass one, or one per coordinate ({t.shape[1]})"
+                )
             for j in range(t.shape[1]):
                 c = color(name, index)
                 index += 1
-                ax.plot(np.arange(len(t)), t[:, j], color=c, lw=1.4,
-                        label=display_name(name) if t.shape[1] == 1 else f"{display_name(name)} [{j}]")
+                ax.plot(
+                    np.arange(len(t)),
+                    t[:, j],
+                    color=c,
+                    lw=1.4,
+                    label=display_name(name) if t.shape[1] == 1 else f"{display_name(name)} [{j}]",
+                )
         if opt is not None:
             for j, value in enumerate(opt):
-                ax.axhline(float(value), color=ESTIMATOR_COLORS["exact"], ls="--", lw=1.0,
-                           label=f"optimum {value:.3g}" if opt.size == 1 else f"optimum [{j}] {value:.3g}")
+                ax.axhline(
+                    float(value),
+                    color=ESTIMATOR_COLORS["exact"],
+                    ls="--",
+                    lw=1.0,
+                    label=f"optimum {value:.3g}" if opt.size == 1 else f"optimum [{j}] {value:.3g}",
+                )
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logy=logy, legend_loc=legend_loc)
     return fig
 
@@ -100,7 +121,9 @@ def plot_learning_curves(
         needed = [key, "epoch"] + (["time"] if time_axis else [])
         missing = [k for k in needed if isinstance(value, Mapping) and k not in value]
         if missing:
-            raise ValueError(f"the history of {name!r} has no {missing}; pass histories of lecture9.training.train")
+            raise ValueError(
+                f"the history of {name!r} has no {missing}; pass histories of lecture9.training.train"
+            )
     bands = bands or {}
     if ax is None:
         fig, panels = figure(1, 2 if time_axis else 1, width=width, height=3.0)
@@ -118,15 +141,28 @@ def plot_learning_curves(
             panels[0].plot(x, y, color=c, label=display_name(name))
             if name in bands:
                 lo, hi = bands[name]
-                panels[0].fill_between(x, as_numpy(lo), as_numpy(hi), color=c, alpha=0.2, linewidth=0)
+                panels[0].fill_between(
+                    x, as_numpy(lo), as_numpy(hi), color=c, alpha=0.2, linewidth=0
+                )
             if time_axis:
                 panels[1].plot(as_numpy(value["time"]), y, color=c, label=display_name(name))
         for panel, panel_xlabel in zip(panels, (xlabel, "training time (s)")):
             if reference is not None:
-                panel.axhline(reference, color=ESTIMATOR_COLORS["exact"], linestyle="--", linewidth=1.2,
-                              label=reference_label)
+                panel.axhline(
+                    reference,
+                    color=ESTIMATOR_COLORS["exact"],
+                    linestyle="--",
+                    linewidth=1.2,
+                    label=reference_label,
+                )
             if ylim is not None:
                 panel.set_ylim(*ylim)
-            finish_axes(panel, xlabel=panel_xlabel, ylabel=ylabel, title=title if panel is panels[0] else None,
-                        logy=logy, legend_loc="best" if legend and panel is panels[0] else None)
+            finish_axes(
+                panel,
+                xlabel=panel_xlabel,
+                ylabel=ylabel,
+                title=title if panel is panels[0] else None,
+                logy=logy,
+                legend_loc="best" if legend and panel is panels[0] else None,
+            )
     return fig

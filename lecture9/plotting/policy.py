@@ -41,7 +41,12 @@ POLICY_GRADIENT_COLORS = {
     "exact": ESTIMATOR_COLORS["exact"],
 }
 
-_ARROWS = {0: (-1, 0), 1: (0, -1), 2: (1, 0), 3: (0, 1)}  # FrozenLake: left, down, right, up (x, y up)
+_ARROWS = {
+    0: (-1, 0),
+    1: (0, -1),
+    2: (1, 0),
+    3: (0, 1),
+}  # FrozenLake: left, down, right, up (x, y up)
 
 
 def _color(name: str, index: int) -> str:
@@ -53,8 +58,9 @@ def _color(name: str, index: int) -> str:
     return plt.rcParams["axes.prop_cycle"].by_key()["color"][index % 10]
 
 
-def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, num_se: float = 2.0,
-                            title: str | None = None):
+def plot_gradient_agreement(
+    exact, estimates: Mapping[str, tuple], *, ax=None, num_se: float = 2.0, title: str | None = None
+):
     r"""Each entry of Monte Carlo gradient estimates against the exact gradient, with error bars.
 
     Points of an unbiased estimator scatter around the diagonal within their error bars;
@@ -77,19 +83,56 @@ def plot_gradient_agreement(exact, estimates: Mapping[str, tuple], *, ax=None, n
         for i, (name, values) in enumerate(estimates.items()):
             mean, se = as_numpy(values[0]).ravel(), as_numpy(values[1]).ravel()
             color = _color(name, i)
-            ax.errorbar(x, mean, yerr=num_se * se, fmt="o", ms=4, color=color, capsize=2, label=f"{name} (±{num_se:g} SE)")
+            ax.errorbar(
+                x,
+                mean,
+                yerr=num_se * se,
+                fmt="o",
+                ms=4,
+                color=color,
+                capsize=2,
+                label=f"{name} (±{num_se:g} SE)",
+            )
             if len(values) > 2:
-                ax.plot(x, as_numpy(values[2]).ravel(), "s", mfc="none", ms=8, color=color, label=f"{name}: its exact expectation")
+                ax.plot(
+                    x,
+                    as_numpy(values[2]).ravel(),
+                    "s",
+                    mfc="none",
+                    ms=8,
+                    color=color,
+                    label=f"{name}: its exact expectation",
+                )
             lo, hi = min(lo, (mean - num_se * se).min()), max(hi, (mean + num_se * se).max())
         pad = 0.05 * (hi - lo)
-        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=POLICY_GRADIENT_COLORS["exact"], lw=1, label="estimate = exact gradient")
-        finish_axes(ax, xlabel=r"exact $\partial J / \partial \theta_{s,a}$", ylabel="Monte Carlo estimate", title=title,
-                    legend_loc="upper left")
+        ax.plot(
+            [lo - pad, hi + pad],
+            [lo - pad, hi + pad],
+            color=POLICY_GRADIENT_COLORS["exact"],
+            lw=1,
+            label="estimate = exact gradient",
+        )
+        finish_axes(
+            ax,
+            xlabel=r"exact $\partial J / \partial \theta_{s,a}$",
+            ylabel="Monte Carlo estimate",
+            title=title,
+            legend_loc="upper left",
+        )
     return fig
 
 
-def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: str, exact: Mapping[str, Sequence] | None = None,
-                             signal=None, ax=None, logy: bool = True, title: str | None = None):
+def plot_estimator_variances(
+    x,
+    variances: Mapping[str, Sequence],
+    *,
+    xlabel: str,
+    exact: Mapping[str, Sequence] | None = None,
+    signal=None,
+    ax=None,
+    logy: bool = True,
+    title: str | None = None,
+):
     r"""Total variance :math:`\mathbb{E}\lVert \hat\eta - \nabla J \rVert^2` of one-episode estimates, per estimator.
 
     Measured values as markers, exact ones (by enumeration) as lines of the same colour.
@@ -117,9 +160,21 @@ def plot_estimator_variances(x, variances: Mapping[str, Sequence], *, xlabel: st
         if exact is not None:
             ax.plot([], [], "o", color="#777777", label="markers: measured, lines: exact")
         if signal is not None:
-            ax.plot(xs, as_numpy(signal), "--", color=POLICY_GRADIENT_COLORS["exact"], label=r"$\|\nabla J\|^2$ (exact)")
-        finish_axes(ax, xlabel=xlabel, ylabel="total variance, one episode", logy=logy, title=title,
-                    legend_loc="lower right")
+            ax.plot(
+                xs,
+                as_numpy(signal),
+                "--",
+                color=POLICY_GRADIENT_COLORS["exact"],
+                label=r"$\|\nabla J\|^2$ (exact)",
+            )
+        finish_axes(
+            ax,
+            xlabel=xlabel,
+            ylabel="total variance, one episode",
+            logy=logy,
+            title=title,
+            legend_loc="lower right",
+        )
     return fig
 
 
@@ -141,22 +196,42 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
     with style():
         fig, ax = axes(ax, width=3.6, height=3.6)
         if values is not None:
-            image = ax.imshow(as_numpy(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper")
+            image = ax.imshow(
+                as_numpy(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper"
+            )
             fig.colorbar(image, ax=ax, shrink=0.8)
         else:
             ax.imshow(np.zeros((rows, cols)), cmap="Greys", vmin=0, vmax=1, origin="upper")
-        probs = None if logits is None else torch.softmax(torch.as_tensor(logits).double(), -1).numpy()
+        probs = (
+            None if logits is None else torch.softmax(torch.as_tensor(logits).double(), -1).numpy()
+        )
         for r in range(rows):
             for c in range(cols):
                 letter = grid[r, c]
                 if letter in "SHG":
-                    ax.text(c, r, letter, ha="center", va="center", fontsize=12, weight="bold",
-                            color="#D55E00" if letter == "H" else "#000000")
+                    ax.text(
+                        c,
+                        r,
+                        letter,
+                        ha="center",
+                        va="center",
+                        fontsize=12,
+                        weight="bold",
+                        color="#D55E00" if letter == "H" else "#000000",
+                    )
                 if probs is not None and letter not in "HG":
                     for a, (dx, dy) in _ARROWS.items():
                         p = probs[r * cols + c, a]
-                        ax.arrow(c, r, 0.42 * p * dx, -0.42 * p * dy, width=0.02, head_width=0.1 * (p > 0.05),
-                                 length_includes_head=True, color="#333333")
+                        ax.arrow(
+                            c,
+                            r,
+                            0.42 * p * dx,
+                            -0.42 * p * dy,
+                            width=0.02,
+                            head_width=0.1 * (p > 0.05),
+                            length_includes_head=True,
+                            color="#333333",
+                        )
         ax.set_xticks(range(cols))
         ax.set_yticks(range(rows))
         ax.grid(False)
@@ -167,8 +242,13 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
     return fig
 
 
-def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean: float | None = None, ax=None,
-                              title: str | None = None):
+def plot_return_distributions(
+    returns: Mapping[str, torch.Tensor],
+    *,
+    exact_mean: float | None = None,
+    ax=None,
+    title: str | None = None,
+):
     """Empirical CDFs of episode returns from several samplers, with the exact mean return.
 
     Two samplers of the same process give CDFs that lie on top of each other.
@@ -185,17 +265,42 @@ def plot_return_distributions(returns: Mapping[str, torch.Tensor], *, exact_mean
         for i, (name, values) in enumerate(returns.items()):
             v = np.sort(as_numpy(values))
             mean, se = v.mean(), v.std(ddof=1) / np.sqrt(len(v))
-            ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", ls=styles[i % 4], color=_color(name, i),
-                    label=f"{name}: mean {mean:.4f} ± {se:.4f}")
+            ax.step(
+                v,
+                np.arange(1, len(v) + 1) / len(v),
+                where="post",
+                ls=styles[i % 4],
+                color=_color(name, i),
+                label=f"{name}: mean {mean:.4f} ± {se:.4f}",
+            )
         if exact_mean is not None:
-            ax.axvline(exact_mean, color=POLICY_GRADIENT_COLORS["exact"], lw=1, label=f"exact mean {exact_mean:.4f}")
-        finish_axes(ax, xlabel="discounted return of an episode", ylabel="fraction of episodes ≤ return", title=title,
-                    legend_loc="lower right")
+            ax.axvline(
+                exact_mean,
+                color=POLICY_GRADIENT_COLORS["exact"],
+                lw=1,
+                label=f"exact mean {exact_mean:.4f}",
+            )
+        finish_axes(
+            ax,
+            xlabel="discounted return of an episode",
+            ylabel="fraction of episodes ≤ return",
+            title=title,
+            legend_loc="lower right",
+        )
     return fig
 
 
-def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=None, optimum: float | None = None,
-                         ax=None, logx: bool = False, title: str | None = None, legend_loc: str = "center right"):
+def plot_policy_training(
+    episodes,
+    curves: Mapping[str, torch.Tensor],
+    *,
+    exact=None,
+    optimum: float | None = None,
+    ax=None,
+    logx: bool = False,
+    title: str | None = None,
+    legend_loc: str = "center right",
+):
     r"""Training curves: the exact return :math:`J(\theta)` against the episodes used, mean and range over seeds.
 
     Args:
@@ -215,28 +320,56 @@ def plot_policy_training(episodes, curves: Mapping[str, torch.Tensor], *, exact=
         for i, (name, runs) in enumerate(curves.items()):
             runs = as_numpy(runs)
             color = _color(name, i)
-            ax.plot(xs, runs.mean(0), color=color, label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)")
+            ax.plot(
+                xs,
+                runs.mean(0),
+                color=color,
+                label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)",
+            )
             ax.fill_between(xs, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
         if exact is not None:
-            ax.plot(xs, as_numpy(exact), color=POLICY_GRADIENT_COLORS["exact gradient"], ls="--",
-                    label="exact gradient ascent (same iterations)")
+            ax.plot(
+                xs,
+                as_numpy(exact),
+                color=POLICY_GRADIENT_COLORS["exact gradient"],
+                ls="--",
+                label="exact gradient ascent (same iterations)",
+            )
         if optimum is not None:
-            ax.axhline(optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}")
-        finish_axes(ax, xlabel="episodes used", ylabel=r"exact return $J(\theta)$", logx=logx, title=title,
-                    legend_loc=legend_loc)
+            ax.axhline(
+                optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}"
+            )
+        finish_axes(
+            ax,
+            xlabel="episodes used",
+            ylabel=r"exact return $J(\theta)$",
+            logx=logx,
+            title=title,
+            legend_loc=legend_loc,
+        )
     return fig
 
 
 def _check_series(series, name: str, length: int) -> None:
     if not isinstance(series, Mapping) or not series:
-        raise TypeError(f"{name} must be a non-empty mapping {{label: values}}, got {type(series).__name__}")
+        raise TypeError(
+            f"{name} must be a non-empty mapping {{label: values}}, got {type(series).__name__}"
+        )
     for label, values in series.items():
         if as_numpy(values).shape[-1] != length:
-            raise ValueError(f"{name}[{label!r}] has {as_numpy(values).shape[-1]} values, expected {length}")
+            raise ValueError(
+                f"{name}[{label!r}] has {as_numpy(values).shape[-1]} values, expected {length}"
+            )
 
 
-def plot_gae_tradeoff(lams, bias: Mapping[str, Sequence], variance: Mapping[str, Sequence], *,
-                      noise: Mapping[str, Sequence] | None = None, title: str | None = None):
+def plot_gae_tradeoff(
+    lams,
+    bias: Mapping[str, Sequence],
+    variance: Mapping[str, Sequence],
+    *,
+    noise: Mapping[str, Sequence] | None = None,
+    title: str | None = None,
+):
     r"""Bias and variance of the GAE policy gradient against :math:`\lambda`, one line per value function.
 
     Args:
@@ -255,20 +388,44 @@ def plot_gae_tradeoff(lams, bias: Mapping[str, Sequence], variance: Mapping[str,
         for i, (name, values) in enumerate(bias.items()):
             left.plot(xs, as_numpy(values), "o-", ms=4, color=_color(name, i), label=name)
             if noise is not None and name in noise:
-                left.plot(xs, as_numpy(noise[name]), "--", lw=1, color=_color(name, i), label=f"{name}: noise level")
+                left.plot(
+                    xs,
+                    as_numpy(noise[name]),
+                    "--",
+                    lw=1,
+                    color=_color(name, i),
+                    label=f"{name}: noise level",
+                )
         for i, (name, values) in enumerate(variance.items()):
             right.plot(xs, as_numpy(values), "o-", ms=4, color=_color(name, i), label=name)
-        finish_axes(left, xlabel=r"$\lambda$", ylabel=r"$\|$bias$\| \,/\, \|\nabla J\|$", title="bias",
-                    legend_loc="upper right")
-        finish_axes(right, xlabel=r"$\lambda$", ylabel="total variance, one episode", title="variance", logy=True,
-                    legend_loc="upper left")
+        finish_axes(
+            left,
+            xlabel=r"$\lambda$",
+            ylabel=r"$\|$bias$\| \,/\, \|\nabla J\|$",
+            title="bias",
+            legend_loc="upper right",
+        )
+        finish_axes(
+            right,
+            xlabel=r"$\lambda$",
+            ylabel="total variance, one episode",
+            title="variance",
+            logy=True,
+            legend_loc="upper left",
+        )
         if title:
             fig.suptitle(title)
     return fig
 
 
-def plot_learning_curves(curves: Mapping[str, torch.Tensor], *, target: float | None = None, ax=None,
-                         xlabel: str = "batch", title: str | None = None):
+def plot_learning_curves(
+    curves: Mapping[str, torch.Tensor],
+    *,
+    target: float | None = None,
+    ax=None,
+    xlabel: str = "batch",
+    title: str | None = None,
+):
     """Mean return per batch against the batch, mean (line) and range (band) over seeds.
 
     Args:
@@ -279,19 +436,33 @@ def plot_learning_curves(curves: Mapping[str, torch.Tensor], *, target: float | 
         title: panel title.
     """
     if not isinstance(curves, Mapping) or not curves:
-        raise TypeError(f"curves must be a non-empty mapping {{name: (seeds, batches) returns}}, got {type(curves).__name__}")
+        raise TypeError(
+            f"curves must be a non-empty mapping {{name: (seeds, batches) returns}}, got {type(curves).__name__}"
+        )
     with style():
         fig, ax = axes(ax, height=3.2)
         for i, (name, runs) in enumerate(curves.items()):
             runs = as_numpy(runs)
             if runs.ndim != 2:
-                raise ValueError(f"curves[{name!r}] must have shape (num_seeds, num_batches), got {runs.shape}")
+                raise ValueError(
+                    f"curves[{name!r}] must have shape (num_seeds, num_batches), got {runs.shape}"
+                )
             xs = np.arange(1, runs.shape[1] + 1)
             color = _color(name, i)
-            ax.plot(xs, runs.mean(0), color=color, label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)")
+            ax.plot(
+                xs,
+                runs.mean(0),
+                color=color,
+                label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)",
+            )
             ax.fill_between(xs, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
         if target is not None:
             ax.axhline(target, color="#777777", ls=":", lw=1, label=f"return {target:g}")
-        finish_axes(ax, xlabel=xlabel, ylabel="mean return of the batch", title=title,
-                    legend_loc="lower right")
+        finish_axes(
+            ax,
+            xlabel=xlabel,
+            ylabel="mean return of the batch",
+            title=title,
+            legend_loc="lower right",
+        )
     return fig

@@ -22,16 +22,26 @@ __all__ = ["plot_learning_curve_bands", "plot_values_by_seed"]
 
 
 def _replicate_style(label: str, index: int = 0) -> dict:
-    """Colour and line style of a setting label such as ``"score function + baseline, S=2"``.
-    """
+    """Colour and line style of a setting label such as ``"score function + baseline, S=2"``."""
     name = label.split(",")[0].strip().replace(" + baseline", "_baseline").replace(" ", "_")
     compact = label.replace(" ", "")
-    return {"color": color(name, index), "linestyle": "--" if "S=1" in compact and "S=10" not in compact else "-"}
+    return {
+        "color": color(name, index),
+        "linestyle": "--" if "S=1" in compact and "S=10" not in compact else "-",
+    }
 
 
-def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str = "test ELBO (nats)",
-                              xlabel: str = "epoch", ylim=None, width: float = 7.0, height: float = 3.4,
-                              styles: Mapping[str, Mapping] | None = None, legend_loc: str = "lower right"):
+def plot_learning_curve_bands(
+    summaries: Mapping[str, Mapping],
+    *,
+    ylabel: str = "test ELBO (nats)",
+    xlabel: str = "epoch",
+    ylim=None,
+    width: float = 7.0,
+    height: float = 3.4,
+    styles: Mapping[str, Mapping] | None = None,
+    legend_loc: str = "lower right",
+):
     """Mean over seeds (line) and range over seeds (band) of each setting, against epochs.
 
     Raises:
@@ -47,7 +57,9 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
         for i, (label, summary) in enumerate(summaries.items()):
             line = dict((styles or {}).get(label, _replicate_style(label, i)))
             epoch = np.asarray(summary["epoch"], dtype=float)
-            ax.fill_between(epoch, summary["min"], summary["max"], color=line["color"], alpha=0.2, lw=0)
+            ax.fill_between(
+                epoch, summary["min"], summary["max"], color=line["color"], alpha=0.2, lw=0
+            )
             ax.plot(epoch, summary["mean"], label=label, **line)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -57,8 +69,15 @@ def plot_learning_curve_bands(summaries: Mapping[str, Mapping], *, ylabel: str =
     return fig
 
 
-def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool = True, width: float = 7.0,
-                        height: float = 3.2, styles: Mapping[str, Mapping] | None = None):
+def plot_values_by_seed(
+    values: Mapping[str, object],
+    *,
+    ylabel: str,
+    logy: bool = True,
+    width: float = 7.0,
+    height: float = 3.2,
+    styles: Mapping[str, Mapping] | None = None,
+):
     """One column per setting: every seed's value as a dot and their mean as a short line, log scale by default.
 
     Raises:
@@ -78,10 +97,25 @@ def plot_values_by_seed(values: Mapping[str, object], *, ylabel: str, logy: bool
             color = dict((styles or {}).get(label, _replicate_style(label, i)))["color"]
             mean = a.mean()
             ax.hlines(mean, i - 0.3, i + 0.3, color=color, lw=2.5)
-            ax.plot(np.full(len(a), i) + np.linspace(-0.12, 0.12, len(a)), a, "o", color=color, markersize=5)
-            ax.annotate(f"{mean:.3g}", (i, a.max()), textcoords="offset points", xytext=(0, 4), ha="center",
-                        fontsize=8.5)
-        ax.set_xticks(range(len(arrays)), [label.replace(", ", "\n").replace(" + ", "\n+ ") for label in arrays])
+            ax.plot(
+                np.full(len(a), i) + np.linspace(-0.12, 0.12, len(a)),
+                a,
+                "o",
+                color=color,
+                markersize=5,
+            )
+            ax.annotate(
+                f"{mean:.3g}",
+                (i, a.max()),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=8.5,
+            )
+        ax.set_xticks(
+            range(len(arrays)),
+            [label.replace(", ", "\n").replace(" + ", "\n+ ") for label in arrays],
+        )
         if logy:
             ax.set_yscale("log")
             lo, hi = min(a.min() for a in arrays.values()), max(a.max() for a in arrays.values())

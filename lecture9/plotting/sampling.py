@@ -14,10 +14,22 @@ from .common import MC_COLORS, as_numpy, axes, dtype_of, finish_axes, style
 __all__ = ["plot_density_comparison", "plot_rejection_envelope"]
 
 
-def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, weights=None, ax=None, bins: int = 60,
-                            sample_label: str = "samples", density_label: str = "target density $p(x)$",
-                            envelope_label: str = "envelope $M q(x)$", xlabel: str = "$x$",
-                            title: str | None = None, legend_loc: str = "best"):
+def plot_density_comparison(
+    samples,
+    density,
+    *,
+    x_grid=None,
+    envelope=None,
+    weights=None,
+    ax=None,
+    bins: int = 60,
+    sample_label: str = "samples",
+    density_label: str = "target density $p(x)$",
+    envelope_label: str = "envelope $M q(x)$",
+    xlabel: str = "$x$",
+    title: str | None = None,
+    legend_loc: str = "best",
+):
     """Normalised histogram of samples against the density they should follow.
 
     Checks a sampler by eye: inverse CDF, rejection and importance sampling, the
@@ -49,7 +61,9 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
 
     curve = as_numpy(density).ravel() if as_values else evaluate(density)
     if curve.shape != (x_grid.numel(),):
-        raise ValueError(f"x_grid and density must have the same length, got {x_grid.numel()} and {curve.size}")
+        raise ValueError(
+            f"x_grid and density must have the same length, got {x_grid.numel()} and {curve.size}"
+        )
     xg = as_numpy(x_grid)
     with style():
         fig, ax = axes(ax)
@@ -57,17 +71,39 @@ def plot_density_comparison(samples, density, *, x_grid=None, envelope=None, wei
         w = w / w.sum()
         mask = (s >= xg.min()) & (s <= xg.max())
         bar_weights = w[mask] / ((xg.max() - xg.min()) / bins)
-        ax.hist(s[mask], bins=np.linspace(xg.min(), xg.max(), bins + 1), weights=bar_weights,
-                color=MC_COLORS["histogram"], alpha=0.7, label=f"{sample_label} ($n = {len(s)}$)")
+        ax.hist(
+            s[mask],
+            bins=np.linspace(xg.min(), xg.max(), bins + 1),
+            weights=bar_weights,
+            color=MC_COLORS["histogram"],
+            alpha=0.7,
+            label=f"{sample_label} ($n = {len(s)}$)",
+        )
         ax.plot(xg, curve, color=MC_COLORS["target"], linewidth=1.8, label=density_label)
         if envelope is not None:
-            ax.plot(xg, evaluate(envelope), "--", color=MC_COLORS["envelope"], linewidth=1.5, label=envelope_label)
+            ax.plot(
+                xg,
+                evaluate(envelope),
+                "--",
+                color=MC_COLORS["envelope"],
+                linewidth=1.5,
+                label=envelope_label,
+            )
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
 
 
-def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_pdf, *, x_grid=None, ax=None,
-                            xlabel: str = "$x$"):
+def plot_rejection_envelope(
+    proposals,
+    heights,
+    accepted,
+    target_pdf,
+    envelope_pdf,
+    *,
+    x_grid=None,
+    ax=None,
+    xlabel: str = "$x$",
+):
     """The geometry of rejection sampling: proposals lifted to uniform heights under the envelope.
 
     A proposal :math:`x \\sim q` with height :math:`h = u M q(x)`, :math:`u \\sim U(0, 1)`, is
@@ -82,10 +118,24 @@ def plot_rejection_envelope(proposals, heights, accepted, target_pdf, envelope_p
     with style():
         fig, ax = axes(ax)
         ax.scatter(x[acc], h[acc], s=6, color=MC_COLORS["inside"], label=f"accepted ({acc.sum()})")
-        ax.scatter(x[~acc], h[~acc], s=6, color=MC_COLORS["outside"], label=f"rejected ({(~acc).sum()})")
-        ax.plot(as_numpy(xg), as_numpy(target_pdf(xg)), color=MC_COLORS["target"], linewidth=2, label="target $p(x)$")
-        ax.plot(as_numpy(xg), as_numpy(envelope_pdf(xg)), "--", color=MC_COLORS["envelope"], linewidth=1.8,
-                label="envelope $M q(x)$")
+        ax.scatter(
+            x[~acc], h[~acc], s=6, color=MC_COLORS["outside"], label=f"rejected ({(~acc).sum()})"
+        )
+        ax.plot(
+            as_numpy(xg),
+            as_numpy(target_pdf(xg)),
+            color=MC_COLORS["target"],
+            linewidth=2,
+            label="target $p(x)$",
+        )
+        ax.plot(
+            as_numpy(xg),
+            as_numpy(envelope_pdf(xg)),
+            "--",
+            color=MC_COLORS["envelope"],
+            linewidth=1.8,
+            label="envelope $M q(x)$",
+        )
         ax.set_xlim(float(xg.min()), float(xg.max()))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("density / height $u \\, M q(x)$")

@@ -16,8 +16,14 @@ __all__ = ["plot_sgd_runs"]
 _CYCLE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
 
 
-def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None, ylabel: str = r"$\theta_t$",
-                  quantiles: tuple[float, float] = (0.1, 0.9)):
+def plot_sgd_runs(
+    trajectories: Mapping[str, object],
+    optimum: float,
+    *,
+    ax=None,
+    ylabel: str = r"$\theta_t$",
+    quantiles: tuple[float, float] = (0.1, 0.9),
+):
     """Iterates of independent SGD runs: the first run as a line, the runs' quantile band shaded.
 
     Raises:
@@ -32,14 +38,29 @@ def plot_sgd_runs(trajectories: Mapping[str, object], optimum: float, *, ax=None
         for i, (label, trajectory) in enumerate(trajectories.items()):
             t = as_numpy(trajectory)
             if t.ndim != 2:
-                raise ValueError(f"trajectories[{label!r}] must have shape (num_steps + 1, num_runs), got {t.shape}")
+                raise ValueError(
+                    f"trajectories[{label!r}] must have shape (num_steps + 1, num_runs), got {t.shape}"
+                )
             steps = np.arange(t.shape[0])
             color = _CYCLE[i % len(_CYCLE)]
             lo, hi = np.quantile(t, [lo_q, hi_q], axis=1)
-            ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0,
-                            label=f"{label}: {lo_q:.0%}-{hi_q:.0%} of {t.shape[1]} runs")
+            ax.fill_between(
+                steps,
+                lo,
+                hi,
+                color=color,
+                alpha=0.2,
+                linewidth=0,
+                label=f"{label}: {lo_q:.0%}-{hi_q:.0%} of {t.shape[1]} runs",
+            )
             ax.plot(steps, t[:, 0], color=color, linewidth=1.2, label=f"{label}: one run")
-        ax.axhline(float(optimum), color="black", linestyle="--", linewidth=1.0, label=r"minimiser $\theta^\star$")
+        ax.axhline(
+            float(optimum),
+            color="black",
+            linestyle="--",
+            linewidth=1.0,
+            label=r"minimiser $\theta^\star$",
+        )
         ax.set_xlabel("step $t$")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8, loc="lower right")

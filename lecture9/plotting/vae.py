@@ -32,9 +32,10 @@ def _tile(images: np.ndarray, nrows: int, ncols: int, image_shape, pad: int = 1)
     canvas = np.ones((nrows * (h + pad) + pad, ncols * (w + pad) + pad))
     for k, img in enumerate(images[: nrows * ncols]):
         r, c = divmod(k, ncols)
-        canvas[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = (
-            1.0 - img.reshape(h, w)
-        )
+        canvas[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
+        ] = 1.0 - img.reshape(h, w)
     return canvas
 
 
@@ -49,7 +50,15 @@ def _show(ax, canvas, title=None):
         ax.set_title(title)
 
 
-def plot_image_grid(images, *, image_shape=(8, 8), ncols: int = 10, title: str | None = None, ax=None, width: float = 7.0):
+def plot_image_grid(
+    images,
+    *,
+    image_shape=(8, 8),
+    ncols: int = 10,
+    title: str | None = None,
+    ax=None,
+    width: float = 7.0,
+):
     """Show flat images in a grid (dark = pixel on), e.g. samples from the prior.
 
     Raises:
@@ -61,7 +70,9 @@ def plot_image_grid(images, *, image_shape=(8, 8), ncols: int = 10, title: str |
     arr = as_numpy(images)
     h, w = image_shape
     if arr.ndim != 2 or arr.shape[1] != h * w:
-        raise ValueError(f"images must have shape (N, {h * w}) for image_shape {image_shape}, got {arr.shape}")
+        raise ValueError(
+            f"images must have shape (N, {h * w}) for image_shape {image_shape}, got {arr.shape}"
+        )
     ncols = min(ncols, len(arr))
     nrows = math.ceil(len(arr) / ncols)
     if ax is None:
@@ -82,13 +93,19 @@ def plot_reconstructions(inputs, reconstructions, *, image_shape=(8, 8), width: 
     """
     a, b = as_numpy(inputs), as_numpy(reconstructions)
     if a.shape != b.shape:
-        raise ValueError(f"inputs and reconstructions must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"inputs and reconstructions must have the same shape, got {a.shape} and {b.shape}"
+        )
     n = len(a)
     h, w = image_shape
     fig, axes = figure(2, 1, width=width, height=2 * width / n * (h + 1) / (w + 1) + 0.9)
     with style():
         _show(axes[0], _tile(a, 1, n, image_shape), "inputs $x$")
-        _show(axes[1], _tile(b, 1, n, image_shape), r"reconstructions $p_\theta(x \mid z = \mu_\phi(x))$")
+        _show(
+            axes[1],
+            _tile(b, 1, n, image_shape),
+            r"reconstructions $p_\theta(x \mid z = \mu_\phi(x))$",
+        )
     return fig
 
 
@@ -107,7 +124,9 @@ def plot_latent_scatter(z, labels, *, ax=None, width: float = 5.5, title: str | 
     if ax is None:
         _, ax = figure(1, 1, width=width, height=width * 0.85)
     with style():
-        sc = ax.scatter(zz[:, 0], zz[:, 1], c=yy, cmap=_DIGIT_CMAP, vmin=-0.5, vmax=9.5, s=9, alpha=0.8)
+        sc = ax.scatter(
+            zz[:, 0], zz[:, 1], c=yy, cmap=_DIGIT_CMAP, vmin=-0.5, vmax=9.5, s=9, alpha=0.8
+        )
         cbar = ax.figure.colorbar(sc, ax=ax, ticks=range(10))
         cbar.set_label("digit")
         ax.set_xlabel(r"$z_1$ (encoder mean)")
@@ -119,7 +138,9 @@ def plot_latent_scatter(z, labels, *, ax=None, width: float = 5.5, title: str | 
 
 
 @torch.no_grad()
-def plot_latent_traversal(model, *, dims=(0, 1), values=None, image_shape=(8, 8), width: float = 6.0):
+def plot_latent_traversal(
+    model, *, dims=(0, 1), values=None, image_shape=(8, 8), width: float = 6.0
+):
     """Decode a grid of latent codes: ``z[dims[0]]`` varies along columns, ``z[dims[1]]`` along rows.
 
     The other coordinates stay at 0 (the prior mean). For a 2-D latent space this
@@ -133,8 +154,14 @@ def plot_latent_traversal(model, *, dims=(0, 1), values=None, image_shape=(8, 8)
     """
     d0, d1 = dims
     if d0 == d1 or not (0 <= d0 < model.latent_dim and 0 <= d1 < model.latent_dim):
-        raise ValueError(f"dims must be two distinct coordinates in [0, {model.latent_dim}), got {dims}")
-    vals = torch.linspace(-2.5, 2.5, 9) if values is None else torch.as_tensor(values, dtype=torch.float32)
+        raise ValueError(
+            f"dims must be two distinct coordinates in [0, {model.latent_dim}), got {dims}"
+        )
+    vals = (
+        torch.linspace(-2.5, 2.5, 9)
+        if values is None
+        else torch.as_tensor(values, dtype=torch.float32)
+    )
     p = next(model.parameters())
     n = len(vals)
     z = torch.zeros(n, n, model.latent_dim, dtype=p.dtype, device=p.device)
@@ -144,18 +171,32 @@ def plot_latent_traversal(model, *, dims=(0, 1), values=None, image_shape=(8, 8)
     h, w = image_shape
     fig, ax = figure(1, 1, width=width, height=width)
     with style():
-        ax.imshow(_tile(as_numpy(probs), n, n, image_shape), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(
+            _tile(as_numpy(probs), n, n, image_shape),
+            cmap="gray",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         ticks = [1 + k * (w + 1) + (w - 1) / 2 for k in range(n)]
         ax.set_xticks(ticks, [f"{v:.1f}" for v in vals.tolist()])
-        ax.set_yticks([1 + k * (h + 1) + (h - 1) / 2 for k in range(n)], [f"{v:.1f}" for v in vals.flip(0).tolist()])
+        ax.set_yticks(
+            [1 + k * (h + 1) + (h - 1) / 2 for k in range(n)],
+            [f"{v:.1f}" for v in vals.flip(0).tolist()],
+        )
         ax.set_xlabel(f"$z_{{{d0 + 1}}}$")
         ax.set_ylabel(f"$z_{{{d1 + 1}}}$")
         ax.grid(False)
     return fig
 
 
-def plot_gradient_variance_bars(variances: dict, *, ax=None, width: float = 6.0,
-                           ylabel: str = "total variance of the encoder gradient"):
+def plot_gradient_variance_bars(
+    variances: dict,
+    *,
+    ax=None,
+    width: float = 6.0,
+    ylabel: str = "total variance of the encoder gradient",
+):
     """Bar chart (log scale) of encoder-gradient variances of several estimators at the same parameters.
 
     Raises:
@@ -179,5 +220,11 @@ def plot_gradient_variance_bars(variances: dict, *, ax=None, width: float = 6.0,
         ax.set_xticks(range(len(labels)), [display_name(k) for k in labels])
         ax.set_ylabel(ylabel)
         for bar, v in zip(bars, vals):
-            ax.annotate(f"{v:.3g}", (bar.get_x() + bar.get_width() / 2, v), ha="center", va="bottom", fontsize=9)
+            ax.annotate(
+                f"{v:.3g}",
+                (bar.get_x() + bar.get_width() / 2, v),
+                ha="center",
+                va="bottom",
+                fontsize=9,
+            )
     return ax.figure

@@ -53,18 +53,48 @@ def plot_exact_vs_measured(
     mx = xs if measured_x is None else as_numpy(measured_x)
     with style():
         fig, ax = axes(ax)
-        draw_series(ax, {name: (xs, y) for name, y in exact.items()}, {name: (mx, y) for name, y in measured.items()},
-                    colors=colors, marker_cycle=True, arg_names=("exact", "measured"))
+        draw_series(
+            ax,
+            {name: (xs, y) for name, y in exact.items()},
+            {name: (mx, y) for name, y in measured.items()},
+            colors=colors,
+            marker_cycle=True,
+            arg_names=("exact", "measured"),
+        )
         if exact and measured and legend:
             ax.plot([], [], color="grey", label="exact (line)")
-            ax.plot([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="grey",
-                    label="Monte Carlo (markers)")
-        finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=logx, logy=logy,
-                    legend_loc=legend_loc if legend else None)
+            ax.plot(
+                [],
+                [],
+                ls="none",
+                marker="o",
+                markerfacecolor="white",
+                markeredgecolor="grey",
+                label="Monte Carlo (markers)",
+            )
+        finish_axes(
+            ax,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            title=title,
+            logx=logx,
+            logy=logy,
+            legend_loc=legend_loc if legend else None,
+        )
     return fig
 
 
-def plot_control_variate_scatter(f_values, h_values, *, h_mean: float, beta: float, ax=None, xlabel="h(x)", ylabel="f(x)", title=None):
+def plot_control_variate_scatter(
+    f_values,
+    h_values,
+    *,
+    h_mean: float,
+    beta: float,
+    ax=None,
+    xlabel="h(x)",
+    ylabel="f(x)",
+    title=None,
+):
     """Scatter of :math:`f(x_n)` against :math:`h(x_n)` with the fitted line of slope :math:`\\beta`.
 
     The vertical distances to the line are what is left after the control variate:
@@ -79,11 +109,28 @@ def plot_control_variate_scatter(f_values, h_values, *, h_mean: float, beta: flo
     h = as_numpy(h_values)
     with style():
         fig, ax = axes(ax, height=3.2)
-        ax.scatter(h, f, s=8, alpha=0.4, color=ESTIMATOR_COLORS["score_function"], label="samples $(h(x_n), f(x_n))$")
+        ax.scatter(
+            h,
+            f,
+            s=8,
+            alpha=0.4,
+            color=ESTIMATOR_COLORS["score_function"],
+            label="samples $(h(x_n), f(x_n))$",
+        )
         grid = np.linspace(h.min(), h.max(), 50)
         intercept = f.mean() - beta * (h.mean() - h_mean)
-        ax.plot(grid, intercept + beta * (grid - h_mean), color=ESTIMATOR_COLORS["control_variate"],
-                label=rf"$\beta$ line, slope {beta:.3f}")
-        ax.axvline(h_mean, color=ESTIMATOR_COLORS["exact"], linestyle=":", linewidth=1.2, label=r"$\mathbb{E}[h]$")
+        ax.plot(
+            grid,
+            intercept + beta * (grid - h_mean),
+            color=ESTIMATOR_COLORS["control_variate"],
+            label=rf"$\beta$ line, slope {beta:.3f}",
+        )
+        ax.axvline(
+            h_mean,
+            color=ESTIMATOR_COLORS["exact"],
+            linestyle=":",
+            linewidth=1.2,
+            label=r"$\mathbb{E}[h]$",
+        )
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title)
     return fig

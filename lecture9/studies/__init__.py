@@ -10,7 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-SUBMODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")))
+SUBMODULES = tuple(
+    sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+)
 
 __all__ = list(SUBMODULES)
 

@@ -42,8 +42,14 @@ def quadratic_cost(k) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def method_names(group_size: int) -> tuple[str, ...]:
     """The labels of the compared methods, in the order of the tables."""
-    return ("no baseline", "moving average", "optimal baseline", f"RLOO (K = {group_size})",
-            "delta method (1st order)", "pathwise")
+    return (
+        "no baseline",
+        "moving average",
+        "optimal baseline",
+        f"RLOO (K = {group_size})",
+        "delta method (1st order)",
+        "pathwise",
+    )
 
 
 def _check_settings(decay, batch_size, group_size):
@@ -53,8 +59,16 @@ def _check_settings(decay, batch_size, group_size):
     check_positive_int(group_size, "group_size", minimum=2)
 
 
-def exact_method_variances(f: Callable, loc: float, scale: float, param: str, *, decay: float, batch_size: int,
-                           group_size: int) -> dict[str, float]:
+def exact_method_variances(
+    f: Callable,
+    loc: float,
+    scale: float,
+    param: str,
+    *,
+    decay: float,
+    batch_size: int,
+    group_size: int,
+) -> dict[str, float]:
     """Exact single-sample variance of each method, for one cost and one parameter, by quadrature.
 
     Raises:
@@ -110,7 +124,9 @@ def measured_method_variances(
     """
     _check_settings(decay, batch_size, group_size)
     if num_samples % group_size:
-        raise ValueError(f"num_samples = {num_samples} must be a multiple of group_size = {group_size}")
+        raise ValueError(
+            f"num_samples = {num_samples} must be a multiple of group_size = {group_size}"
+        )
     normal = torch.distributions.Normal
     k = torch.tensor(list(ks), dtype=torch.float64)
     f = quadratic_cost(k)  # f(x)[:, j] = (x[:, j] - k[j])^2
@@ -120,21 +136,38 @@ def measured_method_variances(
     ema = baselines.MovingAverageBaseline(decay=decay)
     ema_steps = []
     for step in range(num_steps + warmup_steps):
-        grads = estimators.score_function_grad(f, normal, params, batch_size, baseline=ema, generator=generator)
+        grads = estimators.score_function_grad(
+            f, normal, params, batch_size, baseline=ema, generator=generator
+        )
         ema.update()
         if step >= warmup_steps:
             ema_steps.append(grads)
-    rloo = estimators.score_function_grad(f, normal, params, num_samples, baseline=baselines.LeaveOneOutBaseline(group_size),
-                                          generator=generator)
+    rloo = estimators.score_function_grad(
+        f,
+        normal,
+        params,
+        num_samples,
+        baseline=baselines.LeaveOneOutBaseline(group_size),
+        generator=generator,
+    )
     names = method_names(group_size)
-    runs = dict(zip(names, (
-        estimators.score_function_grad(f, normal, params, num_samples, generator=generator),
-        {p: torch.cat([g[p] for g in ema_steps]) for p in params},
-        estimators.score_function_grad(f, normal, params, num_samples, baseline=b_star, generator=generator),
-        {p: baselines.group_means(rloo[p], group_size) for p in params},
-        cv.delta_method_grad(f, params, num_samples, order=1, beta=1.0, generator=generator),
-        estimators.pathwise_grad(f, normal, params, num_samples, generator=generator),
-    )))
+    runs = dict(
+        zip(
+            names,
+            (
+                estimators.score_function_grad(f, normal, params, num_samples, generator=generator),
+                {p: torch.cat([g[p] for g in ema_steps]) for p in params},
+                estimators.score_function_grad(
+                    f, normal, params, num_samples, baseline=b_star, generator=generator
+                ),
+                {p: baselines.group_means(rloo[p], group_size) for p in params},
+                cv.delta_method_grad(
+                    f, params, num_samples, order=1, beta=1.0, generator=generator
+                ),
+                estimators.pathwise_grad(f, normal, params, num_samples, generator=generator),
+            ),
+        )
+    )
     variances, errors = {p: {} for p in _PARAMS}, {p: {} for p in _PARAMS}
     for name, grads in runs.items():
         factor = group_size if name.startswith("RLOO") else 1

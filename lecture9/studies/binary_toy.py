@@ -36,7 +36,14 @@ import math
 import torch
 
 from .. import baselines, estimators, reference
-from .._validation import check_choice, check_float, check_generator, check_int, check_probability, check_size
+from .._validation import (
+    check_choice,
+    check_float,
+    check_generator,
+    check_int,
+    check_probability,
+    check_size,
+)
 
 __all__ = [
     "toy_cost",
@@ -61,7 +68,9 @@ def _check_target(target) -> float:
 
 
 def _check_theta(theta) -> float:
-    return check_float(theta, "theta", minimum=-700.0, maximum=700.0, hint="exp(-theta) must stay finite")
+    return check_float(
+        theta, "theta", minimum=-700.0, maximum=700.0, hint="exp(-theta) must stay finite"
+    )
 
 
 def _check_thetas(thetas, name: str) -> torch.Tensor:
@@ -89,10 +98,14 @@ def toy_moments(target: float, thetas) -> reference.ScoreFunctionMoments:
         ``thetas``: any shape (a batch of problems); the moments have that shape.
     """
     thetas = _check_thetas(thetas, "thetas")
-    return reference.discrete_score_function_moments(toy_cost(target), _BERNOULLI, {"logits": thetas}, "logits")
+    return reference.discrete_score_function_moments(
+        toy_cost(target), _BERNOULLI, {"logits": thetas}, "logits"
+    )
 
 
-def toy_variances(target: float, thetas, thetas_mc, *, num_samples: int, generator: torch.Generator | None = None):
+def toy_variances(
+    target: float, thetas, thetas_mc, *, num_samples: int, generator: torch.Generator | None = None
+):
     """Exact (at ``thetas``) and measured (at ``thetas_mc``) single-sample variances of three estimators.
 
     The estimators: REINFORCE without a baseline, with the constant baseline
@@ -107,10 +120,20 @@ def toy_variances(target: float, thetas, thetas_mc, *, num_samples: int, generat
     exact = dict(zip(names, (m.variance(), m.variance(m.mean_f), 2 * m.rloo_variance(2))))
     thetas_mc = _check_thetas(thetas_mc, "thetas_mc")
     mean_f = toy_moments(target, thetas_mc).mean_f
-    runs = [estimators.score_function_grad(toy_cost(target), _BERNOULLI, {"logits": thetas_mc}, num_samples,
-                                           baseline=baseline, generator=generator)["logits"]
-            for baseline in (None, mean_f, baselines.LeaveOneOutBaseline(2))]
-    measured = dict(zip(names, (runs[0].var(0), runs[1].var(0), 2 * baselines.group_means(runs[2], 2).var(0))))
+    runs = [
+        estimators.score_function_grad(
+            toy_cost(target),
+            _BERNOULLI,
+            {"logits": thetas_mc},
+            num_samples,
+            baseline=baseline,
+            generator=generator,
+        )["logits"]
+        for baseline in (None, mean_f, baselines.LeaveOneOutBaseline(2))
+    ]
+    measured = dict(
+        zip(names, (runs[0].var(0), runs[1].var(0), 2 * baselines.group_means(runs[2], 2).var(0)))
+    )
     return exact, measured
 
 
@@ -134,10 +157,16 @@ def samples_for_sign(grad: float, variance: float, probability: float = 0.95) ->
     grad, variance = float(grad), float(variance)
     if variance <= 1e-15 * grad**2:
         return 1
-    z = torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(probability, dtype=torch.float64)).item()
+    z = (
+        torch.distributions.Normal(0.0, 1.0)
+        .icdf(torch.tensor(probability, dtype=torch.float64))
+        .item()
+    )
     needed = z**2 * variance / grad**2
     if not math.isfinite(needed):
-        raise ValueError(f"variance / grad**2 overflows (grad={grad:g}, variance={variance:g}); rescale the problem")
+        raise ValueError(
+            f"variance / grad**2 overflows (grad={grad:g}, variance={variance:g}); rescale the problem"
+        )
     return math.ceil(needed)
 
 
@@ -148,29 +177,55 @@ def rloo_sign_probability(theta: float, num_samples: int) -> float:
     return 1 - p**num_samples - (1 - p) ** num_samples
 
 
-def constant_baseline_sign_simulation(target: float, theta: float, num_samples: int, baseline: float,
-                                      repetitions: int, *, generator: torch.Generator | None = None) -> float:
+def constant_baseline_sign_simulation(
+    target: float,
+    theta: float,
+    num_samples: int,
+    baseline: float,
+    repetitions: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> float:
     """Fraction of ``repetitions`` averages of ``num_samples`` REINFORCE estimates (constant baseline) with the right sign.
 
     The average depends only on the number of ones among the actions, a binomial count,
     which is drawn directly (so ``num_samples`` may be in the hundreds of thousands).
     ``baseline = 0`` is plain REINFORCE.
     """
-    target, theta, baseline = _check_target(target), _check_theta(theta), check_float(baseline, "baseline")
+    target, theta, baseline = (
+        _check_target(target),
+        _check_theta(theta),
+        check_float(baseline, "baseline"),
+    )
     num_samples = check_int(num_samples, "num_samples", minimum=1, maximum=10**15)
-    repetitions = check_size(check_int(repetitions, "repetitions", minimum=1), "repetitions",
-                             workaround="average the fractions of several smaller calls")
+    repetitions = check_size(
+        check_int(repetitions, "repetitions", minimum=1),
+        "repetitions",
+        workaround="average the fractions of several smaller calls",
+    )
     check_generator(generator)
     p = 1 / (1 + math.exp(-theta))
-    ones = torch.binomial(torch.full((repetitions,), float(num_samples), dtype=torch.float64),
-                          torch.full((repetitions,), p, dtype=torch.float64), generator=generator)
-    total = ones * ((1 - target) ** 2 - baseline) * (1 - p) - (num_samples - ones) * (target**2 - baseline) * p
+    ones = torch.binomial(
+        torch.full((repetitions,), float(num_samples), dtype=torch.float64),
+        torch.full((repetitions,), p, dtype=torch.float64),
+        generator=generator,
+    )
+    total = (
+        ones * ((1 - target) ** 2 - baseline) * (1 - p)
+        - (num_samples - ones) * (target**2 - baseline) * p
+    )
     sign = 1.0 if 1 - 2 * target > 0 else -1.0
     return float((sign * total > 0).double().mean())
 
 
-def rloo_sign_simulation(target: float, theta: float, num_samples: int, repetitions: int, *,
-                         generator: torch.Generator | None = None) -> float:
+def rloo_sign_simulation(
+    target: float,
+    theta: float,
+    num_samples: int,
+    repetitions: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> float:
     """Fraction of ``repetitions`` RLOO estimates (one group of ``num_samples``) with the right sign.
 
     An estimate that is zero up to rounding (all actions equal) counts as a wrong sign.
@@ -178,17 +233,32 @@ def rloo_sign_simulation(target: float, theta: float, num_samples: int, repetiti
     theta = _check_theta(theta)
     num_samples = check_int(num_samples, "num_samples", minimum=2)
     repetitions = check_int(repetitions, "repetitions", minimum=1)
-    check_size(num_samples * repetitions, "num_samples * repetitions",
-               workaround="average the fractions of several smaller calls")
+    check_size(
+        num_samples * repetitions,
+        "num_samples * repetitions",
+        workaround="average the fractions of several smaller calls",
+    )
     grads = estimators.score_function_grad(
-        toy_cost(target), _BERNOULLI, {"logits": torch.full((repetitions,), float(theta), dtype=torch.float64)},
-        num_samples, baseline=baselines.LeaveOneOutBaseline(), generator=generator)
+        toy_cost(target),
+        _BERNOULLI,
+        {"logits": torch.full((repetitions,), float(theta), dtype=torch.float64)},
+        num_samples,
+        baseline=baselines.LeaveOneOutBaseline(),
+        generator=generator,
+    )
     sign = 1.0 if 1 - 2 * _check_target(target) > 0 else -1.0
     return float((sign * grads["logits"].mean(0) > 1e-12).double().mean())
 
 
-def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: float,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def train_toy(
+    target: float,
+    method: str,
+    *,
+    num_steps: int,
+    num_runs: int,
+    lr: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Adam on the logits of ``num_runs`` independent copies of the toy, from :math:`\\theta = 0`.
 
     Each step draws two actions per run and applies REINFORCE with the chosen baseline
@@ -204,14 +274,25 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
     target = _check_target(target)
     num_steps = check_int(num_steps, "num_steps", minimum=1, maximum=10**7)
     num_runs = check_int(num_runs, "num_runs", minimum=1)
-    check_size(num_steps * num_runs, "num_steps * num_runs", workaround="use fewer runs or steps per call")
+    check_size(
+        num_steps * num_runs, "num_steps * num_runs", workaround="use fewer runs or steps per call"
+    )
     lr = check_float(lr, "lr", minimum=0.0, strict=True, maximum=1e6)
     check_generator(generator)
     theta = torch.zeros(num_runs, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.Adam([theta], lr=lr)
     ema = baselines.MovingAverageBaseline(decay=0.9)
-    ema.update((torch.rand(2, num_runs, generator=generator, dtype=torch.float64) < 0.5).double().sub(target) ** 2)
-    baseline = {"no baseline": None, "moving average": ema, "RLOO": baselines.LeaveOneOutBaseline(2)}.get(method)
+    ema.update(
+        (torch.rand(2, num_runs, generator=generator, dtype=torch.float64) < 0.5)
+        .double()
+        .sub(target)
+        ** 2
+    )
+    baseline = {
+        "no baseline": None,
+        "moving average": ema,
+        "RLOO": baselines.LeaveOneOutBaseline(2),
+    }.get(method)
     history = []
     for _ in range(num_steps):
         p = torch.sigmoid(theta.detach())
@@ -227,4 +308,3 @@ def train_toy(target: float, method: str, *, num_steps: int, num_runs: int, lr: 
         optimizer.step()
         history.append(torch.sigmoid(theta.detach()))
     return torch.stack(history)
-

@@ -34,11 +34,17 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from .._validation import check_array
 from ..estimators import registry
 from ..reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
-from .._validation import check_array
 
-__all__ = ["PARAMS", "exact_variance_table", "mc_variance_table", "variance_gaps", "crossing_points"]
+__all__ = [
+    "PARAMS",
+    "exact_variance_table",
+    "mc_variance_table",
+    "variance_gaps",
+    "crossing_points",
+]
 
 #: The parameters of the Gaussian, in table order.
 PARAMS = ("loc", "scale")
@@ -48,18 +54,24 @@ def _check_names(names) -> tuple[str, ...]:
     names = tuple(names)
     unknown = [n for n in names if n not in ESTIMATORS]
     if not names or unknown:
-        raise ValueError(f"estimators must be a non-empty sequence of names from {ESTIMATORS}, got unknown {unknown}")
+        raise ValueError(
+            f"estimators must be a non-empty sequence of names from {ESTIMATORS}, got unknown {unknown}"
+        )
     return names
 
 
 def _check_ks(ks) -> np.ndarray:
     ks = check_array(ks, "ks", finite=False)
     if ks.ndim != 1 or len(ks) == 0 or not np.isfinite(ks).all():
-        raise ValueError(f"ks must be a non-empty 1-D sequence of finite numbers, got shape {ks.shape}")
+        raise ValueError(
+            f"ks must be a non-empty 1-D sequence of finite numbers, got shape {ks.shape}"
+        )
     return ks
 
 
-def exact_variance_table(f: Callable, ks, loc: float, scale: float, estimators: Sequence[str]) -> dict:
+def exact_variance_table(
+    f: Callable, ks, loc: float, scale: float, estimators: Sequence[str]
+) -> dict:
     """Exact single-sample variances of each estimator at each ``k``, by quadrature.
 
     Raises:
@@ -81,9 +93,16 @@ def exact_variance_table(f: Callable, ks, loc: float, scale: float, estimators: 
 
 def _mc_grads(name: str, cost, loc: float, scale: float, num_samples: int, generator):
     spec = registry.get(name)
-    params = {"loc": torch.tensor(loc, dtype=torch.float64), "scale": torch.tensor(scale, dtype=torch.float64)}
-    options = {"baseline": exact_optimal_baseline(cost, loc, scale)} if spec.baseline == "optimal" else {}
-    return spec.grad(cost, torch.distributions.Normal, params, num_samples, generator=generator, **options)
+    params = {
+        "loc": torch.tensor(loc, dtype=torch.float64),
+        "scale": torch.tensor(scale, dtype=torch.float64),
+    }
+    options = (
+        {"baseline": exact_optimal_baseline(cost, loc, scale)} if spec.baseline == "optimal" else {}
+    )
+    return spec.grad(
+        cost, torch.distributions.Normal, params, num_samples, generator=generator, **options
+    )
 
 
 def mc_variance_table(
@@ -113,7 +132,9 @@ def mc_variance_table(
     """
     names, ks = _check_names(estimators), _check_ks(ks)
     if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 2:
-        raise ValueError(f"num_samples must be an integer >= 2 to measure a variance, got {num_samples!r}")
+        raise ValueError(
+            f"num_samples must be an integer >= 2 to measure a variance, got {num_samples!r}"
+        )
     var = {param: {name: np.empty(len(ks)) for name in names} for param in PARAMS}
     se = {param: {name: np.empty(len(ks)) for name in names} for param in PARAMS}
     for i, k in enumerate(ks):
@@ -145,13 +166,19 @@ def variance_gaps(mc: dict, mc_se: dict, exact: dict, *, tiny: float = 1e-9) -> 
         for name in mc[param]:
             m, s, e = (np.asarray(t[param][name], dtype=float) for t in (mc, mc_se, exact))
             if not m.shape == s.shape == e.shape:
-                raise ValueError(f"the tables differ in shape at [{param!r}][{name!r}]: {m.shape}, {s.shape}, {e.shape}")
+                raise ValueError(
+                    f"the tables differ in shape at [{param!r}][{name!r}]: {m.shape}, {s.shape}, {e.shape}"
+                )
             keep = e > tiny
             z += list(np.abs(m[keep] - e[keep]) / s[keep])
             rel += list(np.abs(m[keep] / e[keep] - 1.0))
     if not z:
         raise ValueError("no entry to compare: every exact variance is (close to) zero")
-    return {"count": len(z), "median_relative_gap": float(np.median(rel)), "max_standard_errors": float(max(z))}
+    return {
+        "count": len(z),
+        "median_relative_gap": float(np.median(rel)),
+        "max_standard_errors": float(max(z)),
+    }
 
 
 def crossing_points(ks, first, second) -> list[float]:
@@ -172,7 +199,12 @@ def crossing_points(ks, first, second) -> list[float]:
     if (first < 0).any() or (second < 0).any():
         raise ValueError("first and second must be >= 0 (variances): their log-ratio is compared")
     if not (first.shape == second.shape == ks.shape):
-        raise ValueError(f"ks, first and second must have the same length, got {ks.shape}, {first.shape}, {second.shape}")
+        raise ValueError(
+            f"ks, first and second must have the same length, got {ks.shape}, {first.shape}, {second.shape}"
+        )
     d = np.log(np.maximum(first, 1e-300)) - np.log(np.maximum(second, 1e-300))
-    return [float(ks[i] - d[i] * (ks[i + 1] - ks[i]) / (d[i + 1] - d[i]))
-            for i in range(len(ks) - 1) if d[i] * d[i + 1] < 0]
+    return [
+        float(ks[i] - d[i] * (ks[i + 1] - ks[i]) / (d[i + 1] - d[i]))
+        for i in range(len(ks) - 1)
+        if d[i] * d[i + 1] < 0
+    ]

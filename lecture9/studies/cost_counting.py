@@ -59,8 +59,15 @@ class CountingCost:
         return f"CountingCost(evaluations={self.evaluations})"
 
 
-def evaluations_per_sample(estimator: str, f: Callable, distribution, params: dict, num_samples: int, *,
-                           generator: torch.Generator | None = None) -> float:
+def evaluations_per_sample(
+    estimator: str,
+    f: Callable,
+    distribution,
+    params: dict,
+    num_samples: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> float:
     """Evaluations of ``f`` per sample that one call of an estimator of :mod:`lecture9.estimators` makes.
 
     Raises:

@@ -42,25 +42,34 @@ from torch import Tensor
 
 from .._validation import check_generator, check_num_samples, check_positive
 
-__all__ = ["exact_loss", "loss_estimates", "gradient_estimate", "gradient_estimator", "stationary_sd"]
+__all__ = [
+    "exact_loss",
+    "loss_estimates",
+    "gradient_estimate",
+    "gradient_estimator",
+    "stationary_sd",
+]
 
 
 def _check_data(data) -> Tensor:
     if not isinstance(data, torch.Tensor) or data.dim() != 1 or data.numel() < 1:
-        raise ValueError("data must be a non-empty 1-D tensor of observations y_1, ..., y_D, got "
-                         f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}")
+        raise ValueError(
+            "data must be a non-empty 1-D tensor of observations y_1, ..., y_D, got "
+            f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}"
+        )
     return data.double()
 
 
 def _check_theta(theta) -> Tensor:
     if not isinstance(theta, torch.Tensor):
-        raise TypeError(f"theta must be a torch.Tensor (a scalar or a batch of parameters), got {type(theta).__name__}")
+        raise TypeError(
+            f"theta must be a torch.Tensor (a scalar or a batch of parameters), got {type(theta).__name__}"
+        )
     return theta.double()
 
 
 def exact_loss(theta: Tensor, data: Tensor) -> Tensor:
-    """The objective in closed form, :math:`(\\theta - \\bar{y})^2 + s_y^2 + 1`.
-    """
+    """The objective in closed form, :math:`(\\theta - \\bar{y})^2 + s_y^2 + 1`."""
     data, theta = _check_data(data), _check_theta(theta)
     return (theta - data.mean()) ** 2 + data.var(unbiased=False) + 1.0
 
@@ -73,8 +82,14 @@ def _minibatch_residuals(theta: Tensor, data: Tensor, batch_size: int, shape, ge
     return x - data[index]
 
 
-def loss_estimates(theta: Tensor, data: Tensor, batch_size: int, *, num_estimates: int = 1,
-                   generator: torch.Generator | None = None) -> Tensor:
+def loss_estimates(
+    theta: Tensor,
+    data: Tensor,
+    batch_size: int,
+    *,
+    num_estimates: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Independent doubly stochastic estimates :math:`\\hat{\\mathcal{F}}(\\theta)` of the objective.
 
     Shapes:
@@ -84,23 +99,26 @@ def loss_estimates(theta: Tensor, data: Tensor, batch_size: int, *, num_estimate
     batch_size = check_num_samples(batch_size, "batch_size")
     num_estimates = check_num_samples(num_estimates, "num_estimates")
     check_generator(generator)
-    residuals = _minibatch_residuals(theta, data, batch_size, (num_estimates, *theta.shape), generator)
-    return (residuals ** 2).mean(dim=0)
+    residuals = _minibatch_residuals(
+        theta, data, batch_size, (num_estimates, *theta.shape), generator
+    )
+    return (residuals**2).mean(dim=0)
 
 
-def gradient_estimate(theta: Tensor, data: Tensor, batch_size: int, *,
-                      generator: torch.Generator | None = None) -> Tensor:
-    """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of :math:`\\nabla_\\theta \\mathcal{F}` per parameter.
-    """
+def gradient_estimate(
+    theta: Tensor, data: Tensor, batch_size: int, *, generator: torch.Generator | None = None
+) -> Tensor:
+    """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of :math:`\\nabla_\\theta \\mathcal{F}` per parameter."""
     data, theta = _check_data(data), _check_theta(theta)
     batch_size = check_num_samples(batch_size, "batch_size")
     check_generator(generator)
-    return (2.0 * _minibatch_residuals(theta, data, batch_size, tuple(theta.shape), generator)).mean(dim=0)
+    return (
+        2.0 * _minibatch_residuals(theta, data, batch_size, tuple(theta.shape), generator)
+    ).mean(dim=0)
 
 
 def gradient_estimator(data: Tensor, batch_size: int) -> Callable[..., Tensor]:
-    """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.optimization.stochastic_gradient_descent`.
-    """
+    """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.optimization.stochastic_gradient_descent`."""
     data = _check_data(data)
     batch_size = check_num_samples(batch_size, "batch_size")
 
@@ -124,7 +142,9 @@ def stationary_sd(learning_rate: float, batch_size: int, data: Tensor) -> float:
     """
     check_positive(learning_rate, "learning_rate")
     if not learning_rate < 1.0:
-        raise ValueError(f"learning_rate must be < 1 for the iterates to settle, got {learning_rate}")
+        raise ValueError(
+            f"learning_rate must be < 1 for the iterates to settle, got {learning_rate}"
+        )
     batch_size = check_num_samples(batch_size, "batch_size")
     data = _check_data(data)
     noise_variance = 4.0 * (1.0 + data.var(unbiased=False).item()) / batch_size

@@ -23,16 +23,34 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validation import (call_checked, check_callable, check_float, check_generator, check_num_samples, check_size,
-                           check_step)
+from .._validation import (
+    call_checked,
+    check_callable,
+    check_float,
+    check_generator,
+    check_num_samples,
+    check_size,
+    check_step,
+)
 from ..reference import gaussian_expectation
 
-__all__ = ["independent_central_difference", "forward_difference", "finite_difference_of_expectation"]
+__all__ = [
+    "independent_central_difference",
+    "forward_difference",
+    "finite_difference_of_expectation",
+]
 
 
-def independent_central_difference(f: Callable[[Tensor], Tensor], loc: float, scale: float, h: float,
-                                   num_samples: int, *, num_estimates: int = 1,
-                                   generator: torch.Generator | None = None) -> Tensor:
+def independent_central_difference(
+    f: Callable[[Tensor], Tensor],
+    loc: float,
+    scale: float,
+    h: float,
+    num_samples: int,
+    *,
+    num_estimates: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Central differences of two independent Monte Carlo estimates of :math:`\\mathcal{F}(\\mu \\pm h)`.
 
     .. math::
@@ -48,7 +66,11 @@ def independent_central_difference(f: Callable[[Tensor], Tensor], loc: float, sc
     loc, scale, h = _check_point(f, loc, scale, h)
     n = check_num_samples(num_samples)
     r = check_num_samples(num_estimates, "num_estimates")
-    check_size(n * r, "num_samples * num_estimates", workaround="average the estimates of several smaller calls")
+    check_size(
+        n * r,
+        "num_samples * num_estimates",
+        workaround="average the estimates of several smaller calls",
+    )
     check_generator(generator)
     eps = torch.randn(2, r, n, generator=generator, dtype=torch.float64)
     plus = call_checked(f, loc + h + scale * eps[0], name="f(x)", shape=(r, n)).mean(dim=-1)
@@ -63,8 +85,15 @@ def _check_point(f, loc, scale, h) -> tuple[float, float, float]:
     return loc, scale, check_step(h, "h", at=loc)
 
 
-def forward_difference(f: Callable[[Tensor], Tensor], loc: float, scale: float, h: float, num_samples: int, *,
-                       generator: torch.Generator | None = None) -> Tensor:
+def forward_difference(
+    f: Callable[[Tensor], Tensor],
+    loc: float,
+    scale: float,
+    h: float,
+    num_samples: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Per-sample forward differences with common random numbers, :math:`(f(x + h) - f(x)) / h`, :math:`x = \\mu + \\sigma\\epsilon`.
 
     Their mean estimates :math:`\\nabla_\\mu \\mathcal{F}` with the bias
@@ -77,11 +106,15 @@ def forward_difference(f: Callable[[Tensor], Tensor], loc: float, scale: float, 
     n = check_num_samples(num_samples, maximum=10**8)
     check_generator(generator)
     x = loc + scale * torch.randn(n, generator=generator, dtype=torch.float64)
-    return (call_checked(f, x + h, name="f(x)", shape=(n,)) - call_checked(f, x, name="f(x)", shape=(n,))) / h
+    return (
+        call_checked(f, x + h, name="f(x)", shape=(n,))
+        - call_checked(f, x, name="f(x)", shape=(n,))
+    ) / h
 
 
-def finite_difference_of_expectation(f: Callable[[Tensor], Tensor], loc: float, scale: float, *,
-                                     h: float = 1e-4) -> dict[str, float]:
+def finite_difference_of_expectation(
+    f: Callable[[Tensor], Tensor], loc: float, scale: float, *, h: float = 1e-4
+) -> dict[str, float]:
     """Central differences of the exact :math:`\\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}[f]` in :math:`\\mu` and :math:`\\sigma`.
 
     .. math::
@@ -93,7 +126,9 @@ def finite_difference_of_expectation(f: Callable[[Tensor], Tensor], loc: float, 
     """
     loc, scale, h = _check_point(f, loc, scale, h)
     if h >= scale:
-        raise ValueError(f"h must be below scale, got h={h} and scale={scale} (the difference uses scale - h > 0)")
+        raise ValueError(
+            f"h must be below scale, got h={h} and scale={scale} (the difference uses scale - h > 0)"
+        )
 
     def expectation(m, s):
         return gaussian_expectation(f, m, s)

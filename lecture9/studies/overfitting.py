@@ -62,7 +62,9 @@ def objective(model: VAE, x: torch.Tensor, variant: str, *, generator=None) -> t
 def _evaluate(model: VAE, x: torch.Tensor, variant: str, eval_draws: int, eval_seed: int) -> float:
     draws = eval_draws if variant == "vae" else 1
     gen = torch.Generator().manual_seed(eval_seed)
-    return sum(objective(model, x, variant, generator=gen).mean().item() for _ in range(draws)) / draws
+    return (
+        sum(objective(model, x, variant, generator=gen).mean().item() for _ in range(draws)) / draws
+    )
 
 
 def train_variant(
@@ -89,7 +91,10 @@ def train_variant(
     """
     check_choice(variant, VARIANTS, "variant")
     seed = check_int(seed, "seed", minimum=0)
-    epochs, batch_size = check_positive_int(epochs, "epochs"), check_positive_int(batch_size, "batch_size")
+    epochs, batch_size = (
+        check_positive_int(epochs, "epochs"),
+        check_positive_int(batch_size, "batch_size"),
+    )
     lr = check_float(lr, "lr", minimum=0.0, strict=True)
     eval_draws = check_positive_int(eval_draws, "eval_draws")
     x_train, x_test = data.x_train, data.x_test
@@ -118,13 +123,17 @@ def overfitting_study(
     ``options`` go to :func:`train_variant` (``epochs``, ``lr``, ``num_train``, ...).
     """
     if isinstance(variants, str) or not variants:
-        raise TypeError(f"variants must be a non-empty sequence of names among {VARIANTS}, got {variants!r}")
+        raise TypeError(
+            f"variants must be a non-empty sequence of names among {VARIANTS}, got {variants!r}"
+        )
     if isinstance(seeds, (str, int)) or not seeds:
         raise TypeError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
     out = {}
     for variant in variants:
         runs = [train_variant(data, variant, seed=s, **options) for s in seeds]
-        out[variant] = {k: torch.tensor([r[k] for r in runs], dtype=torch.float64) for k in ("train", "test")}
+        out[variant] = {
+            k: torch.tensor([r[k] for r in runs], dtype=torch.float64) for k in ("train", "test")
+        }
     return out
 
 

@@ -30,20 +30,37 @@ from torch import Tensor
 
 from .._validation import check_generator, check_num_samples, check_positive
 
-__all__ = ["mm1_sojourn_times", "mean_sojourn_time", "mean_sojourn_sensitivity", "queue_cost_gradient"]
+__all__ = [
+    "mm1_sojourn_times",
+    "mean_sojourn_time",
+    "mean_sojourn_sensitivity",
+    "queue_cost_gradient",
+]
 
 
 def _rate(value, name: str, num_paths: int) -> Tensor:
-    rate = value if isinstance(value, torch.Tensor) else torch.tensor(float(value), dtype=torch.float64)
+    rate = (
+        value
+        if isinstance(value, torch.Tensor)
+        else torch.tensor(float(value), dtype=torch.float64)
+    )
     check_positive(rate, name)
     if rate.dim() not in (0, 2) or (rate.dim() == 2 and rate.shape not in ((num_paths, 1), (1, 1))):
-        raise ValueError(f"{name} must be a number, a 0-d tensor or a tensor of shape (num_paths, 1) = "
-                         f"({num_paths}, 1), got shape {tuple(rate.shape)}")
+        raise ValueError(
+            f"{name} must be a number, a 0-d tensor or a tensor of shape (num_paths, 1) = "
+            f"({num_paths}, 1), got shape {tuple(rate.shape)}"
+        )
     return rate
 
 
-def mm1_sojourn_times(service_rate, arrival_rate, num_customers: int, num_paths: int, *,
-                      generator: torch.Generator | None = None) -> Tensor:
+def mm1_sojourn_times(
+    service_rate,
+    arrival_rate,
+    num_customers: int,
+    num_paths: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Sojourn times :math:`T_n = W_n + S_n` of M/M/1 queues started empty, one queue per path.
 
     Shapes:
@@ -70,13 +87,22 @@ def mean_sojourn_time(service_rate: float, arrival_rate: float) -> float:
         ValueError: if :math:`\\mu_s \\le \\lambda` (the queue is unstable).
     """
     if not service_rate > arrival_rate > 0:
-        raise ValueError(f"need service_rate > arrival_rate > 0 for a stable queue, got {service_rate}, {arrival_rate}")
+        raise ValueError(
+            f"need service_rate > arrival_rate > 0 for a stable queue, got {service_rate}, {arrival_rate}"
+        )
     return 1.0 / (service_rate - arrival_rate)
 
 
-def mean_sojourn_sensitivity(service_rate: float, arrival_rate: float, num_customers: int, num_paths: int, *,
-                             warm_up: int = 0, wrt: str = "service_rate",
-                             generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def mean_sojourn_sensitivity(
+    service_rate: float,
+    arrival_rate: float,
+    num_customers: int,
+    num_paths: int,
+    *,
+    warm_up: int = 0,
+    wrt: str = "service_rate",
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
     """Per-path mean sojourn time after a warm-up, and its pathwise derivative with respect to one rate.
 
     Each path gets its own copy of the rate, so one backward pass gives one gradient per
@@ -90,20 +116,32 @@ def mean_sojourn_sensitivity(service_rate: float, arrival_rate: float, num_custo
     if wrt not in ("service_rate", "arrival_rate"):
         raise ValueError(f"wrt must be 'service_rate' or 'arrival_rate', got {wrt!r}")
     paths = check_num_samples(num_paths, "num_paths")
-    if isinstance(warm_up, bool) or not isinstance(warm_up, int) or not 0 <= warm_up < num_customers:
+    if (
+        isinstance(warm_up, bool)
+        or not isinstance(warm_up, int)
+        or not 0 <= warm_up < num_customers
+    ):
         raise ValueError(f"warm_up must be an integer in [0, num_customers), got {warm_up!r}")
     rates = {"service_rate": service_rate, "arrival_rate": arrival_rate}
     leaf = torch.full((paths, 1), float(rates[wrt]), dtype=torch.float64, requires_grad=True)
     rates[wrt] = leaf
-    sojourn = mm1_sojourn_times(rates["service_rate"], rates["arrival_rate"], num_customers, paths,
-                                generator=generator)
+    sojourn = mm1_sojourn_times(
+        rates["service_rate"], rates["arrival_rate"], num_customers, paths, generator=generator
+    )
     mean = sojourn[:, warm_up:].mean(dim=1)
     (grad,) = torch.autograd.grad(mean.sum(), leaf)
     return mean.detach(), grad.squeeze(1)
 
 
-def queue_cost_gradient(price: float, arrival_rate: float, *, num_customers: int, num_paths: int, warm_up: int,
-                        min_service_rate: float) -> Callable[..., Tensor]:
+def queue_cost_gradient(
+    price: float,
+    arrival_rate: float,
+    *,
+    num_customers: int,
+    num_paths: int,
+    warm_up: int,
+    min_service_rate: float,
+) -> Callable[..., Tensor]:
     """A stochastic gradient of the cost :math:`C(\\mu_s) = c\\,\\mu_s + \\mathbb{E}[T]`, for projected SGD.
 
     The returned ``estimate(rate, generator=None)`` clamps the rate to
@@ -114,13 +152,16 @@ def queue_cost_gradient(price: float, arrival_rate: float, *, num_customers: int
     """
     check_positive(price, "price")
     if not min_service_rate > arrival_rate:
-        raise ValueError(f"min_service_rate must exceed arrival_rate = {arrival_rate} to keep the queue stable, "
-                         f"got {min_service_rate}")
+        raise ValueError(
+            f"min_service_rate must exceed arrival_rate = {arrival_rate} to keep the queue stable, "
+            f"got {min_service_rate}"
+        )
 
     def estimate(rate: Tensor, generator: torch.Generator | None = None) -> Tensor:
         rate = float(torch.clamp(rate, min=min_service_rate))
-        _, grad = mean_sojourn_sensitivity(rate, arrival_rate, num_customers, num_paths, warm_up=warm_up,
-                                           generator=generator)
+        _, grad = mean_sojourn_sensitivity(
+            rate, arrival_rate, num_customers, num_paths, warm_up=warm_up, generator=generator
+        )
         return price + grad.mean()
 
     return estimate

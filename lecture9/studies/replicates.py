@@ -37,7 +37,13 @@ from .._validation import check_generator
 from ..training import train
 from ..vae import VAE, encoder_gradient_variance
 
-__all__ = ["SETTING_KEYS", "train_over_seeds", "summarize_runs", "final_summary", "encoder_variance_over_models"]
+__all__ = [
+    "SETTING_KEYS",
+    "train_over_seeds",
+    "summarize_runs",
+    "final_summary",
+    "encoder_variance_over_models",
+]
 
 #: The keys a setting may hold, the encoder-gradient options of :func:`lecture9.training.train`.
 SETTING_KEYS = ("estimator", "baseline", "num_samples")
@@ -51,10 +57,14 @@ def _check_run_settings(settings) -> dict[str, dict]:
     out = {}
     for label, setting in settings.items():
         if not isinstance(setting, Mapping):
-            raise TypeError(f"settings[{label!r}] must be a dict with keys among {SETTING_KEYS}, got {setting!r}")
+            raise TypeError(
+                f"settings[{label!r}] must be a dict with keys among {SETTING_KEYS}, got {setting!r}"
+            )
         unknown = sorted(set(setting) - set(SETTING_KEYS))
         if unknown:
-            raise ValueError(f"settings[{label!r}] has unknown keys {unknown}; allowed: {SETTING_KEYS}")
+            raise ValueError(
+                f"settings[{label!r}] has unknown keys {unknown}; allowed: {SETTING_KEYS}"
+            )
         out[label] = {"estimator": "pathwise", "baseline": None, "num_samples": 1, **setting}
     return out
 
@@ -64,7 +74,9 @@ def _check_seeds(seeds) -> list[int]:
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be distinct (a repeated seed repeats the same run), got {seeds}")
+        raise ValueError(
+            f"seeds must be distinct (a repeated seed repeats the same run), got {seeds}"
+        )
     return seeds
 
 
@@ -100,8 +112,17 @@ def train_over_seeds(
     for label, setting in settings.items():
         for seed in seeds:
             model = VAE(**model_config, generator=torch.Generator().manual_seed(seed))
-            history = train(model, data, epochs=epochs, batch_size=batch_size, lr=lr, device=device,
-                            generator=torch.Generator().manual_seed(seed), progress=False, **setting)
+            history = train(
+                model,
+                data,
+                epochs=epochs,
+                batch_size=batch_size,
+                lr=lr,
+                device=device,
+                generator=torch.Generator().manual_seed(seed),
+                progress=False,
+                **setting,
+            )
             histories[label].append(history)
             models[label].append(model)
     return histories, models
@@ -113,19 +134,30 @@ def _stack(runs: Sequence[Mapping], key: str, label: str) -> np.ndarray:
     try:
         values = np.array([np.asarray(run[key], dtype=float) for run in runs])
     except KeyError:
-        raise KeyError(f"the histories of {label!r} have no entry {key!r}; available: {sorted(runs[0])}") from None
+        raise KeyError(
+            f"the histories of {label!r} have no entry {key!r}; available: {sorted(runs[0])}"
+        ) from None
     except ValueError:
-        raise ValueError(f"the runs of {label!r} have different numbers of epochs; compare runs of equal length") from None
+        raise ValueError(
+            f"the runs of {label!r} have different numbers of epochs; compare runs of equal length"
+        ) from None
     return values
 
 
 def _spread(values: np.ndarray) -> dict[str, np.ndarray]:
     std = values.std(axis=0, ddof=1) if len(values) > 1 else np.full(values.shape[1:], np.nan)
-    return {"mean": values.mean(axis=0), "std": std, "min": values.min(axis=0), "max": values.max(axis=0),
-            "values": values}
+    return {
+        "mean": values.mean(axis=0),
+        "std": std,
+        "min": values.min(axis=0),
+        "max": values.max(axis=0),
+        "values": values,
+    }
 
 
-def summarize_runs(histories: Mapping[str, Sequence[Mapping]], *, key: str = "test_elbo") -> dict[str, dict]:
+def summarize_runs(
+    histories: Mapping[str, Sequence[Mapping]], *, key: str = "test_elbo"
+) -> dict[str, dict]:
     """Mean, standard deviation and range over seeds of one history entry, at every epoch.
 
     Raises:
@@ -138,12 +170,18 @@ def summarize_runs(histories: Mapping[str, Sequence[Mapping]], *, key: str = "te
     out = {}
     for label, runs in histories.items():
         values = _stack(runs, key, label)
-        out[label] = {"epoch": np.asarray(runs[0].get("epoch", range(1, values.shape[1] + 1))), **_spread(values)}
+        out[label] = {
+            "epoch": np.asarray(runs[0].get("epoch", range(1, values.shape[1] + 1))),
+            **_spread(values),
+        }
     return out
 
 
 def final_summary(
-    histories: Mapping[str, Sequence[Mapping]], *, key: str = "test_elbo", reference: str | None = None
+    histories: Mapping[str, Sequence[Mapping]],
+    *,
+    key: str = "test_elbo",
+    reference: str | None = None,
 ) -> dict[str, dict]:
     """Mean, standard deviation and range over seeds of the last epoch's ``key``.
 
@@ -166,7 +204,9 @@ def final_summary(
         row["values"] = values
         if reference is not None:
             if len(values) != len(last[reference]):
-                raise ValueError(f"{label!r} and {reference!r} have different numbers of seeds; pair them")
+                raise ValueError(
+                    f"{label!r} and {reference!r} have different numbers of seeds; pair them"
+                )
             diff = values - last[reference]
             row["diff_mean"] = float(diff.mean())
             row["diff_std"] = float(diff.std(ddof=1)) if len(diff) > 1 else float("nan")
@@ -201,9 +241,13 @@ def encoder_variance_over_models(
     if not models:
         raise ValueError("models must hold at least one VAE")
     return {
-        label: np.array([
-            encoder_gradient_variance(model, x, num_draws=num_draws, generator=generator, **setting)["total_variance"]
-            for model in models
-        ])
+        label: np.array(
+            [
+                encoder_gradient_variance(
+                    model, x, num_draws=num_draws, generator=generator, **setting
+                )["total_variance"]
+                for model in models
+            ]
+        )
         for label, setting in settings.items()
     }
