@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +44,11 @@ __all__ = [
     "check_size",
     "check_temperature",
     "check_step",
+    "check_path",
+    "check_tensor",
+    "check_mapping",
+    "check_dtype",
+    "check_instance",
 ]
 
 #: The most samples one call may draw: past it, a clear error instead of torch's allocator error.
@@ -184,7 +192,10 @@ def check_positive(value, name: str):
         if not bool(value > 0):
             raise ValueError(f"{name} must be finite and > 0, got {value.item()}")
         return value
-    check_float(value, name, minimum=0.0, strict=True)
+    if _is_bool(value) or not isinstance(_scalar(value), numbers.Real):
+        raise TypeError(f"{name} must be a positive number, got {value!r}")
+    if not math.isfinite(_scalar(value)) or _scalar(value) <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value}")
     return value
 
 
@@ -317,6 +328,8 @@ def check_broadcast(
     The one rule for baselines, ``h_mean`` and ``beta``: a scalar, a tensor of the trailing
     shape, or a tensor of the full ``shape``.
     """
+    if tuple(value.shape) == tuple(shape):  # the common case, without broadcast_shapes' cost
+        return value
     try:
         out = torch.broadcast_shapes(value.shape, shape)
     except RuntimeError:
@@ -434,3 +447,68 @@ def check_step(
             f"{at:g}), got {value:g}"
         )
     return value
+
+
+def check_path(value, name: str, *, optional: bool = False) -> Path | None:
+    """Return a file or folder path (``str`` or ``os.PathLike``) as a :class:`~pathlib.Path`.
+
+    ``None`` is returned unchanged when ``optional``; anything else raises ``TypeError``.
+    """
+    if value is None and optional:
+        return None
+    if isinstance(value, (bytes, bool)) or not isinstance(value, (str, os.PathLike)):
+        allowed = "a path (str or pathlib.Path)" + (" or None" if optional else "")
+        raise TypeError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
+    if isinstance(value, str) and not value.strip():
+        raise ValueError(f"{name} must be a non-empty path, got {value!r}")
+    return Path(value)
+
+
+def check_tensor(
+    value, name: str, *, ndim: int | None = None, floating: bool = False, finite: bool = True
+) -> torch.Tensor:
+    """Check that ``value`` is a tensor (of ``ndim`` dims, floating-point, finite, as asked) and return it."""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a torch.Tensor, got {value!r:.60} of type {type(value).__name__}"
+        )
+    if ndim is not None and value.dim() != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(value.shape)}")
+    if floating and not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    if finite and value.dtype != torch.bool and (floating or value.is_floating_point()):
+        check_finite(value, name)
+    return value
+
+
+def check_mapping(value, name: str, *, example: str = "{'name': values}") -> Mapping:
+    """Check that ``value`` is a mapping (a dict of results, settings, curves) and return it."""
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"{name} must be a mapping (dict), got {value!r:.60} of type {type(value).__name__}; "
+            f"e.g. {example}"
+        )
+    return value
+
+
+def check_dtype(value, name: str = "dtype", *, floating: bool = True) -> torch.dtype:
+    """Check that ``value`` is a :class:`torch.dtype` (a floating one if ``floating``) and return it."""
+    if not isinstance(value, torch.dtype):
+        raise TypeError(
+            f"{name} must be a torch.dtype, got {value!r} of type {type(value).__name__}; "
+            f"e.g. {name}=torch.float64"
+        )
+    if floating and not value.is_floating_point:
+        raise TypeError(f"{name} must be a floating-point dtype, got {value}")
+    return value
+
+
+def check_instance(value, cls, name: str, *, optional: bool = False):
+    """Check that ``value`` is an instance of ``cls`` (a type or tuple of types), or ``None`` if ``optional``."""
+    if (value is None and optional) or isinstance(value, cls):
+        return value
+    names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+    raise TypeError(
+        f"{name} must be a {names}{' or None' if optional else ''}, got {value!r:.60} of type "
+        f"{type(value).__name__}"
+    )

@@ -45,6 +45,7 @@ from nbconvert.preprocessors import ClearOutputPreprocessor, Preprocessor, TagRe
 from traitlets import Bool, Float
 
 from lecture9 import exercises
+from lecture9._validation import check_bool, check_path
 
 __all__ = [
     "README_NAME",
@@ -368,7 +369,7 @@ def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
             that is not a finite number > 0.
         TypeError: if ``nb`` is not a notebook.
     """
-    points = check_points(points)
+    points, nbgrader = check_points(points), check_bool(nbgrader, "nbgrader")
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise TypeError(
             f"nb must be a notebook (nbformat.NotebookNode with cells), got {type(nb).__name__}; "
@@ -390,6 +391,7 @@ def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
 
 def read_notebook(path: Path):
     """Read and validate a notebook; :class:`AssignError` naming the file if it is malformed."""
+    path = check_path(path, "path")
     try:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -405,7 +407,8 @@ def find_chapters(chapters: list[str] | None, book: Path | None = None) -> list[
     Raises:
         AssignError: if a chapter does not match exactly one notebook.
     """
-    book = default_book() if book is None else Path(book)
+    book = default_book() if book is None else check_path(book, "book")
+    _check_path_list(chapters, "chapters", optional=True)
     available = sorted(book.glob("*.ipynb"))
     if not chapters:
         if not available:
@@ -508,7 +511,12 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
     they are graded, and how to build and publish the book without solutions
     (the solutions-hidden edition of ``book/_ext/lecture9_book.py``).
     """
-    source = Path(book or default_book()).resolve()
+    source = Path(check_path(book, "book", optional=True) or default_book()).resolve()
+    nbgrader = check_bool(nbgrader, "nbgrader")
+    if isinstance(notebooks, (str, bytes)) or not all(
+        isinstance(item, tuple) and len(item) == 2 for item in notebooks
+    ):
+        raise TypeError(f"notebooks must be a list of (name, notebook) pairs, got {notebooks!r:.80}")
     root = book_root(source)
     kind = "nbgrader source notebook" if nbgrader else "student notebook"
     kind += "" if len(notebooks) == 1 else "s"
@@ -653,28 +661,20 @@ def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -
         raise
 
 
-def assign(
-    notebooks: list[Path],
-    out: Path,
-    *,
-    book: Path | None = None,
-    force: bool = False,
-    nbgrader: bool = False,
-    points: float = 1.0,
-) -> list[Path]:
-    """Write the student version of each notebook into ``out``.
+def _check_path_list(values, name: str, *, optional: bool = False) -> None:
+    """Check a list of paths or chapter names: a list, not one string (which would be read letter by letter)."""
+    if (values is None and optional) or (
+        not isinstance(values, (str, bytes, os.PathLike)) and isinstance(values, (list, tuple))
+        and all(isinstance(v, (str, os.PathLike)) for v in values)
+    ):
+        return
+    raise TypeError(
+        f"{name} must be a list of paths or chapter names, got {values!r:.80}; e.g. {name}=['04']"
+    )
 
-    Raises:
-        ValueError, TypeError: if ``points`` is not a finite number > 0.
-        AssignError: if ``out`` lies in the book or over an input, is a
-            non-empty folder without ``force``, a file, below a file, or cannot
-            be written, if a file to write would replace a folder, or if a
-            notebook is malformed (naming the file). Nothing is written then:
-            the notebooks and the notes are written into a temporary folder
-            first and moved into place together, all or none.
-    """
-    points = check_points(points)
-    out = Path(out)
+
+def _check_output_folder(notebooks, out: Path, book, force: bool) -> Path:
+    """The resolved output folder, refused if it is in the book, over an input or not empty."""
     target = out.resolve()
     for folder in {Path(book or default_book()).resolve(), DEFAULT_BOOK}:
         if _is_within(target, folder):
@@ -700,6 +700,34 @@ def assign(
         raise AssignError(
             f"the output folder {out} is not empty; use --force to replace the notebooks in it"
         )
+    return target
+
+
+def assign(
+    notebooks: list[Path],
+    out: Path,
+    *,
+    book: Path | None = None,
+    force: bool = False,
+    nbgrader: bool = False,
+    points: float = 1.0,
+) -> list[Path]:
+    """Write the student version of each notebook into ``out``.
+
+    Raises:
+        ValueError, TypeError: if ``points`` is not a finite number > 0.
+        AssignError: if ``out`` lies in the book or over an input, is a
+            non-empty folder without ``force``, a file, below a file, or cannot
+            be written, if a file to write would replace a folder, or if a
+            notebook is malformed (naming the file). Nothing is written then:
+            the notebooks and the notes are written into a temporary folder
+            first and moved into place together, all or none.
+    """
+    points, out = check_points(points), check_path(out, "out")
+    check_path(book, "book", optional=True)
+    force, nbgrader = check_bool(force, "force"), check_bool(nbgrader, "nbgrader")
+    _check_path_list(notebooks, "notebooks")
+    target = _check_output_folder(notebooks, out, book, force)
 
     converted = []
     for notebook in notebooks:

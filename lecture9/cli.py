@@ -144,7 +144,12 @@ class _UsageError(Exception):
 
 def configure_train_vae(parser: argparse.ArgumentParser) -> None:
     """Add the ``train-vae`` arguments to ``parser``."""
-    add = parser.add_argument
+    _add_model_arguments(parser.add_argument)
+    _add_estimator_arguments(parser.add_argument)
+    _add_run_arguments(parser.add_argument)
+
+
+def _add_model_arguments(add) -> None:
     add(
         "--data",
         choices=("digits", "mnist"),
@@ -182,6 +187,9 @@ def configure_train_vae(parser: argparse.ArgumentParser) -> None:
         help="hidden layer widths (default 256)",
     )
     add("--activation", default="tanh", help="hidden nonlinearity (default tanh)")
+
+
+def _add_estimator_arguments(add) -> None:
     add(
         "--estimator",
         default=None,
@@ -211,6 +219,9 @@ def configure_train_vae(parser: argparse.ArgumentParser) -> None:
         help="baseline for the score-function estimator (needs --num-samples >= 2)",
     )
     add("--num-samples", type=int, default=1, help="samples of z per datapoint per step")
+
+
+def _add_run_arguments(add) -> None:
     add("--epochs", type=int, default=200, help="total epochs (default 200)")
     add("--batch-size", type=int, default=100)
     add("--lr", type=float, default=1e-3, help="Adam learning rate")

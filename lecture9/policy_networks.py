@@ -8,19 +8,10 @@ states for a :class:`~lecture9.policy_gradient.FiniteMDP`, vectors for Gymnasium
 classic control. Episodes are stored per episode and step, shape ``(N, T)``, with a
 ``mask`` of the steps that happened when episodes have different lengths.
 
-**Surrogate loss** (Spinning Up's form). With weights :math:`w_t` that carry no
-gradient, :math:`L(\theta) = -\frac1N \sum_n \sum_t w^{(n)}_t \log \pi_\theta(a^{(n)}_t
-\mid s^{(n)}_t)`; :math:`-\nabla_\theta L` is the REINFORCE estimate. Weights:
-whole return :math:`R - \gamma^t b_t`, reward-to-go :math:`\gamma^t (G_t - b_t)`, and with
-``drop_discount`` :math:`G_t - b_t` (the common form, biased for the discounted
-objective, chapter 11). The value of :math:`L` is not a performance measure: it says
-nothing about :math:`J`, only its gradient does.
-
-**GAE** (Schulman et al., 2016). With :math:`\delta_t = r_t + \gamma V_{t+1} - V_t`,
-:math:`A^{\lambda}_t = \sum_{k \ge 0} (\gamma\lambda)^k \delta_{t+k}`: :math:`\lambda = 1`
-is :math:`G_t - V_t` (reward-to-go with baseline :math:`V`), :math:`\lambda = 0` is
-:math:`\delta_t`. With the exact :math:`V` every :math:`\lambda` is unbiased; with an
-imperfect :math:`V` the bias grows as :math:`\lambda` falls.
+The weights of the scores, the surrogate loss and GAE advantages are tensor
+functions of :mod:`lecture9.policy_gradient` (:func:`~lecture9.policy_gradient.episode_weights`,
+:func:`~lecture9.policy_gradient.surrogate_loss`, :func:`~lecture9.policy_gradient.gae_advantages`);
+this module applies them to networks.
 
 **Exact network gradient.** On a finite MDP the policy's logit table is the network
 applied to the one-hot states, so :math:`J` is a differentiable function of the
@@ -32,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Sequence
 
 import gymnasium
@@ -57,11 +47,7 @@ __all__ = [
     "exact_network_gradient",
     "logits_jacobian",
     "per_episode_gradients",
-    "discounted_to_go",
-    "episode_weights",
-    "surrogate_loss",
     "network_surrogate",
-    "gae_advantages",
     "fit_value",
     "make_envs",
     "EpisodeBatch",
@@ -73,18 +59,6 @@ __all__ = [
 
 #: The longest episode :func:`collect_episodes` runs before it stops with an error.
 MAX_EPISODE_STEPS = 100_000
-
-
-def _check_unit(value, name: str) -> float:
-    if isinstance(value, torch.Tensor) and value.dim() == 0:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a number in [0, 1], got {value!r} of type {type(value).__name__}"
-        )
-    if not 0.0 <= float(value) <= 1.0:  # NaN fails too
-        raise ValueError(f"{name} must be in [0, 1], got {value}; e.g. {name}=0.95")
-    return float(value)
 
 
 def _check_module(module, name: str) -> nn.Module:
@@ -174,7 +148,7 @@ def exact_network_return(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
 
 
 def exact_network_gradient(mdp: pg.FiniteMDP, network: nn.Module) -> tuple[torch.Tensor, ...]:
-    """The exact gradient of :math:`J` for each parameter of ``network``, by autograd through :func:`exact_network_return`."""
+    """The exact gradient of :math:`J` per parameter of ``network``: autograd of :func:`exact_network_return`."""
     params = [p for p in _check_module(network, "network").parameters() if p.requires_grad]
     if not params:
         raise ValueError("network has no parameters that require gradients")
@@ -220,101 +194,8 @@ def per_episode_gradients(
 
 
 # ---------------------------------------------------------------------------
-# Weights, the surrogate loss and GAE
+# The surrogate of a network policy, and a learned value
 # ---------------------------------------------------------------------------
-
-
-def _check_mask(mask, like: torch.Tensor) -> torch.Tensor:
-    if mask is None:
-        return torch.ones_like(like, dtype=torch.bool)
-    check_shape(mask, like.shape, "mask", hint="one entry per episode and step")
-    if mask.dtype != torch.bool:
-        raise TypeError(
-            f"mask must be a bool tensor (True where a step happened), got dtype {mask.dtype}"
-        )
-    return mask
-
-
-def _check_steps(values, name: str, dim: int = 2) -> torch.Tensor:
-    if not isinstance(values, torch.Tensor) or not values.is_floating_point():
-        raise TypeError(
-            f"{name} must be a floating-point tensor of shape (N, T), got {type(values).__name__}"
-        )
-    if values.dim() != dim or 0 in values.shape:
-        raise ValueError(f"{name} must have shape (N, T) with N, T >= 1, got {tuple(values.shape)}")
-    return check_finite(values, name)
-
-
-def discounted_to_go(
-    rewards: torch.Tensor, *, discount: float, mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    r"""The discounted reward-to-go :math:`G_t = \sum_{k \ge t} \gamma^{k-t} r_k`, masked steps contributing 0.
-
-    Shapes: rewards ``(N, T)`` -> ``(N, T)``.
-    """
-    rewards = _check_steps(rewards, "rewards")
-    discount = _check_unit(discount, "discount")
-    rewards = rewards * _check_mask(mask, rewards)
-    out, running = torch.empty_like(rewards), torch.zeros_like(rewards[:, 0])
-    for t in reversed(range(rewards.shape[1])):
-        running = rewards[:, t] + discount * running
-        out[:, t] = running
-    return out
-
-
-def episode_weights(
-    rewards: torch.Tensor,
-    *,
-    discount: float,
-    reward_to_go: bool = True,
-    baseline: torch.Tensor | None = None,
-    drop_discount: bool = False,
-    mask: torch.Tensor | None = None,
-) -> torch.Tensor:
-    r"""The weights :math:`w_t` of the scores in REINFORCE, as :func:`~lecture9.policy_gradient.reinforce_grad` uses them.
-
-    Whole return :math:`R - \gamma^t b_t`; reward-to-go :math:`\gamma^t (G_t - b_t)`;
-    ``drop_discount`` :math:`G_t - b_t`. ``baseline`` holds :math:`b_t(s_t)` per step.
-
-    Shapes: rewards, baseline, mask ``(N, T)`` -> ``(N, T)``, zero where ``mask`` is False.
-    """
-    rewards = _check_steps(rewards, "rewards")
-    mask = _check_mask(mask, rewards)
-    if drop_discount and not reward_to_go:
-        raise ValueError(
-            "drop_discount=True is the slip of the reward-to-go estimator; pass reward_to_go=True"
-        )
-    to_go = discounted_to_go(rewards, discount=discount, mask=mask)
-    discounts = float(discount) ** torch.arange(
-        rewards.shape[1], dtype=rewards.dtype, device=rewards.device
-    )
-    weights = to_go if drop_discount else discounts * to_go
-    if not reward_to_go:
-        weights = to_go[:, :1].expand_as(to_go)
-    if baseline is not None:
-        baseline = check_shape(_check_steps(baseline, "baseline"), rewards.shape, "baseline")
-        weights = weights - (baseline if drop_discount else discounts * baseline)
-    return (weights * mask).detach()
-
-
-def surrogate_loss(
-    log_probs: torch.Tensor, weights: torch.Tensor, *, mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    r"""Spinning Up's surrogate :math:`-\frac1N \sum_n \sum_t w_t \log \pi_\theta(a_t \mid s_t)`.
-
-    Its gradient is minus the REINFORCE estimate; its value says nothing about :math:`J`.
-
-    Shapes: log_probs, weights, mask ``(N, T)`` -> ``()``.
-    Raises: ValueError if ``weights`` carry gradients (detach them) or shapes differ.
-    """
-    log_probs = _check_steps(log_probs, "log_probs")
-    weights = check_shape(_check_steps(weights, "weights"), log_probs.shape, "weights")
-    if weights.requires_grad:
-        raise ValueError(
-            "weights carry gradients; detach them (the weights are constants of the surrogate)"
-        )
-    mask = _check_mask(mask, log_probs)
-    return -(torch.where(mask, log_probs * weights, 0.0)).sum(1).mean(0)
 
 
 def network_surrogate(
@@ -342,49 +223,14 @@ def network_surrogate(
         if baseline != "value":
             raise ValueError(f"baseline must be None, 'value' or a tensor (N, T), got {baseline!r}")
         baseline = pg.values(mdp, logits.detach())[1].gather(1, episodes.states.T).T
-    weights = episode_weights(
+    weights = pg.episode_weights(
         rewards,
         discount=mdp.discount,
         reward_to_go=reward_to_go,
         baseline=baseline,
         drop_discount=drop_discount,
     )
-    return surrogate_loss(log_pi[episodes.states, episodes.actions], weights)
-
-
-def gae_advantages(
-    rewards: torch.Tensor,
-    values: torch.Tensor,
-    *,
-    discount: float,
-    lam: float,
-    mask: torch.Tensor | None = None,
-) -> torch.Tensor:
-    r"""Generalized advantage estimates :math:`A^\lambda_t = \sum_k (\gamma\lambda)^k \delta_{t+k}` (Schulman et al., 2016).
-
-    ``values[:, t]`` is :math:`V(s_t)`; the last column the value after the final step
-    (0 at a terminal state). With ``mask``, an episode that ends before ``T`` ends in a
-    terminal state: the values after its last step count as 0.
-
-    Shapes: rewards ``(N, T)``, values ``(N, T + 1)`` -> ``(N, T)``.
-    """
-    rewards = _check_steps(rewards, "rewards")
-    values = check_shape(
-        _check_steps(values, "values"),
-        (rewards.shape[0], rewards.shape[1] + 1),
-        "values",
-        hint="(N, T + 1): V(s_0), ..., V(s_T), the last the value after the final step",
-    )
-    discount, lam = _check_unit(discount, "discount"), _check_unit(lam, "lam")
-    mask = _check_mask(mask, rewards)
-    next_alive = torch.cat([mask[:, 1:], mask[:, -1:]], 1)  # the value after an episode's end is 0
-    next_values = torch.where(next_alive, values[:, 1:], 0.0)
-    deltas = torch.where(mask, rewards + discount * next_values - values[:, :-1], 0.0)
-    out, running = torch.empty_like(deltas), torch.zeros_like(deltas[:, 0])
-    for t in reversed(range(deltas.shape[1])):
-        running = deltas[:, t] + discount * lam * running
-        out[:, t] = running
-    return out.detach()
+    return pg.surrogate_loss(log_pi[episodes.states, episodes.actions], weights)
 
 
 def fit_value(
@@ -535,7 +381,7 @@ def reinforce_step(
     value_steps: int = 1,
     drop_discount: bool = True,
 ) -> torch.Tensor:
-    """One policy step on ``batch`` (reward-to-go, the value network's baseline if given), then ``value_steps`` value fits.
+    """One policy step on ``batch`` (reward-to-go, ``value``'s baseline if given), then ``value_steps`` value fits.
 
     The baseline comes from the value network before it sees this batch. Returns: the
     surrogate loss before the step (not a performance measure).
@@ -552,19 +398,19 @@ def reinforce_step(
             baseline = _check_output(value(batch.observations), (*batch.mask.shape, 1), "value")[
                 ..., 0
             ]
-    weights = episode_weights(
+    weights = pg.episode_weights(
         batch.rewards,
         discount=discount,
         baseline=baseline,
         drop_discount=drop_discount,
         mask=batch.mask,
     )
-    loss = surrogate_loss(batch.log_probs(policy), weights, mask=batch.mask)
+    loss = pg.surrogate_loss(batch.log_probs(policy), weights, mask=batch.mask)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
     if value is not None:
-        targets = discounted_to_go(batch.rewards, discount=discount, mask=batch.mask)
+        targets = pg.discounted_to_go(batch.rewards, discount=discount, mask=batch.mask)
         fit_value(
             value,
             batch.observations[batch.mask],

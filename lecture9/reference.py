@@ -359,8 +359,10 @@ def estimator_moments(
     loc, scale = _check(f, loc, scale)
     gauss, quad = _MOMENTS[estimator]
     if method == "quad":
-        return quad(f, loc, scale, param)
-    return gauss(f, loc, scale, param, _check_nodes(num_nodes))
+        mean, var = quad(f, loc, scale, param)
+    else:
+        mean, var = gauss(f, loc, scale, param, _check_nodes(num_nodes))
+    return mean, max(var, 0.0)  # round-off can leave a zero variance at -1e-32
 
 
 #: The exact moments of each estimator: name -> (Gauss rule, adaptive rule).

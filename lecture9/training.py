@@ -303,15 +303,7 @@ def train(
         model.parameters(), lr=run.lr, **_ADAM_OPTIONS.get(run.device.type, {})
     )
     history, start_epoch = _restore(state, model, optimizer, generator)
-    bar = tqdm(
-        range(start_epoch, run.epochs),
-        initial=start_epoch,
-        total=run.epochs,
-        disable=not progress,
-        desc=f"VAE {estimator}",
-        unit="epoch",
-        leave=True,
-    )
+    bar = _progress_bar(start_epoch, run.epochs, f"VAE {estimator}", progress)
     elapsed = history["time"][-1] if history["time"] else 0.0
     last_saved = time.monotonic()
     for epoch in bar:
@@ -334,6 +326,18 @@ def train(
     bar.close()
     model.eval()
     return history
+
+
+def _progress_bar(start_epoch: int, epochs: int, desc: str, progress: bool):
+    return tqdm(
+        range(start_epoch, epochs),
+        initial=start_epoch,
+        total=epochs,
+        disable=not progress,
+        desc=desc,
+        unit="epoch",
+        leave=True,
+    )
 
 
 #: Adam options per device type: the fused CPU kernel is several times faster than the per-parameter loop
@@ -389,20 +393,7 @@ def _prepare(
 ) -> _Run:
     """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
     check_vae(model)
-    x_train, x_test = _split_data(data, test_data)
-    model.check_input(x_train, "data")
-    if len(x_train) == 0 or x_train.dim() != 2:
-        raise ValueError(
-            f"data must be a non-empty (N, {model.input_dim}) tensor of training images, "
-            f"got shape {tuple(x_train.shape)}"
-        )
-    if x_test is not None:
-        model.check_input(x_test, "test_data")
-        if len(x_test) == 0 or x_test.dim() != 2:
-            raise ValueError(
-                f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
-                f"got shape {tuple(x_test.shape)}"
-            )
+    x_train, x_test = _checked_data(model, data, test_data)
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     num_samples = check_num_samples(num_samples)
@@ -412,24 +403,7 @@ def _prepare(
     variance_draws = check_positive_int(variance_draws, "variance_draws", minimum=2)
     variance_batch_size = check_positive_int(variance_batch_size, "variance_batch_size")
     eval_num_samples = check_num_samples(eval_num_samples, "eval_num_samples")
-    if (
-        isinstance(eval_seed, bool)
-        or not isinstance(eval_seed, int)
-        or not 0 <= eval_seed < 2**63 - 1
-    ):
-        raise ValueError(f"eval_seed must be an integer in [0, 2**63 - 1), got {eval_seed!r}")
-    if resume and checkpoint is None:
-        raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>")
-    if checkpoint is not None:
-        _check_checkpoint_path(Path(checkpoint))
-    if (
-        isinstance(checkpoint_seconds, bool)
-        or not isinstance(checkpoint_seconds, (int, float))
-        or not (math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0)
-    ):
-        raise ValueError(
-            f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}"
-        )
+    _check_run_options(eval_seed, resume, checkpoint, checkpoint_seconds)
     check_generator(generator)
     device = resolve_device(device)
     if generator is None:
@@ -475,6 +449,46 @@ def _prepare(
         variance_batch_size,
         settings,
     )
+
+
+def _checked_data(model, data, test_data):
+    """The training and test tensors, checked against the model's input."""
+    x_train, x_test = _split_data(data, test_data)
+    model.check_input(x_train, "data")
+    if len(x_train) == 0 or x_train.dim() != 2:
+        raise ValueError(
+            f"data must be a non-empty (N, {model.input_dim}) tensor of training images, "
+            f"got shape {tuple(x_train.shape)}"
+        )
+    if x_test is not None:
+        model.check_input(x_test, "test_data")
+        if len(x_test) == 0 or x_test.dim() != 2:
+            raise ValueError(
+                f"test_data must be a non-empty (M, {model.input_dim}) tensor (or None), "
+                f"got shape {tuple(x_test.shape)}"
+            )
+    return x_train, x_test
+
+
+def _check_run_options(eval_seed, resume, checkpoint, checkpoint_seconds) -> None:
+    if (
+        isinstance(eval_seed, bool)
+        or not isinstance(eval_seed, int)
+        or not 0 <= eval_seed < 2**63 - 1
+    ):
+        raise ValueError(f"eval_seed must be an integer in [0, 2**63 - 1), got {eval_seed!r}")
+    if resume and checkpoint is None:
+        raise ValueError("resume=True needs checkpoint=<path of the checkpoint file>")
+    if checkpoint is not None:
+        _check_checkpoint_path(Path(checkpoint))
+    if (
+        isinstance(checkpoint_seconds, bool)
+        or not isinstance(checkpoint_seconds, (int, float))
+        or not (math.isfinite(checkpoint_seconds) and checkpoint_seconds >= 0)
+    ):
+        raise ValueError(
+            f"checkpoint_seconds must be a finite number >= 0, got {checkpoint_seconds!r}"
+        )
 
 
 def _check_checkpoint_path(path: Path) -> None:

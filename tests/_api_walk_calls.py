@@ -87,8 +87,12 @@ def episodes():
     return _lazy("policy_gradient").sample_episodes(mdp(), mdp_logits(), 5, generator=gen())
 
 
+#: Where the valid calls write their files: the test sets a temporary folder (never the working folder).
+TMP_ROOT: Path | None = None
+
+
 def _tmp() -> Path:
-    return Path(tempfile.mkdtemp(prefix="l9walk"))
+    return Path(tempfile.mkdtemp(prefix="l9walk", dir=TMP_ROOT))
 
 
 def _idx_file():
@@ -117,7 +121,7 @@ def _notebook():
 
 
 def _method(make, attr, /, **kwargs):
-    return lambda: (getattr(make(), attr), kwargs)
+    return lambda: (getattr(make(), attr), dict(kwargs))
 
 
 def _method_call(make, name, build_kwargs):
@@ -509,26 +513,10 @@ VALID_CALLS = {
         temperature=0.5,
         generator=gen(),
     ),
-    "bernoulli_vae.BernoulliVAE.check_options": _method(
-        bvae_model,
-        "check_options",
-        estimator="disarm",
-        baseline=None,
-        num_samples=1,
-        batch_shape=None,
-    ),
     "bernoulli_vae.BernoulliVAE.noise": _method(
         bvae_model, "noise", num_samples=2, x=xbin(), generator=gen()
     ),
     "bernoulli_vae.BernoulliVAE.encode": _method(bvae_model, "encode", x=xbin()),
-    "bernoulli_vae.BernoulliVAE.elbo_terms_from_noise": _method(
-        bvae_model,
-        "elbo_terms_from_noise",
-        x=xbin(),
-        u=torch.rand(1, 4, 3, generator=gen()),
-        estimator="disarm",
-        baseline=None,
-    ),
     "bernoulli_vae.BernoulliVAE.log_weights": _method(
         bvae_model, "log_weights", x=xbin(), u=torch.rand(1, 4, 3, generator=gen())
     ),
@@ -548,26 +536,10 @@ VALID_CALLS = {
         anneal_to=None,
         generator=gen(),
     ),
-    "categorical_vae.CategoricalVAE.anneal": _method(cvae_model, "anneal", epoch=1, epochs=3),
-    "categorical_vae.CategoricalVAE.check_options": _method(
-        cvae_model,
-        "check_options",
-        estimator="gumbel_softmax",
-        baseline=None,
-        num_samples=1,
-        batch_shape=None,
-    ),
     "categorical_vae.CategoricalVAE.noise": _method(
         cvae_model, "noise", num_samples=2, x=xbin(), generator=gen()
     ),
     "categorical_vae.CategoricalVAE.encode": _method(cvae_model, "encode", x=xbin()),
-    "categorical_vae.CategoricalVAE.elbo_terms_from_noise": _method_call(
-        cvae_model,
-        "elbo_terms_from_noise",
-        lambda m: dict(
-            x=xbin(), u=m.noise(1, xbin(), gen()), estimator="gumbel_softmax", baseline=None
-        ),
-    ),
     "categorical_vae.CategoricalVAE.log_weights": _method_call(
         cvae_model, "log_weights", lambda m: dict(x=xbin(), u=m.noise(1, xbin(), gen()))
     ),
@@ -950,6 +922,245 @@ VALID_CALLS = {
         f_values=t(1.0, 2.0, 3.0), h_values=t(0.1, 0.2, 0.4), h_mean=0.2, beta=1.0, ax=None
     ),
 }
+
+
+def _pn():
+    return _lazy("policy_networks")
+
+
+def _net(mdp_=None):
+    return _pn().mlp((3, 4, 2), generator=gen(), dtype=torch.float64)
+
+
+def _cartpole():
+    return _pn().make_envs("CartPole-v1", 2)
+
+
+def _cartpole_policy():
+    return _pn().mlp((4, 8, 2), generator=gen())
+
+
+def _batch():
+    return _pn().collect_episodes(_cartpole(), _cartpole_policy(), generator=gen())
+
+
+def _value_net():
+    return _pn().mlp((4, 8, 1), generator=gen())
+
+
+def _reinforce_step_args():
+    policy, value = _cartpole_policy(), _value_net()
+    return dict(
+        batch=_batch(),
+        policy=policy,
+        optimizer=torch.optim.Adam(policy.parameters(), lr=1e-2),
+        discount=0.99,
+        value=value,
+        value_optimizer=torch.optim.Adam(value.parameters(), lr=1e-2),
+        value_steps=1,
+        drop_discount=True,
+    )
+
+
+def _fit_value_args():
+    value = _value_net()
+    return dict(
+        value=value,
+        observations=torch.randn(5, 4, generator=gen()),
+        targets=torch.randn(5, generator=gen()),
+        optimizer=torch.optim.Adam(value.parameters(), lr=1e-2),
+        num_steps=1,
+    )
+
+
+def _overfitting_data():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(x_train=xbin(20), x_test=xbin(10))
+
+
+SMALL_TRAINING = dict(
+    epochs=1, batch_size=10, lr=1e-2, model_config={"latent_dim": 2, "hidden_dims": (4,)}
+)
+
+
+def _study():
+    return _lazy("studies.overfitting").overfitting_study(
+        _overfitting_data(), variants=("vae",), seeds=(0, 1), eval_draws=1, **SMALL_TRAINING
+    )
+
+
+def _rewards(n=3, steps=4):
+    return torch.randn(n, steps, generator=gen(), dtype=torch.float64)
+
+
+NEW_CALLS = {
+    "bernoulli_vae.BernoulliVAE.bound_terms_from_noise": _method(
+        bvae_model, "bound_terms_from_noise", x=xbin(), u=torch.rand(1, 4, 3, generator=gen())
+    ),
+    "categorical_vae.CategoricalVAE.bound_terms_from_noise": _method_call(
+        cvae_model, "bound_terms_from_noise", lambda m: dict(x=xbin(), u=m.noise(1, xbin(), gen()))
+    ),
+    "categorical_vae.CategoricalVAE.start_epoch": _method(cvae_model, "start_epoch", epoch=1, epochs=3),
+    "enumeration.relaxed_categorical_moments": lambda: dict(
+        logits=-torch.linspace(0.0, 1.0, 3, dtype=torch.float64),
+        values=torch.linspace(0.0, 1.0, 3, dtype=torch.float64),
+        target=0.45,
+        temperature=0.5,
+        estimator="gumbel_softmax",
+    ),
+    "estimators.hessian.pathwise_hessian": lambda: dict(
+        f=cost, distribution=D.Normal, params=normal_params(), num_samples=8, generator=gen()
+    ),
+    "estimators.hessian.score_function_hessian": lambda: dict(
+        f=cost, distribution=D.Normal, params=normal_params(), num_samples=8, generator=gen()
+    ),
+    "plotting.plot_categorical_relaxation": lambda: dict(
+        temperatures=[0.1, 1.0],
+        exact={("gumbel_softmax", 2): ([0.1, 0.01], [1.0, 0.1])},
+        measured_temperatures=[1.0],
+        measured={("gumbel_softmax", 2): ([0.01], [0.1])},
+        width=4.0,
+    ),
+    "plotting.plot_gae_tradeoff": lambda: dict(
+        lams=[0.0, 0.5, 1.0],
+        bias={"exact V": [0.0, 0.0, 0.0]},
+        variance={"exact V": [1.0, 2.0, 3.0]},
+        noise={"exact V": [0.1, 0.1, 0.1]},
+    ),
+    "policy_gradient.discounted_to_go": lambda: dict(rewards=_rewards(), discount=0.9, mask=None),
+    "policy_gradient.episode_weights": lambda: dict(
+        rewards=_rewards(), discount=0.9, reward_to_go=True, baseline=None, drop_discount=False
+    ),
+    "policy_gradient.expected_gae_gradient": lambda: dict(
+        mdp=mdp(), logits=mdp_logits(), values=torch.zeros(5, 3, dtype=torch.float64), lam=0.5
+    ),
+    "policy_gradient.gae_advantages": lambda: dict(
+        rewards=_rewards(), values=torch.zeros(3, 5, dtype=torch.float64), discount=0.9, lam=0.5
+    ),
+    "policy_gradient.surrogate_loss": lambda: dict(
+        log_probs=-torch.rand(3, 4, generator=gen(), dtype=torch.float64), weights=_rewards()
+    ),
+    "policy_gradient.weighted_scores": lambda: dict(
+        logits=mdp_logits(),
+        states=torch.tensor([[0, 1, 2, 0]]),
+        actions=torch.tensor([[1, 0, 1, 1]]),
+        weights=_rewards(1),
+    ),
+    "policy_networks.EpisodeBatch.log_probs": _method(_batch, "log_probs", policy=_cartpole_policy()),
+    "policy_networks.EpisodeBatch.returns": _method(_batch, "returns"),
+    "policy_networks.collect_episodes": lambda: dict(
+        envs=_cartpole(), policy=_cartpole_policy(), generator=gen(), max_steps=1000
+    ),
+    "policy_networks.exact_network_gradient": lambda: dict(mdp=mdp(), network=_net()),
+    "policy_networks.exact_network_return": lambda: dict(mdp=mdp(), network=_net()),
+    "policy_networks.fit_value": _fit_value_args,
+    "policy_networks.logits_jacobian": lambda: dict(mdp=mdp(), network=_net()),
+    "policy_networks.make_envs": lambda: dict(env_id="CartPole-v1", num_envs=2),
+    "policy_networks.mlp": lambda: dict(sizes=(3, 4, 2), generator=gen(), dtype=torch.float64),
+    "policy_networks.network_logits": lambda: dict(mdp=mdp(), network=_net()),
+    "policy_networks.network_surrogate": lambda: dict(
+        mdp=mdp(),
+        network=_net(),
+        episodes=episodes(),
+        reward_to_go=True,
+        baseline=None,
+        drop_discount=False,
+    ),
+    "policy_networks.one_hot_states": lambda: dict(
+        states=torch.tensor([0, 2, 1]), num_states=3, dtype=torch.float64
+    ),
+    "policy_networks.per_episode_gradients": lambda: dict(
+        mdp=mdp(), network=_net(), episodes=episodes(), weights=_rewards(5)
+    ),
+    "policy_networks.reinforce_step": _reinforce_step_args,
+    "policy_networks.train_policy": lambda: dict(
+        envs=_cartpole(),
+        policy=_cartpole_policy(),
+        num_batches=1,
+        learning_rate=0.01,
+        discount=0.99,
+        value=None,
+        value_steps=1,
+        drop_discount=True,
+        stop_at=None,
+        generator=gen(),
+    ),
+    "studies.finance.black_scholes": lambda: dict(
+        spot=100.0, strike=100.0, rate=0.05, volatility=0.2, maturity=1.0, option="call"
+    ),
+    "studies.finance.discounted_payoff": lambda: dict(
+        strike=100.0, rate=0.05, maturity=1.0, option="call"
+    ),
+    "studies.finance.greeks_summary": lambda: dict(
+        samples={"price": t(1.0, 2.0, 3.0), "delta": t(0.5, 0.6, 0.4)}
+    ),
+    "studies.finance.monte_carlo_greeks": lambda: dict(
+        spot=100.0,
+        strike=100.0,
+        rate=0.05,
+        volatility=0.2,
+        maturity=1.0,
+        num_samples=16,
+        option="call",
+        estimator="pathwise",
+        generator=gen(),
+    ),
+    "studies.overfitting.objective": lambda: dict(
+        model=vae_model(), x=xbin(), variant="vae", generator=gen()
+    ),
+    "studies.overfitting.overfitting_study": lambda: dict(
+        data=_overfitting_data(), variants=("vae",), seeds=(0,), eval_draws=1, **SMALL_TRAINING
+    ),
+    "studies.overfitting.summarize_study": lambda: dict(study=_study()),
+    "studies.overfitting.train_variant": lambda: dict(
+        data=_overfitting_data(),
+        variant="vae",
+        seed=0,
+        num_train=None,
+        eval_draws=1,
+        eval_seed=0,
+        **SMALL_TRAINING,
+    ),
+    "vae.VAE.bound_terms_from_noise": _method(
+        vae_model, "bound_terms_from_noise", x=xbin(), noise=torch.randn(1, 4, 2, generator=gen())
+    ),
+    "vae.VAE.decoder_log_likelihood": _method(
+        vae_model, "decoder_log_likelihood", z=torch.randn(4, 2, generator=gen()), x=xbin()
+    ),
+    "vae.VAE.score_surrogate": lambda: dict(
+        log_q=-torch.rand(1, 4, generator=gen()),
+        log_px=-torch.rand(1, 4, generator=gen()),
+        baseline=None,
+    ),
+    "vae.VAE.start_epoch": _method(vae_model, "start_epoch", epoch=1, epochs=3),
+    "vae.VAE.surrogate_reconstruction": lambda: dict(
+        log_px=-torch.rand(1, 4, generator=gen()), surrogate=torch.zeros(1, 4)
+    ),
+    "vae.check_vae": lambda: dict(model=vae_model(), name="model"),
+}
+VALID_CALLS.update(NEW_CALLS)
+
+#: Parameters whose bad values the valid value alone does not tell: by name, or by "key:name".
+PARAMETER_KINDS = {
+    "path": "path",
+    "root": "path",
+    "out": "path",
+    "book": "optional-path",
+    "checkpoint": "optional-path",
+    "dtype": "dtype",
+    "ax": "object",
+    "xlabel": "text",
+    "ylabel": "text",
+    "title": "text",
+    "label": "text",
+    "reference_label": "text",
+    "param_label": "text",
+}
+
+#: Documented errors of a domain other than ValueError/TypeError: the message must name the
+#: parameter or its value.
+DOMAIN_ERRORS: dict[str, tuple[tuple[type[BaseException], ...], str]] = {}
 
 
 #: Valid calls whose result holds a NaN by definition, with the reason.

@@ -32,13 +32,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from _api_walk_calls import NONFINITE_RESULTS, NOT_WALKED, VALID_CALLS  # noqa: E402
+import _api_walk_calls  # noqa: E402
+from _api_walk_calls import (  # noqa: E402
+    DOMAIN_ERRORS,
+    NONFINITE_RESULTS,
+    NOT_WALKED,
+    PARAMETER_KINDS,
+    VALID_CALLS,
+)
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import lecture9  # noqa: E402
 
-EXAMPLES = int(os.environ.get("LECTURE9_API_WALK_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("LECTURE9_API_WALK_EXAMPLES", "2"))
 TIME_LIMIT_S = 10.0
 D = torch.distributions
 
@@ -91,6 +98,20 @@ def public_api() -> dict[str, object]:
 API = public_api()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _walk_in_a_temporary_folder(tmp_path_factory):
+    """Every walked call runs in a temporary working folder: a relative path (``out="abc"``) lands there."""
+    folder = tmp_path_factory.mktemp("api_walk")
+    old_cwd, old_root = os.getcwd(), _api_walk_calls.TMP_ROOT
+    os.chdir(folder)
+    _api_walk_calls.TMP_ROOT = folder
+    try:
+        yield folder
+    finally:
+        os.chdir(old_cwd)
+        _api_walk_calls.TMP_ROOT = old_root
+
+
 def test_every_public_module_imports():
     assert not IMPORT_ERRORS, IMPORT_ERRORS
 
@@ -125,8 +146,20 @@ def _bad_callable(fn, kind):
     return wrapped
 
 
-def bad_values(value) -> st.SearchStrategy:
+#: Bad values of the parameter kinds that the valid value alone does not tell (declared in the table).
+DECLARED_KINDS = {
+    "path": [("none", None), ("int", 3), ("nan", math.nan)],
+    "optional-path": [("int", 3), ("nan", math.nan)],
+    "text": [("other-text", "abc")],  # any label is valid: the call must still work
+    "dtype": [("string", "abc"), ("int", 3)],
+    "object": [("string", "abc"), ("int", 3)],  # an optional object (an Axes, a module), None valid
+}
+
+
+def bad_values(value, declared: str | None = None) -> st.SearchStrategy:
     """Bad (or equivalent) values of the same kind as ``value``: ``(kind, value)``."""
+    if declared is not None:
+        return st.sampled_from(DECLARED_KINDS[declared])
     common = (
         [("string", "abc"), ("none", None)]
         if value is not None
@@ -280,10 +313,13 @@ def names(message: str, parameter: str) -> bool:
     )
 
 
-def clear(message: str, parameter: str, kind: str, fn) -> bool:
+def clear(message: str, parameter: str, kind: str, fn, value=None) -> bool:
     """The message names the parameter; for a huge or tiny (valid-typed) value, naming the argument that
-    overflowed (e.g. ``f(x) must be finite``) is as clear."""
+    overflowed (e.g. ``f(x) must be finite``) is as clear; a domain error may name the value instead
+    (a missing file by its path)."""
     if names(message, parameter):
+        return True
+    if isinstance(value, str) and len(value) >= 3 and value in message:
         return True
     others = [p for p in inspect.signature(fn).parameters if p not in ("self", "cls")]
     return kind in ("huge", "tiny") and any(names(message, p) for p in others)
@@ -338,10 +374,17 @@ def test_valid_call_gives_a_finite_result(key):
 def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
     fn, kwargs = call(key)
     valid = kwargs.get(parameter, inspect.signature(fn).parameters[parameter].default)
-    kind, raw = data.draw(bad_values(valid), label="kind, value")
+    declared = PARAMETER_KINDS.get(f"{key}:{parameter}", PARAMETER_KINDS.get(parameter))
+    kind, raw = data.draw(bad_values(valid, declared), label="kind, value")
     kwargs[parameter] = materialize(kind, raw, valid)
+    domain = DOMAIN_ERRORS.get(key, ((), ""))[0]
     try:
         result = run(fn, kwargs)
+    except domain as error:
+        assert clear(str(error), parameter, kind, fn, raw), (
+            f"{key}({parameter}={kind}): the message names neither it nor its value: {error}"
+        )
+        return
     except (ValueError, TypeError) as error:
         assert raw is not SAME, (
             f"{key}({parameter}=NumPy scalar of a valid value) was refused: {error}"

@@ -4,7 +4,8 @@ For K = 2, 4, 8 categories (and ``Independent`` over 3 of them) the Monte Carlo 
 variance of the Gumbel-softmax and straight-through Gumbel-softmax estimates match
 :func:`lecture9.enumeration.relaxed_categorical_moments` within 5 standard errors, the
 score function (plain and with the leave-one-out baseline) matches the exact gradient of
-:func:`lecture9.enumeration.enumerated_gradient` (unbiased), and the exact moments reduce
+:func:`lecture9.enumeration.enumerated_gradient` (unbiased), its mean and variance (and
+those of RLOO over two codes) match a sum over the codes (and pairs of codes), and the exact moments reduce
 to the one-bit quadrature of :func:`lecture9.enumeration.relaxed_bernoulli_moments` at K = 2.
 """
 
@@ -138,6 +139,76 @@ def test_score_function_with_rloo_is_unbiased_over_independent_variables():
     )
     z = ((g.mean(0) - exact["logits"]) / (g.std(0) / math.sqrt(len(g)))).abs().max()
     assert z < 5, (g.mean(0), exact["logits"])
+
+
+def exact_score_moments(cost, logits: torch.Tensor):
+    r"""Exact mean and variance of the plain score function and of RLOO over K = 2 codes, by enumeration.
+
+    ``logits`` (V, C): V independent categorical variables; the codes are the C**V one-hot
+    tensors, the RLOO pairs the (C**V)**2 pairs of codes,
+    :math:`\hat\eta = \tfrac12 (f(b_1) - f(b_2))(s(b_1) - s(b_2))` with the score
+    :math:`s(b) = b - \operatorname{softmax}(\ell)`.
+    """
+    v, c = logits.shape
+    index = torch.cartesian_prod(*[torch.arange(c)] * v).reshape(-1, v)
+    codes = torch.nn.functional.one_hot(index, c).to(DTYPE)  # (C^V, V, C)
+    probs = (codes * logits.softmax(-1)).sum(-1).prod(-1)  # (C^V,)
+    scores = codes - logits.softmax(-1)
+    f = cost(codes)
+    plain = f[:, None, None] * scores
+    pair = 0.5 * (f[:, None] - f[None, :])[..., None, None] * (scores[:, None] - scores[None, :])
+    pair_probs = probs[:, None] * probs[None, :]
+
+    def moments(values, weights):
+        w = weights.reshape(weights.shape + (1, 1))
+        mean = (w * values).sum(tuple(range(weights.dim())))
+        return mean, (w * (values - mean) ** 2).sum(tuple(range(weights.dim())))
+
+    return moments(plain, probs), moments(pair, pair_probs)
+
+
+@pytest.mark.parametrize("k", [2, 4, 8, "independent"])
+def test_score_function_and_rloo_match_the_exact_mean_and_variance(k):
+    """Plain score function and RLOO (K = 2 codes): mean and variance within 5 SE of enumeration."""
+    if k == "independent":  # three coupled variables of 4 categories
+        logits = torch.tensor([[0.0, -1.0, 0.5, 0.2], [1.0, 0.0, -2.0, 0.4], [0.3, 0.3, 0.0, -0.5]])
+        values = torch.tensor([0.0, 0.4, 1.0, 0.7], dtype=DTYPE)
+        logits = logits.to(DTYPE)
+
+        def cost(z):
+            return ((z * values).sum((-2, -1)) - 1.2) ** 2
+
+        family = lambda logits: D.Independent(D.OneHotCategorical(logits=logits), 1)  # noqa: E731
+    else:
+        logits, values = problem(k)
+        cost, family = toy(values), D.OneHotCategorical
+    (mean_sf, var_sf), (mean_rloo, var_rloo) = exact_score_moments(
+        cost if k == "independent" else (lambda z: cost(z).sum(-1)),
+        logits.reshape(-1, logits.shape[-1]),
+    )
+    shape = logits.shape
+    _, exact = enumeration.enumerated_gradient(cost, family, {"logits": logits})
+    torch.testing.assert_close(mean_sf.reshape(shape), exact["logits"])
+    torch.testing.assert_close(mean_rloo.reshape(shape), exact["logits"])
+    for baseline, group, mean, variance in (
+        (None, 1, mean_sf, var_sf),
+        (LeaveOneOutBaseline(2), 2, mean_rloo, var_rloo),
+    ):
+        g = estimators.score_function_grad(
+            cost,
+            family,
+            {"logits": logits},
+            group * NUM_SAMPLES,
+            baseline=baseline,
+            generator=torch.Generator().manual_seed(60 + group),
+        )["logits"]
+        g = group_means(g, group) if group > 1 else g
+        assert_moments(
+            g,
+            mean.reshape(shape),
+            variance.reshape(shape),
+            f"score function (group {group}), K = {k}",
+        )
 
 
 @pytest.mark.parametrize("estimator", ["gumbel_softmax", "straight_through"])

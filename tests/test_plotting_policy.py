@@ -59,9 +59,18 @@ def test_gae_tradeoff_and_learning_curves():
     )
     assert len(fig.axes) == 2 and fig.axes[1].get_yscale() == "log"
     _labelled(fig)
-    fig = plotting.plot_learning_curves({"learned baseline": torch.rand(3, 5) * 500}, target=500)
+    fig = plotting.plot_policy_training(
+        np.arange(1, 6),
+        {"learned baseline": torch.rand(3, 5) * 500},
+        optimum=500,
+        xlabel="batch",
+        ylabel="mean return of the batch",
+        optimum_label="maximum return {:g}",
+    )
     _labelled(fig)
     with pytest.raises(ValueError, match="bias"):
         plotting.plot_gae_tradeoff(lams, {"exact V": [0.0]}, {"exact V": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="num_seeds"):
-        plotting.plot_learning_curves({"x": torch.rand(5)})
+        plotting.plot_policy_training(np.arange(5), {"x": torch.rand(5)})
+    with pytest.raises(TypeError, match="curves"):
+        plotting.plot_policy_training(np.arange(5), {})

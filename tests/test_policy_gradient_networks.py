@@ -87,7 +87,7 @@ def test_episode_weights_reproduce_reinforce_grad(name):
         if kwargs.pop("baseline", None)
         else None
     )
-    weights = pn.episode_weights(
+    weights = pg.episode_weights(
         episodes.rewards, discount=mdp.discount, baseline=baseline, **kwargs
     )
     torch.testing.assert_close(
@@ -97,7 +97,7 @@ def test_episode_weights_reproduce_reinforce_grad(name):
         rtol=0,
     )
     per_episode = pn.per_episode_gradients(mdp, network, episodes, weights)
-    loss = pn.surrogate_loss(
+    loss = pg.surrogate_loss(
         torch.log_softmax(pn.network_logits(mdp, network), -1)[episodes.states, episodes.actions],
         weights,
     )
@@ -119,7 +119,7 @@ def test_gae_with_the_exact_values_is_unbiased(lam):
     mdp, network = problem(5)
     logits = pn.network_logits(mdp, network).detach()
     episodes = pg.sample_episodes(mdp, logits, N, generator=gen(6))
-    advantages = pn.gae_advantages(
+    advantages = pg.gae_advantages(
         episodes.rewards,
         exact_values_per_step(mdp, logits, episodes.states),
         discount=mdp.discount,
@@ -142,7 +142,7 @@ def test_gae_with_wrong_values_is_biased_at_lambda_zero():
     weights = mdp.discount ** torch.arange(mdp.horizon, dtype=DTYPE)
     z = {}
     for lam in (0.0, 1.0):
-        advantages = pn.gae_advantages(episodes.rewards, wrong, discount=mdp.discount, lam=lam)
+        advantages = pg.gae_advantages(episodes.rewards, wrong, discount=mdp.discount, lam=lam)
         grads = pg.weighted_scores(
             logits, episodes.states, episodes.actions, weights * advantages
         ).flatten(1)
@@ -155,10 +155,10 @@ def test_gae_at_lambda_one_is_reward_to_go_with_the_same_baseline():
     rewards = torch.randn(50, 7, generator=g, dtype=DTYPE)
     values = torch.randn(50, 8, generator=g, dtype=DTYPE)
     values[:, -1] = 0.0
-    advantages = pn.gae_advantages(rewards, values, discount=0.9, lam=1.0)
-    to_go = pn.discounted_to_go(rewards, discount=0.9)
+    advantages = pg.gae_advantages(rewards, values, discount=0.9, lam=1.0)
+    to_go = pg.discounted_to_go(rewards, discount=0.9)
     torch.testing.assert_close(advantages, to_go - values[:, :-1], atol=1e-12, rtol=0)
-    weights = pn.episode_weights(rewards, discount=0.9, baseline=values[:, :-1], drop_discount=True)
+    weights = pg.episode_weights(rewards, discount=0.9, baseline=values[:, :-1], drop_discount=True)
     torch.testing.assert_close(advantages, weights, atol=1e-12, rtol=0)
 
 
@@ -169,7 +169,7 @@ def test_gae_against_the_direct_discounted_sums():
     mask = torch.ones(6, 5, dtype=torch.bool)
     mask[0, 3:] = False
     for lam in (0.0, 0.3, 1.0):
-        got = pn.gae_advantages(rewards, values, discount=0.8, lam=lam, mask=mask)
+        got = pg.gae_advantages(rewards, values, discount=0.8, lam=lam, mask=mask)
         for n in range(6):
             length = int(mask[n].sum())
             v = torch.cat([values[n, :length], values[n, length : length + 1] * (length == 5)])
@@ -182,7 +182,7 @@ def test_gae_against_the_direct_discounted_sums():
                 )
                 assert got[n, t].item() == pytest.approx(float(expected), abs=1e-12)
     delta = rewards + 0.8 * values[:, 1:] - values[:, :-1]
-    torch.testing.assert_close(pn.gae_advantages(rewards, values, discount=0.8, lam=0.0), delta)
+    torch.testing.assert_close(pg.gae_advantages(rewards, values, discount=0.8, lam=0.0), delta)
 
 
 def test_collect_episodes_is_vectorised_and_repeatable():
@@ -214,47 +214,47 @@ def test_cartpole_slow_reaches_475_for_three_seeds_of_three():
     "call, error, match",
     [
         (
-            lambda: pn.gae_advantages(torch.zeros(2, 3), torch.zeros(2, 3), discount=0.9, lam=0.5),
+            lambda: pg.gae_advantages(torch.zeros(2, 3), torch.zeros(2, 3), discount=0.9, lam=0.5),
             ValueError,
             "values",
         ),
         (
-            lambda: pn.gae_advantages(torch.zeros(2, 3), torch.zeros(2, 4), discount=0.9, lam=1.5),
+            lambda: pg.gae_advantages(torch.zeros(2, 3), torch.zeros(2, 4), discount=0.9, lam=1.5),
             ValueError,
             "lam",
         ),
         (
-            lambda: pn.gae_advantages(
+            lambda: pg.gae_advantages(
                 torch.zeros(2, 3), torch.zeros(2, 4), discount=float("nan"), lam=0.5
             ),
             ValueError,
             "discount",
         ),
         (
-            lambda: pn.gae_advantages(
+            lambda: pg.gae_advantages(
                 torch.zeros(2, 3), torch.zeros(2, 4), discount="0.9", lam=0.5
             ),
             TypeError,
             "discount",
         ),
         (
-            lambda: pn.gae_advantages([[1.0]], torch.zeros(1, 2), discount=0.9, lam=0.5),
+            lambda: pg.gae_advantages([[1.0]], torch.zeros(1, 2), discount=0.9, lam=0.5),
             TypeError,
             "rewards",
         ),
         (
-            lambda: pn.surrogate_loss(torch.zeros(2, 3), torch.zeros(2, 3, requires_grad=True)),
+            lambda: pg.surrogate_loss(torch.zeros(2, 3), torch.zeros(2, 3, requires_grad=True)),
             ValueError,
             "detach",
         ),
-        (lambda: pn.surrogate_loss(torch.zeros(2, 3), torch.zeros(3, 2)), ValueError, "weights"),
+        (lambda: pg.surrogate_loss(torch.zeros(2, 3), torch.zeros(3, 2)), ValueError, "weights"),
         (
-            lambda: pn.surrogate_loss(torch.zeros(2, 3), torch.full((2, 3), float("nan"))),
+            lambda: pg.surrogate_loss(torch.zeros(2, 3), torch.full((2, 3), float("nan"))),
             ValueError,
             "weights",
         ),
         (
-            lambda: pn.episode_weights(
+            lambda: pg.episode_weights(
                 torch.zeros(2, 3), discount=0.9, reward_to_go=False, drop_discount=True
             ),
             ValueError,
@@ -329,7 +329,7 @@ def test_expected_gae_gradient_exact_values_and_by_enumeration(lam):
         [wrong[torch.arange(3), episodes.states], wrong[3].expand(len(probs), 3)[:, :1]], 1
     )
     # the value after the last step: the wrong table's row T at the final state s_T
-    advantages = pn.gae_advantages(episodes.rewards, per_step, discount=0.8, lam=lam)
+    advantages = pg.gae_advantages(episodes.rewards, per_step, discount=0.8, lam=lam)
     weights = 0.8 ** torch.arange(3, dtype=DTYPE) * advantages
     enumerated = torch.einsum(
         "n,nsa->sa", probs, pg.weighted_scores(logits, episodes.states, episodes.actions, weights)

@@ -240,17 +240,19 @@ for (const chapter of chapters) {
     }
   }
   const add = (section, head, level) => {
-    // section ids repeat across the pages of a single-page build ("exercises"):
-    // each entry gets an anchor of its own, inside the heading (on the heading's page)
-    const anchor = document.createElement("span");
-    anchor.id = "l9-toc-" + entries.length;
-    head.insertBefore(anchor, head.firstChild);
+    // section ids repeat across the pages of a single-page build ("exercises"): each
+    // entry's heading gets an id of its own. The id goes on the heading itself, not on
+    // an empty span inside it: Chromium places an empty inline element's destination on
+    // the page before a page break, so a chapter or a heading pushed to the next page
+    // would be listed one page early.
+    const id = "l9-toc-" + entries.length;
+    head.id = id;
     const a = document.createElement("a");
     a.className = "l9-toc-entry " + (level === 1 ? "l9-toc-chapter" : "l9-toc-section");
-    a.href = "#" + anchor.id;
+    a.href = "#" + id;
     a.innerHTML = htmlOf(head);
     toc.appendChild(a);
-    entries.push({id: anchor.id, level: level, text: textOf(head), doc: chapter.doc,
+    entries.push({id: id, level: level, text: textOf(head), doc: chapter.doc,
                   numbered: !!(part && part.numbered)});
   };
   add(chapter.section, heading, 1);
@@ -273,6 +275,61 @@ article.insertBefore(toc, article.firstChild);
 article.insertBefore(title, toc);
 return entries;
 """
+
+# Run while the page is laid out as on paper (print media, the text block's width): a
+# display formula or a table wider than its column is scaled down to fit (MathJax 3 does
+# not break lines, and paper cannot scroll sideways); returns what was scaled, and what is
+# still too wide (scaled no further than MIN_SCALE, to stay legible).
+FIT_TO_PAGE = """
+const minScale = arguments[0];
+const article = document.querySelector("article.bd-article") || document.querySelector("main");
+const fitted = [], tooWide = [];
+const fit = (el, inner) => {
+  const available = el.clientWidth;
+  const natural = Math.max(el.scrollWidth, inner ? inner.getBoundingClientRect().width : 0);
+  if (!available || natural <= available + 1) return;
+  const scale = Math.max(minScale, 0.98 * available / natural);
+  el.style.fontSize = (100 * scale).toFixed(1) + "%";
+  const what = (el.textContent || "").replace(/\\s+/g, " ").trim().slice(0, 60);
+  fitted.push({scale: scale, what: what});
+  const after = Math.max(el.scrollWidth, inner ? inner.getBoundingClientRect().width : 0);
+  if (after > el.clientWidth + 1) tooWide.push(what);
+};
+article.querySelectorAll('mjx-container[display="true"]').forEach(
+  (el) => fit(el, el.querySelector("mjx-math")));
+article.querySelectorAll("table").forEach((table) => {
+  const box = table.parentElement;
+  if (table.getBoundingClientRect().width > box.clientWidth + 1) {
+    const scale = Math.max(minScale, 0.98 * box.clientWidth / table.getBoundingClientRect().width);
+    table.style.fontSize = (100 * scale * 0.9).toFixed(1) + "%";
+    fitted.push({scale: scale, what: "table: " + table.textContent.trim().slice(0, 50)});
+    if (table.getBoundingClientRect().width > box.clientWidth + 1) {
+      tooWide.push("table: " + table.textContent.trim().slice(0, 50));
+    }
+  }
+});
+return {fitted: fitted, tooWide: tooWide};
+"""
+MIN_SCALE = 0.6
+# A4 (210 mm) less the side margins of lecture9-print.css (2 x 17 mm), in CSS pixels
+TEXT_WIDTH_PX = round((210 - 2 * 17) / 25.4 * 96)
+
+
+def fit_to_page(driver, edition: Edition, log) -> None:
+    """Scale down what is wider than the paper's text block (laid out as for print)."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": TEXT_WIDTH_PX, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        result = driver.execute_script(FIT_TO_PAGE, MIN_SCALE)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    log(f"{edition.key}: {len(result['fitted'])} wide formula(s) or table(s) scaled to the page")
+    for what in result["tooWide"]:
+        log(f"{edition.key}: still wider than the page at {MIN_SCALE:.0%}: {what}")
 
 
 def chromium_driver(profile: str):
@@ -324,6 +381,7 @@ def print_to_pdf(page: Path, edition: Edition, log) -> tuple[bytes, list[dict]]:
         if state["math"] not in ("ok", "no math") or state["untypeset"] or state["broken"]:
             raise RuntimeError(f"{edition.key}: the page did not render completely: {state}")
         entries = driver.execute_script(PREPARE, meta, parts_of(toc))
+        fit_to_page(driver, edition, log)
         log(f"{edition.key}: page loaded and typeset in {time.time() - started:.0f} s")
         started = time.time()
         result = driver.execute_cdp_cmd(

@@ -94,23 +94,38 @@ def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.
         dist_n, leaves = expanded(distribution, params, dist, num_samples)
         log_prob = dist_n.log_prob(x)
     names = list(leaves)
-    leaf_list = [leaves[n] for n in names]
+    weights, per_param_baselines = _baseline_weights(fx, baseline, names)
+    total = (weights * log_prob).sum()
+    if not bool(torch.isfinite(total)):
+        check_cost_finite(fx)  # name the source: weights and baselines are checked above
+    grads = torch.autograd.grad(
+        total,
+        [leaves[n] for n in names],
+        allow_unused=True,
+        retain_graph=bool(per_param_baselines),
+    )
+    out = {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
+    if per_param_baselines:
+        out.update(_per_parameter_terms(fx, log_prob, leaves, params, out, per_param_baselines))
+    return out
 
-    per_param_baselines: dict[str, torch.Tensor] = {}
+
+def _baseline_weights(fx, baseline, names) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The weights ``f(x) - b`` of one shared baseline, or ``f(x)`` and the per-parameter ones."""
     if isinstance(baseline, Mapping):
         unknown = set(baseline) - set(names)
         if unknown:
             raise ValueError(
                 f"baseline has keys {sorted(unknown)} that are not parameters; use keys from {names}"
             )
-        per_param_baselines = {
+        per_param = {
             n: as_finite_tensor(v, fx, f"baseline[{n!r}]", allowed=_BASELINE_KINDS)
             for n, v in baseline.items()
         }
-        weights = fx
-    elif baseline is None:
-        weights = fx
-    elif callable(baseline):
+        return fx, per_param
+    if baseline is None:
+        return fx, {}
+    if callable(baseline):
         check_cost_finite(fx)  # before the baseline sees it
         with torch.no_grad():
             b = baseline(fx.clone())
@@ -120,43 +135,31 @@ def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.
             "baseline(f_values)",
             hint="a callable baseline must return one value per cost",
         )
-        weights = fx - check_finite(b.detach(), "baseline(f_values)")
-    else:
-        weights = fx - check_broadcast(
-            as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS),
-            fx.shape,
-            "baseline",
-        )
+        return fx - check_finite(b.detach(), "baseline(f_values)"), {}
+    b = as_finite_tensor(baseline, fx, "baseline", allowed=_BASELINE_KINDS)
+    return fx - check_broadcast(b, fx.shape, "baseline"), {}
 
-    need_score = any(
-        b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()
-    )
-    total = (weights * log_prob).sum()
-    if not bool(
-        torch.isfinite(total)
-    ):  # name the source: the cost (weights and baselines are checked above)
-        check_cost_finite(fx)
-    grads = torch.autograd.grad(
-        total, leaf_list, allow_unused=True, retain_graph=bool(per_param_baselines)
-    )
-    out = {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
-    if per_param_baselines:
-        scores = None
-        if need_score:
-            scores = torch.autograd.grad(
-                log_prob.sum(), leaf_list, allow_unused=True, retain_graph=True
+
+def _per_parameter_terms(fx, log_prob, leaves, params, out, per_param_baselines):
+    """Replace each parameter's term by the one with its own baseline."""
+    names = list(leaves)
+    scores = None
+    if any(b.dim() == 0 or b.shape == params[n].shape for n, b in per_param_baselines.items()):
+        scores = torch.autograd.grad(
+            log_prob.sum(), [leaves[n] for n in names], allow_unused=True, retain_graph=True
+        )
+        scores = {n: per_sample(s, leaves[n], params[n]) for n, s in zip(names, scores)}
+    terms = {}
+    for n, b in per_param_baselines.items():
+        if b.dim() == 0 or b.shape == params[n].shape:
+            terms[n] = out[n] - b * scores[n]
+        else:
+            w = fx - check_broadcast(b, fx.shape, f"baseline[{n!r}]")
+            (g,) = torch.autograd.grad(
+                (w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True
             )
-            scores = {n: per_sample(s, leaves[n], params[n]) for n, s in zip(names, scores)}
-        for n, b in per_param_baselines.items():
-            if b.dim() == 0 or b.shape == params[n].shape:
-                out[n] = out[n] - b * scores[n]
-            else:
-                w = fx - check_broadcast(b, fx.shape, f"baseline[{n!r}]")
-                (g,) = torch.autograd.grad(
-                    (w * log_prob).sum(), [leaves[n]], allow_unused=True, retain_graph=True
-                )
-                out[n] = per_sample(g, leaves[n], params[n])
-    return out
+            terms[n] = per_sample(g, leaves[n], params[n])
+    return terms
 
 
 def score_function_surrogate(

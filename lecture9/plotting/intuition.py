@@ -47,79 +47,70 @@ def plot_reweight_vs_move(
         raise ValueError(f"samples must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
     if not scale > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
-
-    def normal(m):
-        return torch.distributions.Normal(
-            torch.tensor(float(m), dtype=torch.float64),
-            torch.tensor(float(scale), dtype=torch.float64),
-        )
-
-    weights = torch.exp(normal(loc + shift).log_prob(x) - normal(loc).log_prob(x)).numpy()
+    before, after = _normal(loc, scale), _normal(loc + shift, scale)
+    weights = torch.exp(after.log_prob(x) - before.log_prob(x)).numpy()
     fx, fmoved = f(x).numpy(), f(x + shift).numpy()
     lo, hi = float(x.min()) - 0.3 * scale, float(x.max() + shift) + 0.3 * scale
     grid = torch.linspace(lo, hi, 300, dtype=torch.float64)
     fgrid = f(grid).numpy()
     top = 1.15 * float(max(fgrid.max(), fx.max(), fmoved.max()))
-    density_height = (
-        0.35 * top * math.sqrt(2 * math.pi) * scale
-    )  # peak of the drawn densities: 35 % of the panel
-    sf_color, pw_color = ESTIMATOR_COLORS["score_function"], ESTIMATOR_COLORS["pathwise"]
+    # peak of the drawn densities: 35 % of the panel
+    height = 0.35 * top * math.sqrt(2 * math.pi) * scale
+    densities = [
+        (height * d.log_prob(grid).exp().numpy(), ls) for d, ls in ((before, "-"), (after, "--"))
+    ]
     fig, axes = figure(1, 2, height=3.4, sharey=True)
     with style():
-        for ax, title in zip(
-            axes,
-            (
-                "score function:\nthe samples stay, their weights change",
-                "pathwise:\nthe weights stay, the samples move",
-            ),
-        ):
-            ax.plot(grid.numpy(), fgrid, color="0.45", linewidth=1.4, label="cost $f$")
-            for m, style_, name in (
-                (loc, "-", r"$p(x;\mu)$"),
-                (loc + shift, "--", r"$p(x;\mu+\delta)$"),
-            ):
-                ax.plot(
-                    grid.numpy(),
-                    density_height * normal(m).log_prob(grid).exp().numpy(),
-                    style_,
-                    color="0.7",
-                    linewidth=1.2,
-                    label=name,
-                )
-            ax.set_title(title, fontsize=9)
-            ax.set_xlabel(xlabel)
-        ax = axes[0]
-        up = weights >= 1
-        ax.scatter(
-            x.numpy()[up], fx[up], s=60 * weights[up], color=sf_color, zorder=3, label=r"$w_i > 1$"
-        )
-        ax.scatter(
-            x.numpy()[~up],
-            fx[~up],
-            s=60 * weights[~up],
-            facecolors="white",
-            edgecolors=sf_color,
-            zorder=3,
-            label=r"$w_i < 1$",
-        )
-        ax.set_ylabel(ylabel)
-        ax = axes[1]
-        ax.scatter(
-            x.numpy(), fx, s=25, facecolors="white", edgecolors=pw_color, zorder=3, label=r"$x_i$"
-        )
-        ax.scatter(
-            x.numpy() + shift, fmoved, s=25, color=pw_color, zorder=3, label=r"$x_i + \delta$"
-        )
-        for x0, y0, y1 in zip(x.numpy(), fx, fmoved):
-            ax.annotate(
-                "",
-                xy=(x0 + shift, y1),
-                xytext=(x0, y0),
-                arrowprops=dict(
-                    arrowstyle="->", color=pw_color, linewidth=0.9, shrinkA=3, shrinkB=3
-                ),
-            )
+        for ax, title in zip(axes, _TITLES):
+            _draw_cost_and_densities(ax, grid.numpy(), fgrid, densities, title, xlabel)
+        _draw_reweighted(axes[0], x.numpy(), fx, weights)
+        axes[0].set_ylabel(ylabel)
+        _draw_moved(axes[1], x.numpy(), fx, fmoved, shift)
         for ax in axes:
             ax.set_ylim(0.0, top)
             ax.legend(fontsize=7, loc="upper right")
     return fig
+
+
+_TITLES = (
+    "score function:\nthe samples stay, their weights change",
+    "pathwise:\nthe weights stay, the samples move",
+)
+
+
+def _normal(m, scale) -> torch.distributions.Normal:
+    return torch.distributions.Normal(
+        torch.tensor(float(m), dtype=torch.float64),
+        torch.tensor(float(scale), dtype=torch.float64),
+    )
+
+
+def _draw_cost_and_densities(ax, grid, fgrid, densities, title, xlabel) -> None:
+    ax.plot(grid, fgrid, color="0.45", linewidth=1.4, label="cost $f$")
+    for (density, linestyle), name in zip(densities, (r"$p(x;\mu)$", r"$p(x;\mu+\delta)$")):
+        ax.plot(grid, density, linestyle, color="0.7", linewidth=1.2, label=name)
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel)
+
+
+def _draw_reweighted(ax, x, fx, weights) -> None:
+    color, up = ESTIMATOR_COLORS["score_function"], weights >= 1
+    ax.scatter(x[up], fx[up], s=60 * weights[up], color=color, zorder=3, label=r"$w_i > 1$")
+    ax.scatter(
+        x[~up],
+        fx[~up],
+        s=60 * weights[~up],
+        facecolors="white",
+        edgecolors=color,
+        zorder=3,
+        label=r"$w_i < 1$",
+    )
+
+
+def _draw_moved(ax, x, fx, fmoved, shift) -> None:
+    color = ESTIMATOR_COLORS["pathwise"]
+    ax.scatter(x, fx, s=25, facecolors="white", edgecolors=color, zorder=3, label=r"$x_i$")
+    ax.scatter(x + shift, fmoved, s=25, color=color, zorder=3, label=r"$x_i + \delta$")
+    arrow = dict(arrowstyle="->", color=color, linewidth=0.9, shrinkA=3, shrinkB=3)
+    for x0, y0, y1 in zip(x, fx, fmoved):
+        ax.annotate("", xy=(x0 + shift, y1), xytext=(x0, y0), arrowprops=arrow)

@@ -22,7 +22,6 @@ __all__ = [
     "plot_return_distributions",
     "plot_policy_training",
     "plot_gae_tradeoff",
-    "plot_learning_curves",
 ]
 
 #: Colours of the policy-gradient estimators (Okabe-Ito, consistent with ``ESTIMATOR_COLORS``).
@@ -300,25 +299,45 @@ def plot_policy_training(
     logx: bool = False,
     title: str | None = None,
     legend_loc: str = "center right",
+    xlabel: str = "episodes used",
+    ylabel: str = r"exact return $J(\theta)$",
+    optimum_label: str = "best policy, J = {:.3f}",
 ):
-    r"""Training curves: the exact return :math:`J(\theta)` against the episodes used, mean and range over seeds.
+    r"""Training curves against the episodes (or batches) used, mean and range over seeds.
+
+    By default the exact return :math:`J(\theta)` of a finite MDP; any return per
+    iteration (e.g. a batch's mean return on CartPole) with ``ylabel``.
 
     Args:
-        episodes: episodes used after each iteration, shape ``(num_iterations + 1,)``.
-        curves: ``{name: returns}``, each of shape ``(num_seeds, num_iterations + 1)``.
-        exact: optional exact-gradient-ascent curve ``(num_iterations + 1,)``, drawn against
+        episodes: episodes (or batches) used after each iteration, shape ``(num_iterations,)``.
+        curves: ``{name: returns}``, each of shape ``(num_seeds, num_iterations)``.
+        exact: optional exact-gradient-ascent curve ``(num_iterations,)``, drawn against
             the same iterations (it uses no episodes).
-        optimum: the best return reachable, drawn dotted.
+        optimum: the best return reachable, drawn dotted, labelled ``optimum_label.format(optimum)``.
         ax: axes to draw on (default: a new figure).
         logx: logarithmic episode axis.
         title: panel title.
         legend_loc: where to put the legend.
+        xlabel, ylabel: axis labels.
+        optimum_label: the label of the optimum's line.
+
+    Raises:
+        TypeError, ValueError: if ``curves`` is not a non-empty mapping of
+            ``(num_seeds, len(episodes))`` arrays.
     """
     xs = as_numpy(episodes)
+    if not isinstance(curves, Mapping) or not curves:
+        raise TypeError(
+            f"curves must be a non-empty mapping {{name: (seeds, iterations) returns}}, got {type(curves).__name__}"
+        )
     with style():
         fig, ax = axes(ax, height=3.4)
         for i, (name, runs) in enumerate(curves.items()):
             runs = as_numpy(runs)
+            if runs.ndim != 2 or runs.shape[1] != len(xs):
+                raise ValueError(
+                    f"curves[{name!r}] must have shape (num_seeds, {len(xs)}), got {runs.shape}"
+                )
             color = _color(name, i)
             ax.plot(
                 xs,
@@ -336,13 +355,11 @@ def plot_policy_training(
                 label="exact gradient ascent (same iterations)",
             )
         if optimum is not None:
-            ax.axhline(
-                optimum, color="#777777", ls=":", lw=1, label=f"best policy, J = {optimum:.3f}"
-            )
+            ax.axhline(optimum, color="#777777", ls=":", lw=1, label=optimum_label.format(optimum))
         finish_axes(
             ax,
-            xlabel="episodes used",
-            ylabel=r"exact return $J(\theta)$",
+            xlabel=xlabel,
+            ylabel=ylabel,
             logx=logx,
             title=title,
             legend_loc=legend_loc,
@@ -415,54 +432,4 @@ def plot_gae_tradeoff(
         )
         if title:
             fig.suptitle(title)
-    return fig
-
-
-def plot_learning_curves(
-    curves: Mapping[str, torch.Tensor],
-    *,
-    target: float | None = None,
-    ax=None,
-    xlabel: str = "batch",
-    title: str | None = None,
-):
-    """Mean return per batch against the batch, mean (line) and range (band) over seeds.
-
-    Args:
-        curves: ``{name: returns}``, each ``(num_seeds, num_batches)``: a batch's mean return.
-        target: a return to draw dotted (e.g. the maximum).
-        ax: axes to draw on (default: a new figure).
-        xlabel: label of the batch axis.
-        title: panel title.
-    """
-    if not isinstance(curves, Mapping) or not curves:
-        raise TypeError(
-            f"curves must be a non-empty mapping {{name: (seeds, batches) returns}}, got {type(curves).__name__}"
-        )
-    with style():
-        fig, ax = axes(ax, height=3.2)
-        for i, (name, runs) in enumerate(curves.items()):
-            runs = as_numpy(runs)
-            if runs.ndim != 2:
-                raise ValueError(
-                    f"curves[{name!r}] must have shape (num_seeds, num_batches), got {runs.shape}"
-                )
-            xs = np.arange(1, runs.shape[1] + 1)
-            color = _color(name, i)
-            ax.plot(
-                xs,
-                runs.mean(0),
-                color=color,
-                label=f"{name} (mean of {runs.shape[0]} seeds, band: min to max)",
-            )
-            ax.fill_between(xs, runs.min(0), runs.max(0), color=color, alpha=0.2, lw=0)
-        if target is not None:
-            ax.axhline(target, color="#777777", ls=":", lw=1, label=f"return {target:g}")
-        finish_axes(
-            ax,
-            xlabel=xlabel,
-            ylabel="mean return of the batch",
-            title=title,
-            legend_loc="lower right",
-        )
     return fig

@@ -61,7 +61,7 @@ def _check_names(names) -> tuple[str, ...]:
 
 
 def _check_ks(ks) -> np.ndarray:
-    ks = check_array(ks, "ks", finite=False)
+    ks = check_array(ks, "ks", min_len=0, finite=False)
     if ks.ndim != 1 or len(ks) == 0 or not np.isfinite(ks).all():
         raise ValueError(
             f"ks must be a non-empty 1-D sequence of finite numbers, got shape {ks.shape}"

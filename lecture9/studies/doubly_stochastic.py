@@ -60,7 +60,7 @@ def _check_data(data) -> Tensor:
     return data.double()
 
 
-def _check_theta(theta) -> Tensor:
+def _check_theta_tensor(theta) -> Tensor:
     if not isinstance(theta, torch.Tensor):
         raise TypeError(
             f"theta must be a torch.Tensor (a scalar or a batch of parameters), got {type(theta).__name__}"
@@ -70,7 +70,7 @@ def _check_theta(theta) -> Tensor:
 
 def exact_loss(theta: Tensor, data: Tensor) -> Tensor:
     """The objective in closed form, :math:`(\\theta - \\bar{y})^2 + s_y^2 + 1`."""
-    data, theta = _check_data(data), _check_theta(theta)
+    data, theta = _check_data(data), _check_theta_tensor(theta)
     return (theta - data.mean()) ** 2 + data.var(unbiased=False) + 1.0
 
 
@@ -95,7 +95,7 @@ def loss_estimates(
     Shapes:
         ``theta``: ``param_shape``; output: ``(num_estimates, *param_shape)``.
     """
-    data, theta = _check_data(data), _check_theta(theta)
+    data, theta = _check_data(data), _check_theta_tensor(theta)
     batch_size = check_num_samples(batch_size, "batch_size")
     num_estimates = check_num_samples(num_estimates, "num_estimates")
     check_generator(generator)
@@ -109,7 +109,7 @@ def gradient_estimate(
     theta: Tensor, data: Tensor, batch_size: int, *, generator: torch.Generator | None = None
 ) -> Tensor:
     """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of :math:`\\nabla_\\theta \\mathcal{F}` per parameter."""
-    data, theta = _check_data(data), _check_theta(theta)
+    data, theta = _check_data(data), _check_theta_tensor(theta)
     batch_size = check_num_samples(batch_size, "batch_size")
     check_generator(generator)
     return (
