@@ -345,7 +345,7 @@ def check_broadcast(
 def as_finite_tensor(
     value, like: torch.Tensor, name: str, *, allowed: str = "a number or a tensor"
 ) -> torch.Tensor:
-    """A number or tensor (a baseline, ``h_mean``, ``beta``) as a finite, detached tensor of ``like``'s dtype and device."""
+    """A number or tensor (a baseline, ``h_mean``, ``beta``) as a finite, detached tensor like ``like``."""
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
         raise TypeError(f"{name} must be {allowed}, got {type(value).__name__}")
     return check_finite(

@@ -516,7 +516,9 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
     if isinstance(notebooks, (str, bytes)) or not all(
         isinstance(item, tuple) and len(item) == 2 for item in notebooks
     ):
-        raise TypeError(f"notebooks must be a list of (name, notebook) pairs, got {notebooks!r:.80}")
+        raise TypeError(
+            f"notebooks must be a list of (name, notebook) pairs, got {notebooks!r:.80}"
+        )
     root = book_root(source)
     kind = "nbgrader source notebook" if nbgrader else "student notebook"
     kind += "" if len(notebooks) == 1 else "s"
@@ -664,7 +666,8 @@ def _move_into_place(staging: Path, target: Path, names: list[str], out: Path) -
 def _check_path_list(values, name: str, *, optional: bool = False) -> None:
     """Check a list of paths or chapter names: a list, not one string (which would be read letter by letter)."""
     if (values is None and optional) or (
-        not isinstance(values, (str, bytes, os.PathLike)) and isinstance(values, (list, tuple))
+        not isinstance(values, (str, bytes, os.PathLike))
+        and isinstance(values, (list, tuple))
         and all(isinstance(v, (str, os.PathLike)) for v in values)
     ):
         return

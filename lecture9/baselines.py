@@ -194,6 +194,12 @@ class MovingAverageBaseline:
             f_values = self._last
         f_values = check_samples(f_values, "f_values", min_samples=1)
         batch_mean = f_values.detach().mean(0)
+        if self._average is not None and batch_mean.shape != self._average.shape:
+            raise ValueError(
+                f"f_values has per-sample shape {tuple(batch_mean.shape)}, but the earlier batches had "
+                f"{tuple(self._average.shape)}; pass costs of shape (num_samples, "
+                f"{', '.join(map(str, self._average.shape))}) or use a new MovingAverageBaseline"
+            )
         if self._average is None:
             self._average = torch.zeros_like(batch_mean)
         self._average = self.decay * self._average + (1 - self.decay) * batch_mean

@@ -140,11 +140,13 @@ class BernoulliVAE(VAE):
         self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
     ) -> torch.Tensor:
         """The base noise of the codes, ``(num_samples, *batch, latent_dim)`` uniforms in (0, 1)."""
-        return uniform_noise((num_samples, *x.shape[:-1], self.latent_dim), x, generator)
+        return uniform_noise(
+            self._noise_shape(num_samples, x, generator, self.latent_dim), x, generator
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits of :math:`q_\\phi(b \\mid x)`."""
-        return self.encoder(x)
+        return self.encoder(self.check_input(x))
 
     def bound_terms_from_noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(elbo, reconstruction, kl)`` at the hard codes ``1[u < sigmoid(logits)]``, no checks.

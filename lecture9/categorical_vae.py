@@ -94,12 +94,13 @@ def annealed_temperature(start: float, end: float | None, epoch: int, epochs: in
     Raises:
         ValueError: for a temperature that is not a finite number > 0, or an epoch outside ``[0, epochs)``.
     """
-    start = check_temperature(start)
+    start = check_temperature(start, "start")
+    end = None if end is None else check_temperature(end, "end")
     epochs = check_positive_int(epochs, "epochs")
     epoch = check_positive_int(epoch, "epoch", minimum=0, maximum=epochs - 1)
     if end is None or epochs == 1:
         return start
-    return start * (check_temperature(end, "anneal_to") / start) ** (epoch / (epochs - 1))
+    return start * (end / start) ** (epoch / (epochs - 1))
 
 
 class CategoricalVAE(VAE):
@@ -183,14 +184,13 @@ class CategoricalVAE(VAE):
         self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
     ) -> torch.Tensor:
         """The base noise of the codes, ``(num_samples, *batch, D * C)`` uniforms in (0, 1), flat like the code."""
-        u = uniform_noise(
-            (num_samples, *x.shape[:-1], self.latent_dim * self.categories), x, generator
-        )
+        shape = self._noise_shape(num_samples, x, generator, self.latent_dim * self.categories)
+        u = uniform_noise(shape, x, generator)
         return u.clamp_max(1 - torch.finfo(u.dtype).eps)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits of :math:`q_\\phi(b \\mid x)`, shape ``(*batch, D, C)``."""
-        return self.encoder(x).unflatten(-1, (self.latent_dim, self.categories))
+        return self.encoder(self.check_input(x)).unflatten(-1, (self.latent_dim, self.categories))
 
     def _noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(logits, log q, Gumbel noise)`` for the uniforms ``u``."""

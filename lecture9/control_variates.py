@@ -38,6 +38,7 @@ from . import estimators
 from ._validation import (
     as_finite_tensor,
     check_broadcast,
+    check_callable,
     check_choice,
     check_finite,
     check_generator,
@@ -102,7 +103,8 @@ def _centred(f_values, h_values) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
 
 
 def optimal_beta(f_values: torch.Tensor, h_values: torch.Tensor) -> torch.Tensor:
-    r"""Estimate the variance-minimising coefficient :math:`\hat\beta = \widehat{\operatorname{Cov}}(f, h) / \widehat{\operatorname{Var}}(h)`.
+    r"""Estimate the variance-minimising coefficient
+    :math:`\hat\beta = \widehat{\operatorname{Cov}}(f, h) / \widehat{\operatorname{Var}}(h)`.
 
     On the samples it was estimated from it adds a bias of order :math:`1/N`: estimate it on
     an independent batch and pass ``beta=`` to :func:`control_variate`, or use
@@ -251,6 +253,7 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
     Shapes:
         ``loc``: ``batch_shape``; results: ``batch_shape``.
     """
+    check_callable(f, "f")
     if isinstance(loc, bool) or not isinstance(loc, (numbers.Real, torch.Tensor)):
         raise TypeError(f"loc must be a number or a tensor, got {type(loc).__name__}")
     mu = torch.as_tensor(loc).detach().clone().unsqueeze(0)
@@ -322,7 +325,7 @@ def delta_method_grad(
     Shapes:
         Each result: ``(num_samples, *param.shape)`` (the broadcast ``batch_shape``).
     """
-    num_samples = check_num_samples(num_samples)
+    num_samples, f = check_num_samples(num_samples), check_callable(f, "f")
     spec = _check_delta(estimator, order)
     loc, scale = _gaussian_params(params)
     check_generator(generator, device=loc.device)
@@ -365,6 +368,7 @@ def delta_method_moments(
         Scalar parameters.
     """
     check_choice(param, ("loc", "scale"), "param")
+    check_callable(f, "f")
     spec = _check_delta(estimator, order)
     beta = float(check_finite(beta, "beta"))
     loc_t, scale_t = _gaussian_params(

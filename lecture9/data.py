@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._validation import check_generator
+from ._validation import check_generator, check_path
 
 __all__ = [
     "BinarizedDigits",
@@ -125,7 +125,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             unknown type code, a size that does not match the header, or a ``.gz``
             file that is not gzip or is truncated).
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if path.is_dir():
         raise ValueError(f"{path} is a folder; read_idx needs the path of an IDX file")
     if not path.exists():
@@ -176,7 +176,7 @@ def write_idx(path: str | os.PathLike, array) -> Path:
         ValueError: if ``array`` has values outside ``[0, 255]`` or that are not whole numbers, or
             ``path`` is a folder, lies in a missing folder or cannot be written.
     """
-    path = Path(path)
+    path = check_path(path, "path")
     array = np.asarray(array)
     if (
         not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating))
@@ -260,7 +260,7 @@ def load_mnist(
     if not (0.0 <= float(threshold) < 1.0):
         raise ValueError(f"threshold must be in [0, 1), got {threshold}; the usual value is 0.5")
     check_generator(generator)
-    root = Path(root)
+    root = check_path(root, "root")
     names = MNIST_FILES[split]
     found = {name: _find(root, name) for name in names}
     missing = [name for name, path in found.items() if path is None]

@@ -13,7 +13,8 @@ relaxed estimators of :mod:`lecture9.estimators.discrete` aim at another objecti
 logit their exact moments are one-dimensional integrals over the logistic noise
 (:func:`relaxed_bernoulli_moments`); for a categorical variable they become integrals of
 products of one-dimensional Gumbel integrals (:func:`relaxed_categorical_moments`). These are
-the references that the tests and the plots of chapter 10 compare the Monte Carlo estimators against; the exact score-function moments of
+the references that the tests and the plots of chapter 10 compare the Monte Carlo estimators
+against; the exact score-function moments of
 a finite discrete distribution are :func:`lecture9.reference.discrete_score_function_moments`.
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_finite, check_temperature
+from ._validation import check_dtype, check_finite, check_int, check_temperature
 from .families import as_params, build, evaluate_cost
 from .quadrature import integrand_slopes, legendre_rule
 
@@ -52,6 +53,8 @@ _RELAXED_RANGE = 40.0  # sigma'(40) = 4e-18: negligible
 
 def binary_codes(bits: int, dtype=torch.float64) -> torch.Tensor:
     """Every code of ``bits`` bits, most significant first: shape ``(2**bits, bits)``."""
+    bits = check_int(bits, "bits", minimum=0, maximum=24)
+    check_dtype(dtype, "dtype", floating=False)
     codes = torch.arange(2**bits)
     return ((codes[:, None] >> torch.arange(bits - 1, -1, -1)) & 1).to(dtype)
 
@@ -228,7 +231,8 @@ def _gumbel_kernels(logits: torch.Tensor, tau: float, max_power: int):
 
 
 def _monomial_moments(counts: torch.Tensor, w_mu, big_m, tau: float) -> torch.Tensor:
-    r""":math:`\mathbb{E}[\prod_j z_j^{c_j}]` of the Concrete sample for each row of ``counts`` (``n = \sum c \ge 1``)."""
+    r""":math:`\mathbb{E}[\prod_j z_j^{c_j}]` of the Concrete sample for each row of ``counts``
+    (``n = \sum c \ge 1``)."""
     unique, inverse = torch.unique(counts, dim=0, return_inverse=True)
     k = counts.shape[1]
     factors = big_m[:, torch.arange(k), unique].prod(-1)  # (M, P)

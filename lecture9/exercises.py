@@ -38,6 +38,8 @@ import re
 
 import torch
 
+from ._validation import check_finite, check_float
+
 __all__ = [
     "SOLUTION",
     "AUTOGRADE",
@@ -149,6 +151,13 @@ def check_close(
     """
     actual_t = _as_tensor(actual, f"your {what}")
     expected_t = _as_tensor(expected, "expected")
+    rtol, atol = check_float(rtol, "rtol", minimum=0.0), check_float(atol, "atol", minimum=0.0)
+    check_finite(expected_t, "expected")
+    if not bool(torch.isfinite(actual_t).all()):
+        raise ExerciseCheckError(
+            f"your {what} is not finite ({actual_t.flatten()[:4].tolist()} ...); "
+            "look for a division by zero or a log of 0"
+        )
     if actual_t.shape != expected_t.shape:
         raise ExerciseCheckError(
             f"your {what} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}"

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ._validation import (
     MAX_NUM_SAMPLES,
+    check_array,
     check_distribution,
     check_finite,
     check_generator,
@@ -193,7 +194,8 @@ def pi_from_points(points: Tensor) -> MonteCarloEstimate:
 def estimate_pi(
     num_samples: int, *, generator: torch.Generator | None = None, batch_size: int = 2**18
 ) -> MonteCarloEstimate:
-    r"""Estimate :math:`\pi` as 4 times the fraction of uniform points :math:`(u, v) \in [0, 1]^2` with :math:`u^2 + v^2 \le 1`.
+    r"""Estimate :math:`\pi` as 4 times the fraction of uniform points :math:`(u, v) \in [0, 1]^2`
+    with :math:`u^2 + v^2 \le 1`.
 
     Standard error :math:`4\sqrt{\hat p(1 - \hat p)/(n - 1)}`, :math:`\hat p = \hat\pi/4`. Points
     are drawn in batches of ``batch_size``; up to ``batch_size`` they are those of
@@ -227,7 +229,8 @@ def mc_estimate(
     *,
     generator: torch.Generator | None = None,
 ) -> MonteCarloEstimate:
-    r"""Plain Monte Carlo estimate :math:`\frac1N \sum_i f(x_i)`, :math:`x_i \sim p`, with standard error :math:`s/\sqrt N`.
+    r"""Plain Monte Carlo estimate :math:`\frac1N \sum_i f(x_i)`, :math:`x_i \sim p`, with
+    standard error :math:`s/\sqrt N`.
 
     Mohamed et al. (2020), Sec. 2.
 
@@ -315,7 +318,8 @@ def repeated_estimates(
             f"got {num_samples} * {num_repeats} = {total:.3g}; lower num_repeats or num_samples"
         )
     values = evaluate_samples(f, draw_samples(sampler, total, generator), total)
-    return values.detach().double().reshape(num_repeats, num_samples).mean(1)
+    means = values.detach().double().reshape(num_repeats, num_samples).mean(1)
+    return check_finite(means, "f(x)", hint="the cost returned NaN or inf at some samples")
 
 
 def running_mean(values: Tensor) -> tuple[Tensor, Tensor]:
@@ -366,6 +370,8 @@ def error_by_sample_size(
         Output: ``(len(sample_sizes),)``.
     """
     truth = float(check_finite(truth, "truth"))
+    if isinstance(sample_sizes, (str, bytes)) or not hasattr(sample_sizes, "__iter__"):
+        raise TypeError(f"sample_sizes must be a sequence of sample sizes, got {sample_sizes!r}")
     sizes = [check_num_samples(n, "sample_sizes entry") for n in sample_sizes]
     if not sizes:
         raise ValueError("sample_sizes must contain at least one sample size")
@@ -387,8 +393,8 @@ def loglog_slope(sample_sizes, errors) -> float:
     Shapes:
         ``sample_sizes``, ``errors``: ``(k,)``, ``k >= 2``.
     """
-    n = torch.as_tensor(sample_sizes, dtype=torch.float64).flatten()
-    e = torch.as_tensor(errors, dtype=torch.float64).flatten()
+    n = torch.as_tensor(check_array(sample_sizes, "sample_sizes"), dtype=torch.float64).flatten()
+    e = torch.as_tensor(check_array(errors, "errors"), dtype=torch.float64).flatten()
     if n.numel() != e.numel() or n.numel() < 2:
         raise ValueError("sample_sizes and errors must have the same length, at least 2")
     if not ((n > 0).all() and (e > 0).all()):
@@ -446,7 +452,8 @@ def integral_estimate(
     proposal: torch.distributions.Distribution | None = None,
     generator: torch.Generator | None = None,
 ) -> ImportanceEstimate:
-    r"""Estimate :math:`\int_a^b f(x)\,dx` by :math:`\frac1n \sum_i f(x_i)\,\mathbb{1}[a \le x_i \le b] / p(x_i)`, :math:`x_i \sim p`.
+    r"""Estimate :math:`\int_a^b f(x)\,dx` by
+    :math:`\frac1n \sum_i f(x_i)\,\mathbb{1}[a \le x_i \le b] / p(x_i)`, :math:`x_i \sim p`.
 
     Unbiased whenever :math:`p > 0` where :math:`f \ne 0` on :math:`[a, b]`; the variance is zero
     for :math:`p \propto |f|` (:math:`f \ge 0`) and infinite for too light tails. The effective

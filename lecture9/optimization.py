@@ -70,7 +70,8 @@ def stochastic_gradient_descent(
     num_steps: int,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    r"""Stochastic gradient descent :math:`\theta_{t+1} = \theta_t - \eta\,\hat g(\theta_t)` with a Monte Carlo gradient.
+    r"""Stochastic gradient descent :math:`\theta_{t+1} = \theta_t - \eta\,\hat g(\theta_t)`
+    with a Monte Carlo gradient.
 
     With an unbiased :math:`\hat g` and a small step the iterates approach a stationary point
     of :math:`\mathcal{F}` (Robbins and Monro, 1951; Mohamed et al. 2020, Sec. 2).

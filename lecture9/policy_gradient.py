@@ -60,9 +60,12 @@ import torch
 from ._validation import (
     check_finite,
     check_generator,
+    check_instance,
     check_num_samples,
     check_positive,
+    check_probability,
     check_shape,
+    check_tensor,
 )
 from .sampling import uniform_noise
 
@@ -361,7 +364,7 @@ def policy(logits: torch.Tensor) -> torch.Tensor:
     Shapes:
         logits ``(S, A)`` -> probabilities ``(S, A)``.
     """
-    return torch.softmax(logits, dim=-1)
+    return torch.softmax(check_tensor(logits, "logits", floating=True), dim=-1)
 
 
 def state_distributions(mdp: FiniteMDP, logits: torch.Tensor) -> torch.Tensor:
@@ -563,6 +566,7 @@ class Episodes:
 
     def returns(self, discount: float) -> torch.Tensor:
         r"""The discounted return :math:`\sum_t \gamma^t r_t` of each episode, shape ``(N,)``."""
+        discount = check_probability(discount, "discount")
         weights = discount ** torch.arange(
             self.rewards.shape[1], dtype=self.rewards.dtype, device=self.rewards.device
         )
@@ -742,10 +746,10 @@ def weighted_scores(
 
     Shapes: logits ``(S, A)``, states, actions, weights ``(N, T)`` -> ``(N, S, A)``.
     """
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        raise ValueError("logits must be a tensor of shape (S, A)")
+    check_tensor(logits, "logits", ndim=2, floating=True)
     for name, value in (("states", states), ("actions", actions), ("weights", weights)):
-        if not isinstance(value, torch.Tensor) or value.dim() != 2 or value.shape != states.shape:
+        check_tensor(value, name, ndim=2)
+        if value.shape != states.shape:
             raise ValueError(
                 f"{name} must be a tensor of shape (N, T) like states {tuple(states.shape)}"
             )
@@ -1065,6 +1069,7 @@ def train_policy(
     """
     num_iterations = check_num_samples(num_iterations, "num_iterations", maximum=10**6)
     check_positive(learning_rate, "learning_rate")
+    check_instance(mdp, FiniteMDP, "mdp")
     if num_episodes is not None:
         num_episodes = check_num_samples(num_episodes, "num_episodes")
     if logits is None:

@@ -110,7 +110,8 @@ def _check(f, loc, scale):
 def gaussian_expectation(
     f: Callable, loc: float, scale: float, *, num_nodes: int = NUM_NODES
 ) -> float:
-    r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(\mu,\sigma^2)}[f]` by Gauss-Hermite quadrature, :math:`\sum_i w_i f(\mu + \sigma z_i)`.
+    r"""Expectation :math:`\mathbb{E}_{\mathcal{N}(\mu,\sigma^2)}[f]` by Gauss-Hermite quadrature,
+    :math:`\sum_i w_i f(\mu + \sigma z_i)`.
 
     Exact for polynomials of degree below :math:`2n`, ``n = num_nodes``.
 
@@ -397,7 +398,9 @@ ESTIMATORS = tuple(_MOMENTS)
 
 @dataclasses.dataclass(frozen=True)
 class ScoreFunctionMoments:
-    r"""The six moments :math:`\mathbb{E}[f]`, :math:`\mathbb{E}[f^2]`, ``grad`` :math:`= \mathbb{E}[fs]`, :math:`\mathbb{E}[s^2]`, :math:`\mathbb{E}[fs^2]`, :math:`\mathbb{E}[f^2s^2]` of a cost and a score.
+    r"""The six moments :math:`\mathbb{E}[f]`, :math:`\mathbb{E}[f^2]`, ``grad``
+    :math:`= \mathbb{E}[fs]`, :math:`\mathbb{E}[s^2]`, :math:`\mathbb{E}[fs^2]`,
+    :math:`\mathbb{E}[f^2s^2]` of a cost and a score.
 
     :math:`s = \partial_\theta \log p(x;\theta)` for one scalar parameter. From them follow the
     exact variances of the score-function estimator with a constant, the optimal, a
@@ -433,7 +436,8 @@ class ScoreFunctionMoments:
             \\operatorname{Var} = \\mathbb{E}[f^2 s^2] - 2\\,\\mathbb{E}[b]\\,\\mathbb{E}[f s^2]
             + \\mathbb{E}[b^2]\\,\\mathbb{E}[s^2] - (\\mathbb{E}[f s])^2.
         """
-        b = baseline
+        b = check_float(baseline, "baseline")
+        baseline_variance = check_float(baseline_variance, "baseline_variance", minimum=0.0)
         return (
             self.mean_f2_s2
             - 2 * b * self.mean_f_s2
@@ -447,11 +451,14 @@ class ScoreFunctionMoments:
         return self.variance(self.optimal_baseline)
 
     def moving_average_variance(self, decay: float, batch_size: int) -> float:
-        """Single-sample variance with a stationary :class:`lecture9.baselines.MovingAverageBaseline` at fixed parameters.
+        """Single-sample variance with a stationary
+        :class:`lecture9.baselines.MovingAverageBaseline` at fixed parameters.
 
         At stationarity the average of batch means has mean :math:`\\mathbb{E}[f]` and
         variance :math:`\\frac{1-\\gamma}{1+\\gamma}\\operatorname{Var}[f] / B` for batches of size :math:`B`.
         """
+        decay = check_float(decay, "decay", minimum=0.0, maximum=1.0)
+        batch_size = check_positive_int(batch_size, "batch_size")
         v = (1 - decay) / (1 + decay) * self.var_f / batch_size
         return self.variance(self.mean_f, v)
 
@@ -461,7 +468,8 @@ class ScoreFunctionMoments:
         .. math::
 
             \\operatorname{Var} = \\frac{\\operatorname{Var}[fs]}{K}
-            + \\frac{\\mathbb{E}[f^2]\\mathbb{E}[s^2] + (\\mathbb{E}[fs])^2 + (K-2)\\,\\mathbb{E}[s^2]\\,\\mathbb{E}[f]^2}{K(K-1)}
+            + \\frac{\\mathbb{E}[f^2]\\mathbb{E}[s^2] + (\\mathbb{E}[fs])^2
+                     + (K-2)\\,\\mathbb{E}[s^2]\\,\\mathbb{E}[f]^2}{K(K-1)}
             - \\frac{2\\,\\mathbb{E}[f]\\,\\mathbb{E}[f s^2]}{K}.
 
         Multiply by :math:`K` to compare with single-sample variances at the same
@@ -502,13 +510,17 @@ def gaussian_scores(x: torch.Tensor, loc, scale) -> dict[str, torch.Tensor]:
     loc = check_finite(torch.as_tensor(loc, dtype=x.dtype), "loc")
     scale = check_positive(torch.as_tensor(scale, dtype=x.dtype), "scale")
     d = x - loc
-    return {"loc": d / scale**2, "scale": (d * d - scale**2) / scale**3}
+    scores = {"loc": d / scale**2, "scale": (d * d - scale**2) / scale**3}
+    for value in scores.values():
+        check_finite(value, "the scores", hint="x, loc and scale are too far apart or scale too small")
+    return scores
 
 
 def gaussian_score_function_moments(
     f: Callable, loc: float, scale: float, param: str, *, num_nodes: int = NUM_NODES
 ) -> ScoreFunctionMoments:
-    """Exact :class:`ScoreFunctionMoments` for :math:`x \\sim \\mathcal N(\\mu, \\sigma^2)`, by Gauss-Hermite quadrature.
+    """Exact :class:`ScoreFunctionMoments` for :math:`x \\sim \\mathcal N(\\mu, \\sigma^2)`,
+    by Gauss-Hermite quadrature.
 
     The one computation of the score-function moments of a Gaussian: :func:`estimator_moments`
     (``"score_function"``, ``"score_function_optimal_baseline"``) and
@@ -567,8 +579,9 @@ def discrete_score_function_moments(
     Shapes:
         ``params``: broadcast to ``batch_shape``; each moment: ``batch_shape``.
     """
-    if param not in params:
-        raise ValueError(f"param {param!r} is not one of the parameters {sorted(params)}")
+    check_callable(f, "f", example="lambda b: (b - 0.45) ** 2")
+    if not isinstance(params, dict) or param not in params:
+        raise ValueError(f"param {param!r} is not one of the parameters {params!r:.60}")
     tensors = {k: torch.as_tensor(v).detach() for k, v in params.items()}
     tensors = {k: (v.to(torch.float64) if v.is_floating_point() else v) for k, v in tensors.items()}
     for k, v in tensors.items():
@@ -644,7 +657,7 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     if not (np.isfinite(np.asarray(k, dtype=np.float64)).all() and math.isfinite(float(loc))):
         raise ValueError(f"k and loc must be finite, got k={k!r}, loc={loc!r}")
     d = float(loc) - np.asarray(k, dtype=np.float64)
-    s2 = float(scale) ** 2
+    s2 = check_float(float(scale) ** 2 if float(scale) < 1e150 else math.inf, "scale ** 2")
     table = {
         ("score_function", "loc"): lambda: (d**4 + 18 * d**2 * s2 + 15 * s2**2) / s2 - 4 * d**2,
         ("score_function", "scale"): lambda: (2 * d**4 + 60 * d**2 * s2 + 78 * s2**2) / s2 - 4 * s2,
@@ -657,14 +670,17 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
         ("measure_valued_coupled", "loc"): lambda: (16 / math.pi - 4) * d**2,
         ("measure_valued_coupled", "scale"): lambda: 4 * d**2 + 4 * s2,
     }
-    value = table[(estimator, param)]()
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = table[(estimator, param)]()
+    check_finite(np.asarray(value, dtype=np.float64), "the variance", hint="k, loc or scale is too large")
     return float(value) if np.ndim(value) == 0 else value
 
 
 def poisson_rate_gradient(
     f: Callable[[torch.Tensor], torch.Tensor], rate: float, *, terms: int | None = None
 ) -> float:
-    """:math:`\\nabla_\\lambda \\mathbb{E}_{\\mathrm{Pois}(\\lambda)}[f] = \\sum_{j=0}^{J-1} f(j)\\, \\mathrm{Pois}(j; \\lambda)\\,(j/\\lambda - 1)`.
+    """:math:`\\nabla_\\lambda \\mathbb{E}_{\\mathrm{Pois}(\\lambda)}[f]
+    = \\sum_{j=0}^{J-1} f(j)\\, \\mathrm{Pois}(j; \\lambda)\\,(j/\\lambda - 1)`.
 
     ``terms`` (J) defaults to enough for a Poisson tail below 1e-12.
 
@@ -697,7 +713,8 @@ def poisson_rate_gradient(
 
 
 def even_floor_gradient(loc: float, scale: float, *, num_intervals: int | None = None) -> float:
-    """:math:`\\nabla_\\mu \\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}\\big[\\mathbb{1}\\{\\lfloor x \\rfloor \\text{ even}\\}\\big]`.
+    """:math:`\\nabla_\\mu \\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}
+    \\big[\\mathbb{1}\\{\\lfloor x \\rfloor \\text{ even}\\}\\big]`.
 
     .. math::
 
@@ -712,7 +729,9 @@ def even_floor_gradient(loc: float, scale: float, *, num_intervals: int | None =
     """
     _check(lambda x: x, loc, scale)
     loc, scale = float(loc), float(scale)
-    needed = 2 * math.ceil(5 * scale) + 2
+    check_float(loc, "loc", minimum=-1e15, hint="|loc| <= 1e15, where float64 still resolves the intervals")
+    check_float(loc, "loc", maximum=1e15, hint="|loc| <= 1e15, where float64 still resolves the intervals")
+    needed = 2 * math.ceil(min(5 * scale, 1e8)) + 2
     num_intervals = (
         needed if num_intervals is None else check_int(num_intervals, "num_intervals", minimum=1)
     )

@@ -292,8 +292,9 @@ def draw_unchecked(dist: D.Distribution, sample_shape: tuple[int, ...], generato
             pass
     raise TypeError(
         f"lecture9 cannot sample {type(dist).__name__} with an explicit generator; "
-        f"use a family with a known sampler (Normal, Laplace, Logistic, Cauchy, Exponential, Gumbel, Uniform, "
-        f"Gamma, Beta, StudentT, Weibull, Pareto, Bernoulli, Categorical, Poisson, MixtureSameFamily, ...) or one with an icdf"
+        "use a family with a known sampler (Normal, Laplace, Logistic, Cauchy, Exponential, Gumbel, "
+        "Uniform, Gamma, Beta, StudentT, Weibull, Pareto, Bernoulli, Categorical, Poisson, "
+        "MixtureSameFamily, ...) or one with an icdf"
     )
 
 

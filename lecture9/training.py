@@ -33,7 +33,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from ._validation import check_generator, check_num_samples, check_positive, check_positive_int
+from ._validation import (
+    check_generator,
+    check_callable,
+    check_num_samples,
+    check_path,
+    check_positive,
+    check_positive_int,
+)
 from .vae import VAE, check_vae, encoder_gradient_variance, evaluate_bound, evaluate_bound_unchecked
 
 __all__ = [
@@ -154,7 +161,7 @@ def _json_safe(obj):
 def save_metrics(path: str | os.PathLike, metrics: dict) -> Path:
     """Write ``metrics`` as standard JSON (``null`` for ``nan``, i.e. not measured), atomically like a checkpoint."""
     text = json.dumps(_json_safe(metrics), indent=2, allow_nan=False) + "\n"
-    return _atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")))
+    return _atomic_write(check_path(path, "path"), lambda fh: fh.write(text.encode("utf-8")))
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
@@ -168,7 +175,7 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
     Raises:
         OSError: or whatever :func:`torch.save` raises, after removing the temporary file.
     """
-    return _atomic_write(Path(path), lambda fh: torch.save(state, fh))
+    return _atomic_write(check_path(path, "path"), lambda fh: torch.save(state, fh))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
@@ -178,7 +185,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         FileNotFoundError: if ``path`` does not exist.
         ValueError: if ``path`` is a folder or not a readable checkpoint (truncated, another format).
     """
-    path = Path(path)
+    path = check_path(path, "path")
     if path.is_dir():
         raise ValueError(f"checkpoint {path} is a folder, not a checkpoint file")
     if not path.exists():
@@ -294,6 +301,8 @@ def train(
         extra_settings=extra_settings,
         checkpoint_seconds=checkpoint_seconds,
     )
+    if callback is not None:
+        check_callable(callback, "callback", example="lambda epoch, history: print(epoch)")
     state = _load_resume_state(run, model, checkpoint) if resume else None
     generator = run.generator
     model.to(run.device)
@@ -471,6 +480,7 @@ def _checked_data(model, data, test_data):
 
 
 def _check_run_options(eval_seed, resume, checkpoint, checkpoint_seconds) -> None:
+    check_path(checkpoint, "checkpoint", optional=True)
     if (
         isinstance(eval_seed, bool)
         or not isinstance(eval_seed, int)

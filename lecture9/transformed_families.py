@@ -26,7 +26,7 @@ from torch import Tensor
 from torch import distributions as D
 from torch.distributions import transforms
 
-from ._validation import check_positive
+from ._validation import check_finite, check_positive
 
 __all__ = ["logistic", "rayleigh", "isotropic_normal"]
 
@@ -45,6 +45,7 @@ def logistic(loc: Tensor, scale: Tensor) -> D.TransformedDistribution:
     Density :math:`\\frac{e^{-z}}{s (1 + e^{-z})^2}`, :math:`z = (x - \\mu)/s`.
     """
     loc, scale = _tensor(loc, "loc"), _tensor(scale, "scale")
+    check_finite(loc, "loc")
     check_positive(scale, "scale")
     base = D.Uniform(torch.zeros_like(loc), torch.ones_like(loc))
     return D.TransformedDistribution(
@@ -56,7 +57,8 @@ def rayleigh(scale: Tensor) -> D.TransformedDistribution:
     """Rayleigh(scale) as the inverse CDF of a uniform: :math:`\\sigma\\sqrt{-2\\log(1 - u)}`.
 
     Density :math:`\\frac{x}{\\sigma^2} e^{-x^2/2\\sigma^2}` on :math:`x \\ge 0`. The chain is
-    :math:`u \\mapsto 1 - u \\mapsto \\log(\\cdot) \\mapsto -2(\\cdot) \\mapsto \\sqrt{\\cdot} \\mapsto \\sigma(\\cdot)`.
+    :math:`u \\mapsto 1 - u \\mapsto \\log(\\cdot) \\mapsto -2(\\cdot)
+    \\mapsto \\sqrt{\\cdot} \\mapsto \\sigma(\\cdot)`.
     """
     scale = _tensor(scale, "scale")
     check_positive(scale, "scale")

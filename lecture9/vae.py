@@ -5,9 +5,12 @@ Introduced in chapter 9, *Training a variational autoencoder*.
 The model is the one of the lecture (Kingma and Welling, 2014; Rezende et al., 2014):
 
 - prior :math:`p(z) = \\mathcal{N}(0, I)`;
-- encoder (inference network) :math:`q_\\phi(z \\mid x) = \\mathcal{N}(\\mu_\\phi(x), \\operatorname{diag}\\sigma_\\phi(x)^2)`,
+- encoder (inference network)
+  :math:`q_\\phi(z \\mid x) = \\mathcal{N}(\\mu_\\phi(x), \\operatorname{diag}\\sigma_\\phi(x)^2)`,
   an MLP giving ``loc`` and ``scale``;
-- decoder (generator network) :math:`p_\\theta(x \\mid z) = \\prod_d \\operatorname{Bernoulli}(x_d; \\operatorname{sigmoid}(\\ell_\\theta(z)_d))`,
+- decoder (generator network)
+  :math:`p_\\theta(x \\mid z)
+  = \\prod_d \\operatorname{Bernoulli}(x_d; \\operatorname{sigmoid}(\\ell_\\theta(z)_d))`,
   an MLP giving Bernoulli ``logits``.
 
 The evidence lower bound (ELBO) of one datapoint is
@@ -34,7 +37,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import estimators
-from ._validation import check_broadcast, check_generator, check_num_samples, check_positive_int
+from ._validation import (
+    check_broadcast,
+    check_generator,
+    check_num_samples,
+    check_positive_int,
+    check_size,
+    check_tensor,
+)
 from .baselines import leave_one_out_baseline
 from .sampling import normal_noise, uniform_noise
 
@@ -84,6 +94,38 @@ def _mlp(sizes: Sequence[int], activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _check_architecture(input_dim, latent_dim, hidden_dims, activation, scale_param, min_scale):
+    """``(input_dim, latent_dim, hidden_dims)`` of :class:`VAE`, checked, as ints and a tuple."""
+    if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
+        hidden_dims = (hidden_dims,)
+    if (
+        isinstance(hidden_dims, (str, bytes))
+        or not isinstance(hidden_dims, Sequence)
+        or not all(isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in hidden_dims)
+    ):
+        raise TypeError(
+            f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}; e.g. (256,)"
+        )
+    hidden_dims = tuple(int(h) for h in hidden_dims)
+    for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise TypeError(f"{name} must be a positive integer, got {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    input_dim, latent_dim = int(input_dim), int(latent_dim)
+    if any(h < 1 for h in hidden_dims):
+        raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    if scale_param not in ("softplus", "exp"):
+        raise ValueError(f"scale_param must be 'softplus' or 'exp', got {scale_param!r}")
+    if isinstance(min_scale, bool) or not isinstance(min_scale, numbers.Real):
+        raise TypeError(f"min_scale must be a number >= 0, got {min_scale!r}; e.g. min_scale=1e-4")
+    if not (math.isfinite(min_scale) and min_scale >= 0):
+        raise ValueError(f"min_scale must be finite and >= 0, got {min_scale}")
+    return input_dim, latent_dim, hidden_dims
+
+
 class VAE(nn.Module):
     """A VAE with a diagonal-Gaussian encoder, a Bernoulli decoder and a N(0, I) prior.
 
@@ -119,39 +161,9 @@ class VAE(nn.Module):
     ):
         super().__init__()
         check_generator(generator)
-        if isinstance(hidden_dims, numbers.Integral) and not isinstance(hidden_dims, bool):
-            hidden_dims = (hidden_dims,)
-        if (
-            isinstance(hidden_dims, (str, bytes))
-            or not isinstance(hidden_dims, Sequence)
-            or not all(
-                isinstance(h, numbers.Integral) and not isinstance(h, bool) for h in hidden_dims
-            )
-        ):
-            raise TypeError(
-                f"hidden_dims must be a sequence of positive integers, got {hidden_dims!r}; e.g. (256,)"
-            )
-        hidden_dims = tuple(int(h) for h in hidden_dims)
-        for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-                raise TypeError(f"{name} must be a positive integer, got {value!r}")
-            if value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        input_dim, latent_dim = int(input_dim), int(latent_dim)
-        if any(h < 1 for h in hidden_dims):
-            raise ValueError(f"hidden_dims must be positive integers, got {hidden_dims}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(
-                f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}"
-            )
-        if scale_param not in ("softplus", "exp"):
-            raise ValueError(f"scale_param must be 'softplus' or 'exp', got {scale_param!r}")
-        if isinstance(min_scale, bool) or not isinstance(min_scale, numbers.Real):
-            raise TypeError(
-                f"min_scale must be a number >= 0, got {min_scale!r}; e.g. min_scale=1e-4"
-            )
-        if not (math.isfinite(min_scale) and min_scale >= 0):
-            raise ValueError(f"min_scale must be finite and >= 0, got {min_scale}")
+        input_dim, latent_dim, hidden_dims = _check_architecture(
+            input_dim, latent_dim, hidden_dims, activation, scale_param, min_scale
+        )
         self.input_dim = input_dim
         self.latent_dim = latent_dim
         self.hidden_dims = hidden_dims
@@ -166,6 +178,12 @@ class VAE(nn.Module):
         decoder_inputs = (
             latent_dim if encoder_outputs is None else outputs
         )  # a subclass's code is the encoder's output
+        widths = (input_dim, *hidden_dims, max(outputs, decoder_inputs))
+        check_size(
+            2 * sum(a * b for a, b in zip(widths, widths[1:])),
+            "the number of network weights",
+            workaround="use smaller input_dim, hidden_dims, latent_dim (or categories)",
+        )
         if generator is None:
             self.encoder = _mlp((input_dim, *hidden_dims, outputs), activation)
             self.decoder = _mlp((decoder_inputs, *reversed(hidden_dims), input_dim), activation)
@@ -177,7 +195,8 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, *, generator: torch.Generator | None = None) -> None:
-        """Re-initialize every linear layer as PyTorch does, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, from ``generator``."""
+        """Re-initialize every linear layer as PyTorch does, ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``,
+        from ``generator``."""
         check_generator(generator)
         for layer in self.modules():
             if isinstance(layer, nn.Linear):
@@ -271,7 +290,20 @@ class VAE(nn.Module):
         self, num_samples: int, x: torch.Tensor, generator: torch.Generator | None
     ) -> torch.Tensor:
         """The base noise of the latent sample, ``(num_samples, *batch, latent_dim)`` standard normals."""
-        return normal_noise((num_samples, *x.shape[:-1], self.latent_dim), x, generator)
+        return normal_noise(
+            self._noise_shape(num_samples, x, generator, self.latent_dim), x, generator
+        )
+
+    def _noise_shape(self, num_samples, x, generator, width: int) -> tuple[int, ...]:
+        """The checked shape ``(num_samples, *batch, width)`` of the noise for ``x``, capped in size."""
+        num_samples = check_num_samples(num_samples)
+        self.check_input(x)
+        check_generator(generator)
+        shape = (num_samples, *x.shape[:-1], width)
+        check_size(
+            math.prod(shape), "num_samples x batch x code size", workaround="draw fewer samples"
+        )
+        return shape
 
     def elbo_terms_from_noise(self, x: torch.Tensor, eps: torch.Tensor, estimator: str, baseline):
         """``(elbo, reconstruction, kl)`` per datapoint for the noise ``eps``, without argument checks.
@@ -374,7 +406,7 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
-        h = self.encoder(x)
+        h = self.encoder(self.check_input(x))
         loc, raw = h.chunk(2, dim=-1)
         if self.scale_param == "softplus":
             scale = F.softplus(raw) + self.min_scale
@@ -388,7 +420,7 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Return the Bernoulli logits of :math:`p_\\theta(x \\mid z)`."""
-        return self.decoder(z)
+        return self.decoder(check_tensor(z, "z", floating=True))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Same as :meth:`encode`."""
@@ -456,7 +488,8 @@ def gaussian_kl(loc: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
         raise TypeError("loc and scale must be torch.Tensors")
     if loc.shape != scale.shape or loc.dim() == 0:
         raise ValueError(
-            f"loc and scale must have the same shape (*batch, latent_dim), got {tuple(loc.shape)} and {tuple(scale.shape)}"
+            "loc and scale must have the same shape (*batch, latent_dim), "
+            f"got {tuple(loc.shape)} and {tuple(scale.shape)}"
         )
     if not torch.isfinite(loc).all():
         raise ValueError("loc must be finite")
@@ -555,7 +588,8 @@ def elbo(
 def iwae_bound(
     model: VAE, x: torch.Tensor, num_samples: int, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
-    r"""The importance-weighted bound :math:`\log \frac1K \sum_k p_\theta(x, z_k) / q_\phi(z_k \mid x)` of each datapoint.
+    r"""The importance-weighted bound
+    :math:`\log \frac1K \sum_k p_\theta(x, z_k) / q_\phi(z_k \mid x)` of each datapoint.
 
     Computed with ``logsumexp``; its mean is the ELBO for ``K = 1`` and increases to
     :math:`\log p_\theta(x)` with ``K`` (Burda et al., 2016). Differentiable (pathwise).

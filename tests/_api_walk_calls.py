@@ -312,22 +312,6 @@ VALID_CALLS = {
     "estimators.disarm_logit_grad": lambda: dict(
         diff=t(0.5, -0.5), b=t(1.0, 0.0), b_anti=t(0.0, 1.0), logits=t(0.3, -1.0)
     ),
-    "estimators.contract.checked": lambda: dict(
-        num_samples=8, generator=gen(), params=normal_params()
-    ),
-    "estimators.contract.event_dim": lambda: dict(dist=D.Normal(0.0, 1.0), name="params"),
-    "estimators.contract.expanded": lambda: dict(
-        distribution=D.Normal,
-        params=normal_params(),
-        dist=D.Normal(**normal_params()),
-        num_samples=4,
-    ),
-    "estimators.contract.per_sample": lambda: dict(
-        grad=torch.ones(3, 2), leaf=torch.ones(3, 2), param=t(1.0, 2.0)
-    ),
-    "estimators.contract.finite_grads": lambda: dict(
-        grads={"loc": t(1.0, 2.0)}, estimator="pathwise_grad"
-    ),
     "estimators.measure_valued.supported_text": lambda: dict(),
     # ------------------------------------------------------------------ montecarlo, optimization, sampling
     "montecarlo.MonteCarloEstimate.confidence_interval": _method(
@@ -1001,7 +985,9 @@ NEW_CALLS = {
     "categorical_vae.CategoricalVAE.bound_terms_from_noise": _method_call(
         cvae_model, "bound_terms_from_noise", lambda m: dict(x=xbin(), u=m.noise(1, xbin(), gen()))
     ),
-    "categorical_vae.CategoricalVAE.start_epoch": _method(cvae_model, "start_epoch", epoch=1, epochs=3),
+    "categorical_vae.CategoricalVAE.start_epoch": _method(
+        cvae_model, "start_epoch", epoch=1, epochs=3
+    ),
     "enumeration.relaxed_categorical_moments": lambda: dict(
         logits=-torch.linspace(0.0, 1.0, 3, dtype=torch.float64),
         values=torch.linspace(0.0, 1.0, 3, dtype=torch.float64),
@@ -1047,7 +1033,9 @@ NEW_CALLS = {
         actions=torch.tensor([[1, 0, 1, 1]]),
         weights=_rewards(1),
     ),
-    "policy_networks.EpisodeBatch.log_probs": _method(_batch, "log_probs", policy=_cartpole_policy()),
+    "policy_networks.EpisodeBatch.log_probs": _method(
+        _batch, "log_probs", policy=_cartpole_policy()
+    ),
     "policy_networks.EpisodeBatch.returns": _method(_batch, "returns"),
     "policy_networks.collect_episodes": lambda: dict(
         envs=_cartpole(), policy=_cartpole_policy(), generator=gen(), max_steps=1000
@@ -1158,9 +1146,63 @@ PARAMETER_KINDS = {
     "param_label": "text",
 }
 
-#: Documented errors of a domain other than ValueError/TypeError: the message must name the
-#: parameter or its value.
-DOMAIN_ERRORS: dict[str, tuple[tuple[type[BaseException], ...], str]] = {}
+
+def _domain_errors():
+    from gymnasium.error import Error as GymnasiumError
+
+    from lecture9.exercises import ExerciseCheckError
+    from lecture9.sampling import RejectionSamplingError
+
+    verdict = (ExerciseCheckError,), "the autograde verdict on a student's value"
+    diverged = (FloatingPointError,), "training diverged at a huge lr: the message says to lower lr"
+    missing = (KeyError,), "a history without the requested key: the message names the key"
+    return {
+        "exercises.check_close": verdict,
+        "exercises.check_estimate": verdict,
+        "sampling.rejection_sample": (
+            (RejectionSamplingError,),
+            "a valid but too loose envelope (huge log_M) accepts nothing: the message says to tighten log_M",
+        ),
+        "training.train": diverged,
+        "studies.replicates.train_over_seeds": diverged,
+        "studies.overfitting.train_variant": diverged,
+        "studies.overfitting.overfitting_study": diverged,
+        "studies.replicates.final_summary": missing,
+        "studies.replicates.summarize_runs": missing,
+        "policy_networks.make_envs": ((GymnasiumError,), "Gymnasium's own error for an unknown id"),
+    }
+
+
+#: Documented errors of a domain other than ValueError/TypeError, with the reason: the message
+#: must name the parameter (or an alias of it, below) or its value.
+DOMAIN_ERRORS: dict[str, tuple[tuple[type[BaseException], ...], str]] = _domain_errors()
+
+#: How a message may name a parameter instead of by its name ("key:parameter" -> words).
+ALIASES = {
+    "exercises.check_close:actual": "your result",
+    "exercises.check_close:expected": "reference",
+    "exercises.stub_source:source": "the cell",
+    "estimators.get:name": "estimator",
+}
+
+_HOOK = (
+    "a documented unchecked hook of the model (the training loop's hot path), called only by the "
+    "checked entry points (vae.elbo_terms, vae.evaluate_bound, vae.iwae_bound, training.train), "
+    "which are walked"
+)
+for _hook in (
+    "vae.VAE.elbo_terms_from_noise",
+    "vae.VAE.bound_terms_from_noise",
+    "vae.VAE.log_weights",
+    "vae.VAE.decoder_log_likelihood",
+    "vae.VAE.score_surrogate",
+    "vae.VAE.surrogate_reconstruction",
+    "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
+    "bernoulli_vae.BernoulliVAE.log_weights",
+    "categorical_vae.CategoricalVAE.bound_terms_from_noise",
+    "categorical_vae.CategoricalVAE.log_weights",
+):
+    VALID_CALLS.pop(_hook, None)
 
 
 #: Valid calls whose result holds a NaN by definition, with the reason.
@@ -1216,3 +1258,18 @@ def _variance_gaps_args():
     var = {"loc": {"pathwise": np.array([1.0, 2.0])}, "scale": {"pathwise": np.array([1.0, 2.0])}}
     se = {"loc": {"pathwise": np.array([0.1, 0.1])}, "scale": {"pathwise": np.array([0.1, 0.1])}}
     return dict(mc=var, mc_se=se, exact=var, tiny=1e-9)
+
+
+for _hook in (
+    "vae.VAE.elbo_terms_from_noise",
+    "vae.VAE.bound_terms_from_noise",
+    "vae.VAE.log_weights",
+    "vae.VAE.decoder_log_likelihood",
+    "vae.VAE.score_surrogate",
+    "vae.VAE.surrogate_reconstruction",
+    "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
+    "bernoulli_vae.BernoulliVAE.log_weights",
+    "categorical_vae.CategoricalVAE.bound_terms_from_noise",
+    "categorical_vae.CategoricalVAE.log_weights",
+):
+    NOT_WALKED[_hook] = _HOOK

@@ -28,12 +28,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import _api_walk_calls  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-import _api_walk_calls  # noqa: E402
 from _api_walk_calls import (  # noqa: E402
+    ALIASES,
     DOMAIN_ERRORS,
     NONFINITE_RESULTS,
     NOT_WALKED,
@@ -313,11 +314,14 @@ def names(message: str, parameter: str) -> bool:
     )
 
 
-def clear(message: str, parameter: str, kind: str, fn, value=None) -> bool:
+def clear(message: str, parameter: str, kind: str, fn, value=None, key: str = "") -> bool:
     """The message names the parameter; for a huge or tiny (valid-typed) value, naming the argument that
     overflowed (e.g. ``f(x) must be finite``) is as clear; a domain error may name the value instead
     (a missing file by its path)."""
     if names(message, parameter):
+        return True
+    alias = ALIASES.get(f"{key}:{parameter}")
+    if alias is not None and alias in message:
         return True
     if isinstance(value, str) and len(value) >= 3 and value in message:
         return True
@@ -381,7 +385,7 @@ def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
     try:
         result = run(fn, kwargs)
     except domain as error:
-        assert clear(str(error), parameter, kind, fn, raw), (
+        assert clear(str(error), parameter, kind, fn, raw, key), (
             f"{key}({parameter}={kind}): the message names neither it nor its value: {error}"
         )
         return
@@ -389,7 +393,7 @@ def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
         assert raw is not SAME, (
             f"{key}({parameter}=NumPy scalar of a valid value) was refused: {error}"
         )
-        assert clear(str(error), parameter, kind, fn), (
+        assert clear(str(error), parameter, kind, fn, key=key), (
             f"{key}({parameter}={kind}): the message does not name it: {error}"
         )
         return

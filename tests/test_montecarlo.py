@@ -774,9 +774,12 @@ def test_mc_estimate_names_one_bad_argument_and_is_unbiased_otherwise(
     if bad is not None:
         value = data.draw(_BAD_MC_ARGS[bad])
         args[bad] = {"f": _MC_BAD_F, "sampler": _MC_BAD_SAMPLER}.get(bad, {}).get(value, value)
-    call = lambda: mc.mc_estimate(
-        args["f"], args["sampler"], args["num_samples"], generator=args["generator"]
-    )  # noqa: E731
+
+    def call():
+        return mc.mc_estimate(
+            args["f"], args["sampler"], args["num_samples"], generator=args["generator"]
+        )
+
     if bad is None:
         est = call()
         truth = math.cos(loc) * math.exp(-(scale**2) / 2)

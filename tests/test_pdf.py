@@ -286,7 +286,10 @@ def _solution_lines(html: Path) -> tuple[set[str], int]:
             inside |= {_squash(line) for line in solution.get_text("\n").splitlines()}
             solution.decompose()
         outside |= {_squash(line) for line in main.get_text("\n").splitlines()}
-    return {line for line in inside - outside if len(line) >= 30}, count
+    # a line is the solution's own only if the rest of the book never prints it, not even
+    # inside a longer line (the instructors' page quotes a solution cell's first line)
+    elsewhere = "\n".join(outside)
+    return {line for line in inside - outside if len(line) >= 30 and line not in elsewhere}, count
 
 
 def test_solutions_in_full_edition_only(pdf):

@@ -7,6 +7,7 @@ contract's shapes or raises ValueError / TypeError, never another exception.
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -149,7 +150,7 @@ def test_one_bad_argument_is_named_and_valid_calls_are_finite(
             value = torch.full(shape, value, dtype=dtype)
         args[bad] = _COSTS[value] if bad == "f" else value
         expected = _COST_MESSAGES[value] if bad == "f" else _NAMES.get(bad, bad)
-    call = lambda: estimator(
+    call = lambda: estimator(  # noqa: E731
         args["f"],
         Normal,
         {"loc": args["loc"], "scale": args["scale"]},  # noqa: E731
@@ -309,3 +310,197 @@ def test_check_callable_and_output():
         _validation.check_output(torch.zeros(3), "baseline(states)", shape=(4,))
     with pytest.raises(ValueError, match="f\\(x\\) must be finite"):
         _validation.check_output(torch.tensor([1.0, float("nan")]), "f(x)")
+
+
+# ------------------------------------------------------------------------------------------------
+# The classes of unreliable behaviour, each with the examples that showed it
+# ------------------------------------------------------------------------------------------------
+
+D = torch.distributions
+
+
+def _gen():
+    return torch.Generator().manual_seed(0)
+
+
+def _mdp(horizon=4):
+    from lecture9 import policy_gradient as pg
+
+    return pg.random_mdp(3, 2, horizon=horizon, discount=0.9, generator=_gen())
+
+
+def _quick(fn, limit_s=2.0):
+    """Run ``fn``, which must raise ValueError/TypeError, within ``limit_s`` seconds; return the error."""
+    start = time.perf_counter()
+    with pytest.raises((ValueError, TypeError)) as info:
+        fn()
+    assert time.perf_counter() - start < limit_s, (
+        f"refused only after {time.perf_counter() - start:.1f} s"
+    )
+    return str(info.value)
+
+
+def test_nan_and_infinity_are_refused_naming_the_argument():
+    from lecture9 import policy_gradient as pg
+    from lecture9 import quadrature, transformed_families
+    from lecture9.studies import comparison, finite_differences
+
+    cost = lambda x: (x - 0.5) ** 2  # noqa: E731
+    nan = math.nan
+    cases = {
+        "truth": lambda: quadrature.midpoint_rule_errors(
+            quadrature.cosine_of_scaled_sum, nan, 2, max_evaluations=100
+        ),
+        "loc": lambda: finite_differences.independent_central_difference(
+            cost, nan, 1.0, 0.1, 8, num_estimates=2, generator=_gen()
+        ),
+        "first": lambda: comparison.crossing_points(
+            [0.0, 1.0, 2.0], [1.0, nan, 3.0], [3.0, 2.5, 1.0]
+        ),
+        "discount": lambda: pg.gymnasium_returns(
+            _frozenlake(), torch.zeros(16, 4), 3, discount=nan, generator=_gen()
+        ),
+        "logits": lambda: pg.gymnasium_returns(
+            _frozenlake(), torch.full((16, 4), nan), 3, discount=0.9, generator=_gen()
+        ),
+        "baseline": lambda: pg.reinforce_grad(
+            _mdp(),
+            torch.zeros(3, 2, dtype=torch.float64),
+            5,
+            baseline=lambda *args: torch.full((5, 4), nan, dtype=torch.float64),
+            generator=_gen(),
+        ),
+    }
+    for name, call in cases.items():
+        assert name in _quick(call), name
+    with pytest.raises(ValueError, match="loc must be finite"):
+        transformed_families.logistic(torch.tensor(nan), torch.tensor(1.0))
+
+
+def _frozenlake(name="FrozenLake-v1"):
+    import gymnasium
+
+    return gymnasium.make(name, **({"is_slippery": False} if "Frozen" in name else {}))
+
+
+def test_degenerate_counts_are_refused():
+    from lecture9 import quadrature, reference
+    from lecture9.studies import binary_toy
+
+    with pytest.raises(ValueError, match="repetitions"):
+        binary_toy.rloo_sign_simulation(0.45, 0.3, 4, repetitions=0, generator=_gen())
+    with pytest.raises(ValueError, match="num_samples"):
+        binary_toy.rloo_sign_probability(0.3, -5)
+    with pytest.raises(ValueError, match="num_samples"):
+        binary_toy.constant_baseline_sign_simulation(0.45, 0.3, -5, 0.2, 10, generator=_gen())
+    with pytest.raises(ValueError, match="max_evaluations"):
+        quadrature.midpoint_rule_errors(quadrature.cosine_of_scaled_sum, 0.5, 2, max_evaluations=-5)
+    with pytest.raises(ValueError, match="num_intervals"):
+        reference.even_floor_gradient(0.3, 1.0, num_intervals=0)
+
+
+def test_precision_limits_are_refused_with_the_smallest_allowed_value():
+    from lecture9 import bernoulli_vae, estimators, reference
+    from lecture9.studies import finite_differences
+
+    with pytest.raises(ValueError, match="temperature must be at least 1e-30"):
+        estimators.straight_through_grad(
+            lambda x: x, D.Bernoulli, {"logits": torch.tensor([0.3])}, 8, temperature=1e-300
+        )
+    with pytest.raises(ValueError, match="temperature must be at least 1e-30"):
+        bernoulli_vae.BernoulliVAE(6, 3, (4,), temperature=1e-300)
+    with pytest.raises(ValueError, match="h must be at least 2.22e-16"):
+        finite_differences.forward_difference(lambda x: x**2, 1.0, 1.0, 1e-300, 8, generator=_gen())
+    # enough terms at a large rate: the truth of d/d(rate) E[k] is 1
+    assert reference.poisson_rate_gradient(lambda k: k.double(), 100.0) == pytest.approx(
+        1.0, abs=1e-8
+    )
+
+
+def test_disarm_at_a_boundary_probability_is_a_clear_error():
+    from lecture9 import estimators
+
+    for p in (0.0, 1.0):
+        with pytest.raises(ValueError, match=r"probs must lie in \(0, 1\).*measure_valued_grad"):
+            estimators.disarm_grad(lambda x: x, D.Bernoulli, {"probs": torch.tensor([p])}, 8)
+    one_sided = estimators.measure_valued_grad(
+        lambda x: x, D.Bernoulli, {"probs": torch.tensor([0.0])}, 8, generator=_gen()
+    )["probs"]
+    assert bool((one_sided == 1).all())
+
+
+def test_sizes_are_capped_before_any_large_allocation():
+    from lecture9 import estimators, quadrature, vae
+    from lecture9 import policy_gradient as pg
+    from lecture9.studies import finite_differences, queueing
+
+    assert "cap" in _quick(
+        lambda: quadrature.product_midpoint_rule(quadrature.cosine_of_scaled_sum, 10**8, 3)
+    )
+    assert "horizon" in _quick(
+        lambda: pg.exact_return(_mdp(10**9), torch.zeros(3, 2, dtype=torch.float64))
+    )
+    message = _quick(
+        lambda: estimators.gumbel_softmax_grad(
+            lambda x: x.sum(-1), D.OneHotCategorical, {"logits": torch.zeros(50_000)}, 100_000
+        )
+    )
+    assert "100,000,000" in message and "fewer samples" in message
+    assert "cap" in _quick(lambda: queueing.mm1_sojourn_times(2.0, 1.0, 10**5, 10**5))
+    assert "cap" in _quick(
+        lambda: finite_differences.independent_central_difference(
+            lambda x: x, 1.0, 1.0, 0.1, 10**5, num_estimates=10**9
+        )
+    )
+    assert "network weights" in _quick(lambda: vae.VAE(10**9, 2))
+
+
+def test_numpy_integers_and_0d_tensors_count_like_ints():
+    from lecture9 import policy_gradient as pg
+    from lecture9.studies import binary_toy
+
+    plain = binary_toy.rloo_sign_simulation(0.45, 0.3, 4, repetitions=10, generator=_gen())
+    for count in (np.int64(10), np.arange(11)[10], torch.tensor(10)):
+        assert (
+            binary_toy.rloo_sign_simulation(0.45, 0.3, 4, repetitions=count, generator=_gen())
+            == plain
+        )
+    episodes = pg.sample_episodes(_mdp(), torch.zeros(3, 2, dtype=torch.float64), np.int64(3))
+    assert episodes.rewards.shape[0] == 3
+
+
+def test_strings_and_none_are_type_errors_naming_the_argument():
+    from lecture9 import policy_gradient as pg
+    from lecture9 import reference, transformed_families
+    from lecture9.studies import queueing
+
+    cases = {
+        "learning_rate": lambda v: pg.train_policy(_mdp(), 3, learning_rate=v),
+        "rate": lambda v: reference.poisson_rate_gradient(lambda k: k.double(), v),
+        "service_rate": lambda v: queueing.mm1_sojourn_times(v, 1.0, 5, 3),
+        "loc": lambda v: transformed_families.logistic(v, torch.tensor(1.0)),
+    }
+    for name, call in cases.items():
+        for value in ("2", None):
+            with pytest.raises(TypeError, match=name):
+                call(value)
+    with pytest.raises(ValueError, match="learning_rate must be finite"):
+        pg.train_policy(_mdp(), 3, learning_rate=math.inf)
+    with pytest.raises(TypeError, match="env must have Discrete observation and action spaces"):
+        pg.gymnasium_returns(_frozenlake("CartPole-v1"), torch.zeros(16, 4), 3, discount=0.9)
+
+
+def test_callables_are_checked_on_what_they_return():
+    from lecture9 import baselines, estimators
+
+    normal = {"loc": torch.tensor([0.5]), "scale": torch.tensor([1.0])}
+    with pytest.raises(ValueError, match=r"f\(x\) must be finite"):
+        estimators.pathwise_grad(lambda x: x * math.nan, D.Normal, normal, 8)
+    with pytest.raises(TypeError, match="f"):
+        estimators.score_function_grad(lambda x: "abc", D.Normal, normal, 8)
+    ema = baselines.MovingAverageBaseline(0.9)
+    ema.update(torch.ones(4, 3))
+    with pytest.raises(
+        ValueError, match=r"f_values has per-sample shape \(2,\).*earlier batches had \(3,\)"
+    ):
+        ema.update(torch.ones(4, 2))

@@ -105,6 +105,24 @@ def parts_of(toc: dict) -> list[dict]:
     ]
 
 
+def unexecuted_notebooks() -> list[str]:
+    """The chapters' notebooks with a code cell never executed: the PDF prints no output for it."""
+    import nbformat
+
+    _, toc = book_config()
+    found = []
+    for part in parts_of(toc):
+        for doc in part["docs"]:
+            path = ROOT / f"{doc}.ipynb"
+            if not path.is_file():
+                continue
+            cells = nbformat.read(path, as_version=4).cells
+            missing = sum(1 for c in cells if c.cell_type == "code" and c.execution_count is None)
+            if missing:
+                found.append(f"{path.relative_to(ROOT)} ({missing} code cells never executed)")
+    return found
+
+
 # --- the single-page HTML ------------------------------------------------------------
 
 
@@ -308,7 +326,7 @@ article.querySelectorAll("table").forEach((table) => {
     }
   }
 });
-return {fitted: fitted, tooWide: tooWide};
+return {fitted: fitted, tooWide: tooWide, width: article.clientWidth};
 """
 MIN_SCALE = 0.6
 # A4 (210 mm) less the side margins of lecture9-print.css (2 x 17 mm), in CSS pixels
@@ -327,7 +345,11 @@ def fit_to_page(driver, edition: Edition, log) -> None:
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
-    log(f"{edition.key}: {len(result['fitted'])} wide formula(s) or table(s) scaled to the page")
+    scales = [item["scale"] for item in result["fitted"]]
+    log(
+        f"{edition.key}: {len(scales)} wide formula(s) or table(s) scaled to the text width "
+        f"({result['width']} px)" + (f", the smallest to {min(scales):.0%}" if scales else "")
+    )
     for what in result["tooWide"]:
         log(f"{edition.key}: still wider than the page at {MIN_SCALE:.0%}: {what}")
 
@@ -549,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, flush=True)
 
+    for notebook in unexecuted_notebooks():
+        log(f"warning: {notebook}: the PDF uses stored outputs, so these cells print none")
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(editions)) as pool:
         futures = [

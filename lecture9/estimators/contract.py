@@ -9,10 +9,12 @@ from __future__ import annotations
 import torch
 from torch import distributions as D
 
-from .._validation import check_generator, check_num_samples
+from .._validation import check_generator, check_num_samples, check_size
 from ..families import as_params, build, family_name, innermost
 
-__all__ = ["checked", "event_dim", "expanded", "per_sample", "finite_grads", "is_reparameterizable"]
+# checked, event_dim, expanded, per_sample and finite_grads are the estimator modules' shared
+# steps (used only inside lecture9.estimators, after the estimators' own checks), not public API.
+__all__ = ["is_reparameterizable"]
 
 
 def checked(
@@ -21,6 +23,11 @@ def checked(
     """The checks every estimator starts with: sample count, parameters, generator on their device."""
     num_samples = check_num_samples(num_samples)
     params = as_params(params)
+    check_size(
+        num_samples * sum(p.numel() for p in params.values()),
+        "num_samples x parameter entries",
+        workaround="draw fewer samples per call and average the estimates of several calls",
+    )
     generator = check_generator(generator, device=next(iter(params.values())).device)
     return num_samples, generator, params
 

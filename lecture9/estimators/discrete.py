@@ -31,7 +31,13 @@ from collections.abc import Callable
 import torch
 from torch import distributions as D
 
-from .._validation import check_generator, check_num_samples, check_temperature
+from .._validation import (
+    check_bool,
+    check_generator,
+    check_num_samples,
+    check_temperature,
+    check_tensor,
+)
 from ..families import build, evaluate_cost, innermost
 from ..sampling import draw, uniform_noise
 from .contract import checked, expanded, per_sample
@@ -86,6 +92,13 @@ def gumbel_max_sample(
     return (logits + gumbel).argmax(-1)
 
 
+def _check_relaxation(logits, noise, temperature, noise_name: str) -> None:
+    """The checks of the relaxations: finite floating tensors and a temperature float32 can represent."""
+    check_tensor(logits, "logits", floating=True)
+    check_tensor(noise, noise_name, floating=True)
+    check_temperature(temperature)
+
+
 def relaxed_bernoulli(
     logits: torch.Tensor, noise: torch.Tensor, temperature: float
 ) -> torch.Tensor:
@@ -94,6 +107,7 @@ def relaxed_bernoulli(
     Shapes:
         ``logits`` and ``noise`` broadcast; the result has their broadcast shape.
     """
+    _check_relaxation(logits, noise, temperature, "noise")
     return torch.sigmoid((logits + noise) / temperature)
 
 
@@ -103,18 +117,22 @@ def relaxed_one_hot(logits: torch.Tensor, gumbel: torch.Tensor, temperature: flo
     Shapes:
         ``logits`` and ``gumbel`` broadcast, categories last; the result has their broadcast shape.
     """
+    _check_relaxation(logits, gumbel, temperature, "gumbel")
     return torch.softmax((logits + gumbel) / temperature, dim=-1)
 
 
 def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
     """The exact discrete sample a relaxed one rounds to: ``relaxed > 1/2``, or the one-hot arg max."""
-    if one_hot:
+    check_tensor(relaxed, "relaxed", floating=True)
+    if check_bool(one_hot, "one_hot"):
         return torch.nn.functional.one_hot(relaxed.argmax(-1), relaxed.shape[-1]).to(relaxed.dtype)
     return (relaxed > 0.5).to(relaxed.dtype)
 
 
 def straight_through(hard: torch.Tensor, relaxed: torch.Tensor) -> torch.Tensor:
     """``hard`` forward, the gradient of ``relaxed`` backward: ``hard + (relaxed - relaxed.detach())``."""
+    check_tensor(hard, "hard", floating=True)
+    check_tensor(relaxed, "relaxed", floating=True)
     return hard + (relaxed - relaxed.detach())
 
 
@@ -125,6 +143,8 @@ def disarm_logit_grad(
 
     ``diff`` is :math:`f(b) - f(\\tilde b)`, shaped to broadcast against the logits.
     """
+    for value, name in ((diff, "diff"), (b, "b"), (b_anti, "b_anti"), (logits, "logits")):
+        check_tensor(value, name, floating=True)
     sign = 1.0 - 2.0 * b_anti
     return (
         0.5
@@ -256,6 +276,13 @@ def disarm_grad(
         raise TypeError(
             f"disarm_grad needs a Bernoulli distribution (optionally in Independent), got "
             f"{type(innermost(dist)).__name__}; use score_function_grad with a leave-one-out baseline for other families"
+        )
+    probs = params.get("probs")
+    if probs is not None and bool(((probs.detach() <= 0) | (probs.detach() >= 1)).any()):
+        raise ValueError(
+            "probs must lie in (0, 1) for disarm_grad, got a probability of 0 or 1: there the antithetic "
+            "pair never differs and DisARM would return 0, while the one-sided gradient is f(1) - f(0); "
+            "use measure_valued_grad at the boundary"
         )
     dist_n, leaves = expanded(distribution, params, dist, num_samples)
     logits_n = innermost(dist_n).logits.expand(dist_n.batch_shape + dist_n.event_shape)

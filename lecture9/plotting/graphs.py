@@ -143,19 +143,7 @@ def plot_computation_graph(
     Shapes:
         Not tensor-valued: ``nodes`` and ``edges`` are plain Python containers.
     """
-    edge_set = set(map(tuple, edges))
-    for parent, child in edge_set:
-        for name in (parent, child):
-            if name not in nodes:
-                raise ValueError(
-                    f"edge ({parent!r}, {child!r}) names the unknown node {name!r}; add it to nodes"
-                )
-    for group, group_name in ((gradient_edges, "gradient_edges"), (blocked_edges, "blocked_edges")):
-        for edge in group:
-            if tuple(edge) not in edge_set:
-                raise ValueError(
-                    f"{group_name} contains {tuple(edge)!r}, which is not in edges; add it to edges first"
-                )
+    _check_graph_edges(nodes, edges, gradient_edges, blocked_edges)
     annotations = annotations or {}
     with style():
         ax.set_aspect("equal")
@@ -175,48 +163,7 @@ def plot_computation_graph(
                     color="#333333",
                     zorder=4,
                 )
-        shrink = _NODE_SIZE * 1.25
-        for parent, child in edges:
-            p, q = nodes[parent][:2], nodes[child][:2]
-            a, b, u = _shrunk_segment(p, q, shrink)
-            ax.add_patch(
-                FancyArrowPatch(
-                    a,
-                    b,
-                    arrowstyle="-|>",
-                    mutation_scale=14,
-                    color=GRAPH_COLORS["edge"],
-                    lw=1.4,
-                    zorder=2,
-                )
-            )
-            if (parent, child) in set(map(tuple, blocked_edges)):
-                m = (a + b) / 2
-                ax.plot(
-                    [m[0]],
-                    [m[1]],
-                    marker="x",
-                    markersize=14,
-                    mew=3,
-                    color=GRAPH_COLORS["blocked"],
-                    zorder=5,
-                )
-        for parent, child in gradient_edges:
-            p, q = nodes[parent][:2], nodes[child][:2]
-            a, b, u = _shrunk_segment(p, q, shrink)
-            normal = np.array([-u[1], u[0]]) * 0.16
-            ax.add_patch(
-                FancyArrowPatch(
-                    b + normal,
-                    a + normal,
-                    arrowstyle="-|>",
-                    mutation_scale=13,
-                    color=GRAPH_COLORS["gradient"],
-                    lw=1.8,
-                    linestyle=(0, (4, 2)),
-                    zorder=2,
-                )
-            )
+        _draw_graph_edges(ax, nodes, edges, gradient_edges, blocked_edges)
         xs = [v[0] for v in nodes.values()]
         ys = [v[1] for v in nodes.values()]
         ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
@@ -224,6 +171,67 @@ def plot_computation_graph(
         if title:
             ax.set_title(title)
     return ax.figure
+
+
+def _check_graph_edges(nodes, edges, gradient_edges, blocked_edges) -> None:
+    edge_set = set(map(tuple, edges))
+    for parent, child in edge_set:
+        for name in (parent, child):
+            if name not in nodes:
+                raise ValueError(
+                    f"edge ({parent!r}, {child!r}) names the unknown node {name!r}; add it to nodes"
+                )
+    for group, group_name in ((gradient_edges, "gradient_edges"), (blocked_edges, "blocked_edges")):
+        for edge in group:
+            if tuple(edge) not in edge_set:
+                raise ValueError(
+                    f"{group_name} contains {tuple(edge)!r}, which is not in edges; add it to edges first"
+                )
+
+
+def _draw_graph_edges(ax, nodes, edges, gradient_edges, blocked_edges) -> None:
+    """Forward arrows (crossed out where blocked), then dashed backward gradient arrows."""
+    shrink = _NODE_SIZE * 1.25
+    blocked = set(map(tuple, blocked_edges))
+    for parent, child in edges:
+        a, b, _ = _shrunk_segment(nodes[parent][:2], nodes[child][:2], shrink)
+        ax.add_patch(
+            FancyArrowPatch(
+                a,
+                b,
+                arrowstyle="-|>",
+                mutation_scale=14,
+                color=GRAPH_COLORS["edge"],
+                lw=1.4,
+                zorder=2,
+            )
+        )
+        if (parent, child) in blocked:
+            m = (a + b) / 2
+            ax.plot(
+                [m[0]],
+                [m[1]],
+                marker="x",
+                markersize=14,
+                mew=3,
+                color=GRAPH_COLORS["blocked"],
+                zorder=5,
+            )
+    for parent, child in gradient_edges:
+        a, b, u = _shrunk_segment(nodes[parent][:2], nodes[child][:2], shrink)
+        normal = np.array([-u[1], u[0]]) * 0.16
+        ax.add_patch(
+            FancyArrowPatch(
+                b + normal,
+                a + normal,
+                arrowstyle="-|>",
+                mutation_scale=13,
+                color=GRAPH_COLORS["gradient"],
+                lw=1.8,
+                linestyle=(0, (4, 2)),
+                zorder=2,
+            )
+        )
 
 
 _LOOP_PHASES = (
@@ -512,8 +520,9 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
     decoder's :math:`\\theta` and to :math:`z`, and stops there (crossed-out edges
     :math:`\\mu, \\sigma \\to z`). Bottom: the surrogate
     :math:`\\mathcal{S} = (\\mathcal{L} - b)\\,\\log q_\\phi(z \\mid x)` adds a node
-    :math:`q` (standing for :math:`\\log q_\\phi(z \\mid x)`) fed by :math:`\\mu`, :math:`\\sigma` and the sample :math:`z`; its
-    gradient flows through :math:`\\log q` into :math:`\\mu, \\sigma` and :math:`\\phi`,
+    :math:`q` (standing for :math:`\\log q_\\phi(z \\mid x)`) fed by :math:`\\mu`,
+    :math:`\\sigma` and the sample :math:`z`; its gradient flows through :math:`\\log q` into
+    :math:`\\mu, \\sigma` and :math:`\\phi`,
     while :math:`\\mathcal{L}` enters :math:`\\mathcal{S}` detached (crossed out: a value,
     not a path) and the sample still blocks the path through :math:`z`.
 

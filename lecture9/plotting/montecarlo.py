@@ -118,13 +118,7 @@ def plot_convergence(
             ax, lines, markers, colors=colors, standard_errors=standard_errors, line_marker="o"
         )
         if truth is not None:
-            ax.axhline(
-                float(truth),
-                color=MC_COLORS["truth"],
-                linestyle="--",
-                linewidth=1.2,
-                label=truth_label,
-            )
+            _truth_line(ax.axhline, truth, truth_label)
         finish_axes(
             ax,
             xlabel=xlabel,
@@ -194,13 +188,7 @@ def plot_running_mean(
             )
             ax.plot(k, means, color=c, linewidth=1.5, label=display_name(name))
         if truth is not None:
-            ax.axhline(
-                float(truth),
-                color=MC_COLORS["truth"],
-                linestyle="--",
-                linewidth=1.2,
-                label="exact value",
-            )
+            _truth_line(ax.axhline, truth, "exact value")
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=log_x)
     return fig
 
@@ -265,13 +253,7 @@ def plot_estimator_histogram(
                 label=f"{display_name(name)}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}",
             )
         if truth is not None:
-            ax.axvline(
-                float(truth),
-                color=MC_COLORS["truth"],
-                linestyle="--",
-                linewidth=1.5,
-                label=f"exact value {float(truth):.4f}",
-            )
+            _truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
 
@@ -350,3 +332,8 @@ def plot_integrand_and_proposals(
         ax.set_ylabel("density")
         ax.legend()
     return fig
+
+
+def _truth_line(draw, truth, label: str, linewidth: float = 1.2) -> None:
+    """The exact value as a dashed line, ``draw`` being ``ax.axhline`` or ``ax.axvline``."""
+    draw(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=linewidth, label=label)

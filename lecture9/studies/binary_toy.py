@@ -186,7 +186,8 @@ def constant_baseline_sign_simulation(
     *,
     generator: torch.Generator | None = None,
 ) -> float:
-    """Fraction of ``repetitions`` averages of ``num_samples`` REINFORCE estimates (constant baseline) with the right sign.
+    """Fraction of ``repetitions`` averages of ``num_samples`` REINFORCE estimates
+    (constant baseline) with the right sign.
 
     The average depends only on the number of ones among the actions, a binomial count,
     which is drawn directly (so ``num_samples`` may be in the hundreds of thousands).

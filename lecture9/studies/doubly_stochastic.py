@@ -108,7 +108,8 @@ def loss_estimates(
 def gradient_estimate(
     theta: Tensor, data: Tensor, batch_size: int, *, generator: torch.Generator | None = None
 ) -> Tensor:
-    """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of :math:`\\nabla_\\theta \\mathcal{F}` per parameter."""
+    """One doubly stochastic estimate :math:`\\hat{g}(\\theta)` of
+    :math:`\\nabla_\\theta \\mathcal{F}` per parameter."""
     data, theta = _check_data(data), _check_theta_tensor(theta)
     batch_size = check_num_samples(batch_size, "batch_size")
     check_generator(generator)
@@ -118,7 +119,8 @@ def gradient_estimate(
 
 
 def gradient_estimator(data: Tensor, batch_size: int) -> Callable[..., Tensor]:
-    """The estimator as a function ``(theta, generator=None) -> g``, for :func:`lecture9.optimization.stochastic_gradient_descent`."""
+    """The estimator as a function ``(theta, generator=None) -> g``, for
+    :func:`lecture9.optimization.stochastic_gradient_descent`."""
     data = _check_data(data)
     batch_size = check_num_samples(batch_size, "batch_size")
 

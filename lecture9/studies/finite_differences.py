@@ -94,7 +94,8 @@ def forward_difference(
     *,
     generator: torch.Generator | None = None,
 ) -> Tensor:
-    """Per-sample forward differences with common random numbers, :math:`(f(x + h) - f(x)) / h`, :math:`x = \\mu + \\sigma\\epsilon`.
+    """Per-sample forward differences with common random numbers,
+    :math:`(f(x + h) - f(x)) / h`, :math:`x = \\mu + \\sigma\\epsilon`.
 
     Their mean estimates :math:`\\nabla_\\mu \\mathcal{F}` with the bias
     :math:`\\tfrac{h}{2}\\mathbb{E}[f''(x)] + O(h^2)` (exactly :math:`h` for :math:`f = (x - k)^2`).
@@ -115,7 +116,8 @@ def forward_difference(
 def finite_difference_of_expectation(
     f: Callable[[Tensor], Tensor], loc: float, scale: float, *, h: float = 1e-4
 ) -> dict[str, float]:
-    """Central differences of the exact :math:`\\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}[f]` in :math:`\\mu` and :math:`\\sigma`.
+    """Central differences of the exact :math:`\\mathbb{E}_{\\mathcal{N}(\\mu, \\sigma^2)}[f]`
+    in :math:`\\mu` and :math:`\\sigma`.
 
     .. math::
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validation import check_generator, check_num_samples, check_positive
+from .._validation import check_float, check_generator, check_num_samples, check_positive, check_size
 
 __all__ = [
     "mm1_sojourn_times",
@@ -42,7 +42,7 @@ def _rate(value, name: str, num_paths: int) -> Tensor:
     rate = (
         value
         if isinstance(value, torch.Tensor)
-        else torch.tensor(float(value), dtype=torch.float64)
+        else torch.tensor(check_float(value, name), dtype=torch.float64)
     )
     check_positive(rate, name)
     if rate.dim() not in (0, 2) or (rate.dim() == 2 and rate.shape not in ((num_paths, 1), (1, 1))):
@@ -68,6 +68,7 @@ def mm1_sojourn_times(
     """
     n = check_num_samples(num_customers, "num_customers")
     paths = check_num_samples(num_paths, "num_paths")
+    check_size(n * paths, "num_customers * num_paths", workaround="simulate fewer paths per call")
     check_generator(generator)
     mu = _rate(service_rate, "service_rate", paths)
     lam = _rate(arrival_rate, "arrival_rate", paths)
