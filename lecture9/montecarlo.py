@@ -393,8 +393,9 @@ def loglog_slope(sample_sizes, errors) -> float:
     Shapes:
         ``sample_sizes``, ``errors``: ``(k,)``, ``k >= 2``.
     """
-    n = torch.as_tensor(check_array(sample_sizes, "sample_sizes"), dtype=torch.float64).flatten()
-    e = torch.as_tensor(check_array(errors, "errors"), dtype=torch.float64).flatten()
+    n = torch.as_tensor(check_array(sample_sizes, "sample_sizes", min_len=0, finite=False))
+    e = torch.as_tensor(check_array(errors, "errors", min_len=0, finite=False))
+    n, e = n.flatten(), e.flatten()
     if n.numel() != e.numel() or n.numel() < 2:
         raise ValueError("sample_sizes and errors must have the same length, at least 2")
     if not ((n > 0).all() and (e > 0).all()):

@@ -32,9 +32,11 @@ from torch import nn
 
 from . import policy_gradient as pg
 from ._validation import (
+    check_dtype,
     check_finite,
+    check_float,
     check_generator,
-    check_positive,
+    check_instance,
     check_positive_int,
     check_shape,
 )
@@ -118,6 +120,7 @@ def one_hot_states(
 ) -> torch.Tensor:
     """One-hot observations of integer states. Shapes: ``(...)`` -> ``(..., num_states)``."""
     num_states = check_positive_int(num_states, "num_states", maximum=10**6)
+    check_dtype(dtype, "dtype")
     if not isinstance(states, torch.Tensor) or states.is_floating_point():
         raise TypeError("states must be an integer tensor of state indices")
     if states.numel() and (states.min() < 0 or states.max() >= num_states):
@@ -157,6 +160,7 @@ def exact_network_gradient(mdp: pg.FiniteMDP, network: nn.Module) -> tuple[torch
 
 def logits_jacobian(mdp: pg.FiniteMDP, network: nn.Module) -> torch.Tensor:
     """The Jacobian of the logit table with respect to the flattened parameters. Shapes: ``(S * A, P)``."""
+    check_instance(mdp, pg.FiniteMDP, "mdp")
     params = [p for p in _check_module(network, "network").parameters() if p.requires_grad]
     if not params:
         raise ValueError("network has no parameters that require gradients")
@@ -253,6 +257,7 @@ def fit_value(
     num_steps = check_positive_int(num_steps, "num_steps", maximum=10**6)
     if not isinstance(observations, torch.Tensor) or observations.dim() != 2:
         raise ValueError("observations must be a tensor of shape (M, D)")
+    check_finite(observations, "observations")
     check_shape(
         check_finite(targets, "targets"),
         (observations.shape[0],),
@@ -300,7 +305,7 @@ class EpisodeBatch:
 
     def log_probs(self, policy: nn.Module) -> torch.Tensor:
         """:math:`\\log \\pi_\\theta(a_t \\mid s_t)` under ``policy``, with gradients; shape ``(N, T)``."""
-        logits = policy(self.observations)
+        logits = _check_module(policy, "policy")(self.observations)
         width = logits.shape[-1] if isinstance(logits, torch.Tensor) and logits.dim() else 0
         _check_output(logits, (*self.actions.shape, width), "policy")
         log_pi = torch.log_softmax(logits, -1).gather(-1, self.actions[..., None])[..., 0]
@@ -392,6 +397,12 @@ def reinforce_step(
         )
     if (value is None) != (value_optimizer is None):
         raise ValueError("pass value and value_optimizer together, or neither")
+    policy = _check_module(policy, "policy")
+    check_instance(optimizer, torch.optim.Optimizer, "optimizer")
+    if value is not None:
+        _check_module(value, "value")
+        check_instance(value_optimizer, torch.optim.Optimizer, "value_optimizer")
+    value_steps = check_positive_int(value_steps, "value_steps", maximum=10**6)
     baseline = None
     if value is not None:
         with torch.no_grad():
@@ -442,7 +453,7 @@ def train_policy(
     ``(batches run, num_envs)``.
     """
     num_batches = check_positive_int(num_batches, "num_batches", maximum=10**6)
-    check_positive(learning_rate, "learning_rate")
+    check_float(learning_rate, "learning_rate", minimum=0.0, strict=True, maximum=1e6)
     if stop_at is not None:
         check_finite(stop_at, "stop_at")
     optimizer = torch.optim.Adam(_check_module(policy, "policy").parameters(), lr=learning_rate)

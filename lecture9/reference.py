@@ -512,7 +512,7 @@ def gaussian_scores(x: torch.Tensor, loc, scale) -> dict[str, torch.Tensor]:
     d = x - loc
     scores = {"loc": d / scale**2, "scale": (d * d - scale**2) / scale**3}
     for value in scores.values():
-        check_finite(value, "the scores", hint="x, loc and scale are too far apart or scale too small")
+        check_finite(value, "the scores", hint="x and loc too far apart for scale")
     return scores
 
 
@@ -672,7 +672,7 @@ def quadratic_variance(estimator: str, k, loc: float = 1.0, scale: float = 1.0, 
     }
     with np.errstate(over="ignore", invalid="ignore"):
         value = table[(estimator, param)]()
-    check_finite(np.asarray(value, dtype=np.float64), "the variance", hint="k, loc or scale is too large")
+    check_finite(np.asarray(value, dtype=np.float64), "the variance", hint="k, loc or scale big")
     return float(value) if np.ndim(value) == 0 else value
 
 
@@ -729,8 +729,7 @@ def even_floor_gradient(loc: float, scale: float, *, num_intervals: int | None =
     """
     _check(lambda x: x, loc, scale)
     loc, scale = float(loc), float(scale)
-    check_float(loc, "loc", minimum=-1e15, hint="|loc| <= 1e15, where float64 still resolves the intervals")
-    check_float(loc, "loc", maximum=1e15, hint="|loc| <= 1e15, where float64 still resolves the intervals")
+    check_float(loc, "loc", minimum=-1e15, maximum=1e15, hint="float64 resolves |loc| <= 1e15")
     needed = 2 * math.ceil(min(5 * scale, 1e8)) + 2
     num_intervals = (
         needed if num_intervals is None else check_int(num_intervals, "num_intervals", minimum=1)

@@ -34,8 +34,8 @@ import torch
 from tqdm import tqdm
 
 from ._validation import (
-    check_generator,
     check_callable,
+    check_generator,
     check_num_samples,
     check_path,
     check_positive,
@@ -403,7 +403,7 @@ def _prepare(
     """Validate every input of :func:`train` once; nothing is moved, loaded or written yet."""
     check_vae(model)
     x_train, x_test = _checked_data(model, data, test_data)
-    epochs = check_positive_int(epochs, "epochs")
+    epochs = check_positive_int(epochs, "epochs", maximum=10**6)
     batch_size = check_positive_int(batch_size, "batch_size")
     num_samples = check_num_samples(num_samples)
     check_positive(lr, "lr")

@@ -420,7 +420,7 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Return the Bernoulli logits of :math:`p_\\theta(x \\mid z)`."""
-        return self.decoder(check_tensor(z, "z", floating=True))
+        return self.decoder(check_tensor(z, "z", floating=True, finite=False))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Same as :meth:`encode`."""

@@ -1177,12 +1177,20 @@ def _domain_errors():
 #: must name the parameter (or an alias of it, below) or its value.
 DOMAIN_ERRORS: dict[str, tuple[tuple[type[BaseException], ...], str]] = _domain_errors()
 
+#: Bad values that still give an unclear error or a non-finite result: each is a known gap, reported
+#: as an expected failure (xfail) with the reason until its function validates the argument.
+KNOWN_GAPS: dict[str, str] = {
+    "vae.VAE.decode:z": "decode is on the training path: a finiteness check there would pre-empt "
+    "training's own 'lower lr' error",
+}
+
 #: How a message may name a parameter instead of by its name ("key:parameter" -> words).
 ALIASES = {
     "exercises.check_close:actual": "your result",
     "exercises.check_close:expected": "reference",
     "exercises.stub_source:source": "the cell",
     "estimators.get:name": "estimator",
+    "families.check_cost_finite:fx": "f(x)",
 }
 
 _HOOK = (

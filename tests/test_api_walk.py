@@ -36,6 +36,7 @@ import torch  # noqa: E402
 from _api_walk_calls import (  # noqa: E402
     ALIASES,
     DOMAIN_ERRORS,
+    KNOWN_GAPS,
     NONFINITE_RESULTS,
     NOT_WALKED,
     PARAMETER_KINDS,
@@ -376,6 +377,16 @@ def test_valid_call_gives_a_finite_result(key):
 )
 @given(data=st.data())
 def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
+    gap = KNOWN_GAPS.get(f"{key}:{parameter}")
+    try:
+        _walk_one(key, parameter, data)
+    except (AssertionError, pytest.fail.Exception) as error:
+        if gap is None:
+            raise
+        pytest.xfail(f"known gap ({gap}): {str(error).splitlines()[0]}")
+
+
+def _walk_one(key, parameter, data):
     fn, kwargs = call(key)
     valid = kwargs.get(parameter, inspect.signature(fn).parameters[parameter].default)
     declared = PARAMETER_KINDS.get(f"{key}:{parameter}", PARAMETER_KINDS.get(parameter))

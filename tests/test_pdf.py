@@ -8,6 +8,7 @@ For ``_build/pdf/lecture9.pdf`` (full) and ``_build/pdf/lecture9-students.pdf``
 - no raw TeX or MyST markup is left in the text (``$``, ``\\frac``, ``{exercise}``, ...);
 - the PDF holds as many figures as the HTML edition has images, each on one page only
   (a figure split across two pages would be counted twice);
+- every link leads to a page of the PDF or to a web address, none to a file of the build;
 - the full edition prints every solution; the students' edition none: no line of a
   solution of the full build appears in it;
 - the first page of each chapter is rendered (``pdftoppm``) to
@@ -168,7 +169,9 @@ def _chapters(pdf: Pdf) -> list[dict]:
 def test_every_chapter_in_order(pdf):
     """Every document of the table of contents, in order, its title on its first page."""
     chapters = _chapters(pdf)
-    assert [c["doc"] for c in chapters] == toc_docs(), "the PDF's chapters differ from _toc.yml"
+    expected = [doc for doc in toc_docs() if doc not in pdf.manifest.get("left_out", [])]
+    assert [c["doc"] for c in chapters] == expected, "the PDF's chapters differ from _toc.yml"
+    assert len([doc for doc in expected if re.match(r"book/\d\d_", doc)]) == 11
     pages = [c["page"] for c in chapters]
     assert pages == sorted(pages) and len(set(pages)) == len(pages), (
         f"chapters out of order: {pages}"
@@ -240,11 +243,13 @@ def test_no_raw_markup(pdf):
     )
 
 
-def _html_images(html: Path) -> int:
+def _html_images(html: Path, left_out: list[str]) -> int:
     from bs4 import BeautifulSoup
 
     count = 0
     for doc in toc_docs():
+        if doc in left_out:
+            continue
         page = html / f"{doc}.html"
         assert page.is_file(), f"the HTML edition lacks {page}"
         main = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select_one("main")
@@ -257,13 +262,32 @@ def test_as_many_figures_as_html(pdf):
     html = EDITIONS[pdf.manifest["edition"]][1]
     if not (html / "index.html").is_file():
         _unavailable(f"no HTML edition at {html} to count its images: build the book first")
-    expected = _html_images(html)
+    expected = _html_images(html, pdf.manifest.get("left_out", []))
     images = pdf.images()
     assert expected > 0, f"no images in {html}"
     assert len(images) == expected, (
         f"{pdf.path.name}: {len(images)} images drawn (page, object) against {expected} in {html}; "
         "more means a figure split across pages, fewer a figure lost"
     )
+
+
+def test_links_stay_inside(pdf):
+    """Every link is a page of the PDF or a web address: none points at a file of the build."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(pdf.path)
+    internal, outside = 0, []
+    for number, page in enumerate(reader.pages, 1):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            action = annot.get("/A")
+            uri = str(action.get_object().get("/URI", "")) if action is not None else ""
+            if annot.get("/Dest") is not None or (action is not None and not uri):
+                internal += 1
+            elif uri and not uri.startswith(("http://", "https://", "mailto:")):
+                outside.append(f"page {number}: {uri[:100]}")
+    assert internal > 100, f"only {internal} links within {pdf.path.name}"
+    assert not outside, f"{len(outside)} link(s) to files, e.g. {outside[:3]}"
 
 
 def _solution_lines(html: Path) -> tuple[set[str], int]:

@@ -18,8 +18,12 @@ the page numbers (in the margins and in the table of contents) and the bookmarks
 Nothing is downloaded: Chromium and chromedriver are Debian packages (``apt-get install
 chromium chromium-driver``), the Python packages come from ``requirements.txt``.
 
+The API reference (about 150 pages of docstrings) is left out unless ``--with-api``: the
+site serves it; a link to it in a chapter keeps its text in the PDF.
+
 Options: ``--edition full|students|both`` (default both, built side by side),
-``--no-build`` to print the single-page HTML already in ``_build/pdf/html-<edition>``.
+``--no-build`` to print the single-page HTML already in ``_build/pdf/html-<edition>``,
+``--with-api`` to print the API reference too.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +48,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "pdf"
+# Left out of the PDF unless ``--with-api``: the API reference is about 150 pages of
+# docstrings, a third of the book, which readers look up in the site or with help()
+# rather than print; leaving it out also takes a third off the time to typeset and print.
+LEFT_OUT = {"book/api": "the API reference"}
 PAGE_TIMEOUT_S = 300
 PRINT_TIMEOUT_S = 900
 CHROMIUM_FLAGS = [
@@ -116,7 +125,9 @@ def unexecuted_notebooks() -> list[str]:
             path = ROOT / f"{doc}.ipynb"
             if not path.is_file():
                 continue
-            cells = nbformat.read(path, as_version=4).cells
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # nbformat: cells without ids
+                cells = nbformat.read(path, as_version=4).cells
             missing = sum(1 for c in cells if c.cell_type == "code" and c.execution_count is None)
             if missing:
                 found.append(f"{path.relative_to(ROOT)} ({missing} code cells never executed)")
@@ -126,7 +137,7 @@ def unexecuted_notebooks() -> list[str]:
 # --- the single-page HTML ------------------------------------------------------------
 
 
-def build_html(edition: Edition, log) -> Path:
+def build_html(edition: Edition, left_out: dict[str, str], log) -> Path:
     """``jupyter-book build --builder singlehtml`` of the print edition; returns the page to print."""
     target = OUT / f"html-{edition.key}"
     env = {k: v for k, v in os.environ.items() if k != "LECTURE9_HIDE_SOLUTIONS"}
@@ -153,18 +164,47 @@ def build_html(edition: Edition, log) -> Path:
             + (result.stdout + result.stderr)[-3000:]
         )
     log(f"{edition.key}: single-page HTML built in {time.time() - started:.0f} s")
-    return print_page(edition)
+    return print_page(edition, left_out)
 
 
-def print_page(edition: Edition) -> Path:
-    """The root page, copied to the top of the build (its links are relative to that folder)."""
+def print_page(edition: Edition, left_out: dict[str, str]) -> Path:
+    """The root page, copied to the top of the build (its links are relative to that folder).
+
+    The documents of ``left_out`` are removed, and every link within the book is made a
+    link within the page: the single-page build links to its root page by file name
+    (``book/intro.html#...``), which in a PDF would point at a file on the build machine.
+    A link into a document left out keeps its text and loses its target.
+    """
+    from urllib.parse import unquote
+
+    from bs4 import BeautifulSoup
+
     folder = html_dir(edition)
     _, toc = book_config()
     root_page = folder / f"{toc['root']}.html"
     if not root_page.is_file():
         raise FileNotFoundError(f"no single-page build at {root_page}: run without --no-build")
+    soup = BeautifulSoup(root_page.read_text(encoding="utf-8"), "html.parser")
+    for doc in left_out:
+        span = soup.find(id=f"document-{doc}")
+        if span is None:
+            raise RuntimeError(f"{doc} is not in the single-page build: cannot leave it out")
+        section = span.find_next_sibling("section")
+        if section is not None:
+            section.decompose()
+        span.decompose()
+    ids = {element["id"] for element in soup.find_all(id=True)}
+    own = {"", f"{toc['root']}.html", "print.html"}
+    for link in soup.find_all("a", href=True):
+        path, hash_sign, anchor = link["href"].partition("#")
+        if path not in own:
+            continue  # another site, a download, an image
+        if hash_sign and unquote(anchor) in ids:
+            link["href"] = f"#{anchor}"
+        else:
+            link.unwrap()
     page = folder / "print.html"
-    shutil.copyfile(root_page, page)
+    page.write_text(str(soup), encoding="utf-8")
     return page
 
 
@@ -473,7 +513,9 @@ def _stamp(writer, page, items, font_ref) -> None:
     resources[NameObject("/Font")] = fonts
 
 
-def finish_pdf(raw: bytes, entries: list[dict], edition: Edition, meta_title: str) -> dict:
+def finish_pdf(
+    raw: bytes, entries: list[dict], edition: Edition, meta_title: str, left_out: dict[str, str]
+) -> dict:
     """Page numbers, running heads, contents page numbers and bookmarks; writes the PDF and its manifest."""
     import io
 
@@ -541,17 +583,19 @@ def finish_pdf(raw: bytes, entries: list[dict], edition: Edition, meta_title: st
         "pages": len(writer.pages),
         "html": str(html_dir(edition).relative_to(ROOT) / "print.html"),
         "entries": entries,
+        "left_out": sorted(left_out),
     }
     target.with_suffix(".json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
 
 
-def build_edition(edition: Edition, build: bool, log) -> dict:
+def build_edition(edition: Edition, build: bool, left_out: dict[str, str], log) -> dict:
     """Build (unless told not to), print and finish one edition."""
     started = time.time()
-    page = build_html(edition, log) if build else print_page(edition)
+    page = build_html(edition, left_out, log) if build else print_page(edition, left_out)
     raw, entries = print_to_pdf(page, edition, log)
-    manifest = finish_pdf(raw, entries, edition, str(book_config()[0].get("title", "")))
+    title = str(book_config()[0].get("title", ""))
+    manifest = finish_pdf(raw, entries, edition, title, left_out)
     log(
         f"{edition.key}: {OUT / edition.pdf_name} ({manifest['pages']} pages) in {time.time() - started:.0f} s"
     )
@@ -564,7 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-build", action="store_true", help="print the existing single-page HTML"
     )
+    parser.add_argument(
+        "--with-api", action="store_true", help="print the API reference too (about 150 pages)"
+    )
     args = parser.parse_args(argv)
+    left_out = {} if args.with_api else LEFT_OUT
     OUT.mkdir(parents=True, exist_ok=True)
     editions = list(EDITIONS.values()) if args.edition == "both" else [EDITIONS[args.edition]]
 
@@ -576,7 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(editions)) as pool:
         futures = [
-            pool.submit(build_edition, edition, not args.no_build, log) for edition in editions
+            pool.submit(build_edition, edition, not args.no_build, left_out, log)
+            for edition in editions
         ]
         for future in futures:
             future.result()

@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validation import check_array
+from .._validation import check_array, check_callable, check_float, check_mapping
 from ..estimators import registry
 from ..reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
 
@@ -51,6 +51,8 @@ PARAMS = ("loc", "scale")
 
 
 def _check_names(names) -> tuple[str, ...]:
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise TypeError(f"estimators must be a sequence of estimator names, got {names!r}")
     names = tuple(names)
     unknown = [n for n in names if n not in ESTIMATORS]
     if not names or unknown:
@@ -82,6 +84,7 @@ def exact_variance_table(
         ``ks``: ``(K,)`` -> arrays ``(K,)``.
     """
     names, ks = _check_names(estimators), _check_ks(ks)
+    check_callable(f, "f", example="lambda x, k: (x - k) ** 2")
     out = {param: {name: np.empty(len(ks)) for name in names} for param in PARAMS}
     for i, k in enumerate(ks):
         cost = lambda x, k=float(k): f(x, k)  # noqa: E731
@@ -131,6 +134,7 @@ def mc_variance_table(
         ``ks``: ``(K,)`` -> arrays ``(K,)``.
     """
     names, ks = _check_names(estimators), _check_ks(ks)
+    check_callable(f, "f", example="lambda x, k: (x - k) ** 2")
     if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 2:
         raise ValueError(
             f"num_samples must be an integer >= 2 to measure a variance, got {num_samples!r}"
@@ -161,6 +165,9 @@ def variance_gaps(mc: dict, mc_se: dict, exact: dict, *, tiny: float = 1e-9) -> 
     Shapes:
         Tables of arrays ``(K,)``.
     """
+    for table, name in ((mc, "mc"), (mc_se, "mc_se"), (exact, "exact")):
+        check_mapping(table, name, example="{'loc': {'pathwise': variances}}")
+    tiny = check_float(tiny, "tiny", minimum=0.0)
     z, rel = [], []
     for param in mc:
         for name in mc[param]:

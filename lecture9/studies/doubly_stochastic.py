@@ -40,7 +40,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validation import check_generator, check_num_samples, check_positive
+from .._validation import check_finite, check_generator, check_num_samples, check_positive
 
 __all__ = [
     "exact_loss",
@@ -57,7 +57,7 @@ def _check_data(data) -> Tensor:
             "data must be a non-empty 1-D tensor of observations y_1, ..., y_D, got "
             f"{tuple(data.shape) if isinstance(data, torch.Tensor) else type(data).__name__}"
         )
-    return data.double()
+    return check_finite(data.double(), "data")
 
 
 def _check_theta_tensor(theta) -> Tensor:
@@ -65,7 +65,7 @@ def _check_theta_tensor(theta) -> Tensor:
         raise TypeError(
             f"theta must be a torch.Tensor (a scalar or a batch of parameters), got {type(theta).__name__}"
         )
-    return theta.double()
+    return check_finite(theta.double(), "theta")
 
 
 def exact_loss(theta: Tensor, data: Tensor) -> Tensor:

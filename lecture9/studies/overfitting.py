@@ -31,8 +31,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_choice, check_float, check_int, check_positive_int
-from ..vae import VAE, gaussian_kl
+from .._validation import check_choice, check_float, check_int, check_mapping, check_positive_int
+from ..vae import VAE, check_vae, gaussian_kl
 
 __all__ = ["VARIANTS", "objective", "train_variant", "overfitting_study", "summarize_study"]
 
@@ -47,7 +47,7 @@ def objective(model: VAE, x: torch.Tensor, variant: str, *, generator=None) -> t
         ``x``: ``(batch, input_dim)`` -> ``(batch,)``.
     """
     check_choice(variant, VARIANTS, "variant")
-    loc, scale = model.encode(x)
+    loc, scale = check_vae(model).encode(x)
     z = loc
     if variant == "vae":
         z = loc + scale * torch.randn(loc.shape, generator=generator, dtype=loc.dtype)
@@ -92,16 +92,21 @@ def train_variant(
     check_choice(variant, VARIANTS, "variant")
     seed = check_int(seed, "seed", minimum=0)
     epochs, batch_size = (
-        check_positive_int(epochs, "epochs"),
+        check_positive_int(epochs, "epochs", maximum=10**6),
         check_positive_int(batch_size, "batch_size"),
     )
-    lr = check_float(lr, "lr", minimum=0.0, strict=True)
-    eval_draws = check_positive_int(eval_draws, "eval_draws")
+    lr = check_float(lr, "lr", minimum=0.0, strict=True, maximum=1e6)
+    eval_draws = check_positive_int(eval_draws, "eval_draws", maximum=10**4)
+    if not (hasattr(data, "x_train") and hasattr(data, "x_test")):
+        raise TypeError(
+            f"data must have x_train and x_test (e.g. a BinarizedDigits), got {data!r:.60}"
+        )
     x_train, x_test = data.x_train, data.x_test
     if num_train is not None:
         x_train = x_train[: check_positive_int(num_train, "num_train", maximum=len(x_train))]
     gen = torch.Generator().manual_seed(seed)
-    model = VAE(**{"input_dim": x_train.shape[-1], **(model_config or {})}, generator=gen)
+    config = check_mapping(model_config or {}, "model_config", example="{'latent_dim': 2}")
+    model = VAE(**{"input_dim": x_train.shape[-1], **config}, generator=gen)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     history: dict[str, list[float]] = {"train": [], "test": []}
     for _ in range(epochs):
@@ -141,7 +146,7 @@ def summarize_study(study: dict[str, dict[str, torch.Tensor]]) -> dict[str, dict
     """Per variant, means over seeds: final train and test objective, final gap (and its sd),
     the best test objective, its epoch (1-based) and how far the final test value fell from it."""
     summary = {}
-    for variant, runs in study.items():
+    for variant, runs in check_mapping(study, "study").items():
         train, test = runs["train"], runs["test"]
         gap = train[:, -1] - test[:, -1]
         best, best_epoch = test.max(dim=1)

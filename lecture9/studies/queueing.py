@@ -28,7 +28,13 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .._validation import check_float, check_generator, check_num_samples, check_positive, check_size
+from .._validation import (
+    check_float,
+    check_generator,
+    check_num_samples,
+    check_positive,
+    check_size,
+)
 
 __all__ = [
     "mm1_sojourn_times",

@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from .._validation import check_generator
+from .._validation import check_generator, check_mapping, check_positive_int
 from ..training import train
 from ..vae import VAE, encoder_gradient_variance
 
@@ -70,6 +70,8 @@ def _check_run_settings(settings) -> dict[str, dict]:
 
 
 def _check_seeds(seeds) -> list[int]:
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(f"seeds must be a sequence of integers, got {seeds!r}; e.g. seeds=[0, 1, 2]")
     seeds = list(seeds)
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
@@ -106,7 +108,7 @@ def train_over_seeds(
     """
     settings = _check_run_settings(settings)
     seeds = _check_seeds(seeds)
-    model_config = dict(model_config or {})
+    model_config = dict(check_mapping(model_config or {}, "model_config"))
     histories: dict[str, list[dict]] = {label: [] for label in settings}
     models: dict[str, list[VAE]] = {label: [] for label in settings}
     for label, setting in settings.items():
@@ -155,6 +157,12 @@ def _spread(values: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+def _check_histories(histories, key) -> None:
+    check_mapping(histories, "histories", example="{'pathwise': [history of seed 0, ...]}")
+    if not isinstance(key, str):
+        raise TypeError(f"key must be the name of a history entry (a str), got {key!r}")
+
+
 def summarize_runs(
     histories: Mapping[str, Sequence[Mapping]], *, key: str = "test_elbo"
 ) -> dict[str, dict]:
@@ -167,6 +175,7 @@ def summarize_runs(
     Shapes:
         ``(seeds, epochs)`` -> ``(epochs,)``.
     """
+    _check_histories(histories, key)
     out = {}
     for label, runs in histories.items():
         values = _stack(runs, key, label)
@@ -195,6 +204,7 @@ def final_summary(
     Shapes:
         ``(seeds,)`` -> scalars.
     """
+    _check_histories(histories, key)
     last = {label: _stack(runs, key, label)[:, -1] for label, runs in histories.items()}
     if reference is not None and reference not in last:
         raise ValueError(f"reference must be one of {sorted(last)}, got {reference!r}")
@@ -237,6 +247,9 @@ def encoder_variance_over_models(
     """
     settings = _check_run_settings(settings)
     check_generator(generator)
+    num_draws = check_positive_int(num_draws, "num_draws", minimum=2, maximum=10**6)
+    if isinstance(models, (str, bytes)) or not hasattr(models, "__iter__"):
+        raise TypeError(f"models must be a sequence of lecture9.vae.VAE, got {models!r:.60}")
     models = list(models)
     if not models:
         raise ValueError("models must hold at least one VAE")
