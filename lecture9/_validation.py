@@ -49,6 +49,8 @@ __all__ = [
     "check_mapping",
     "check_dtype",
     "check_instance",
+    "check_arguments",
+    "check_public_functions",
 ]
 
 #: The most samples one call may draw: past it, a clear error instead of torch's allocator error.
@@ -512,3 +514,71 @@ def check_instance(value, cls, name: str, *, optional: bool = False):
         f"{name} must be a {names}{' or None' if optional else ''}, got {value!r:.60} of type "
         f"{type(value).__name__}"
     )
+
+
+def _annotation_check(value, name: str, annotation: str, optional: bool) -> None:
+    """Check one argument against its (string) annotation; see :func:`check_arguments`."""
+    if value is None:
+        if not optional and not annotation.startswith(("str", "Any")):
+            raise TypeError(f"{name} must not be None (annotated {annotation})")
+        return
+    if name == "ax":
+        if not hasattr(value, "figure") or isinstance(value, (str, bytes)):
+            raise TypeError(f"ax must be a matplotlib Axes or None, got {value!r:.60}")
+        return
+    base = annotation.replace(" | None", "").replace("None | ", "").strip()
+    if base in ("float", "int") and (isinstance(value, (str, bytes)) or _is_bool(value)):
+        raise TypeError(
+            f"{name} must be a number, got {value!r:.60} of type {type(value).__name__}"
+        )
+    if base == "float" and isinstance(_scalar(value), numbers.Real):
+        check_float(value, name)
+    elif base == "int" and isinstance(_scalar(value), numbers.Real):
+        check_int(value, name, maximum=MAX_WORK)
+    elif base == "bool":
+        check_bool(value, name)
+    elif base.startswith(("Mapping", "dict")):
+        check_mapping(value, name)
+    elif base.startswith(("Sequence", "tuple", "list")) and (
+        isinstance(value, (str, bytes, numbers.Number)) or not hasattr(value, "__iter__")
+    ):
+        raise TypeError(f"{name} must be a sequence ({base}), got {value!r:.60}")
+    elif base.startswith("Callable"):
+        check_callable(value, name)
+
+
+def check_arguments(fn):
+    """Wrap ``fn`` so that each call checks its arguments against their annotations first.
+
+    Only what the annotation states is checked (numbers finite and not strings, flags, mappings,
+    sequences that are not strings, callables, ``ax`` a matplotlib Axes); unannotated
+    arguments are left to the function. The wrapper costs one signature binding per call.
+    """
+    import functools
+    import inspect
+
+    signature = inspect.signature(fn)
+    rules = {
+        p.name: (str(p.annotation), p.default is None or "None" in str(p.annotation))
+        for p in signature.parameters.values()
+        if p.annotation is not p.empty or p.name == "ax"
+    }
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        for name, value in bound.arguments.items():
+            if name in rules:
+                _annotation_check(value, name, *rules[name])
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def check_public_functions(namespace: dict) -> None:
+    """Wrap every function a module exports (its ``__all__``) with :func:`check_arguments`."""
+    import inspect
+
+    for name in namespace["__all__"]:
+        if inspect.isfunction(namespace[name]) and name != "style":
+            namespace[name] = check_arguments(namespace[name])

@@ -513,8 +513,10 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
     """
     source = Path(check_path(book, "book", optional=True) or default_book()).resolve()
     nbgrader = check_bool(nbgrader, "nbgrader")
-    if isinstance(notebooks, (str, bytes)) or not all(
-        isinstance(item, tuple) and len(item) == 2 for item in notebooks
+    if (
+        notebooks is None
+        or isinstance(notebooks, (str, bytes))
+        or not all(isinstance(item, tuple) and len(item) == 2 for item in notebooks)
     ):
         raise TypeError(
             f"notebooks must be a list of (name, notebook) pairs, got {notebooks!r:.80}"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 import torch
 from torch import distributions as D
 
-from ._validation import check_finite, check_shape
+from ._validation import check_finite, check_mapping, check_shape, check_tensor
 
 __all__ = [
     "POSITIVE_PARAMS",
@@ -117,6 +117,7 @@ def build(distribution, params: Mapping[str, torch.Tensor]) -> D.Distribution:
             f"**params -> Distribution, got {distribution!r}; pass e.g. torch.distributions.Normal"
         )
     name = family_name(distribution)
+    check_mapping(params, "params", example="{'loc': torch.tensor(0.0)}")
     try:
         dist = distribution(**params)
     except TypeError as err:
@@ -164,6 +165,9 @@ def evaluate_cost(
     """
     if not callable(f):
         raise TypeError(f"f must be a callable mapping samples to costs, got {type(f).__name__}")
+    if not isinstance(expected, (tuple, torch.Size)):
+        raise TypeError(f"expected must be the cost shape (a torch.Size), got {expected!r:.60}")
+    check_tensor(x, "x", finite=False)
     if differentiable:
         fx = f(x)
     else:

@@ -129,7 +129,7 @@ def cosine_of_scaled_sum(x: Tensor) -> Tensor:
     """
     if not isinstance(x, torch.Tensor) or x.dim() < 1:
         raise ValueError("x must be a tensor of shape (..., d) with d >= 1")
-    return torch.cos(x.sum(-1) / math.sqrt(x.shape[-1]))
+    return torch.cos(check_finite(x, "x").sum(-1) / math.sqrt(x.shape[-1]))
 
 
 def product_midpoint_rule(

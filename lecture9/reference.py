@@ -396,6 +396,13 @@ ESTIMATORS = tuple(_MOMENTS)
 # ----------------------------------------------------------------------------------------------
 
 
+def _check_moment_baseline(value, name: str):
+    """A finite number, or a finite tensor for moments computed for a batch of parameters."""
+    if isinstance(value, torch.Tensor) and value.dim() > 0:
+        return check_finite(value, name)
+    return check_float(value, name)
+
+
 @dataclasses.dataclass(frozen=True)
 class ScoreFunctionMoments:
     r"""The six moments :math:`\mathbb{E}[f]`, :math:`\mathbb{E}[f^2]`, ``grad``
@@ -436,8 +443,10 @@ class ScoreFunctionMoments:
             \\operatorname{Var} = \\mathbb{E}[f^2 s^2] - 2\\,\\mathbb{E}[b]\\,\\mathbb{E}[f s^2]
             + \\mathbb{E}[b^2]\\,\\mathbb{E}[s^2] - (\\mathbb{E}[f s])^2.
         """
-        b = check_float(baseline, "baseline")
-        baseline_variance = check_float(baseline_variance, "baseline_variance", minimum=0.0)
+        b = _check_moment_baseline(baseline, "baseline")
+        baseline_variance = _check_moment_baseline(baseline_variance, "baseline_variance")
+        if bool((torch.as_tensor(baseline_variance) < 0).any()):
+            raise ValueError(f"baseline_variance must be >= 0, got {baseline_variance}")
         return (
             self.mean_f2_s2
             - 2 * b * self.mean_f_s2

@@ -16,7 +16,8 @@ optional measurements of the encoder-gradient variance, and checkpoints written
 atomically (a temporary file then :func:`os.replace`) from which a run resumes
 exactly where it stopped. From the shell::
 
-    python -m lecture9 train-vae --data digits --latent-dim 8 --estimator pathwise --epochs 200 --out runs/digits-z8
+    python -m lecture9 train-vae --data digits --latent-dim 8 \\
+        --estimator pathwise --epochs 200 --out runs/digits-z8
 """
 
 from __future__ import annotations

@@ -295,7 +295,7 @@ def _names(source: str) -> tuple[set[str], set[str]]:
         tree = ast.parse(_python(source))
     except SyntaxError:
         return set(), set()
-    bound, read = set(), set()
+    bound, read, arguments = set(), set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
@@ -303,7 +303,9 @@ def _names(source: str) -> tuple[set[str], set[str]]:
             bound.add(node.name)
         elif isinstance(node, ast.alias):
             bound.add((node.asname or node.name).split(".")[0])
-    return bound, read
+        elif isinstance(node, ast.arg):  # a function's argument is local, not an earlier cell's
+            arguments.add(node.arg)
+    return bound, read - arguments
 
 
 def with_dependencies(nb, wanted) -> list[int]:
@@ -519,6 +521,32 @@ for _ in range(mdp.horizon):
     out.append(v_next)
 return torch.stack(out[::-1])""",
         r"your value table V_t\(s\) differs from the reference: largest difference ",
+    ),
+    WrongAnswer(
+        "ex-11-surrogate",
+        "the weights G_t without the factor gamma^t (the slip, in the surrogate)",
+        """\
+x = torch.nn.functional.one_hot(states, num_states).to(rewards.dtype)
+log_pi = torch.log_softmax(network(x), dim=-1)
+log_pi = log_pi.gather(-1, actions[..., None])[..., 0]
+to_go, running = torch.zeros_like(rewards), torch.zeros_like(rewards[:, 0])
+for t in reversed(range(rewards.shape[1])):
+    running = rewards[:, t] + discount * running
+    to_go[:, t] = running
+return -(to_go.detach() * log_pi).sum(1).mean()""",
+        r"your gradient for 0\.weight \(the package's surrogate, same episodes\) differs",
+    ),
+    WrongAnswer(
+        "ex-11-gae",
+        "lambda forgotten in the recursion: the advantages of lambda = 1 for every lambda",
+        """\
+deltas = rewards + discount * values[:, 1:] - values[:, :-1]
+out, running = torch.zeros_like(rewards), torch.zeros_like(rewards[:, 0])
+for t in reversed(range(rewards.shape[1])):
+    running = deltas[:, t] + discount * running
+    out[:, t] = running
+return out""",
+        r"your advantages at lam = 0\.0 \(against the direct sums\) differs from the reference",
     ),
     WrongAnswer(
         "ex-10-gumbel-max",

@@ -346,6 +346,8 @@ def test_chapter_pages_rendered(pdf):
 
     PAGES_DIR.mkdir(parents=True, exist_ok=True)
     edition = pdf.manifest["edition"]
+    for old in PAGES_DIR.glob(f"{edition}-*.png"):  # none left from an earlier build
+        old.unlink()
     for chapter in _chapters(pdf):
         name = f"{edition}-{Path(chapter['doc']).name}"
         stem = PAGES_DIR / name

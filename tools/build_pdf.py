@@ -12,7 +12,8 @@ The route: Jupyter Book's single-page HTML build of the print edition (``LECTURE
 see ``book/_ext/lecture9_book.py``: the notebooks' stored outputs, no execution; solutions
 as open boxes; ``book/_ext/print_static/lecture9-print.css`` for the paper) is printed by
 Debian's headless Chromium through Selenium, after MathJax (shipped with the build) has
-typeset every formula. Chromium writes the PDF with its links and text; pypdf then adds
+typeset every formula; a display formula or table wider than the paper's text is scaled
+down to fit. Chromium writes the PDF with its links and text; pypdf then adds
 the page numbers (in the margins and in the table of contents) and the bookmarks.
 
 Nothing is downloaded: Chromium and chromedriver are Debian packages (``apt-get install

@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._validation import check_public_functions
+
 __all__ = [
     "BOOK_STYLE",
     "ESTIMATOR_COLORS",
@@ -296,3 +298,6 @@ def draw_series(
             else:
                 ax.plot(x, y, color=c, marker=line_marker, markersize=3.5, label=label)
             label = None
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._validation import check_public_functions
 from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 from .optimization import plot_learning_curves
 
@@ -312,3 +313,6 @@ def plot_discrete_vae_runs(
         right.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
         finish_axes(right, xlabel="", ylabel=variance_label, logy=True, legend_loc=None)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

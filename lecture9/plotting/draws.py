@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .._validation import check_public_functions
 from .common import as_numpy, figure, style
 
 __all__ = ["plot_estimate_draws"]
@@ -74,3 +75,6 @@ def plot_estimate_draws(
         ax.set_ylabel("density")
         ax.legend(loc="upper left", fontsize=8)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -21,6 +21,7 @@ import torch
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 
+from .._validation import check_public_functions
 from .common import ESTIMATOR_COLORS, ESTIMATOR_LABELS, as_numpy, estimator_style, style
 
 __all__ = [
@@ -423,3 +424,6 @@ def plot_evaluations_panel(
             ax.set_title(title)
         ax.legend(loc="best", frameon=False)
     return ax.figure
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

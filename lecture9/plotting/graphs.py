@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
+from .._validation import check_public_functions
 from .common import GRAPH_COLORS, figure, style
 
 __all__ = [
@@ -582,3 +583,6 @@ def plot_vae_gradient_paths(*, width: float = 7.0, height: float = 6.4):
             ax.set_ylim(-1.95, 3.35)
         _graph_legend(fig, blocked_label="no gradient (sample, or detached)", ncol=3, bottom=0.07)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import torch
 
+from .._validation import check_public_functions
 from .common import ESTIMATOR_COLORS, figure, style
 
 __all__ = ["plot_reweight_vs_move"]
@@ -114,3 +115,6 @@ def _draw_moved(ax, x, fx, fmoved, shift) -> None:
     arrow = dict(arrowstyle="->", color=color, linewidth=0.9, shrinkA=3, shrinkB=3)
     for x0, y0, y1 in zip(x, fx, fmoved):
         ax.annotate("", xy=(x0 + shift, y1), xytext=(x0, y0), arrowprops=arrow)
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

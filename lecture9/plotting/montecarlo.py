@@ -13,6 +13,7 @@ import math
 import numpy as np
 import torch
 
+from .._validation import check_public_functions
 from .common import (
     CYCLE,
     MC_COLORS,
@@ -337,3 +338,6 @@ def plot_integrand_and_proposals(
 def _truth_line(draw, truth, label: str, linewidth: float = 1.2) -> None:
     """The exact value as a dashed line, ``draw`` being ``ax.axhline`` or ``ax.axvline``."""
     draw(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=linewidth, label=label)
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._validation import check_public_functions
 from .common import (
     ESTIMATOR_COLORS,
     as_numpy,
@@ -166,3 +167,6 @@ def plot_learning_curves(
                 legend_loc="best" if legend and panel is panels[0] else None,
             )
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .._validation import check_public_functions
 from .common import ESTIMATOR_COLORS, as_numpy, axes, finish_axes, style
 
 __all__ = [
@@ -433,3 +434,6 @@ def plot_gae_tradeoff(
         if title:
             fig.suptitle(title)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._validation import check_public_functions
 from .common import color, figure, style
 
 __all__ = ["plot_learning_curve_bands", "plot_values_by_seed"]
@@ -122,3 +123,6 @@ def plot_values_by_seed(
             ax.set_ylim(lo / 5, hi * 4)
         ax.set_ylabel(ylabel)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

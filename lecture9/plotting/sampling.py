@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._validation import check_public_functions
 from .common import MC_COLORS, as_numpy, axes, dtype_of, finish_axes, style
 
 __all__ = ["plot_density_comparison", "plot_rejection_envelope"]
@@ -141,3 +142,6 @@ def plot_rejection_envelope(
         ax.set_ylabel("density / height $u \\, M q(x)$")
         ax.legend()
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

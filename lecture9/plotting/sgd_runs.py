@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._validation import check_public_functions
 from .common import as_numpy, figure, style
 
 __all__ = ["plot_sgd_runs"]
@@ -65,3 +66,6 @@ def plot_sgd_runs(
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8, loc="lower right")
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from .._validation import check_public_functions
 from .common import as_numpy, color, display_name, figure, style
 
 __all__ = [
@@ -228,3 +229,6 @@ def plot_gradient_variance_bars(
                 fontsize=9,
             )
     return ax.figure
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .._validation import check_public_functions
 from .common import ESTIMATOR_COLORS, as_numpy, axes, draw_series, finish_axes, style
 
 __all__ = ["plot_exact_vs_measured", "plot_control_variate_scatter"]
@@ -134,3 +135,6 @@ def plot_control_variate_scatter(
         )
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title)
     return fig
+
+
+check_public_functions(globals())  # each public function checks its annotated arguments

@@ -27,7 +27,7 @@ import torch
 
 from .. import baselines, estimators, reference
 from .. import control_variates as cv
-from .._validation import check_positive_int
+from .._validation import check_array, check_int, check_positive_int
 from ..reference import estimator_moments
 
 __all__ = ["quadratic_cost", "method_names", "exact_method_variances", "measured_method_variances"]
@@ -127,8 +127,10 @@ def measured_method_variances(
         raise ValueError(
             f"num_samples = {num_samples} must be a multiple of group_size = {group_size}"
         )
+    num_steps = check_positive_int(num_steps, "num_steps", maximum=10**6)
+    warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0, maximum=10**6)
     normal = torch.distributions.Normal
-    k = torch.tensor(list(ks), dtype=torch.float64)
+    k = torch.tensor(check_array(ks, "ks", ndim=1), dtype=torch.float64)
     f = quadratic_cost(k)  # f(x)[:, j] = (x[:, j] - k[j])^2
     params = {"loc": torch.ones_like(k), "scale": torch.ones_like(k)}
     stars = [reference.exact_optimal_baseline(quadratic_cost(float(kj)), 1.0, 1.0) for kj in k]

@@ -64,7 +64,9 @@ _BERNOULLI = torch.distributions.Bernoulli
 
 
 def _check_target(target) -> float:
-    return check_float(target, "target")
+    return check_float(
+        target, "target", minimum=-1e6, maximum=1e6, hint="(b - target)**2 must stay finite"
+    )
 
 
 def _check_theta(theta) -> float:
@@ -147,7 +149,8 @@ def samples_for_sign(grad: float, variance: float, probability: float = 0.95) ->
         ValueError: if ``grad`` is zero, ``variance`` negative or ``probability`` not in (0.5, 1).
     """
     probability = check_probability(probability, "probability", open_interval=True)
-    grad, variance = check_float(grad, "grad"), check_float(variance, "variance")
+    grad = check_float(grad, "grad", minimum=-1e150, maximum=1e150, hint="grad**2 must stay finite")
+    variance = check_float(variance, "variance")
     if not 0.5 < probability < 1:
         raise ValueError(f"probability must be in (0.5, 1), got {probability}")
     if float(grad) == 0:

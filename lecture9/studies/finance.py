@@ -33,6 +33,7 @@ from .. import estimators
 from .._validation import (
     check_choice,
     check_finite,
+    check_float,
     check_generator,
     check_num_samples,
     check_positive,
@@ -60,6 +61,10 @@ def _market(spot, strike, rate, volatility, maturity):
     check_finite(rate, "rate")
     check_positive(volatility, "volatility")
     check_positive(maturity, "maturity")
+    hint = "market data beyond it overflow exp(-rate * maturity) or exp(volatility**2 * maturity)"
+    check_float(rate, "rate", minimum=-1.0, maximum=1.0, hint=hint)
+    check_float(volatility, "volatility", maximum=10.0, hint=hint)
+    check_float(maturity, "maturity", maximum=100.0, hint=hint)
     if isinstance(spot, torch.Tensor) and spot.dim() > 1:
         raise ValueError(
             f"spot must be a number or a 1-d tensor of spots, got shape {tuple(spot.shape)}"

@@ -71,7 +71,7 @@ def _check_run_settings(settings) -> dict[str, dict]:
 
 def _check_seeds(seeds) -> list[int]:
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a sequence of integers, got {seeds!r}; e.g. seeds=[0, 1, 2]")
+        raise TypeError(f"seeds must be a sequence of integers, got {seeds!r}; e.g. [0, 1, 2]")
     seeds = list(seeds)
     if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ValueError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
