@@ -518,10 +518,12 @@ def check_instance(value, cls, name: str, *, optional: bool = False):
 
 def _annotation_check(value, name: str, annotation: str, optional: bool) -> None:
     """Check one argument against its (string) annotation; see :func:`check_arguments`."""
-    if value is None:
-        if not optional and not annotation.startswith(("str", "Any")):
+    if value is None:  # annotations do not always say None: refused only where it cannot work
+        if not optional and annotation.startswith(("Mapping", "Sequence", "dict", "Callable")):
             raise TypeError(f"{name} must not be None (annotated {annotation})")
         return
+    if name in ("width", "height"):
+        check_float(value, name, minimum=0.0, strict=True)
     if name == "ax":
         if not hasattr(value, "figure") or isinstance(value, (str, bytes)):
             raise TypeError(f"ax must be a matplotlib Axes or None, got {value!r:.60}")

@@ -542,7 +542,12 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
         lines.append(f"| `{name}` | {len(labels)} | {coding_cell} | {checks} |")
     lines.append("")
     lines += list(_NBGRADER_NOTES if nbgrader else _STUDENT_NOTES)
-    lines += [
+    return "\n".join(lines + _publish_notes(root, source))
+
+
+def _publish_notes(root: Path | None, source: Path) -> list[str]:
+    """How to build and publish the solutions-hidden edition."""
+    lines = [
         "## Publish the book without solutions",
         "",
         "The normal build shows every solution in a collapsed dropdown. While the exercises are being",
@@ -571,7 +576,7 @@ def instructor_readme(notebooks, *, book: Path | None = None, nbgrader: bool = F
         "",
         *_EDITION_NOTES,
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _is_within(path: Path, folder: Path) -> bool:

@@ -77,6 +77,8 @@ def legendre_rule(num_nodes: int, lo: float, hi: float) -> tuple[Tensor, Tensor]
 
 def integrand_values(f, x: Tensor) -> Tensor:
     """``f(x)`` at the nodes ``x`` as float64, checked elementwise and finite (raises ``ValueError``)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a tensor of nodes, got {x!r:.60}")
     fx = check_callable(f, "f", example="lambda x: (x - 3.0) ** 2")(x)
     if not isinstance(fx, torch.Tensor):
         try:

@@ -366,25 +366,19 @@ def estimator_moments(
     return mean, max(var, 0.0)  # round-off can leave a zero variance at -1e-32
 
 
+def _rules(gauss, quad, **options) -> tuple:
+    return functools.partial(gauss, **options), functools.partial(quad, **options)
+
+
 #: The exact moments of each estimator: name -> (Gauss rule, adaptive rule).
 _MOMENTS = {
-    "score_function": (
-        functools.partial(_score_function_gauss, optimal=False),
-        functools.partial(_score_function_quad, optimal=False),
-    ),
-    "score_function_optimal_baseline": (
-        functools.partial(_score_function_gauss, optimal=True),
-        functools.partial(_score_function_quad, optimal=True),
+    "score_function": _rules(_score_function_gauss, _score_function_quad, optimal=False),
+    "score_function_optimal_baseline": _rules(
+        _score_function_gauss, _score_function_quad, optimal=True
     ),
     "pathwise": (_pathwise_gauss, _pathwise_quad),
-    "measure_valued": (
-        functools.partial(_measure_valued_gauss, coupled=False),
-        functools.partial(_measure_valued_quad, coupled=False),
-    ),
-    "measure_valued_coupled": (
-        functools.partial(_measure_valued_gauss, coupled=True),
-        functools.partial(_measure_valued_quad, coupled=True),
-    ),
+    "measure_valued": _rules(_measure_valued_gauss, _measure_valued_quad, coupled=False),
+    "measure_valued_coupled": _rules(_measure_valued_gauss, _measure_valued_quad, coupled=True),
 }
 #: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`
 #: (names of :data:`lecture9.estimators.REGISTRY`).

@@ -9,8 +9,17 @@ For each parameter, Hypothesis draws a bad value of a kind chosen from the basel
 (NaN, +-inf, 0, negative, huge, wrong dtype, a string, ``None``, a callable that returns
 garbage) and the call must raise ``ValueError``/``TypeError`` whose message names the
 parameter, or return a finite result. A NumPy scalar or 0-d tensor in place of a valid
-number must give the baseline's result. Each call runs under a time limit (no hangs).
-Set ``LECTURE9_API_WALK_EXAMPLES`` to draw more examples per parameter.
+number must give the baseline's result. Each call runs under a time limit (no hangs) in a
+temporary working folder (a relative output path lands there, never in the repository).
+Parameters whose kind the valid value does not tell (paths, dtypes, labels, axes) are declared
+in ``PARAMETER_KINDS``; errors of another domain that a function documents (an autograde
+verdict, a diverged training run) in ``DOMAIN_ERRORS``; what still fails in ``KNOWN_GAPS``
+(expected failures, each with its reason).
+
+One example per parameter by default (the kinds are rotated per parameter, so the suite meets
+every kind across the API); set ``LECTURE9_API_WALK_EXAMPLES`` to draw more. The figures and
+the models/studies are walked by tests/test_api_walk_plotting.py and
+tests/test_api_walk_models.py, beside this file.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import os
 import pkgutil
 import re
 import signal
+import zlib
 
 import matplotlib
 
@@ -47,7 +57,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 import lecture9  # noqa: E402
 
-EXAMPLES = int(os.environ.get("LECTURE9_API_WALK_EXAMPLES", "2"))
+EXAMPLES = int(os.environ.get("LECTURE9_API_WALK_EXAMPLES", "1"))
 TIME_LIMIT_S = 10.0
 D = torch.distributions
 
@@ -158,10 +168,35 @@ DECLARED_KINDS = {
 }
 
 
-def bad_values(value, declared: str | None = None) -> st.SearchStrategy:
-    """Bad (or equivalent) values of the same kind as ``value``: ``(kind, value)``."""
+def bad_values(value, declared: str | None = None, rotate: int = 0) -> st.SearchStrategy:
+    """Bad (or equivalent) values of the same kind as ``value``: ``(kind, value)``.
+
+    The kinds are rotated by ``rotate`` (a hash of the parameter), so that the first example
+    Hypothesis tries differs from parameter to parameter: with one example per parameter the
+    suite still meets every kind across the API.
+    """
+    return _kinds(value, declared).flatmap(lambda kinds: _rotated(kinds, rotate))
+
+
+def _rotated(kinds, rotate: int) -> st.SearchStrategy:
+    kinds = kinds[rotate % len(kinds) :] + kinds[: rotate % len(kinds)]
+    return st.sampled_from(kinds).flatmap(
+        lambda kv: (
+            st.tuples(st.just(kv[0]), kv[1])
+            if isinstance(kv[1], st.SearchStrategy)
+            else st.just(kv)
+        )
+    )
+
+
+def _kinds(value, declared: str | None) -> st.SearchStrategy:
+    """The list of ``(kind, value or strategy)`` for ``value``, as a strategy of one list."""
+    return st.just(_kind_list(value, declared))
+
+
+def _kind_list(value, declared: str | None) -> list:
     if declared is not None:
-        return st.sampled_from(DECLARED_KINDS[declared])
+        return DECLARED_KINDS[declared]
     common = (
         [("string", "abc"), ("none", None)]
         if value is not None
@@ -177,11 +212,9 @@ def bad_values(value, declared: str | None = None) -> st.SearchStrategy:
             ("bool", True),
             ("nan", math.nan),
             ("numpy", SAME),
+            ("huge", st.integers(10**10, 10**15)),
             *common,
         ]
-        return st.one_of(
-            st.sampled_from(kinds), st.tuples(st.just("huge"), st.integers(10**10, 10**15))
-        )
     elif isinstance(value, float):
         kinds = [
             ("nan", math.nan),
@@ -191,9 +224,9 @@ def bad_values(value, declared: str | None = None) -> st.SearchStrategy:
             ("negative", -abs(value) - 1),
             ("tiny", 1e-300),
             ("numpy", SAME),
+            ("huge", st.floats(1e30, 1e300)),
             *common,
         ]
-        return st.one_of(st.sampled_from(kinds), st.tuples(st.just("huge"), st.floats(1e30, 1e300)))
     elif isinstance(value, torch.Tensor) and value.is_floating_point() and value.numel() > 0:
         kinds = [
             ("nan", math.nan),
@@ -219,7 +252,7 @@ def bad_values(value, declared: str | None = None) -> st.SearchStrategy:
         ]
     else:
         kinds = common
-    return st.sampled_from(kinds)
+    return kinds
 
 
 def materialize(kind, raw, valid):
@@ -354,7 +387,13 @@ def _cases(keys):
 
 
 WALKED = sorted(k for k in API if k in VALID_CALLS)
-CASES = list(_cases(WALKED))
+#: The walk in three files (pytest runs one file per worker): the figures, the models and
+#: studies, and the rest here.
+MODELS = ("vae.", "bernoulli_vae.", "categorical_vae.", "training.", "policy_", "studies.")
+ALL_CASES = list(_cases(WALKED))
+PLOTTING_CASES = [(k, p) for k, p in ALL_CASES if k.startswith("plotting.")]
+MODEL_CASES = [(k, p) for k, p in ALL_CASES if k.startswith(MODELS)]
+CASES = [(k, p) for k, p in ALL_CASES if not k.startswith(("plotting.", *MODELS))]
 
 
 @pytest.mark.parametrize("key", WALKED)
@@ -366,8 +405,8 @@ def test_valid_call_gives_a_finite_result(key):
     )
 
 
-@pytest.mark.parametrize("key, parameter", CASES, ids=[f"{k}:{p}" for k, p in CASES])
-@settings(
+#: Few examples, derandomized, no deadline: the walk is a fixed, fast part of the suite.
+WALK_SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
     database=None,
@@ -375,8 +414,17 @@ def test_valid_call_gives_a_finite_result(key):
     phases=(Phase.explicit, Phase.generate),
     suppress_health_check=list(HealthCheck),
 )
+
+
+@pytest.mark.parametrize("key, parameter", CASES, ids=[f"{k}:{p}" for k, p in CASES])
+@WALK_SETTINGS
 @given(data=st.data())
 def test_bad_value_is_named_or_the_result_is_finite(key, parameter, data):
+    walk_case(key, parameter, data)
+
+
+def walk_case(key, parameter, data):
+    """One walked parameter: a known gap (``KNOWN_GAPS``) that still fails is an expected failure."""
     gap = KNOWN_GAPS.get(f"{key}:{parameter}")
     try:
         _walk_one(key, parameter, data)
@@ -390,7 +438,8 @@ def _walk_one(key, parameter, data):
     fn, kwargs = call(key)
     valid = kwargs.get(parameter, inspect.signature(fn).parameters[parameter].default)
     declared = PARAMETER_KINDS.get(f"{key}:{parameter}", PARAMETER_KINDS.get(parameter))
-    kind, raw = data.draw(bad_values(valid, declared), label="kind, value")
+    rotate = zlib.crc32(f"{key}:{parameter}".encode())
+    kind, raw = data.draw(bad_values(valid, declared, rotate), label="kind, value")
     kwargs[parameter] = materialize(kind, raw, valid)
     domain = DOMAIN_ERRORS.get(key, ((), ""))[0]
     try:

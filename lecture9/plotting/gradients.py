@@ -98,11 +98,7 @@ def plot_variance_panel(
         for name in names:
             st = estimator_style(name)
             if name in exact:
-                values = as_numpy(exact[name])
-                if values.shape != ks.shape:
-                    raise ValueError(
-                        f"exact[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)"
-                    )
+                values = _per_k(exact, "exact", name, ks)
                 ax.plot(
                     ks,
                     np.where(values > 0, values, np.nan),
@@ -111,11 +107,7 @@ def plot_variance_panel(
                 )
                 drawn.append(values)
             if name in mc:
-                values = as_numpy(mc[name])
-                if values.shape != ks_mc.shape:
-                    raise ValueError(
-                        f"mc[{name!r}] has shape {values.shape}, expected {ks_mc.shape} (one value per k)"
-                    )
+                values = _per_k(mc, "mc", name, ks_mc)
                 ax.plot(
                     ks_mc,
                     np.where(values > 0, values, np.nan),
@@ -135,17 +127,30 @@ def plot_variance_panel(
         ax.set_ylabel(ylabel)
         if title is not None:
             ax.set_title(title)
-        if ylim is None and drawn:
-            values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in drawn])
-            if values.size:
-                top = values.max() * 2.0
-                bottom = max(values.min() / 2.0, top * 1e-6)
-                ylim = (bottom, top)
+        ylim = _variance_limits(drawn) if ylim is None else ylim
         if ylim is not None:
             ax.set_ylim(*ylim)
         if legend:
             ax.legend(handles=_legend_handles(names, exact, mc), loc="best", frameon=False)
     return ax.figure
+
+
+def _per_k(series, label: str, name: str, ks) -> np.ndarray:
+    values = as_numpy(series[name])
+    if values.shape != ks.shape:
+        raise ValueError(
+            f"{label}[{name!r}] has shape {values.shape}, expected {ks.shape} (one value per k)"
+        )
+    return values
+
+
+def _variance_limits(drawn) -> tuple[float, float] | None:
+    """From half the smallest to twice the largest positive value (at most six decades)."""
+    values = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in drawn]) if drawn else []
+    if not len(values):
+        return None
+    top = values.max() * 2.0
+    return max(values.min() / 2.0, top * 1e-6), top
 
 
 def plot_function_panel(

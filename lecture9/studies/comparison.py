@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._validation import check_array, check_callable, check_float, check_mapping
+from .._validation import check_array, check_callable, check_float, check_int, check_mapping
 from ..estimators import registry
 from ..reference import ESTIMATORS, estimator_moments, exact_optimal_baseline
 
@@ -135,10 +135,7 @@ def mc_variance_table(
     """
     names, ks = _check_names(estimators), _check_ks(ks)
     check_callable(f, "f", example="lambda x, k: (x - k) ** 2")
-    if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 2:
-        raise ValueError(
-            f"num_samples must be an integer >= 2 to measure a variance, got {num_samples!r}"
-        )
+    num_samples = check_int(num_samples, "num_samples", minimum=2, maximum=10**8)
     var = {param: {name: np.empty(len(ks)) for name in names} for param in PARAMS}
     se = {param: {name: np.empty(len(ks)) for name in names} for param in PARAMS}
     for i, k in enumerate(ks):

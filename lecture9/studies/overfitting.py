@@ -91,6 +91,7 @@ def train_variant(
     """
     check_choice(variant, VARIANTS, "variant")
     seed = check_int(seed, "seed", minimum=0)
+    eval_seed = check_int(eval_seed, "eval_seed", minimum=0)
     epochs, batch_size = (
         check_positive_int(epochs, "epochs", maximum=10**6),
         check_positive_int(batch_size, "batch_size"),

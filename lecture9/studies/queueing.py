@@ -158,6 +158,8 @@ def queue_cost_gradient(
     :math:`\\mu_s^\\star = \\lambda + 1/\\sqrt{c}`.
     """
     check_positive(price, "price")
+    check_positive(arrival_rate, "arrival_rate")
+    check_positive(min_service_rate, "min_service_rate")
     if not min_service_rate > arrival_rate:
         raise ValueError(
             f"min_service_rate must exceed arrival_rate = {arrival_rate} to keep the queue stable, "
