@@ -1,4 +1,4 @@
-"""Benchmark: the VAE with Bernoulli latent codes, each encoder-gradient estimator, 3 seeds (issue 12).
+"""Benchmark: the VAE with Bernoulli latent codes, each encoder-gradient estimator, 3 seeds.
 
 The setting of the issue's plain-PyTorch figures: MLP 64-256-16 / 16-256-64, tanh, Adam 1e-3,
 batch 100, 200 epochs, the binarized-digits split of chapter 9, one thread, trained by

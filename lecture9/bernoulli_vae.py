@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 
 from . import estimators
-from ._validation import check_generator, check_num_samples, check_temperature
+from ._validation import check_generator, check_temperature
 from .enumeration import MAX_ENUMERATED_BITS, binary_codes
 from .sampling import uniform_noise
 from .vae import VAE
@@ -54,6 +54,10 @@ _LOG_2 = math.log(2.0)
 def _bernoulli_kl_unchecked(logits: torch.Tensor) -> torch.Tensor:
     # q log q + (1 - q) log(1 - q) = q * logits - softplus(logits), with q = sigmoid(logits)
     return (torch.sigmoid(logits) * logits - F.softplus(logits) + _LOG_2).sum(-1)
+
+
+def _bernoulli_log_q(logits: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(-1)
 
 
 def bernoulli_kl(logits: torch.Tensor) -> torch.Tensor:
@@ -173,9 +177,7 @@ class BernoulliVAE(VAE):
                 logits, -(torch.log(u) - torch.log1p(-u)), self.temperature
             )
             z = code(b, relaxed)
-        log_px = self.decoder_log_likelihood(z, x)
-        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
-        return recon - kl, recon, kl
+        return self._decoded_terms(z, x, kl)
 
     def _gumbel_softmax_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
         return self._codes_terms(x, u, lambda hard, relaxed: relaxed)
@@ -188,10 +190,7 @@ class BernoulliVAE(VAE):
         kl = _bernoulli_kl_unchecked(logits)
         b = self._hard_codes(logits, u)
         log_px = self.decoder_log_likelihood(b, x)
-        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(
-            -1
-        )
-        recon = self.score_surrogate(log_q, log_px, baseline)
+        recon = self.score_surrogate(_bernoulli_log_q(logits, b), log_px, baseline)
         return recon - kl, recon, kl
 
     def _disarm_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
@@ -206,40 +205,25 @@ class BernoulliVAE(VAE):
         recon = self.surrogate_reconstruction(log_px, (grad * logits).sum(-1))
         return recon - kl, recon, kl
 
-    #: How each registered encoder-gradient estimator gives the ELBO terms of this model: the value at
-    #: the hard codes (relaxed ones for ``"gumbel_softmax"``), the gradient the estimator's.
+    #: For each registered encoder-gradient estimator, the method giving the ELBO terms; the
+    #: value at the hard codes (relaxed ones for ``"gumbel_softmax"``), the gradient the estimator's.
     ELBO_TERMS = {
         "score_function": _reinforce_terms,
         "gumbel_softmax": _gumbel_softmax_terms,
         "straight_through": _straight_through_terms,
         "disarm": _disarm_terms,
     }
-    #: The registered estimators this model trains with; the first the default.
-    ESTIMATORS = tuple(ELBO_TERMS)
     DISCRETE_CODE = True
 
-    def log_weights(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Log importance weights :math:`\\log p(x, b) - \\log q(b \\mid x)` at the hard codes of ``u``, unchecked."""
+    def _weighted_code(self, x: torch.Tensor, u: torch.Tensor):
+        """The hard codes of ``u`` with their log prior and log q (for :meth:`log_weights`)."""
         logits = self.encode(x)
-        b = (u < torch.sigmoid(logits)).to(u.dtype)
-        log_q = -F.binary_cross_entropy_with_logits(logits.expand_as(b), b, reduction="none").sum(
-            -1
-        )
-        return self.decoder_log_likelihood(b, x) - self.latent_dim * _LOG_2 - log_q
+        b = self._hard_codes(logits, u)
+        return b, -self.latent_dim * _LOG_2, _bernoulli_log_q(logits, b)
 
-    @torch.no_grad()
-    def sample(
-        self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
-    ) -> torch.Tensor:
-        """Draw images: a code from the Bernoulli(1/2) prior, then the decoder's pixel probabilities (or pixels)."""
-        num_samples = check_num_samples(num_samples)
-        check_generator(generator)
-        p = next(self.parameters())
-        codes = (uniform_noise((num_samples, self.latent_dim), p, generator) < 0.5).to(p.dtype)
-        probs = torch.sigmoid(self.decode(codes))
-        if binary:
-            return (uniform_noise(probs.shape, probs, generator) < probs).to(probs.dtype)
-        return probs
+    def _prior_code(self, num_samples: int, p: torch.Tensor, generator) -> torch.Tensor:
+        """``num_samples`` codes from the Bernoulli(1/2) prior (for :meth:`sample`)."""
+        return (uniform_noise((num_samples, self.latent_dim), p, generator) < 0.5).to(p.dtype)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ._validation import check_generator, check_num_samples, check_positive_int, check_temperature
+from ._validation import check_generator, check_positive_int, check_temperature
 from .estimators import relaxed_one_hot, straight_through
 from .sampling import uniform_noise
 from .vae import VAE
@@ -208,10 +208,7 @@ class CategoricalVAE(VAE):
         return (scores == scores.amax(-1, keepdim=True)).to(gumbel.dtype)
 
     def _terms_at(self, x: torch.Tensor, code: torch.Tensor, log_q: torch.Tensor):
-        kl = _kl(log_q)
-        log_px = self.decoder_log_likelihood(code.flatten(-2), x)
-        recon = log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
-        return recon - kl, recon, kl
+        return self._decoded_terms(code.flatten(-2), x, _kl(log_q))
 
     def bound_terms_from_noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(elbo, reconstruction, kl)`` at the hard codes of ``u``: how the model is scored, no checks."""
@@ -234,44 +231,27 @@ class CategoricalVAE(VAE):
         recon = self.score_surrogate((hard * log_q).sum((-2, -1)), log_px, baseline)
         return recon - kl, recon, kl
 
-    #: How each registered encoder-gradient estimator gives the ELBO terms: the value at the hard
-    #: codes (relaxed ones for ``"gumbel_softmax"``), the gradient the estimator's.
+    #: For each registered encoder-gradient estimator, the method giving the ELBO terms; the
+    #: value at the hard codes (relaxed ones for ``"gumbel_softmax"``), the gradient the estimator's.
     ELBO_TERMS = {
         "score_function": _reinforce_terms,
         "gumbel_softmax": _gumbel_softmax_terms,
         "straight_through": _straight_through_terms,
     }
-    #: The registered estimators this model trains with; the first the default.
-    ESTIMATORS = tuple(ELBO_TERMS)
-    #: The code is discrete: the test ELBO is the hard-code one.
+    #: The code is discrete, so the test ELBO is the hard-code one.
     DISCRETE_CODE = True
 
-    def log_weights(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Log importance weights :math:`\\log p(x, b) - \\log q(b \\mid x)` at the hard codes of ``u``, unchecked."""
+    def _weighted_code(self, x: torch.Tensor, u: torch.Tensor):
+        """The flat hard codes of ``u`` with their log prior and log q (for :meth:`log_weights`)."""
         logits, log_q, gumbel = self._noise(x, u)
         hard = self._hard(logits, gumbel)
         log_prior = -self.latent_dim * math.log(self.categories)
-        return (
-            self.decoder_log_likelihood(hard.flatten(-2), x)
-            + log_prior
-            - (hard * log_q).sum((-2, -1))
-        )
+        return hard.flatten(-2), log_prior, (hard * log_q).sum((-2, -1))
 
-    @torch.no_grad()
-    def sample(
-        self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
-    ) -> torch.Tensor:
-        """Draw images: a code from the uniform prior, then the decoder's pixel probabilities (or pixels)."""
-        num_samples = check_num_samples(num_samples)
-        check_generator(generator)
-        p = next(self.parameters())
+    def _prior_code(self, num_samples: int, p: torch.Tensor, generator) -> torch.Tensor:
+        """``num_samples`` flattened one-hot codes from the uniform prior (for :meth:`sample`)."""
         u = uniform_noise((num_samples, self.latent_dim, self.categories), p, generator)
-        probs = torch.sigmoid(
-            self.decode(F.one_hot(u.argmax(-1), self.categories).to(p.dtype).flatten(-2))
-        )
-        if binary:
-            return (uniform_noise(probs.shape, probs, generator) < probs).to(probs.dtype)
-        return probs
+        return F.one_hot(u.argmax(-1), self.categories).to(p.dtype).flatten(-2)
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

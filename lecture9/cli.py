@@ -121,7 +121,7 @@ def run_assign(args: argparse.Namespace) -> int:
 
 #: Latent families of ``train-vae --latent``: name -> (module, model class), imported when the command
 #: runs. The model class says which estimators train it (its ``ESTIMATORS``, names of
-#: :data:`lecture9.estimators.REGISTRY`, the first the default) and which options it takes
+#: :data:`~lecture9.estimators.registry.REGISTRY`, the first the default) and which options it takes
 #: (``temperature``, ``categories``, ``anneal_to``); a new family registers its model here.
 LATENT_FAMILIES = {
     "gaussian": ("lecture9.vae", "VAE"),

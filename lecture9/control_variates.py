@@ -41,8 +41,10 @@ from ._validation import (
     check_callable,
     check_choice,
     check_finite,
+    check_float,
     check_generator,
     check_num_samples,
+    check_output,
     check_samples,
 )
 from .reference import gaussian_expectation
@@ -261,7 +263,7 @@ def taylor_coefficients(f: Callable, loc) -> tuple[torch.Tensor, torch.Tensor, t
         mu if mu.is_floating_point() else mu.to(torch.get_default_dtype()), "loc"
     ).requires_grad_(True)
     with torch.enable_grad():
-        value = f(mu)
+        value = check_output(f(mu), "f(loc)", hint="f must map a tensor of locations to costs")
         (d1,) = torch.autograd.grad(value.sum(), mu, create_graph=True)
         if d1.requires_grad:
             (d2,) = torch.autograd.grad(d1.sum(), mu, allow_unused=True)
@@ -373,8 +375,8 @@ def delta_method_moments(
     beta = float(check_finite(beta, "beta"))
     loc_t, scale_t = _gaussian_params(
         {
-            "loc": torch.tensor(float(loc), dtype=torch.float64),
-            "scale": torch.tensor(float(scale), dtype=torch.float64),
+            "loc": torch.tensor(check_float(loc, "loc"), dtype=torch.float64),
+            "scale": torch.tensor(check_float(scale, "scale"), dtype=torch.float64),
         }
     )
     mu, sigma = float(loc_t), float(scale_t)

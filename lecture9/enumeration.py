@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_dtype, check_finite, check_int, check_temperature
+from ._validation import check_dtype, check_finite, check_float, check_int, check_temperature
 from .families import as_params, build, evaluate_cost
 from .quadrature import integrand_slopes, legendre_rule
 
@@ -350,6 +350,7 @@ def relaxed_categorical_moments(logits, values, target: float, temperature: floa
                 f"{name} must have shape (K,) with 2 <= K <= 8 (the same K), got {tuple(tensor.shape)}"
             )
         check_finite(tensor, name)
+    target = check_float(target, "target", minimum=-1e6, maximum=1e6)
     tau = check_temperature(temperature)
     target = float(check_finite(float(target), "target"))
     logits, values = logits.detach().to(torch.float64), values.detach().to(torch.float64)

@@ -185,7 +185,7 @@ def per_episode_gradients(
     r"""Each episode's :math:`\sum_t w_t \nabla_\theta \log \pi_\theta(a_t \mid s_t)` for the network's parameters.
 
     By the chain rule: the tabular per-episode gradients times :func:`logits_jacobian`;
-    their mean is minus the gradient of :func:`surrogate_loss` with the same weights.
+    their mean is minus the gradient of :func:`~lecture9.policy_gradient.surrogate_loss` with the same weights.
     Shapes: weights ``(N, T)`` -> ``(N, P)``, parameters flattened in ``parameters()`` order.
     """
     if not isinstance(episodes, pg.Episodes):

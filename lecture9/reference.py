@@ -57,6 +57,7 @@ from ._validation import (
     check_finite,
     check_float,
     check_int,
+    check_mapping,
     check_positive,
     check_positive_int,
     check_size,
@@ -65,6 +66,7 @@ from .quadrature import hermite_rule, integrand_slopes, integrand_values, legend
 
 __all__ = [
     "ESTIMATORS",
+    "NUM_NODES",
     "PARAMS",
     "gaussian_expectation",
     "exact_gradient",
@@ -381,7 +383,7 @@ _MOMENTS = {
     "measure_valued_coupled": _rules(_measure_valued_gauss, _measure_valued_quad, coupled=True),
 }
 #: Estimator names understood by :func:`estimator_moments` and :func:`quadratic_variance`
-#: (names of :data:`lecture9.estimators.REGISTRY`).
+#: (names of :data:`~lecture9.estimators.registry.REGISTRY`).
 ESTIMATORS = tuple(_MOMENTS)
 
 
@@ -583,8 +585,9 @@ def discrete_score_function_moments(
         ``params``: broadcast to ``batch_shape``; each moment: ``batch_shape``.
     """
     check_callable(f, "f", example="lambda b: (b - 0.45) ** 2")
-    if not isinstance(params, dict) or param not in params:
-        raise ValueError(f"param {param!r} is not one of the parameters {params!r:.60}")
+    check_mapping(params, "params", example="{'logits': torch.tensor(0.0)}")
+    if param not in params:
+        raise ValueError(f"param {param!r} is not one of the parameters {sorted(params)}")
     tensors = {k: torch.as_tensor(v).detach() for k, v in params.items()}
     tensors = {k: (v.to(torch.float64) if v.is_floating_point() else v) for k, v in tensors.items()}
     for k, v in tensors.items():

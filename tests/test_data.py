@@ -171,7 +171,7 @@ def test_real_mnist_test_split():
         assert f.read(4) == bytes([0, 0, 8, 3])
 
 
-# ----------------------------------------------------------------------------- bad input (issue 14)
+# ----------------------------------------------------------------------------- bad input
 
 
 def test_write_idx_rejects_fractions(tmp_path):
@@ -219,7 +219,7 @@ def test_threshold_must_be_a_number(call):
         call()
 
 
-# --------------------------------------------------------------------------- issue 14: file errors name the path
+# --------------------------------------------------------------------------- file errors name the path
 
 
 def test_idx_file_errors_name_the_path(tmp_path):

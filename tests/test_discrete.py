@@ -215,12 +215,12 @@ def test_gumbel_softmax_unbiased_for_relaxed_objective_and_biased_for_discrete(t
 
 
 def test_gumbel_softmax_independent_vector_logits():
-    # Independent(RelaxedBernoulli) with a scalar temperature and vector logits: the per-sample expansion
-    # of pathwise_grad is being fixed in another branch (issue 12), so the temperature is given per bit here.
+    # Independent(RelaxedBernoulli) with vector logits and the temperature given per bit.
     tau = 0.5
-    factory = lambda temperature, logits: D.Independent(
-        D.RelaxedBernoulli(temperature, logits=logits), 1
-    )  # noqa: E731
+
+    def factory(temperature, logits):
+        return D.Independent(D.RelaxedBernoulli(temperature, logits=logits), 1)
+
     params = {"temperature": torch.full((3,), tau, dtype=DTYPE), "logits": LOGITS}
     grads = estimators.pathwise_grad(summed_toy(0.45), factory, params, 40_000, generator=gen(9))[
         "logits"
@@ -288,7 +288,7 @@ def test_straight_through_one_hot_categorical():
         (freq - p).abs() <= 5 * torch.sqrt(p * (1 - p) / 20_000)
     ).all()
     # for a linear cost, f(hard) + grad f . (z - hard) = f(z): straight-through equals the relaxed pathwise gradient
-    # (temperature of shape (1,): a scalar one awaits the per-sample expansion fix of pathwise_grad, issue 12)
+    # (temperature of shape (1,), broadcast over the bits)
     relaxed = estimators.pathwise_grad(
         lambda x: x @ values,
         D.RelaxedOneHotCategorical,

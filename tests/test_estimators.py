@@ -722,7 +722,7 @@ def test_measure_valued_independent_bernoulli_with_a_coupling_cost():
 
 
 # ------------------------------------------------------------------------------------------------
-# bad input that used to pass silently (issue 14)
+# bad input that used to pass silently
 # ------------------------------------------------------------------------------------------------
 
 
@@ -831,7 +831,7 @@ def test_terms_at_given_samples_match_the_gaussian_formulas():
         estimators.score_function_terms(f, Normal, params, torch.zeros(3, 3, dtype=DTYPE))
 
 
-# --------------------------------------------------------------------------- issue 14: more silent failures made errors
+# --------------------------------------------------------------------------- more silent failures made errors
 
 
 def test_pathwise_refuses_a_piecewise_constant_cost():

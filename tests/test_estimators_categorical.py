@@ -104,9 +104,10 @@ def test_two_categories_match_the_exact_binary_moments(name, tau):
 @pytest.mark.parametrize("k", [2, 4, 8])
 def test_gumbel_softmax_is_the_pathwise_gradient_of_the_relaxed_family(k):
     f, params, tau = one_hot_cost(k), {"logits": logits_of(k)}, 0.5
-    relaxed = lambda logits: D.RelaxedOneHotCategorical(
-        torch.tensor(tau, dtype=DTYPE), logits=logits
-    )  # noqa: E731
+
+    def relaxed(logits):
+        return D.RelaxedOneHotCategorical(torch.tensor(tau, dtype=DTYPE), logits=logits)
+
     ours = estimators.gumbel_softmax_grad(
         f, D.OneHotCategorical, params, 500, temperature=tau, generator=gen(40)
     )

@@ -352,7 +352,7 @@ def test_real_chapter_autograde_cells_pass_with_the_reference_solutions(chapter)
     autograde_run(nb, chapter.parent, chapter.name)
 
 
-# --------------------------------------------------------------------------- issue 14: bad arguments
+# --------------------------------------------------------------------------- bad arguments
 
 
 @pytest.mark.parametrize(

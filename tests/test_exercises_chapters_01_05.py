@@ -1,4 +1,4 @@
-"""Deliberately wrong answers for the coding exercises added to chapters 1 to 5 (issue 11).
+"""Deliberately wrong answers for the coding exercises added to chapters 1 to 5.
 
 Each must fail its autograde cell with a message the student can act on. The check is the
 one of tests/test_assign.py, applied to these answers (the shared table, WRONG_ANSWERS in

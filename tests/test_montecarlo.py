@@ -584,7 +584,7 @@ def test_library_does_not_touch_global_rng():
     assert torch.equal(state, torch.random.get_rng_state())
 
 
-# --------------------------------------------------------------------------- extreme and non-finite input (issue 14)
+# --------------------------------------------------------------------------- extreme and non-finite input
 
 
 @pytest.mark.parametrize(
@@ -696,7 +696,7 @@ def test_effective_sample_size_non_finite(log_weights, match):
         mc.effective_sample_size(log_weights)
 
 
-# --------------------------------------------------------------------------- issue 14: non-finite input, bounds
+# --------------------------------------------------------------------------- non-finite input, bounds
 
 _NAN2 = torch.tensor([1.0, float("nan")])
 

@@ -112,7 +112,7 @@ def test_stochastic_gradient_descent_grad_estimate_needs_generator_keyword():
         )
 
 
-# --------------------------------------------------------------------------- non-finite input (issue 14)
+# --------------------------------------------------------------------------- non-finite input
 
 
 def test_minimize_by_sampling_nan_candidate_is_an_error():
@@ -134,7 +134,7 @@ def test_sgd_non_finite_gradient_and_init():
         )
 
 
-# --------------------------------------------------------------------------- issue 14: bounded steps, no overflow
+# --------------------------------------------------------------------------- bounded steps, no overflow
 
 
 @pytest.mark.parametrize("num_steps", [optimization.MAX_NUM_STEPS + 1, 10**12, 2**70])

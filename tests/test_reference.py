@@ -286,7 +286,7 @@ def test_bad_input_is_named():
         reference.gaussian_expectation(lambda x: torch.where(x > 0, torch.nan, x), 0.0, 1.0)
 
 
-# --------------------------------------------------------------------------- issue 14: NaN and bad types
+# --------------------------------------------------------------------------- NaN and bad types
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Issue 14 across modules: small fixes in the command line and training (owned elsewhere), tested here.
+"""Bad input across modules: small fixes in the command line and training (owned elsewhere), tested here.
 
 Each case asserts the exception type (or exit status) and that the message names the argument.
 """

@@ -261,7 +261,7 @@ def test_draw_bad_arguments(args, err, match):
         sampling.draw(*args)
 
 
-# --------------------------------------------------------------------------- extreme and non-finite input (issue 14)
+# --------------------------------------------------------------------------- extreme and non-finite input
 
 
 def test_inverse_cdf_non_finite_and_integer_dtype():
@@ -309,7 +309,7 @@ def test_rejection_bounded_support_target_with_normal_proposal():
     )
 
 
-# --------------------------------------------------------------------------- issue 14: noise helpers, rejection errors
+# --------------------------------------------------------------------------- noise helpers, rejection errors
 
 
 @pytest.mark.parametrize(

@@ -563,7 +563,7 @@ def test_cli_mnist_missing_files(tmp_path, capsys):
     assert "train-images-idx3-ubyte.gz" in err and "MNIST/raw" in err
 
 
-# ----------------------------------------------------------------------------- bad input (issue 14)
+# ----------------------------------------------------------------------------- bad input
 
 
 @pytest.mark.parametrize(

@@ -493,7 +493,7 @@ def test_score_function_with_constant_and_callable_baselines():
         previous = g
 
 
-# ----------------------------------------------------------------------------- bad and extreme input (issue 14)
+# ----------------------------------------------------------------------------- bad and extreme input
 
 
 @pytest.mark.parametrize(

@@ -58,10 +58,10 @@ from docutils import nodes
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle
+from sphinx.util import logging
 from sphinxcontrib.bibtex.plugin import register_plugin as register_bibtex_plugin
 from sphinxcontrib.bibtex.style.referencing import BracketStyle
 from sphinxcontrib.bibtex.style.referencing.author_year import AuthorYearReferenceStyle
-from sphinx.util import logging
 
 from lecture9.assign import HIDE_SOLUTIONS_ENV  # the one definition, shared with ``assign``'s notes
 
@@ -128,7 +128,9 @@ class RoundAuthorYearReferenceStyle(AuthorYearReferenceStyle):
 
 register_plugin("pybtex.style.labels", "lecture9_authoryear", AuthorYearLabelStyle)
 register_plugin("pybtex.style.formatting", "lecture9", AuthorYearStyle)
-register_bibtex_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearReferenceStyle)
+register_bibtex_plugin(
+    "sphinxcontrib.bibtex.style.referencing", "author_year_round", RoundAuthorYearReferenceStyle
+)
 
 
 # --- solutions-hidden edition --------------------------------------------------------
@@ -149,7 +151,9 @@ def _launch_off(config) -> dict:
     launch = dict(theme_options.get("launch_buttons") or {})
     launch.update(binderhub_url="", colab_url="", jupyterhub_url="", deepnote_url="", thebe=False)
     theme_options["launch_buttons"] = launch
-    theme_options.update(use_repository_button=False, use_edit_page_button=False, use_issues_button=False)
+    theme_options.update(
+        use_repository_button=False, use_edit_page_button=False, use_issues_button=False
+    )
     return theme_options
 
 
@@ -224,8 +228,13 @@ def _student_downloads(app, pagename, templatename, context, doctree) -> None:
     if not app.config.lecture9_hide_solutions:
         return
     # tell readers' tools (and tests/test_browser.py) which edition this page belongs to
-    context["metatags"] = context.get("metatags", "") + '\n<meta name="lecture9-edition" content="solutions-hidden" />'
-    group = next((b for b in context.get("header_buttons", []) if b.get("label") == "download-buttons"), None)
+    context["metatags"] = (
+        context.get("metatags", "")
+        + '\n<meta name="lecture9-edition" content="solutions-hidden" />'
+    )
+    group = next(
+        (b for b in context.get("header_buttons", []) if b.get("label") == "download-buttons"), None
+    )
     if group is None:
         return
     buttons = [b for b in group["buttons"] if b.get("label") == "download-pdf-button"]
@@ -238,7 +247,10 @@ def _student_downloads(app, pagename, templatename, context, doctree) -> None:
         try:
             student = student_notebook(nbformat.read(source, as_version=4))
         except Exception as err:  # noqa: BLE001 - reported as a build warning (an error with -W)
-            logger.warning(f"no student notebook for {pagename}: {type(err).__name__}: {err}", location=pagename)
+            logger.warning(
+                f"no student notebook for {pagename}: {type(err).__name__}: {err}",
+                location=pagename,
+            )
         else:
             target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -268,7 +280,9 @@ def _script_key(script) -> tuple:
 
 def _is_thebe_script(key: tuple) -> bool:
     filename, attributes = key
-    return filename.endswith("sphinx-thebe.js") or any("THEBE_JS_URL" in value for _, value in attributes)
+    return filename.endswith("sphinx-thebe.js") or any(
+        "THEBE_JS_URL" in value for _, value in attributes
+    )
 
 
 def _clean_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -276,7 +290,9 @@ def _clean_scripts(app, pagename, templatename, context, doctree) -> None:
     if not scripts:
         return
     launch = (app.config.html_theme_options or {}).get("launch_buttons") or {}
-    thebe_on = bool(launch.get("thebe")) or bool((app.config["thebe_config"] or {}).get("always_load"))
+    thebe_on = bool(launch.get("thebe")) or bool(
+        (app.config["thebe_config"] or {}).get("always_load")
+    )
     seen, unique = set(), []
     for script in scripts:
         key = _script_key(script)

@@ -48,7 +48,8 @@ unshared (unbroadcast) parameters, entry ``b`` is the gradient of
 collects the sum of their gradients.
 
 **Estimators**, one module per family, each registered by name in :mod:`.registry`
-(:func:`get`, :data:`REGISTRY`; the names are the keys below):
+(:func:`~lecture9.estimators.registry.get`, :data:`~lecture9.estimators.registry.REGISTRY`;
+the names are the keys below):
 
 - :func:`score_function_grad` (``"score_function"``; Sec. 4): :math:`f(x) \nabla_\theta \log p(x; \theta)`,
   with an optional baseline (Sec. 7). Any family with a differentiable ``log_prob``.

@@ -19,8 +19,10 @@ a step function of its parameters, so the pathwise estimator has no path to diff
   ARM (Yin & Zhou 2019) with the antithetic noise integrated out.
 
 The estimator functions keep the package contract; the building blocks
-(:func:`relaxed_bernoulli`, :func:`relaxed_one_hot`, :func:`straight_through`,
-:func:`disarm_logit_grad`) act on given noise, for models that draw their own (the VAEs).
+(:func:`~lecture9.estimators.relaxed_bernoulli`,
+:func:`~lecture9.estimators.relaxed_one_hot`, :func:`~lecture9.estimators.straight_through`,
+:func:`~lecture9.estimators.disarm_logit_grad`) act on given noise, for models that draw
+their own (the VAEs).
 Exact gradients for checking them: :func:`lecture9.enumeration.enumerated_gradient`.
 """
 
@@ -33,6 +35,7 @@ from torch import distributions as D
 
 from .._validation import (
     check_bool,
+    check_finite,
     check_generator,
     check_num_samples,
     check_temperature,
@@ -93,10 +96,15 @@ def gumbel_max_sample(
 
 
 def _check_relaxation(logits, noise, temperature, noise_name: str) -> None:
-    """The checks of the relaxations: finite floating tensors and a temperature float32 can represent."""
-    check_tensor(logits, "logits", floating=True)
-    check_tensor(noise, noise_name, floating=True)
+    """The checks of the relaxations: floating tensors and a temperature float32 can represent."""
+    check_tensor(logits, "logits", floating=True, finite=False)
+    check_tensor(noise, noise_name, floating=True, finite=False)
     check_temperature(temperature)
+
+
+def _finite_result(out: torch.Tensor, names: str) -> torch.Tensor:
+    """One check of the result instead of one per input: NaN or inf in an input makes it non-finite."""
+    return check_finite(out, names)
 
 
 def relaxed_bernoulli(
@@ -108,7 +116,8 @@ def relaxed_bernoulli(
         ``logits`` and ``noise`` broadcast; the result has their broadcast shape.
     """
     _check_relaxation(logits, noise, temperature, "noise")
-    return torch.sigmoid((logits + noise) / temperature)
+    out = torch.sigmoid((logits + noise) / temperature)
+    return _finite_result(out, "logits and noise")
 
 
 def relaxed_one_hot(logits: torch.Tensor, gumbel: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -118,7 +127,8 @@ def relaxed_one_hot(logits: torch.Tensor, gumbel: torch.Tensor, temperature: flo
         ``logits`` and ``gumbel`` broadcast, categories last; the result has their broadcast shape.
     """
     _check_relaxation(logits, gumbel, temperature, "gumbel")
-    return torch.softmax((logits + gumbel) / temperature, dim=-1)
+    out = torch.softmax((logits + gumbel) / temperature, dim=-1)
+    return _finite_result(out, "logits and gumbel")
 
 
 def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
@@ -131,9 +141,9 @@ def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
 
 def straight_through(hard: torch.Tensor, relaxed: torch.Tensor) -> torch.Tensor:
     """``hard`` forward, the gradient of ``relaxed`` backward: ``hard + (relaxed - relaxed.detach())``."""
-    check_tensor(hard, "hard", floating=True)
-    check_tensor(relaxed, "relaxed", floating=True)
-    return hard + (relaxed - relaxed.detach())
+    check_tensor(hard, "hard", floating=True, finite=False)
+    check_tensor(relaxed, "relaxed", floating=True, finite=False)
+    return _finite_result(hard + (relaxed - relaxed.detach()), "hard and relaxed")
 
 
 def disarm_logit_grad(
@@ -144,15 +154,16 @@ def disarm_logit_grad(
     ``diff`` is :math:`f(b) - f(\\tilde b)`, shaped to broadcast against the logits.
     """
     for value, name in ((diff, "diff"), (b, "b"), (b_anti, "b_anti"), (logits, "logits")):
-        check_tensor(value, name, floating=True)
+        check_tensor(value, name, floating=True, finite=False)
     sign = 1.0 - 2.0 * b_anti
-    return (
+    out = (
         0.5
         * diff.detach()
         * sign
         * (b != b_anti).to(b.dtype)
         * torch.sigmoid(logits.detach().abs())
     )
+    return _finite_result(out, "diff, b, b_anti and logits")
 
 
 def _relaxed_grad(
@@ -191,23 +202,31 @@ def _relaxed_grad(
     return {n: per_sample(g, leaves[n], params[n]) for n, g in zip(names, grads)}
 
 
-@register(
+def _relaxed_estimator(name: str, hard: bool, doc: str) -> Callable:
+    """Register the estimator ``name``: :func:`_relaxed_grad` at the relaxed or (``hard``) hard sample."""
+
+    def estimator(
+        f: Callable,
+        distribution,
+        params,
+        num_samples: int,
+        *,
+        temperature=DEFAULT_TEMPERATURE,
+        generator=None,
+    ) -> dict[str, torch.Tensor]:
+        return _relaxed_grad(
+            f, distribution, params, num_samples, temperature, generator, hard, f"{name}_grad"
+        )
+
+    estimator.__name__ = estimator.__qualname__ = f"{name}_grad"
+    estimator.__doc__ = doc
+    properties = {"unbiased": False, "temperature": True, "families": _RELAXED_FAMILIES}
+    return register(name, differentiable_cost=True, **properties)(torch.enable_grad()(estimator))
+
+
+gumbel_softmax_grad = _relaxed_estimator(
     "gumbel_softmax",
-    differentiable_cost=True,
-    unbiased=False,
-    temperature=True,
-    families=_RELAXED_FAMILIES,
-)
-@torch.enable_grad()
-def gumbel_softmax_grad(
-    f: Callable,
-    distribution,
-    params,
-    num_samples: int,
-    *,
-    temperature=DEFAULT_TEMPERATURE,
-    generator=None,
-) -> dict[str, torch.Tensor]:
+    False,
     """Per-sample Gumbel-softmax (Concrete) gradient estimates: ``f`` at the relaxed sample.
 
     The pathwise gradient of the relaxed objective (the same draws as
@@ -222,37 +241,17 @@ def gumbel_softmax_grad(
 
     Shapes:
         ``f(x)``: ``(num_samples, *batch_shape)``; ``grads[name]``: ``(num_samples, *params[name].shape)``.
-    """
-    return _relaxed_grad(
-        f, distribution, params, num_samples, temperature, generator, False, "gumbel_softmax_grad"
-    )
-
-
-@register(
-    "straight_through",
-    differentiable_cost=True,
-    unbiased=False,
-    temperature=True,
-    families=_RELAXED_FAMILIES,
+    """,
 )
-@torch.enable_grad()
-def straight_through_grad(
-    f: Callable,
-    distribution,
-    params,
-    num_samples: int,
-    *,
-    temperature=DEFAULT_TEMPERATURE,
-    generator=None,
-) -> dict[str, torch.Tensor]:
+straight_through_grad = _relaxed_estimator(
+    "straight_through",
+    True,
     """Per-sample straight-through Gumbel-softmax gradient estimates: ``f`` at the hard sample.
 
     The hard sample (an exact sample of the discrete distribution) forward, the Concrete
     relaxation's gradient backward. Arguments, errors and shapes as :func:`gumbel_softmax_grad`.
-    """
-    return _relaxed_grad(
-        f, distribution, params, num_samples, temperature, generator, True, "straight_through_grad"
-    )
+    """,
+)
 
 
 @register("disarm", evaluations=2, families=("Bernoulli",))
@@ -275,7 +274,8 @@ def disarm_grad(
     if type(innermost(dist)) is not D.Bernoulli:
         raise TypeError(
             f"disarm_grad needs a Bernoulli distribution (optionally in Independent), got "
-            f"{type(innermost(dist)).__name__}; use score_function_grad with a leave-one-out baseline for other families"
+            f"{type(innermost(dist)).__name__}; use score_function_grad with a leave-one-out "
+            "baseline for other families"
         )
     probs = params.get("probs")
     if probs is not None and bool(((probs.detach() <= 0) | (probs.detach() >= 1)).any()):

@@ -129,20 +129,15 @@ def _difference_of_costs(
     return difference
 
 
-@register(
-    "measure_valued_coupled",
-    options={"coupled": True},
-    evaluations=2,
-    per_parameter=True,
-    families=_FAMILIES,
-)
-@register(
-    "measure_valued",
-    options={"coupled": False},
-    evaluations=2,
-    per_parameter=True,
-    families=_FAMILIES,
-)
+def _register_both(function: Callable) -> Callable:
+    """Register ``function`` as ``"measure_valued"``, then coupled as ``"measure_valued_coupled"``."""
+    for name, coupled in (("measure_valued", False), ("measure_valued_coupled", True)):
+        properties = {"evaluations": 2, "per_parameter": True, "families": _FAMILIES}
+        register(name, options={"coupled": coupled}, **properties)(function)
+    return function
+
+
+@_register_both
 def measure_valued_grad(
     f: Callable[[torch.Tensor], torch.Tensor],
     distribution,

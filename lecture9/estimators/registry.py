@@ -2,7 +2,8 @@
 
 In the style of :func:`torch.distributions.kl.register_kl`: an estimator module registers
 its function under a name with :func:`register`, and every place that chooses an estimator
-by name (the studies, the models, the command line) asks :func:`get` for its
+by name (the studies, the models, the command line) asks
+:func:`~lecture9.estimators.registry.get` for its
 :class:`EstimatorSpec`, so the choice is written here once.
 
 Example:
@@ -27,6 +28,7 @@ __all__ = ["EstimatorSpec", "REGISTRY", "register", "get", "names"]
 
 _SPECS: dict[str, EstimatorSpec] = {}
 #: Every registered estimator, ``name -> EstimatorSpec`` (read-only).
+#: Every registered estimator, read-only: name -> :class:`EstimatorSpec`.
 REGISTRY: Mapping[str, EstimatorSpec] = types.MappingProxyType(_SPECS)
 
 
@@ -68,7 +70,10 @@ class EstimatorSpec:
 
     @property
     def grad(self) -> Callable:
-        """The estimator with the name's fixed options: ``grad(f, distribution, params, num_samples, ...)``."""
+        """The estimator function with the fixed options of its name.
+
+        Called as ``grad(f, distribution, params, num_samples, ...)``.
+        """
         return functools.partial(self.function, **self.options) if self.options else self.function
 
 

@@ -39,6 +39,14 @@ def _estimator_color(name: str, index: int) -> str:
     return DISCRETE_COLORS.get(name, ("#999999", "#F0E442", "#56B4E9")[index % 3])
 
 
+def _finish_temperature_panels(*panels) -> None:
+    """Label each ``(ax, ylabel, logy)`` panel against the temperature on a log axis, no legend."""
+    for ax, ylabel, logy in panels:
+        finish_axes(
+            ax, xlabel=r"temperature $\tau$", ylabel=ylabel, logx=True, logy=logy, legend_loc=None
+        )
+
+
 def plot_step_samples(
     thetas,
     samples: Mapping[str, Sequence[float]],
@@ -160,20 +168,8 @@ def plot_relaxation_tradeoff(
             right.axhline(
                 value, color=_estimator_color(name, i), linestyle="--", linewidth=1.2, label=name
             )
-        finish_axes(
-            left,
-            xlabel=r"temperature $\tau$",
-            ylabel="mean of one estimate",
-            logx=True,
-            legend_loc=None,
-        )
-        finish_axes(
-            right,
-            xlabel=r"temperature $\tau$",
-            ylabel="variance of one estimate",
-            logx=True,
-            logy=True,
-            legend_loc=None,
+        _finish_temperature_panels(
+            (left, "mean of one estimate", False), (right, "variance of one estimate", True)
         )
         left.legend(loc="lower left", fontsize=7)
         right.legend(loc="lower left", fontsize=7)
@@ -222,21 +218,8 @@ def plot_categorical_relaxation(
                 right.plot(
                     mt, as_numpy(mv), marker, color=colors[k], markersize=4, fillstyle="none"
                 )
-        finish_axes(
-            left,
-            xlabel=r"temperature $\tau$",
-            ylabel="size of the bias",
-            logx=True,
-            logy=True,
-            legend_loc=None,
-        )
-        finish_axes(
-            right,
-            xlabel=r"temperature $\tau$",
-            ylabel="total variance of one estimate",
-            logx=True,
-            logy=True,
-            legend_loc=None,
+        _finish_temperature_panels(
+            (left, "size of the bias", True), (right, "total variance of one estimate", True)
         )
         left.legend(loc="lower right", fontsize=7)
     return fig

@@ -69,38 +69,25 @@ def _shrunk_segment(p, q, shrink: float):
 
 def _graph_legend(fig, *, blocked_label: str, ncol: int, bottom: float) -> None:
     """The node and edge legend shared by the graph figures, below the panels."""
+    nodes = [("o", 11, "random", "random node"), ("s", 10, "deterministic", "deterministic node")]
+    nodes.append(("D", 9, "parameter", "parameter"))
     handles = [
         Line2D(
             [],
             [],
-            marker="o",
+            marker=marker,
             ls="none",
-            markersize=11,
-            markerfacecolor=GRAPH_COLORS["random"],
+            markersize=size,
             markeredgecolor="black",
-            label="random node",
-        ),
-        Line2D(
-            [],
-            [],
-            marker="s",
-            ls="none",
-            markersize=10,
-            markerfacecolor=GRAPH_COLORS["deterministic"],
-            markeredgecolor="black",
-            label="deterministic node",
-        ),
-        Line2D(
-            [],
-            [],
-            marker="D",
-            ls="none",
-            markersize=9,
-            markerfacecolor=GRAPH_COLORS["parameter"],
-            markeredgecolor="black",
-            label="parameter",
-        ),
-        Line2D([], [], color=GRAPH_COLORS["gradient"], ls="--", lw=1.8, label="gradient path"),
+            markerfacecolor=GRAPH_COLORS[kind],
+            label=label,
+        )
+        for marker, size, kind, label in nodes
+    ]
+    handles.append(
+        Line2D([], [], color=GRAPH_COLORS["gradient"], ls="--", lw=1.8, label="gradient path")
+    )
+    handles.append(
         Line2D(
             [],
             [],
@@ -110,8 +97,8 @@ def _graph_legend(fig, *, blocked_label: str, ncol: int, bottom: float) -> None:
             mew=2.5,
             color=GRAPH_COLORS["blocked"],
             label=blocked_label,
-        ),
-    ]
+        )
+    )
     fig.legend(
         handles=handles,
         loc="lower center",
@@ -403,6 +390,36 @@ def plot_reparameterization_graph(
 
 # whether the VAE graph's code z is a deterministic function of the noise (reparameterized)
 _VAE_GRAPH_REPARAMETERIZED = {"pathwise": True, "score_function": False}
+_VAE_LABELS = {
+    "x": r"$x$",
+    "phi": r"$\phi$",
+    "mu": r"$\mu$",
+    "sigma": r"$\sigma$",
+    "z": r"$z$",
+    "theta": r"$\theta$",
+    "logits": r"$\ell$",
+    "cost": r"$\mathcal{L}$",
+}
+_EDGES = [
+    ("x", "mu"),
+    ("x", "sigma"),
+    ("phi", "mu"),
+    ("phi", "sigma"),
+    ("mu", "z"),
+    ("sigma", "z"),
+    ("z", "logits"),
+    ("theta", "logits"),
+    ("logits", "cost"),
+]
+
+
+def _vae_nodes(xs, ys, z_kind: str) -> dict:
+    """The nodes of the VAE graphs, in the order of :data:`_VAE_LABELS`, at ``(xs[i], ys[i])``."""
+    kinds = {"phi": "parameter", "theta": "parameter", "z": z_kind}
+    return {
+        name: (x, y, kinds.get(name, "deterministic"), label)
+        for (name, label), x, y in zip(_VAE_LABELS.items(), xs, ys)
+    }
 
 
 def plot_vae_computation_graph(
@@ -432,27 +449,12 @@ def plot_vae_computation_graph(
     if estimator not in _VAE_GRAPH_REPARAMETERIZED:
         raise ValueError(f"estimator must be 'pathwise' or 'score_function', got {estimator!r}")
     pathwise = _VAE_GRAPH_REPARAMETERIZED[estimator]
-    nodes = {
-        "x": (0.0, 1.0, "deterministic", r"$x$"),
-        "phi": (0.0, -0.6, "parameter", r"$\phi$"),
-        "mu": (1.6, 1.8, "deterministic", r"$\mu$"),
-        "sigma": (1.6, 0.2, "deterministic", r"$\sigma$"),
-        "z": (3.2, 1.0, "deterministic" if pathwise else "random", r"$z$"),
-        "theta": (4.8, 2.6, "parameter", r"$\theta$"),
-        "logits": (4.8, 1.0, "deterministic", r"$\ell$"),
-        "cost": (6.4, 1.0, "deterministic", r"$\mathcal{L}$"),
-    }
-    edges = [
-        ("x", "mu"),
-        ("x", "sigma"),
-        ("phi", "mu"),
-        ("phi", "sigma"),
-        ("mu", "z"),
-        ("sigma", "z"),
-        ("z", "logits"),
-        ("theta", "logits"),
-        ("logits", "cost"),
-    ]
+    nodes = _vae_nodes(
+        (0.0, 0.0, 1.6, 1.6, 3.2, 4.8, 4.8, 6.4),
+        (1.0, -0.6, 1.8, 0.2, 1.0, 2.6, 1.0, 1.0),
+        "deterministic" if pathwise else "random",
+    )
+    edges = list(_EDGES)
     annotations = {"cost": r"$\log p_\theta(x \mid z)$", "logits": "decoder"}
     if pathwise:
         nodes["eps"] = (3.2, -0.6, "random", r"$\epsilon$")
@@ -490,27 +492,9 @@ def plot_vae_computation_graph(
     return fig
 
 
-_NODES = {
-    "x": (0.0, 1.9, "deterministic", r"$x$"),
-    "phi": (0.0, 0.1, "parameter", r"$\phi$"),
-    "mu": (1.5, 1.9, "deterministic", r"$\mu$"),
-    "sigma": (1.5, 0.1, "deterministic", r"$\sigma$"),
-    "z": (3.0, 1.0, "random", r"$z$"),
-    "theta": (4.5, 2.6, "parameter", r"$\theta$"),
-    "logits": (4.5, 1.0, "deterministic", r"$\ell$"),
-    "cost": (6.0, 1.0, "deterministic", r"$\mathcal{L}$"),
-}
-_EDGES = [
-    ("x", "mu"),
-    ("x", "sigma"),
-    ("phi", "mu"),
-    ("phi", "sigma"),
-    ("mu", "z"),
-    ("sigma", "z"),
-    ("z", "logits"),
-    ("theta", "logits"),
-    ("logits", "cost"),
-]
+_NODES = _vae_nodes(
+    (0.0, 0.0, 1.5, 1.5, 3.0, 4.5, 4.5, 6.0), (1.9, 0.1, 1.9, 0.1, 1.0, 2.6, 1.0, 1.0), "random"
+)
 _DECODER_PATH = [("logits", "cost"), ("theta", "logits")]
 
 

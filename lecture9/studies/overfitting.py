@@ -36,7 +36,7 @@ from ..vae import VAE, check_vae, gaussian_kl
 
 __all__ = ["VARIANTS", "objective", "train_variant", "overfitting_study", "summarize_study"]
 
-#: The variants: the VAE, the noiseless network with the same KL term, and without it.
+#: The three variants compared, the VAE, the noiseless network with the same KL term, and without it.
 VARIANTS = ("vae", "autoencoder + KL", "autoencoder")
 
 
