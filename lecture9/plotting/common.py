@@ -192,6 +192,11 @@ def axes(ax, width: float = 7.0, height: float | None = None):
     return ax.figure, ax
 
 
+def truth_line(draw, truth, label: str, linewidth: float = 1.2) -> None:
+    """The exact value as a black dashed line, ``draw`` being ``ax.axhline`` or ``ax.axvline``."""
+    draw(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=linewidth, label=label)
+
+
 def color(name: str, index: int, colors: Mapping[str, str] | None = None) -> str:
     """The colour of series ``name``: from ``colors``, else the estimator's or method's, else the cycle."""
     if colors and name in colors:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .._validation import check_public_functions
-from .common import as_numpy, figure, style
+from .common import as_numpy, figure, style, truth_line
 
 __all__ = ["plot_estimate_draws"]
 
@@ -55,13 +55,7 @@ def plot_estimate_draws(
             alpha=0.6,
             label=f"{values.size} runs: mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}",
         )
-        ax.axvline(
-            float(truth),
-            color="black",
-            linestyle="--",
-            linewidth=1.5,
-            label=f"exact value {float(truth):.4f}",
-        )
+        truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
         for i, (label, value) in enumerate(marks.items()):
             below = 100.0 * float((values <= value).mean())
             ax.axvline(

@@ -25,6 +25,7 @@ from .common import (
     finish_axes,
     named_series,
     style,
+    truth_line,
 )
 from .common import color as series_color
 
@@ -119,7 +120,7 @@ def plot_convergence(
             ax, lines, markers, colors=colors, standard_errors=standard_errors, line_marker="o"
         )
         if truth is not None:
-            _truth_line(ax.axhline, truth, truth_label)
+            truth_line(ax.axhline, truth, truth_label)
         finish_axes(
             ax,
             xlabel=xlabel,
@@ -189,7 +190,7 @@ def plot_running_mean(
             )
             ax.plot(k, means, color=c, linewidth=1.5, label=display_name(name))
         if truth is not None:
-            _truth_line(ax.axhline, truth, "exact value")
+            truth_line(ax.axhline, truth, "exact value")
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, title=title, logx=log_x)
     return fig
 
@@ -254,7 +255,7 @@ def plot_estimator_histogram(
                 label=f"{display_name(name)}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}",
             )
         if truth is not None:
-            _truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
+            truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
 
@@ -333,11 +334,6 @@ def plot_integrand_and_proposals(
         ax.set_ylabel("density")
         ax.legend()
     return fig
-
-
-def _truth_line(draw, truth, label: str, linewidth: float = 1.2) -> None:
-    """The exact value as a dashed line, ``draw`` being ``ax.axhline`` or ``ax.axvline``."""
-    draw(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=linewidth, label=label)
 
 
 check_public_functions(globals())  # each public function checks its annotated arguments

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._validation import check_public_functions
-from .common import as_numpy, figure, style
+from .common import as_numpy, figure, style, truth_line
 
 __all__ = ["plot_sgd_runs"]
 
@@ -55,13 +55,7 @@ def plot_sgd_runs(
                 label=f"{label}: {lo_q:.0%}-{hi_q:.0%} of {t.shape[1]} runs",
             )
             ax.plot(steps, t[:, 0], color=color, linewidth=1.2, label=f"{label}: one run")
-        ax.axhline(
-            float(optimum),
-            color="black",
-            linestyle="--",
-            linewidth=1.0,
-            label=r"minimiser $\theta^\star$",
-        )
+        truth_line(ax.axhline, optimum, r"minimiser $\theta^\star$", linewidth=1.0)
         ax.set_xlabel("step $t$")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8, loc="lower right")
