@@ -301,7 +301,7 @@ def plot_policy_training(
     title: str | None = None,
     legend_loc: str = "center right",
     xlabel: str = "episodes used",
-    ylabel: str = r"exact return $J(\theta)$",
+    ylabel: str = "exact return J(θ)",
     optimum_label: str = "best policy, J = {:.3f}",
 ):
     r"""Training curves against the episodes (or batches) used, mean and range over seeds.
