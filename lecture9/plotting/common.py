@@ -5,11 +5,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
+import matplotlib.legend
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .._validation import check_public_functions
+from .._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_mapping,
+    check_public_functions,
+)
 
 __all__ = [
     "BOOK_STYLE",
@@ -130,6 +137,8 @@ def figure(
     Text and artists added later keep the book's fonts when the drawing code runs
     inside ``with style():`` too; the helpers in this package do.
     """
+    nrows = check_int(nrows, "nrows", minimum=1, maximum=100)
+    ncols = check_int(ncols, "ncols", minimum=1, maximum=100)
     if height is None:
         height = 2.8 * nrows
     with style():
@@ -150,6 +159,7 @@ def finish_axes(
     legend_loc: str | None = "best",
 ) -> None:
     """Scales, axis labels, title and legend of one panel, the same way in every figure."""
+    legend_loc = legend_location(legend_loc)
     if logx:
         ax.set_xscale("log")
     if logy:
@@ -168,14 +178,35 @@ def estimator_style(name: str) -> dict:
     Raises:
         ValueError: if ``name`` is not a known estimator.
     """
-    if name not in ESTIMATOR_LABELS:
-        raise ValueError(f"unknown estimator {name!r}; use one of {sorted(ESTIMATOR_LABELS)}")
+    if not isinstance(name, str) or name not in ESTIMATOR_LABELS:
+        raise ValueError(f"unknown estimator name={name!r}; use one of {sorted(ESTIMATOR_LABELS)}")
     return {
         "color": ESTIMATOR_COLORS[_COLOR_KEYS.get(name, name)],
         "marker": _MARKERS[name],
         "linestyle": _LINESTYLES.get(name, "-"),
         "label": ESTIMATOR_LABELS[name],
     }
+
+
+#: The legend locations matplotlib accepts by name.
+LEGEND_LOCATIONS = tuple(matplotlib.legend.Legend.codes)
+
+
+def legend_location(value, name: str = "legend_loc", *, optional: bool = True) -> str | None:
+    """A legend location by name (``"best"``, ``"upper left"``, ...), or ``None`` if ``optional``."""
+    if value is None and optional:
+        return None
+    return check_choice(value, LEGEND_LOCATIONS, name)
+
+
+def axis_scale(value, name: str = "xscale") -> str:
+    """An axis scale, ``"linear"`` or ``"log"``."""
+    return check_choice(value, ("linear", "log"), name)
+
+
+def optional_mapping(value, name: str, *, example: str = "{'name': values}") -> dict:
+    """A copy of the mapping ``value`` (``{}`` for ``None``); anything else a TypeError naming ``name``."""
+    return {} if value is None else dict(check_mapping(value, name, example=example))
 
 
 def as_numpy(values) -> np.ndarray:
@@ -192,9 +223,15 @@ def axes(ax, width: float = 7.0, height: float | None = None):
     return ax.figure, ax
 
 
-def truth_line(draw, truth, label: str, linewidth: float = 1.2) -> None:
+def truth_line(draw, truth, label: str, linewidth: float = 1.2, name: str = "truth") -> None:
     """The exact value as a black dashed line, ``draw`` being ``ax.axhline`` or ``ax.axvline``."""
-    draw(float(truth), color=MC_COLORS["truth"], linestyle="--", linewidth=linewidth, label=label)
+    draw(
+        check_float(truth, name),
+        color=MC_COLORS["truth"],
+        linestyle="--",
+        linewidth=linewidth,
+        label=label,
+    )
 
 
 def color(name: str, index: int, colors: Mapping[str, str] | None = None) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_float, check_public_functions
 from .common import ESTIMATOR_COLORS, as_numpy, figure, finish_axes, style
 from .optimization import plot_learning_curves
 
@@ -83,7 +83,8 @@ def plot_step_samples(
         fig, ax = figure(1, 1, width=6.0, height=3.0)
     else:
         fig = ax.figure
-    x = as_numpy(thetas)
+    x = check_array(thetas, "thetas", ndim=1)
+    mean = check_array(mean, "mean", ndim=1)
     with style():
         for i, (label, values) in enumerate(samples.items()):
             ax.step(
@@ -94,7 +95,7 @@ def plot_step_samples(
                 color=("#0072B2", "#E69F00", "#009E73", "#CC79A7")[i % 4],
                 label=label,
             )
-        ax.plot(x, as_numpy(mean), color=ESTIMATOR_COLORS["exact"], linewidth=2.2, label=mean_label)
+        ax.plot(x, mean, color=ESTIMATOR_COLORS["exact"], linewidth=2.2, label=mean_label)
         finish_axes(ax, xlabel=xlabel, ylabel=ylabel, legend_loc="center right")
     return fig
 
@@ -135,8 +136,9 @@ def plot_relaxation_tradeoff(
     Shapes:
         ``temperatures`` and exact curves: ``(n,)``; measured ones: ``(m,)``.
     """
+    tau = check_array(temperatures, "temperatures", ndim=1)
+    true_gradient = check_float(true_gradient, "true_gradient")
     fig, (left, right) = figure(1, 2, width=width, height=3.4)
-    tau = as_numpy(temperatures)
     with style():
         for i, name in enumerate(exact_means):
             color = _estimator_color(name, i)
@@ -201,8 +203,10 @@ def plot_categorical_relaxation(
     Returns:
         The figure.
     """
+    tau = check_array(temperatures, "temperatures", ndim=1)
+    if measured_temperatures is not None:
+        measured_temperatures = check_array(measured_temperatures, "measured_temperatures", ndim=1)
     fig, (left, right) = figure(1, 2, width=width, height=3.4)
-    tau = as_numpy(temperatures)
     sizes = sorted({k for _, k in exact})
     colors = dict(zip(sizes, ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00")))
     dashes = dict(zip(dict.fromkeys(name for name, _ in exact), ("-", "--", ":", "-.")))
@@ -267,9 +271,12 @@ def plot_discrete_vae_runs(
             raise ValueError(
                 f"curves[{name!r}] must have shape (num_runs, num_epochs), got {values.shape}"
             )
+    num_epochs = next(iter(runs.values())).shape[1]
     steps = (
-        np.arange(1, next(iter(runs.values())).shape[1] + 1) if epochs is None else as_numpy(epochs)
+        np.arange(1, num_epochs + 1) if epochs is None else check_array(epochs, "epochs", ndim=1)
     )
+    if steps.shape != (num_epochs,):
+        raise ValueError(f"epochs has {steps.size} values for {num_epochs} epochs of the curves")
     others = itertools.cycle(
         ("#444444", "#999999", "#E69F00")
     )  # names without an estimator colour: greys first

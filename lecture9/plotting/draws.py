@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .._validation import check_public_functions
-from .common import as_numpy, figure, style, truth_line
+from .._validation import check_array, check_float, check_public_functions
+from .common import figure, style, truth_line
 
 __all__ = ["plot_estimate_draws"]
 
@@ -37,7 +37,7 @@ def plot_estimate_draws(
     Shapes:
         ``estimates``: ``(num_runs,)``.
     """
-    values = as_numpy(estimates)
+    values = check_array(estimates, "estimates", min_len=0)
     if values.ndim != 1 or values.size < 2:
         raise ValueError(
             f"estimates must be one-dimensional with at least 2 values, got shape {values.shape}"
@@ -55,7 +55,8 @@ def plot_estimate_draws(
             alpha=0.6,
             label=f"{values.size} runs: mean {values.mean():.4f}, sd {values.std(ddof=1):.4f}",
         )
-        truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
+        truth = check_float(truth, "truth")
+        truth_line(ax.axvline, truth, f"exact value {truth:.4f}", linewidth=1.5)
         for i, (label, value) in enumerate(marks.items()):
             below = 100.0 * float((values <= value).mean())
             ax.axvline(

@@ -21,8 +21,15 @@ import torch
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 
-from .._validation import check_public_functions
-from .common import ESTIMATOR_COLORS, ESTIMATOR_LABELS, as_numpy, estimator_style, style
+from .._validation import check_array, check_float, check_int, check_public_functions
+from .common import (
+    ESTIMATOR_COLORS,
+    ESTIMATOR_LABELS,
+    as_numpy,
+    axis_scale,
+    estimator_style,
+    style,
+)
 
 __all__ = [
     "plot_variance_panel",
@@ -89,8 +96,9 @@ def plot_variance_panel(
         ``ks``: ``(K,)``; each ``exact[name]``: ``(K,)``; ``ks_mc`` and each
         ``mc[name]``: ``(K_mc,)``.
     """
-    ks = as_numpy(ks)
-    ks_mc = ks if ks_mc is None else as_numpy(ks_mc)
+    ks = check_array(ks, "ks", ndim=1)
+    ks_mc = ks if ks_mc is None else check_array(ks_mc, "ks_mc", ndim=1)
+    axis_scale(xscale)
     mc = {} if mc is None else mc
     drawn = []
     names = list(dict.fromkeys([*exact, *mc]))
@@ -177,7 +185,7 @@ def plot_function_panel(
     x = (
         torch.linspace(-4.0, 6.0, 801, dtype=torch.float64)
         if x is None
-        else torch.as_tensor(x, dtype=torch.float64)
+        else torch.as_tensor(check_array(x, "x", ndim=1))
     )
     with style():
         if shade is not None:
@@ -185,6 +193,11 @@ def plot_function_panel(
         for i, k in enumerate(ks):
             xs = x.clone().requires_grad_(True)
             values = f(xs, k)
+            if not isinstance(values, torch.Tensor) or values.shape != xs.shape:
+                raise TypeError(
+                    f"f(x, k) must return a tensor of the shape of x {tuple(xs.shape)}, "
+                    f"got {values!r:.60}"
+                )
             (deriv,) = torch.autograd.grad(values.sum(), xs)
             color = _K_COLORS[i % len(_K_COLORS)]
             ax.plot(
@@ -234,6 +247,10 @@ def plot_variance_figure(
         ``ks``: ``(K,)``; ``exact[param][name]``: ``(K,)``; ``ks_mc`` and
         ``mc[param][name]``: ``(K_mc,)``.
     """
+    check_array(ks, "ks", ndim=1)
+    if ks_mc is not None:
+        check_array(ks_mc, "ks_mc", ndim=1)
+    axis_scale(xscale)
     missing = {"loc", "scale"} - set(exact)
     if missing:
         raise ValueError(f"exact must have the keys 'loc' and 'scale'; missing {sorted(missing)}")
@@ -295,7 +312,17 @@ def plot_weak_derivative_panel(
     Shapes:
         ``x``, ``derivative``, ``positive``, ``negative``: ``(X,)``.
     """
-    x, derivative, positive, negative = (as_numpy(v) for v in (x, derivative, positive, negative))
+    named = {"x": x, "derivative": derivative, "positive": positive, "negative": negative}
+    x, derivative, positive, negative = (
+        check_array(v, name, ndim=1, finite=False) for name, v in named.items()
+    )
+    if not x.shape == derivative.shape == positive.shape == negative.shape:
+        raise ValueError(
+            "x, derivative, positive and negative need one value per x, got shapes "
+            f"{x.shape}, {derivative.shape}, {positive.shape} and {negative.shape}"
+        )
+    constant = check_float(constant, "constant")
+    every = check_int(every, "every", minimum=1, maximum=10**6)
     with style():
         ax.fill_between(x, positive, color=ESTIMATOR_COLORS["pathwise"], alpha=0.18, linewidth=0)
         ax.plot(
@@ -361,7 +388,10 @@ def plot_estimates_panel(
     Shapes:
         ``names``, ``means``, ``standard_errors``: ``(E,)``.
     """
-    means, ses = as_numpy(means), as_numpy(standard_errors)
+    means = check_array(means, "means", ndim=1)
+    ses = check_array(standard_errors, "standard_errors", ndim=1)
+    num_se = check_float(num_se, "num_se", minimum=0.0)
+    exact = check_float(exact, "exact")
     if means.shape != (len(names),) or ses.shape != (len(names),):
         raise ValueError(
             f"means and standard_errors need one entry per name ({len(names)}), "
@@ -408,7 +438,7 @@ def plot_evaluations_panel(
     Shapes:
         ``dims`` and each ``evaluations[name]``: ``(D,)``.
     """
-    dims = as_numpy(dims)
+    dims = check_array(dims, "dims", ndim=1)
     with style():
         for name, counts in evaluations.items():
             st = estimator_style(name)

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle
 
-from .._validation import check_public_functions
+from .._validation import check_float, check_mapping, check_public_functions
 from .common import GRAPH_COLORS, figure, style
 
 __all__ = [
@@ -131,6 +131,7 @@ def plot_computation_graph(
     Shapes:
         Not tensor-valued: ``nodes`` and ``edges`` are plain Python containers.
     """
+    _check_graph_nodes(nodes, annotations)
     _check_graph_edges(nodes, edges, gradient_edges, blocked_edges)
     annotations = annotations or {}
     with style():
@@ -161,8 +162,36 @@ def plot_computation_graph(
     return ax.figure
 
 
+def _check_graph_nodes(nodes, annotations) -> None:
+    """``nodes`` maps each name to ``(x, y, kind, label)``; ``annotations`` is ``None`` or a mapping."""
+    check_mapping(nodes, "nodes", example="{'x': (0, 0, 'random', '$x$')}")
+    if not nodes:
+        raise ValueError("nodes is empty; pass {name: (x, y, kind, label)}")
+    for name, node in nodes.items():
+        if isinstance(node, (str, bytes)) or not hasattr(node, "__len__") or len(node) != 4:
+            raise ValueError(f"nodes[{name!r}] must be (x, y, kind, label), got {node!r:.60}")
+        check_float(node[0], f"nodes[{name!r}] x")
+        check_float(node[1], f"nodes[{name!r}] y")
+    if annotations is not None:
+        check_mapping(annotations, "annotations", example="{'x': 'text below x'}")
+
+
+def _edge_list(edges, name: str) -> list[tuple]:
+    """``edges`` as a list of ``(parent, child)`` pairs; a TypeError/ValueError naming ``name``."""
+    if isinstance(edges, (str, bytes)) or not hasattr(edges, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of (parent, child) pairs, got {edges!r:.60}")
+    pairs = list(edges)
+    for edge in pairs:
+        if isinstance(edge, (str, bytes)) or not hasattr(edge, "__len__") or len(edge) != 2:
+            raise ValueError(f"{name} must hold (parent, child) pairs, got {edge!r:.60}")
+    return [tuple(edge) for edge in pairs]
+
+
 def _check_graph_edges(nodes, edges, gradient_edges, blocked_edges) -> None:
-    edge_set = set(map(tuple, edges))
+    edges = _edge_list(edges, "edges")
+    gradient_edges = _edge_list(gradient_edges, "gradient_edges")
+    blocked_edges = _edge_list(blocked_edges, "blocked_edges")
+    edge_set = set(edges)
     for parent, child in edge_set:
         for name in (parent, child):
             if name not in nodes:

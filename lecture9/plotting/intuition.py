@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_finite, check_float, check_public_functions
 from .common import ESTIMATOR_COLORS, figure, style
 
 __all__ = ["plot_reweight_vs_move"]
@@ -43,17 +43,17 @@ def plot_reweight_vs_move(
     Raises:
         ValueError: if ``samples`` is not one-dimensional or ``scale`` is not positive.
     """
-    x = torch.as_tensor(samples, dtype=torch.float64).detach()
+    x = torch.as_tensor(check_array(samples, "samples", min_len=0))
     if x.dim() != 1 or x.numel() < 1:
         raise ValueError(f"samples must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
-    if not scale > 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
+    loc, shift = check_float(loc, "loc"), check_float(shift, "shift")
+    scale = check_float(scale, "scale", minimum=0.0, strict=True)
     before, after = _normal(loc, scale), _normal(loc + shift, scale)
     weights = torch.exp(after.log_prob(x) - before.log_prob(x)).numpy()
-    fx, fmoved = f(x).numpy(), f(x + shift).numpy()
+    fx, fmoved = _cost_on(f, x), _cost_on(f, x + shift)
     lo, hi = float(x.min()) - 0.3 * scale, float(x.max() + shift) + 0.3 * scale
     grid = torch.linspace(lo, hi, 300, dtype=torch.float64)
-    fgrid = f(grid).numpy()
+    fgrid = _cost_on(f, grid)
     top = 1.15 * float(max(fgrid.max(), fx.max(), fmoved.max()))
     # peak of the drawn densities: 35 % of the panel
     height = 0.35 * top * math.sqrt(2 * math.pi) * scale
@@ -77,6 +77,18 @@ _TITLES = (
     "score function:\nthe samples stay, their weights change",
     "pathwise:\nthe weights stay, the samples move",
 )
+
+
+def _cost_on(f, x: torch.Tensor):
+    """``f(x)`` as a NumPy array: ``f`` must return a finite tensor of the shape of ``x``."""
+    if not callable(f):
+        raise TypeError(f"f must be a callable cost, e.g. lambda x: (x - 2) ** 2, got {f!r:.60}")
+    values = f(x)
+    if not isinstance(values, torch.Tensor) or values.shape != x.shape:
+        raise TypeError(
+            f"f(x) must return a tensor of the shape of x {tuple(x.shape)}, got {values!r:.60}"
+        )
+    return check_finite(values.detach(), "f(x)").numpy()
 
 
 def _normal(m, scale) -> torch.distributions.Normal:

@@ -13,7 +13,13 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_public_functions
+from .._validation import (
+    check_array,
+    check_callable,
+    check_float,
+    check_int,
+    check_public_functions,
+)
 from .common import (
     CYCLE,
     MC_COLORS,
@@ -24,6 +30,7 @@ from .common import (
     dtype_of,
     finish_axes,
     named_series,
+    optional_mapping,
     style,
     truth_line,
 )
@@ -44,7 +51,9 @@ def plot_pi_scatter(points, *, ax=None, marker_size: float = 4.0):
 
     The title gives :math:`n` and the estimate :math:`\\hat{\\pi} = 4 n_\\text{in} / n`.
     """
-    p = as_numpy(points)
+    p = check_array(points, "points", ndim=2)
+    if p.shape[1] != 2:
+        raise ValueError(f"points must have shape (n, 2), got {p.shape}")
     inside = (p**2).sum(1) <= 1.0
     estimate = 4.0 * inside.mean()
     with style():
@@ -111,7 +120,10 @@ def plot_convergence(
     Shapes:
         Each series: ``x`` and ``y`` of shape ``(num_points,)``.
     """
-    lines, markers = dict(lines or {}), dict(markers or {})
+    lines = optional_mapping(lines, "lines", example="{'name': (x, y)}")
+    markers = optional_mapping(markers, "markers", example="{'name': (x, y)}")
+    standard_errors = optional_mapping(standard_errors, "standard_errors")
+    colors = optional_mapping(colors, "colors", example="{'name': '#0072B2'}")
     if not lines and not markers:
         raise ValueError("pass lines and/or markers to plot, as {name: (x, y)}")
     with style():
@@ -161,11 +173,18 @@ def plot_running_mean(
     """
     from ..montecarlo import running_mean
 
-    series = named_series(values, label)
+    series = {
+        name: check_array(v, "values" if name == label else f"values[{name!r}]", ndim=1)
+        for name, v in named_series(values, label).items()
+    }
+    num_se = check_float(num_se, "num_se", minimum=0.0)
+    max_points = check_int(max_points, "max_points", minimum=2, maximum=10**7)
+    if color is not None and not isinstance(color, str):
+        raise TypeError(f"color must be a matplotlib colour name (str) or None, got {color!r:.60}")
     with style():
         fig, ax = axes(ax)
         for i, (name, v) in enumerate(series.items()):
-            means, se = (as_numpy(t) for t in running_mean(torch.as_tensor(as_numpy(v))))
+            means, se = (as_numpy(t) for t in running_mean(torch.as_tensor(v)))
             k = np.arange(1, len(means) + 1)
             if len(k) > max_points:
                 grid = (
@@ -222,13 +241,20 @@ def plot_estimator_histogram(
         Each series: ``(num_estimates,)``.
     """
     groups = {
-        k: as_numpy(v).ravel() for k, v in named_series(estimates, labels or "estimates").items()
+        k: check_array(v, "estimates", min_len=0).ravel()
+        for k, v in named_series(estimates, labels or "estimates").items()
     }
     pooled = np.concatenate(list(groups.values()))
     if pooled.size == 0:
         raise ValueError("estimates is empty; pass at least one estimate")
+    bins = check_int(bins, "bins", minimum=1, maximum=10**6)
     if value_range is not None:
-        lo, hi = float(value_range[0]), float(value_range[1])
+        bounds = check_array(value_range, "value_range", ndim=1)
+        if bounds.shape != (2,) or not bounds[0] < bounds[1]:
+            raise ValueError(
+                f"value_range must be a pair (low, high), low < high, got {value_range}"
+            )
+        lo, hi = bounds
     elif clip_quantile is not None:
         if not 0 < clip_quantile <= 1:
             raise ValueError(f"clip_quantile must be in (0, 1], got {clip_quantile}")
@@ -255,7 +281,8 @@ def plot_estimator_histogram(
                 label=f"{display_name(name)}: mean {v.mean():.4f}, sd {v.std(ddof=1):.4f}{note}",
             )
         if truth is not None:
-            truth_line(ax.axvline, truth, f"exact value {float(truth):.4f}", linewidth=1.5)
+            truth = check_float(truth, "truth")
+            truth_line(ax.axvline, truth, f"exact value {truth:.4f}", linewidth=1.5)
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
 
@@ -276,7 +303,7 @@ def plot_loglog_error(
     """
     from ..montecarlo import loglog_slope
 
-    n, e = as_numpy(sample_sizes), as_numpy(errors)
+    n, e = check_array(sample_sizes, "sample_sizes", ndim=1), check_array(errors, "errors", ndim=1)
     slope = loglog_slope(n, e)
     with style():
         fig, ax = axes(ax)
@@ -318,8 +345,11 @@ def plot_integrand_and_proposals(
     A good proposal puts its mass where :math:`|f|` is large, and has tails at
     least as heavy as :math:`|f|`'s.
     """
-    xg = torch.as_tensor(x_grid, dtype=torch.float64)
-    fx = as_numpy(integrand(xg)).__abs__()
+    xg = torch.as_tensor(check_array(x_grid, "x_grid", ndim=1))
+    check_callable(integrand, "integrand", example="lambda x: x**2 * torch.exp(-x)")
+    fx = check_array(integrand(xg), "integrand(x_grid)", ndim=1).__abs__()
+    if fx.shape != xg.shape:
+        raise ValueError(f"integrand(x_grid) has shape {fx.shape}, expected {tuple(xg.shape)}")
     x = as_numpy(xg)
     area = np.trapezoid(fx, x) if hasattr(np, "trapezoid") else np.trapz(fx, x)
     with style():

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_public_functions
 from .common import (
     ESTIMATOR_COLORS,
     as_numpy,
@@ -50,14 +50,16 @@ def plot_trajectory(
     Shapes:
         Each run: ``(num_steps + 1,)`` or ``(num_steps + 1, d)``; ``optimum``: ``()`` or ``(d,)``.
     """
-    runs = named_series(iterates, label)
-    opt = None if optimum is None else np.atleast_1d(as_numpy(optimum)).ravel()
+    runs = {
+        name: check_array(run, "iterates", finite=False)
+        for name, run in named_series(iterates, label).items()
+    }
+    opt = None if optimum is None else np.atleast_1d(check_array(optimum, "optimum")).ravel()
     with style():
         fig, ax = axes(ax)
         index = 0
         for name, run in runs.items():
-            t = as_numpy(run)
-            t = t.reshape(len(t), -1)
+            t = run.reshape(len(run), -1)
             if opt is not None and opt.size not in (1, t.shape[1]):
                 raise ValueError(
                     f"optimum has {opt.size} values; pass one, or one per coordinate ({t.shape[1]})"
@@ -126,6 +128,7 @@ def plot_learning_curves(
                 f"the history of {name!r} has no {missing}; pass histories of lecture9.training.train"
             )
     bands = bands or {}
+    steps = None if steps is None else check_array(steps, "steps", ndim=1)
     if ax is None:
         fig, panels = figure(1, 2 if time_axis else 1, width=width, height=3.0)
         panels = list(np.atleast_1d(panels))
@@ -138,7 +141,9 @@ def plot_learning_curves(
                 x, y = as_numpy(value["epoch"]), as_numpy(value[key])
             else:
                 y = as_numpy(value)
-                x = np.arange(len(y)) if steps is None else as_numpy(steps)
+                x = np.arange(len(y)) if steps is None else steps
+                if x.shape != y.shape:
+                    raise ValueError(f"steps has {x.size} values for {y.size} values of {name!r}")
             panels[0].plot(x, y, color=c, label=display_name(name))
             if name in bands:
                 lo, hi = bands[name]

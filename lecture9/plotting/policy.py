@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_float, check_instance, check_public_functions
 from .common import ESTIMATOR_COLORS, as_numpy, axes, finish_axes, style
 
 __all__ = [
@@ -76,7 +76,8 @@ def plot_gradient_agreement(
         num_se: half-width of the error bars in standard errors.
         title: panel title.
     """
-    x = as_numpy(exact).ravel()
+    x = check_array(exact, "exact").ravel()
+    num_se = check_float(num_se, "num_se", minimum=0.0)
     with style():
         fig, ax = axes(ax, width=5.5, height=4.2)
         lo, hi = x.min(), x.max()
@@ -148,7 +149,10 @@ def plot_estimator_variances(
         logy: logarithmic variance axis.
         title: panel title.
     """
-    xs = as_numpy(x)
+    xs = check_array(x, "x", ndim=1)
+    signal = None if signal is None else check_array(signal, "signal", ndim=1)
+    if signal is not None and signal.shape != xs.shape:
+        raise ValueError(f"signal has {signal.size} values for {xs.size} values of x")
     with style():
         fig, ax = axes(ax, height=3.2)
         for i, (name, values) in enumerate(variances.items()):
@@ -162,7 +166,7 @@ def plot_estimator_variances(
         if signal is not None:
             ax.plot(
                 xs,
-                as_numpy(signal),
+                signal,
                 "--",
                 color=POLICY_GRADIENT_COLORS["exact"],
                 label=r"$\|\nabla J\|^2$ (exact)",
@@ -178,6 +182,22 @@ def plot_estimator_variances(
     return fig
 
 
+def _lake_grid(desc) -> np.ndarray:
+    """The FrozenLake map ``desc`` (rows of bytes or str) as a 2-D array of letters."""
+    message = f"desc must be the map as rows of bytes or str (env.unwrapped.desc), got {desc!r:.60}"
+    if isinstance(desc, (str, bytes)) or not hasattr(desc, "__iter__"):
+        raise TypeError(message)
+    try:
+        grid = np.array(
+            [[c.decode() if isinstance(c, bytes) else str(c) for c in row] for row in desc]
+        )
+    except TypeError as error:
+        raise TypeError(message) from error
+    if grid.ndim != 2 or grid.size == 0:
+        raise ValueError(message)
+    return grid
+
+
 def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | None = None):
     r"""The FrozenLake map, optionally coloured by ``values`` and with the policy as arrows.
 
@@ -191,19 +211,25 @@ def plot_frozenlake(desc, logits=None, *, values=None, ax=None, title: str | Non
         ax: axes to draw on (default: a new figure).
         title: panel title.
     """
-    grid = np.array([[c.decode() if isinstance(c, bytes) else str(c) for c in row] for row in desc])
+    grid = _lake_grid(desc)
     rows, cols = grid.shape
+    if values is not None:
+        values = check_array(values, "values")
+        if values.size != rows * cols:
+            raise ValueError(
+                f"values must hold one value per state ({rows * cols}), got {values.size}"
+            )
     with style():
         fig, ax = axes(ax, width=3.6, height=3.6)
         if values is not None:
-            image = ax.imshow(
-                as_numpy(values).reshape(rows, cols), cmap="Blues", vmin=0, origin="upper"
-            )
+            image = ax.imshow(values.reshape(rows, cols), cmap="Blues", vmin=0, origin="upper")
             fig.colorbar(image, ax=ax, shrink=0.8)
         else:
             ax.imshow(np.zeros((rows, cols)), cmap="Greys", vmin=0, vmax=1, origin="upper")
         probs = (
-            None if logits is None else torch.softmax(torch.as_tensor(logits).double(), -1).numpy()
+            None
+            if logits is None
+            else torch.softmax(torch.as_tensor(check_array(logits, "logits", ndim=2)), -1).numpy()
         )
         for r in range(rows):
             for c in range(cols):
@@ -326,7 +352,11 @@ def plot_policy_training(
         TypeError, ValueError: if ``curves`` is not a non-empty mapping of
             ``(num_seeds, len(episodes))`` arrays.
     """
-    xs = as_numpy(episodes)
+    xs = check_array(episodes, "episodes", ndim=1)
+    exact = None if exact is None else check_array(exact, "exact", ndim=1)
+    if exact is not None and exact.shape != xs.shape:
+        raise ValueError(f"exact has {exact.size} values for {xs.size} values of episodes")
+    check_instance(optimum_label, str, "optimum_label")
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError(
             f"curves must be a non-empty mapping {{name: (seeds, iterations) returns}}, got {type(curves).__name__}"
@@ -350,7 +380,7 @@ def plot_policy_training(
         if exact is not None:
             ax.plot(
                 xs,
-                as_numpy(exact),
+                exact,
                 color=POLICY_GRADIENT_COLORS["exact gradient"],
                 ls="--",
                 label="exact gradient ascent (same iterations)",
@@ -398,7 +428,7 @@ def plot_gae_tradeoff(
             estimator would show), drawn dashed.
         title: figure title.
     """
-    xs = as_numpy(lams)
+    xs = check_array(lams, "lams", ndim=1)
     _check_series(bias, "bias", len(xs))
     _check_series(variance, "variance", len(xs))
     with style():

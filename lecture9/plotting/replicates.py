@@ -16,8 +16,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import check_public_functions
-from .common import color, figure, style
+from .._validation import check_array, check_public_functions
+from .common import color, figure, legend_location, style
 
 __all__ = ["plot_learning_curve_bands", "plot_values_by_seed"]
 
@@ -53,6 +53,9 @@ def plot_learning_curve_bands(
     """
     if not summaries:
         raise ValueError("summaries must hold at least one setting")
+    legend_loc = legend_location(legend_loc, optional=False)
+    if ylim is not None and check_array(ylim, "ylim", ndim=1).shape != (2,):
+        raise ValueError(f"ylim must be a pair (bottom, top), got {ylim}")
     fig, ax = figure(1, 1, width=width, height=height)
     with style():
         for i, (label, summary) in enumerate(summaries.items()):

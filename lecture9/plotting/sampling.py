@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_int, check_public_functions
 from .common import MC_COLORS, as_numpy, axes, dtype_of, finish_axes, style
 
 __all__ = ["plot_density_comparison", "plot_rejection_envelope"]
@@ -46,21 +46,28 @@ def plot_density_comparison(
     Shapes:
         ``samples`` and ``weights``: ``(n,)``; ``x_grid`` and density values: ``(num_points,)``.
     """
-    s = as_numpy(samples).ravel()
+    s = check_array(samples, "samples").ravel()
+    bins = check_int(bins, "bins", minimum=1, maximum=10**6)
     as_values = not (callable(density) or isinstance(density, torch.distributions.Distribution))
+    if envelope is not None and not (
+        callable(envelope) or isinstance(envelope, torch.distributions.Distribution)
+    ):
+        raise TypeError(
+            f"envelope must be a callable of x, a torch Distribution or None, got {envelope!r:.60}"
+        )
     if as_values and x_grid is None:
         raise ValueError("density is given as values: pass x_grid, the points they belong to")
     if x_grid is None:
         lo, hi = np.quantile(s, [0.005, 0.995])
         x_grid = torch.linspace(float(lo), float(hi), 400, dtype=torch.float64)
-    x_grid = torch.as_tensor(x_grid, dtype=torch.float64).ravel()
+    x_grid = torch.as_tensor(check_array(x_grid, "x_grid", min_len=2)).ravel()
 
-    def evaluate(fn):
+    def evaluate(fn, name):
         if isinstance(fn, torch.distributions.Distribution):
             return as_numpy(fn.log_prob(x_grid.to(dtype_of(fn))).exp())
-        return as_numpy(fn(x_grid))
+        return _pdf_on_grid(fn, x_grid, name)
 
-    curve = as_numpy(density).ravel() if as_values else evaluate(density)
+    curve = as_numpy(density).ravel() if as_values else evaluate(density, "density")
     if curve.shape != (x_grid.numel(),):
         raise ValueError(
             f"x_grid and density must have the same length, got {x_grid.numel()} and {curve.size}"
@@ -68,7 +75,7 @@ def plot_density_comparison(
     xg = as_numpy(x_grid)
     with style():
         fig, ax = axes(ax)
-        w = np.ones(len(s)) if weights is None else as_numpy(weights).ravel()
+        w = np.ones(len(s)) if weights is None else _sample_weights(weights, len(s))
         w = w / w.sum()
         mask = (s >= xg.min()) & (s <= xg.max())
         bar_weights = w[mask] / ((xg.max() - xg.min()) / bins)
@@ -84,7 +91,7 @@ def plot_density_comparison(
         if envelope is not None:
             ax.plot(
                 xg,
-                evaluate(envelope),
+                evaluate(envelope, "envelope"),
                 "--",
                 color=MC_COLORS["envelope"],
                 linewidth=1.5,
@@ -92,6 +99,29 @@ def plot_density_comparison(
             )
         finish_axes(ax, xlabel=xlabel, ylabel="density", title=title, legend_loc=legend_loc)
     return fig
+
+
+def _sample_weights(weights, n: int) -> np.ndarray:
+    """Importance weights of ``n`` samples: finite, >= 0, not all zero."""
+    w = check_array(weights, "weights").ravel()
+    if w.shape != (n,) or (w < 0).any() or not w.sum() > 0:
+        raise ValueError(
+            f"weights must hold one weight >= 0 per sample ({n}), not all zero, got shape "
+            f"{w.shape} with minimum {w.min() if w.size else None}"
+        )
+    return w
+
+
+def _pdf_on_grid(fn, grid: torch.Tensor, name: str) -> np.ndarray:
+    """``fn(grid)`` as a NumPy array of the grid's shape; a TypeError/ValueError naming ``name``."""
+    if not callable(fn):
+        raise TypeError(f"{name} must be a callable of x, got {fn!r:.60}")
+    values = check_array(fn(grid), f"{name}(x)", finite=False)
+    if values.shape != tuple(grid.shape):
+        raise ValueError(
+            f"{name}(x) has shape {values.shape}, expected {tuple(grid.shape)} (one value per x)"
+        )
+    return values
 
 
 def plot_rejection_envelope(
@@ -111,11 +141,20 @@ def plot_rejection_envelope(
     uniform under the envelope :math:`M q`; it is accepted when :math:`h \\le p(x)`, so the
     accepted points are uniform under :math:`p`.
     """
-    x, h = as_numpy(proposals), as_numpy(heights)
-    acc = np.asarray(as_numpy(accepted), dtype=bool)
+    x, h = check_array(proposals, "proposals", ndim=1), check_array(heights, "heights", ndim=1)
+    acc = check_array(accepted, "accepted", ndim=1).astype(bool)
+    if not x.shape == h.shape == acc.shape:
+        raise ValueError(
+            f"proposals, heights and accepted need one entry per proposal, got shapes "
+            f"{x.shape}, {h.shape} and {acc.shape}"
+        )
     if x_grid is None:
         x_grid = torch.linspace(float(x.min()), float(x.max()), 400, dtype=torch.float64)
-    xg = torch.as_tensor(x_grid, dtype=torch.float64)
+    xg = torch.as_tensor(check_array(x_grid, "x_grid", ndim=1, min_len=2))
+    target, envelope = (
+        _pdf_on_grid(target_pdf, xg, "target_pdf"),
+        _pdf_on_grid(envelope_pdf, xg, "envelope_pdf"),
+    )
     with style():
         fig, ax = axes(ax)
         ax.scatter(x[acc], h[acc], s=6, color=MC_COLORS["inside"], label=f"accepted ({acc.sum()})")
@@ -124,14 +163,14 @@ def plot_rejection_envelope(
         )
         ax.plot(
             as_numpy(xg),
-            as_numpy(target_pdf(xg)),
+            target,
             color=MC_COLORS["target"],
             linewidth=2,
             label="target $p(x)$",
         )
         ax.plot(
             as_numpy(xg),
-            as_numpy(envelope_pdf(xg)),
+            envelope,
             "--",
             color=MC_COLORS["envelope"],
             linewidth=1.8,

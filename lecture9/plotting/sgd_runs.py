@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_public_functions
 from .common import as_numpy, figure, style, truth_line
 
 __all__ = ["plot_sgd_runs"]
@@ -34,7 +34,12 @@ def plot_sgd_runs(
         fig, ax = figure()
     else:
         fig = ax.figure
-    lo_q, hi_q = quantiles
+    bounds = check_array(quantiles, "quantiles", ndim=1)
+    if bounds.shape != (2,) or not 0 <= bounds[0] < bounds[1] <= 1:
+        raise ValueError(
+            f"quantiles must be a pair (low, high), 0 <= low < high <= 1, got {quantiles}"
+        )
+    lo_q, hi_q = bounds
     with style():
         for i, (label, trajectory) in enumerate(trajectories.items()):
             t = as_numpy(trajectory)
@@ -55,7 +60,7 @@ def plot_sgd_runs(
                 label=f"{label}: {lo_q:.0%}-{hi_q:.0%} of {t.shape[1]} runs",
             )
             ax.plot(steps, t[:, 0], color=color, linewidth=1.2, label=f"{label}: one run")
-        truth_line(ax.axhline, optimum, r"minimiser $\theta^\star$", linewidth=1.0)
+        truth_line(ax.axhline, optimum, r"minimiser $\theta^\star$", linewidth=1.0, name="optimum")
         ax.set_xlabel("step $t$")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8, loc="lower right")

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .._validation import check_public_functions
+from .._validation import check_array, check_float, check_int, check_public_functions
 from .common import as_numpy, color, display_name, figure, style
 
 __all__ = [
@@ -38,6 +38,14 @@ def _tile(images: np.ndarray, nrows: int, ncols: int, image_shape, pad: int = 1)
             pad + c * (w + pad) : pad + c * (w + pad) + w,
         ] = 1.0 - img.reshape(h, w)
     return canvas
+
+
+def _int_pair(value, name: str, *, minimum: int = 1, maximum: int = 10**4) -> tuple[int, int]:
+    """Two integers in ``[minimum, maximum]`` (an image shape, two latent coordinates)."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a pair of integers, got {value!r:.60}")
+    first, second = (check_int(v, name, minimum=minimum, maximum=maximum) for v in value)
+    return first, second
 
 
 def _show(ax, canvas, title=None):
@@ -68,8 +76,10 @@ def plot_image_grid(
     Shapes:
         ``images``: ``(N, H * W)``.
     """
-    arr = as_numpy(images)
-    h, w = image_shape
+    arr = check_array(images, "images")
+    h, w = image_shape = _int_pair(image_shape, "image_shape")
+    ncols = check_int(ncols, "ncols", minimum=1, maximum=10**4)
+    width = check_float(width, "width", minimum=0.0, strict=True)
     if arr.ndim != 2 or arr.shape[1] != h * w:
         raise ValueError(
             f"images must have shape (N, {h * w}) for image_shape {image_shape}, got {arr.shape}"
@@ -92,13 +102,14 @@ def plot_reconstructions(inputs, reconstructions, *, image_shape=(8, 8), width: 
     Shapes:
         ``inputs``, ``reconstructions``: ``(N, H * W)``.
     """
-    a, b = as_numpy(inputs), as_numpy(reconstructions)
+    a, b = check_array(inputs, "inputs"), check_array(reconstructions, "reconstructions")
+    width = check_float(width, "width", minimum=0.0, strict=True)
     if a.shape != b.shape:
         raise ValueError(
             f"inputs and reconstructions must have the same shape, got {a.shape} and {b.shape}"
         )
     n = len(a)
-    h, w = image_shape
+    h, w = image_shape = _int_pair(image_shape, "image_shape")
     fig, axes = figure(2, 1, width=width, height=2 * width / n * (h + 1) / (w + 1) + 0.9)
     with style():
         _show(axes[0], _tile(a, 1, n, image_shape), "inputs $x$")
@@ -119,7 +130,8 @@ def plot_latent_scatter(z, labels, *, ax=None, width: float = 5.5, title: str | 
     Shapes:
         ``z``: ``(N, 2)``; ``labels``: ``(N,)``.
     """
-    zz, yy = as_numpy(z), as_numpy(labels).astype(int)
+    zz, yy = check_array(z, "z"), check_array(labels, "labels", ndim=1).astype(int)
+    width = check_float(width, "width", minimum=0.0, strict=True)
     if zz.ndim != 2 or zz.shape[1] != 2 or len(yy) != len(zz):
         raise ValueError(f"z must have shape (N, 2) and labels (N,), got {zz.shape} and {yy.shape}")
     if ax is None:
@@ -153,7 +165,12 @@ def plot_latent_traversal(
     Shapes:
         Decodes ``len(values) ** 2`` codes of shape ``(latent_dim,)``.
     """
-    d0, d1 = dims
+    if not isinstance(model, torch.nn.Module) or not hasattr(model, "latent_dim"):
+        raise TypeError(
+            f"model must be a VAE (a torch Module with latent_dim and decode), got {model!r:.60}"
+        )
+    d0, d1 = _int_pair(dims, "dims", minimum=0)
+    h, w = image_shape = _int_pair(image_shape, "image_shape")
     if d0 == d1 or not (0 <= d0 < model.latent_dim and 0 <= d1 < model.latent_dim):
         raise ValueError(
             f"dims must be two distinct coordinates in [0, {model.latent_dim}), got {dims}"
@@ -161,7 +178,7 @@ def plot_latent_traversal(
     vals = (
         torch.linspace(-2.5, 2.5, 9)
         if values is None
-        else torch.as_tensor(values, dtype=torch.float32)
+        else torch.as_tensor(check_array(values, "values", ndim=1), dtype=torch.float32)
     )
     p = next(model.parameters())
     n = len(vals)
@@ -169,7 +186,6 @@ def plot_latent_traversal(
     z[:, :, d0] = vals.to(p).reshape(1, n)
     z[:, :, d1] = vals.flip(0).to(p).reshape(n, 1)  # larger z[d1] at the top
     probs = torch.sigmoid(model.decode(z.reshape(n * n, -1)))
-    h, w = image_shape
     fig, ax = figure(1, 1, width=width, height=width)
     with style():
         ax.imshow(

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._validation import check_public_functions
-from .common import ESTIMATOR_COLORS, as_numpy, axes, draw_series, finish_axes, style
+from .._validation import check_array, check_float, check_public_functions
+from .common import ESTIMATOR_COLORS, axes, draw_series, finish_axes, style
 
 __all__ = ["plot_exact_vs_measured", "plot_control_variate_scatter"]
 
@@ -50,8 +50,8 @@ def plot_exact_vs_measured(
     exact, measured = dict(exact or {}), dict(measured or {})
     if not exact and not measured:
         raise ValueError("pass exact and/or measured values to plot, as {name: values}")
-    xs = as_numpy(x)
-    mx = xs if measured_x is None else as_numpy(measured_x)
+    xs = check_array(x, "x")
+    mx = xs if measured_x is None else check_array(measured_x, "measured_x")
     with style():
         fig, ax = axes(ax)
         draw_series(
@@ -106,8 +106,11 @@ def plot_control_variate_scatter(
     Shapes:
         ``f_values``, ``h_values``: ``(num_samples,)``.
     """
-    f = as_numpy(f_values)
-    h = as_numpy(h_values)
+    f = check_array(f_values, "f_values", ndim=1)
+    h = check_array(h_values, "h_values", ndim=1)
+    if f.shape != h.shape:
+        raise ValueError(f"f_values and h_values differ in length: {f.size} and {h.size}")
+    h_mean, beta = check_float(h_mean, "h_mean"), check_float(beta, "beta")
     with style():
         fig, ax = axes(ax, height=3.2)
         ax.scatter(
