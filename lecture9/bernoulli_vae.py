@@ -150,7 +150,11 @@ class BernoulliVAE(VAE):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits of :math:`q_\\phi(b \\mid x)`."""
-        return self.encoder(self.check_input(x))
+        return self._encode(self.check_input(x))
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode` without the input check (the training loop's hot path)."""
+        return self.encoder(x)
 
     def bound_terms_from_noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(elbo, reconstruction, kl)`` at the hard codes ``1[u < sigmoid(logits)]``, no checks.
@@ -168,7 +172,7 @@ class BernoulliVAE(VAE):
 
     def _codes_terms(self, x: torch.Tensor, u: torch.Tensor, code):
         """The ELBO terms with the decoder at ``code(logits, hard codes)`` (``None``: the hard codes)."""
-        logits = self.encode(x)
+        logits = self._encode(x)
         kl = _bernoulli_kl_unchecked(logits)
         z = b = self._hard_codes(logits, u)
         if code is not None:
@@ -186,7 +190,7 @@ class BernoulliVAE(VAE):
         return self._codes_terms(x, u, estimators.straight_through)
 
     def _reinforce_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
-        logits = self.encode(x)
+        logits = self._encode(x)
         kl = _bernoulli_kl_unchecked(logits)
         b = self._hard_codes(logits, u)
         log_px = self.decoder_log_likelihood(b, x)
@@ -194,7 +198,7 @@ class BernoulliVAE(VAE):
         return recon - kl, recon, kl
 
     def _disarm_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
-        logits = self.encode(x)
+        logits = self._encode(x)
         kl = _bernoulli_kl_unchecked(logits)
         b, b_anti = self._hard_codes(logits, u), self._hard_codes(logits, 1.0 - u)
         log_px = self.decoder_log_likelihood(
@@ -217,7 +221,7 @@ class BernoulliVAE(VAE):
 
     def _weighted_code(self, x: torch.Tensor, u: torch.Tensor):
         """The hard codes of ``u`` with their log prior and log q (for :meth:`log_weights`)."""
-        logits = self.encode(x)
+        logits = self._encode(x)
         b = self._hard_codes(logits, u)
         return b, -self.latent_dim * _LOG_2, _bernoulli_log_q(logits, b)
 

@@ -190,11 +190,15 @@ class CategoricalVAE(VAE):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Return the logits of :math:`q_\\phi(b \\mid x)`, shape ``(*batch, D, C)``."""
-        return self.encoder(self.check_input(x)).unflatten(-1, (self.latent_dim, self.categories))
+        return self._encode(self.check_input(x))
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`encode` without the input check (the training loop's hot path)."""
+        return self.encoder(x).unflatten(-1, (self.latent_dim, self.categories))
 
     def _noise(self, x: torch.Tensor, u: torch.Tensor):
         """``(logits, log q, Gumbel noise)`` for the uniforms ``u``."""
-        logits = self.encode(x)
+        logits = self._encode(x)
         return (
             logits,
             F.log_softmax(logits, -1),

@@ -295,9 +295,15 @@ class VAE(nn.Module):
         )
 
     def _noise_shape(self, num_samples, x, generator, width: int) -> tuple[int, ...]:
-        """The checked shape ``(num_samples, *batch, width)`` of the noise for ``x``, capped in size."""
+        """The checked shape ``(num_samples, *batch, width)`` of the noise for ``x``, capped in size.
+
+        Only the type, dtype and width of ``x`` matter here (its values are checked where
+        they are used), so the training loop's hot path does not scan the pixels again.
+        """
         num_samples = check_num_samples(num_samples)
-        self.check_input(x)
+        check_tensor(x, "x", floating=True, finite=False)
+        if x.dim() == 0 or x.shape[-1] != self.input_dim:
+            self.check_input(x)  # the full message for a wrong shape
         check_generator(generator)
         shape = (num_samples, *x.shape[:-1], width)
         check_size(
@@ -365,7 +371,7 @@ class VAE(nn.Module):
         return log_px.mean(0) + (surrogate - surrogate.detach()).mean(0)
 
     def _pathwise_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
-        loc, scale = self.encode(x)
+        loc, scale = self._encode(x)
         kl = _gaussian_kl_unchecked(loc, scale)
         return self._decoded_terms(loc + scale * eps, x, kl)
 
@@ -378,7 +384,7 @@ class VAE(nn.Module):
         return recon - kl, recon, kl
 
     def _score_function_terms(self, x: torch.Tensor, eps: torch.Tensor, baseline):
-        loc, scale = self.encode(x)
+        loc, scale = self._encode(x)
         kl = _gaussian_kl_unchecked(loc, scale)
         z = (loc + scale * eps).detach()
         log_px = self.decoder_log_likelihood(
@@ -411,7 +417,7 @@ class VAE(nn.Module):
 
     def _weighted_code(self, x: torch.Tensor, eps: torch.Tensor):
         """``(code, log p(code), log q(code | x))`` of the noise ``eps``: the hook of :meth:`log_weights`."""
-        loc, scale = self.encode(x)
+        loc, scale = self._encode(x)
         z = loc + scale * eps
         log_pz = -0.5 * (z.square() + _LOG_2PI).sum(-1)
         log_qz = -(0.5 * (eps.square() + _LOG_2PI) + torch.log(scale)).sum(
@@ -421,7 +427,11 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(loc, scale)`` of :math:`q_\\phi(z \\mid x)`."""
-        h = self.encoder(self.check_input(x))
+        return self._encode(self.check_input(x))
+
+    def _encode(self, x: torch.Tensor):
+        """:meth:`encode` without the input check: the training loop's data is checked once."""
+        h = self.encoder(x)
         loc, raw = h.chunk(2, dim=-1)
         if self.scale_param == "softplus":
             scale = F.softplus(raw) + self.min_scale
