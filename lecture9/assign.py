@@ -195,9 +195,11 @@ class ExercisePreprocessor(Preprocessor):
     """
 
     nbgrader = Bool(False, help="write nbgrader source metadata instead of stubs").tag(config=True)
-    points = Float(1.0, help="points of each autograde cell and written answer (nbgrader)").tag(
-        config=True
-    )
+    points = Float(
+        1.0,
+        help="points of each coding exercise (shared by its autograde cells) and written answer "
+        "(nbgrader)",
+    ).tag(config=True)
 
     def preprocess(self, nb, resources):
         """Convert the cells of ``nb`` in place; return ``(nb, resources)``."""
@@ -227,6 +229,8 @@ class _Conversion:
         self.block: _Block | None = None
         self.label = "exercise"
         self.grade_ids: set[str] = set()
+        self.exercise = 0  # counts the exercises met so far (labels need not be unique)
+        self.checks: dict[int, list] = {}  # exercise -> nbgrader metadata of its autograde cells
 
     def unique(self, grade_id: str) -> str:
         grade_id = re.sub(r"[^A-Za-z0-9_-]", "-", grade_id)  # nbgrader's allowed characters
@@ -243,6 +247,7 @@ class _Conversion:
         if directive:
             match = _EXERCISE_LABEL_RE.search(source, directive.end())
             self.label = match["label"] if match else self.label
+            self.exercise += 1
         events = sorted(
             [(m.start(), "start", m["label"]) for m in SOLUTION_START_RE.finditer(source)]
             + [(m.start(), "end", "") for m in SOLUTION_END_RE.finditer(source)]
@@ -328,6 +333,7 @@ class _Conversion:
                 locked=True,
                 points=self.points,
             )
+            self.checks.setdefault(self.exercise, []).append(cell.metadata["nbgrader"])
         self.cells.append(cell)
 
     def stub(self, where: str, cell, tags: list) -> None:
@@ -336,6 +342,7 @@ class _Conversion:
         except ValueError as err:
             raise ValueError(f"{where}: {err}") from None
         self.label = exercises.parse_exercise_header(cell.source)[0]
+        self.exercise += 1
         if self.block is not None:
             self.block.has_code_exercise = True
         tags.remove(exercises.SOLUTION)
@@ -358,6 +365,10 @@ class _Conversion:
                 f"cell {self.block.cell_index + 1}: the '{{solution-start}} {self.block.label}' block is never closed "
                 "by a '{solution-end}' cell"
             )
+        for graded in self.checks.values():  # an exercise's points, shared by its checks
+            for metadata in graded:
+                share = self.points / len(graded)
+                metadata["points"] = int(share) if share.is_integer() else share
         return self.cells
 
 

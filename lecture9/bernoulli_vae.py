@@ -178,7 +178,7 @@ class BernoulliVAE(VAE):
         if code is not None:
             # logistic noise -logit(u): the relaxed code rounds to the hard code b
             relaxed = estimators.relaxed_bernoulli(
-                logits, -(torch.log(u) - torch.log1p(-u)), self.temperature
+                logits, -(torch.log(u) - torch.log1p(-u)), self.temperature, validate_args=False
             )
             z = code(b, relaxed)
         return self._decoded_terms(z, x, kl)
@@ -187,7 +187,11 @@ class BernoulliVAE(VAE):
         return self._codes_terms(x, u, lambda hard, relaxed: relaxed)
 
     def _straight_through_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
-        return self._codes_terms(x, u, estimators.straight_through)
+        return self._codes_terms(
+            x,
+            u,
+            lambda hard, relaxed: estimators.straight_through(hard, relaxed, validate_args=False),
+        )
 
     def _reinforce_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
         logits = self._encode(x)
@@ -205,7 +209,9 @@ class BernoulliVAE(VAE):
             torch.cat([b, b_anti]), x
         )  # two decoder evaluations per sample
         f, f_anti = log_px.chunk(2)
-        grad = estimators.disarm_logit_grad((f - f_anti).unsqueeze(-1), b, b_anti, logits)
+        grad = estimators.disarm_logit_grad(
+            (f - f_anti).unsqueeze(-1), b, b_anti, logits, validate_args=False
+        )
         recon = self.surrogate_reconstruction(log_px, (grad * logits).sum(-1))
         return recon - kl, recon, kl
 

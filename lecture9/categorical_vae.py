@@ -221,12 +221,14 @@ class CategoricalVAE(VAE):
 
     def _gumbel_softmax_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
         logits, log_q, gumbel = self._noise(x, u)
-        return self._terms_at(x, relaxed_one_hot(logits, gumbel, self.current_temperature), log_q)
+        relaxed = relaxed_one_hot(logits, gumbel, self.current_temperature, validate_args=False)
+        return self._terms_at(x, relaxed, log_q)
 
     def _straight_through_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
         logits, log_q, gumbel = self._noise(x, u)
-        relaxed = relaxed_one_hot(logits, gumbel, self.current_temperature)
-        return self._terms_at(x, straight_through(self._hard(logits, gumbel), relaxed), log_q)
+        relaxed = relaxed_one_hot(logits, gumbel, self.current_temperature, validate_args=False)
+        code = straight_through(self._hard(logits, gumbel), relaxed, validate_args=False)
+        return self._terms_at(x, code, log_q)
 
     def _reinforce_terms(self, x: torch.Tensor, u: torch.Tensor, baseline):
         logits, log_q, gumbel = self._noise(x, u)

@@ -72,7 +72,8 @@ def configure_assign(parser: argparse.ArgumentParser) -> None:
         "--points",
         type=float,
         default=1.0,
-        help="nbgrader points per autograde cell and per written answer (default: %(default)s)",
+        help="nbgrader points per coding exercise (shared by its autograde cells) and per written "
+        "answer (default: %(default)s)",
     )
 
 
@@ -244,7 +245,14 @@ def _add_run_arguments(add) -> None:
     add(
         "--measure-variance",
         action="store_true",
-        help="record the encoder-gradient variance after every epoch",
+        help="record the encoder-gradient variance whenever the test ELBO is measured",
+    )
+    add(
+        "--eval-every",
+        type=int,
+        default=1,
+        help="measure the test ELBO every N epochs and after the last; the history holds null in "
+        "between, and training is the same for every N (default 1: every epoch)",
     )
     add("--out", required=True, help="run folder: checkpoint.pt and metrics.json go here")
     add("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -265,6 +273,7 @@ def _check_train_vae_args(args: argparse.Namespace) -> None:
         "--batch-size": args.batch_size,
         "--num-samples": args.num_samples,
         "--latent-dim": args.latent_dim,
+        "--eval-every": args.eval_every,
     }
     for flag, value in positive.items():
         if value < 1:
@@ -441,9 +450,11 @@ def _train(args: argparse.Namespace, model, x_train, x_test, ckpt, device, gener
 
     def log(epoch, history):
         if epoch % log_every == 0 or epoch == args.epochs:
+            test = history["test_elbo"][-1]
             tqdm.write(
-                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  "
-                f"test ELBO {history['test_elbo'][-1]:9.3f}  time {history['time'][-1]:7.1f} s"
+                f"epoch {epoch:4d}  train ELBO {history['train_elbo'][-1]:9.3f}  test ELBO "
+                + ("        -" if math.isnan(test) else f"{test:9.3f}")
+                + f"  time {history['time'][-1]:7.1f} s"
             )
 
     return training.train(
@@ -459,6 +470,7 @@ def _train(args: argparse.Namespace, model, x_train, x_test, ckpt, device, gener
         generator=generator,
         device=device,
         measure_variance=args.measure_variance,
+        eval_every=args.eval_every,
         checkpoint=ckpt,
         resume=args.resume,
         progress=not args.no_progress,
@@ -498,6 +510,7 @@ def _metrics(args: argparse.Namespace, model, history: dict, x_test, device) -> 
         "batch_size": args.batch_size,
         "lr": args.lr,
         "seed": args.seed,
+        "eval_every": args.eval_every,
         "device": str(device),
         "threads": torch.get_num_threads(),
         **{k: model.config[k] for k in ("temperature", "anneal_to") if k in model.config},

@@ -242,6 +242,7 @@ def train(
     test_data: torch.Tensor | None = None,
     eval_num_samples: int = 1,
     eval_seed: int = 0,
+    eval_every: int = 1,
     measure_variance: bool = False,
     variance_draws: int = 100,
     variance_batch_size: int = 100,
@@ -260,7 +261,9 @@ def train(
     mean training ELBO, the test ELBO (noise from a generator reseeded to ``eval_seed``, so
     evaluation never perturbs training), the cumulative training time and, with
     ``measure_variance``, the encoder-gradient variance
-    (:func:`lecture9.vae.encoder_gradient_variance`).
+    (:func:`lecture9.vae.encoder_gradient_variance`). Both measurements are taken every
+    ``eval_every`` epochs and after the last one; the history holds NaN (not measured) in
+    between, and the training itself is the same for every ``eval_every``.
 
     With ``checkpoint`` the state is saved atomically (every ``checkpoint_seconds``, and
     after the last epoch); ``resume=True`` continues from it to ``epochs`` in total and
@@ -273,7 +276,7 @@ def train(
     Raises:
         TypeError: on a bad ``model``, ``data`` or ``generator``.
         ValueError: on empty data or values outside [0, 1], non-positive ``epochs``,
-            ``batch_size`` or ``lr``, an estimator or baseline the model does not take,
+            ``batch_size``, ``eval_every`` or ``lr``, an estimator or baseline the model does not take,
             ``resume`` without a ``checkpoint``, or a checkpoint of another architecture,
             other settings, fewer epochs, or not written by :func:`train`.
 
@@ -294,6 +297,7 @@ def train(
         device=device,
         eval_num_samples=eval_num_samples,
         eval_seed=eval_seed,
+        eval_every=eval_every,
         measure_variance=measure_variance,
         variance_draws=variance_draws,
         variance_batch_size=variance_batch_size,
@@ -315,15 +319,16 @@ def train(
     history, start_epoch = _restore(state, model, optimizer, generator)
     bar = _progress_bar(start_epoch, run.epochs, f"VAE {estimator}", progress)
     elapsed = history["time"][-1] if history["time"] else 0.0
-    last_saved = time.monotonic()
+    last_saved, postfix = time.monotonic(), {}
     for epoch in bar:
         model.start_epoch(epoch, run.epochs)
         train_elbo, seconds = _train_epoch(run, model, optimizer, x_train, generator)
         elapsed += seconds
-        test_elbo, variance = _evaluate_epoch(run, model, x_train, x_test)
+        test_elbo, variance = _evaluate_epoch(run, model, epoch, x_train, x_test)
         for key, value in zip(HISTORY_KEYS, (epoch + 1, train_elbo, test_elbo, elapsed, variance)):
             history[key].append(value)
-        bar.set_postfix(train=f"{train_elbo:.2f}", test=f"{test_elbo:.2f}")
+        postfix.update(_measured(train=train_elbo, test=test_elbo))
+        bar.set_postfix(postfix)  # the last test ELBO measured
         if checkpoint is not None and (
             epoch + 1 == run.epochs or time.monotonic() - last_saved >= checkpoint_seconds
         ):
@@ -372,6 +377,7 @@ class _Run:
     device: torch.device
     eval_num_samples: int
     eval_seed: int
+    eval_every: int
     measure_variance: bool
     variance_draws: int
     variance_batch_size: int
@@ -393,6 +399,7 @@ def _prepare(
     device,
     eval_num_samples,
     eval_seed,
+    eval_every,
     measure_variance,
     variance_draws,
     variance_batch_size,
@@ -413,6 +420,7 @@ def _prepare(
     variance_draws = check_positive_int(variance_draws, "variance_draws", minimum=2)
     variance_batch_size = check_positive_int(variance_batch_size, "variance_batch_size")
     eval_num_samples = check_num_samples(eval_num_samples, "eval_num_samples")
+    eval_every = check_positive_int(eval_every, "eval_every", maximum=10**6)
     _check_run_options(eval_seed, resume, checkpoint, checkpoint_seconds)
     check_generator(generator)
     device = resolve_device(device)
@@ -427,6 +435,7 @@ def _prepare(
         "lr": float(lr),
         "eval_num_samples": eval_num_samples,
         "eval_seed": int(eval_seed),
+        "eval_every": eval_every,
         "measure_variance": bool(measure_variance),
         "variance_draws": variance_draws if measure_variance else None,
         "variance_batch_size": variance_batch_size if measure_variance else None,
@@ -454,6 +463,7 @@ def _prepare(
         device,
         eval_num_samples,
         int(eval_seed),
+        eval_every,
         bool(measure_variance),
         variance_draws,
         variance_batch_size,
@@ -588,10 +598,18 @@ def _train_epoch(
     return total / n, time.perf_counter() - t0
 
 
+def _measured(**values: float) -> dict[str, str]:
+    """The measured (not NaN) ``values``, formatted for the progress bar."""
+    return {key: f"{value:.2f}" for key, value in values.items() if not math.isnan(value)}
+
+
 def _evaluate_epoch(
-    run: _Run, model, x_train: torch.Tensor, x_test: torch.Tensor | None
+    run: _Run, model, epoch: int, x_train: torch.Tensor, x_test: torch.Tensor | None
 ) -> tuple[float, float]:
-    """Step 3: the test ELBO (fixed evaluation noise) and, if asked, the encoder-gradient variance."""
+    """Step 3: the test ELBO (fixed evaluation noise) and, if asked, the encoder-gradient variance,
+    every ``eval_every`` epochs and after the last (NaN otherwise)."""
+    if (epoch + 1) % run.eval_every and epoch + 1 != run.epochs:
+        return math.nan, math.nan
     model.eval()
     device = run.generator.device
     test_elbo = math.nan

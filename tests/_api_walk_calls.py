@@ -1202,7 +1202,8 @@ for _hook in (
 #: Valid calls whose result holds a NaN by definition, with the reason.
 NONFINITE_RESULTS = {
     "montecarlo.running_mean": "the standard error of the first value alone is undefined (NaN)",
-    "training.train": "the history's encoder_grad_variance is NaN on epochs where it is not measured",
+    "training.train": "the history holds NaN (test ELBO, encoder-gradient variance) on epochs where "
+    "it is not measured",
 }
 
 NOT_WALKED = {

@@ -6,6 +6,7 @@ cheaply, on every real ``book/NN_*.ipynb`` that exists when the tests run.
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import math
@@ -914,6 +915,13 @@ def _first_autograde_after(nb, index):
     )
 
 
+def _autograde_cells_of(nb, stub: int) -> list[int]:
+    """The autograde cells of the exercise whose stub is cell ``stub``: those before the next stub."""
+    following = [i for i, c in enumerate(nb.cells) if i > stub and exercises.STUB in tags(c)]
+    end = following[0] if following else len(nb.cells)
+    return [i for i in range(stub + 1, end) if exercises.AUTOGRADE in tags(nb.cells[i])]
+
+
 def _stubs_by_label(nb) -> dict[str, int]:
     return {
         exercises.parse_exercise_header(c.source)[0]: i
@@ -933,8 +941,9 @@ def test_every_real_chapter_has_a_wrong_answer_in_the_table():
 
 @pytest.mark.parametrize("wrong", WRONG_ANSWERS, ids=lambda wrong: wrong.label)
 def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_message(wrong):
-    """The student notebook, its stubs filled (the reference solutions, and one plausible mistake): the
-    mistake's autograde cell fails with an ExerciseCheckError (an AssertionError) saying what is wrong."""
+    """The student notebook, its stubs filled (the reference solutions, and one plausible mistake): one
+    of the exercise's autograde cells fails with an ExerciseCheckError (an AssertionError) saying what
+    is wrong, and the checks before it pass."""
     chapters = [p for p in REAL_CHAPTERS if p.name.startswith(f"{wrong.chapter}_")]
     if not chapters:
         pytest.skip(f"no chapter {wrong.chapter} notebook in book/")
@@ -960,19 +969,20 @@ def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_mes
             fill_stub(cell.source, wrong.body) if label == wrong.label else solutions[label]
         )
     target = stubs[wrong.label]
-    check = _first_autograde_after(student, target)
-    assert check is not None, f"{wrong.label} has no autograde cell after its stub"
+    checks = _autograde_cells_of(student, target)
+    assert checks, f"{wrong.label} has no autograde cell after its stub"
+    check = checks[-1]
     failure = None
     try:
         run_cells(
             student,
-            with_dependencies(student, [target, check]),
+            with_dependencies(student, [target, *checks]),
             folder=chapter.parent,
             name=chapter.name,
         )
     except CellError as err:
         failure = err
-    if failure is not None and failure.index != check:
+    if failure is not None and failure.index not in checks:
         # the selection missed something the check needs: run every cell in order up to the check (exact)
         failure = None
         try:
@@ -985,9 +995,9 @@ def test_real_chapter_wrong_answer_fails_its_autograde_cell_with_the_helpful_mes
         except CellError as err:
             failure = err
     assert failure is not None, (
-        f"the wrong answer ({wrong.mistake}) passes the autograde cell of {wrong.label}"
+        f"the wrong answer ({wrong.mistake}) passes the autograde cells of {wrong.label}"
     )
-    assert failure.index == check, failure
+    assert failure.index in checks, failure
     assert isinstance(failure.error, AssertionError), failure
     assert re.search(wrong.message, str(failure.error)), (wrong.mistake, str(failure.error))
 
@@ -1006,3 +1016,23 @@ def test_real_chapters_are_listed():
 def test_student_notebook_names_an_argument_that_is_not_a_notebook(nb):
     with pytest.raises(TypeError, match="nb must be a notebook"):
         assign.student_notebook(nb)
+
+
+def test_nbgrader_an_exercise_checked_by_several_cells_shares_its_points():
+    """Split into several autograde cells, a coding exercise is still worth ``points``."""
+    nb = fixture_notebook()
+    checks = [i for i, c in enumerate(nb.cells) if exercises.AUTOGRADE in tags(c)]
+    nb.cells.insert(checks[0] + 1, copy.deepcopy(nb.cells[checks[0]]))
+    nb.cells.insert(checks[0] + 1, copy.deepcopy(nb.cells[checks[0]]))
+    nb.cells[17 + 2].source = nb.cells[17 + 2].source.replace("ex-99-mean:", "ex-99-mc-integral:")
+    graded = [
+        c.metadata.nbgrader
+        for c in assign.student_notebook(nb, nbgrader=True, points=3).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    assert [(m["grade_id"], m["points"]) for m in graded] == [
+        ("ex-99-mc-integral-autograde", 1),
+        ("ex-99-mc-integral-autograde-2", 1),
+        ("ex-99-mc-integral-autograde-3", 1),
+        ("ex-99-mc-integral-autograde-4", 3),  # another exercise under the same label: its own 3
+    ]

@@ -67,6 +67,7 @@ def one_line_error(capsys, *names):
         (["--lr", "nan"], ["--lr"]),
         (["--num-samples", 0], ["--num-samples"]),
         (["--baseline", "leave_one_out", "--estimator", "score_function"], ["--num-samples"]),
+        (["--eval-every", 0], ["--eval-every", "0"]),
     ],
     ids=[
         "epochs",
@@ -77,6 +78,7 @@ def one_line_error(capsys, *names):
         "lr-nan",
         "num-samples",
         "baseline",
+        "eval-every",
     ],
 )
 def test_usage_errors_exit_2_before_loading_and_leave_no_folder(
@@ -329,3 +331,17 @@ def test_categorical_latents_with_annealing_in_metrics(tmp_path):
     assert metrics["model_config"]["categories"] == 3
     assert metrics["settings"]["temperature"] == 1.0 and metrics["settings"]["anneal_to"] == 0.5
     assert metrics["final"]["test_elbo_codes"] == "hard"
+
+
+def test_eval_every_measures_the_test_elbo_less_often_and_after_the_last_epoch(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "run"
+    assert train_vae("--epochs", 5, "--eval-every", 2, "--iwae-samples", 0, "--out", out) == 0
+    printed = capsys.readouterr().out
+    assert "epoch    1  train ELBO" in printed and "test ELBO         -" in printed
+    metrics = json.loads((out / training.METRICS_NAME).read_text())
+    measured = [v is not None for v in metrics["history"]["test_elbo"]]
+    assert measured == [False, True, False, True, True]
+    assert metrics["settings"]["eval_every"] == 2
+    assert metrics["final"]["test_neg_elbo"] == -metrics["history"]["test_elbo"][-1]

@@ -402,3 +402,31 @@ def test_chapter_10_figures_return_labelled_figures():
     with pytest.raises(ValueError, match=r"num_runs, num_epochs"):
         plotting.plot_discrete_vae_runs({"RLOO": [1.0, 2.0]}, {})
     plt.close("all")
+
+
+def test_building_blocks_validate_args_false_skips_the_checks_and_keeps_the_values():
+    """``validate_args=False`` (the VAEs' training step) gives the checked result on valid
+    inputs, and skips the argument and result checks, as in torch.distributions."""
+    g = gen(3)
+    logits = torch.randn(5, 4, generator=g, dtype=DTYPE)
+    u = torch.rand(5, 4, generator=g, dtype=DTYPE)
+    gumbel, logistic = -torch.log(-torch.log(u)), torch.log(u) - torch.log1p(-u)
+    hard = (logits + gumbel == (logits + gumbel).amax(-1, keepdim=True)).to(DTYPE)
+    b, b_anti = (u < torch.sigmoid(logits)).to(DTYPE), (1 - u < torch.sigmoid(logits)).to(DTYPE)
+    calls = [
+        (estimators.relaxed_one_hot, (logits, gumbel, 0.5)),
+        (estimators.relaxed_bernoulli, (logits, logistic, 0.5)),
+        (estimators.straight_through, (hard, torch.softmax(logits, -1))),
+        (
+            estimators.disarm_logit_grad,
+            (torch.randn(5, 1, generator=g, dtype=DTYPE), b, b_anti, logits),
+        ),
+    ]
+    for fn, args in calls:
+        assert torch.equal(fn(*args, validate_args=False), fn(*args))
+        bad = (torch.full_like(args[0], math.nan), *args[1:])
+        with pytest.raises(ValueError, match="must be finite"):
+            fn(*bad)
+        assert torch.isnan(fn(*bad, validate_args=False)).any()  # unchecked: the caller's promise
+        with pytest.raises(TypeError, match="validate_args must be True or False"):
+            fn(*args, validate_args="no")

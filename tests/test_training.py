@@ -648,3 +648,40 @@ def test_checkpoint_seconds_saves_less_often_and_the_last_epoch(digits, tmp_path
     assert saved == [1, 2, 3]
     with pytest.raises(ValueError, match="checkpoint_seconds must be a finite number >= 0"):
         training.train(make_model(), digits.x_train[:500], epochs=3, checkpoint_seconds=-1, **kw)
+
+
+def test_eval_every_measures_less_often_and_trains_the_same(digits, tmp_path):
+    kw = dict(
+        test_data=digits.x_test[:50],
+        epochs=5,
+        batch_size=100,
+        measure_variance=True,
+        variance_draws=3,
+        variance_batch_size=10,
+        progress=False,
+    )
+    every = make_model()
+    h1 = training.train(
+        every, digits.x_train[:200], generator=torch.Generator().manual_seed(0), **kw
+    )
+    sparse = make_model()
+    h3 = training.train(
+        sparse,
+        digits.x_train[:200],
+        generator=torch.Generator().manual_seed(0),
+        eval_every=3,
+        checkpoint=tmp_path / "c.pt",
+        **kw,
+    )
+    assert h3["train_elbo"] == h1["train_elbo"]  # the same training, measured less often
+    for p, q in zip(every.parameters(), sparse.parameters()):
+        assert torch.equal(p, q)
+    for key in ("test_elbo", "encoder_grad_variance"):
+        assert [math.isnan(v) for v in h3[key]] == [True, True, False, True, False]
+        assert h3[key][2] == h1[key][2] and h3[key][4] == h1[key][4]
+    with pytest.raises(ValueError, match="eval_every: checkpoint 3, now 1"):
+        training.train(
+            sparse, digits.x_train[:200], checkpoint=tmp_path / "c.pt", resume=True, **kw
+        )
+    with pytest.raises(ValueError, match=r"eval_every must be .*got 0"):
+        training.train(make_model(), digits.x_train[:200], eval_every=0, **kw)

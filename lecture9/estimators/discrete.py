@@ -22,7 +22,9 @@ The estimator functions keep the package contract; the building blocks
 (:func:`~lecture9.estimators.relaxed_bernoulli`,
 :func:`~lecture9.estimators.relaxed_one_hot`, :func:`~lecture9.estimators.straight_through`,
 :func:`~lecture9.estimators.disarm_logit_grad`) act on given noise, for models that draw
-their own (the VAEs).
+their own (the VAEs). Like :mod:`torch.distributions`, they take ``validate_args``:
+``False`` skips the argument and result checks, for a training step whose inputs are
+finite by construction (the VAEs' encoder logits and clamped noise).
 Exact gradients for checking them: :func:`lecture9.enumeration.enumerated_gradient`.
 """
 
@@ -108,24 +110,30 @@ def _finite_result(out: torch.Tensor, names: str) -> torch.Tensor:
 
 
 def relaxed_bernoulli(
-    logits: torch.Tensor, noise: torch.Tensor, temperature: float
+    logits: torch.Tensor, noise: torch.Tensor, temperature: float, *, validate_args: bool = True
 ) -> torch.Tensor:
     """The binary Concrete sample :math:`\\sigma((\\ell + L)/\\tau)` for given logistic noise ``L``.
 
     Shapes:
         ``logits`` and ``noise`` broadcast; the result has their broadcast shape.
     """
+    if not check_bool(validate_args, "validate_args"):
+        return torch.sigmoid((logits + noise) / temperature)
     _check_relaxation(logits, noise, temperature, "noise")
     out = torch.sigmoid((logits + noise) / temperature)
     return _finite_result(out, "logits and noise")
 
 
-def relaxed_one_hot(logits: torch.Tensor, gumbel: torch.Tensor, temperature: float) -> torch.Tensor:
+def relaxed_one_hot(
+    logits: torch.Tensor, gumbel: torch.Tensor, temperature: float, *, validate_args: bool = True
+) -> torch.Tensor:
     """The Concrete sample :math:`\\operatorname{softmax}((\\text{logits} + G)/\\tau)` for given Gumbel noise.
 
     Shapes:
         ``logits`` and ``gumbel`` broadcast, categories last; the result has their broadcast shape.
     """
+    if not check_bool(validate_args, "validate_args"):
+        return torch.softmax((logits + gumbel) / temperature, dim=-1)
     _check_relaxation(logits, gumbel, temperature, "gumbel")
     out = torch.softmax((logits + gumbel) / temperature, dim=-1)
     return _finite_result(out, "logits and gumbel")
@@ -139,22 +147,33 @@ def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
     return (relaxed > 0.5).to(relaxed.dtype)
 
 
-def straight_through(hard: torch.Tensor, relaxed: torch.Tensor) -> torch.Tensor:
+def straight_through(
+    hard: torch.Tensor, relaxed: torch.Tensor, *, validate_args: bool = True
+) -> torch.Tensor:
     """``hard`` forward, the gradient of ``relaxed`` backward: ``hard + (relaxed - relaxed.detach())``."""
+    if not check_bool(validate_args, "validate_args"):
+        return hard + (relaxed - relaxed.detach())
     check_tensor(hard, "hard", floating=True, finite=False)
     check_tensor(relaxed, "relaxed", floating=True, finite=False)
     return _finite_result(hard + (relaxed - relaxed.detach()), "hard and relaxed")
 
 
 def disarm_logit_grad(
-    diff: torch.Tensor, b: torch.Tensor, b_anti: torch.Tensor, logits: torch.Tensor
+    diff: torch.Tensor,
+    b: torch.Tensor,
+    b_anti: torch.Tensor,
+    logits: torch.Tensor,
+    *,
+    validate_args: bool = True,
 ) -> torch.Tensor:
     """The DisARM estimate for each logit from an antithetic pair ``b``, ``b_anti`` (no gradient).
 
     ``diff`` is :math:`f(b) - f(\\tilde b)`, shaped to broadcast against the logits.
     """
-    for value, name in ((diff, "diff"), (b, "b"), (b_anti, "b_anti"), (logits, "logits")):
-        check_tensor(value, name, floating=True, finite=False)
+    validate = check_bool(validate_args, "validate_args")
+    if validate:
+        for value, name in ((diff, "diff"), (b, "b"), (b_anti, "b_anti"), (logits, "logits")):
+            check_tensor(value, name, floating=True, finite=False)
     sign = 1.0 - 2.0 * b_anti
     out = (
         0.5
@@ -163,7 +182,7 @@ def disarm_logit_grad(
         * (b != b_anti).to(b.dtype)
         * torch.sigmoid(logits.detach().abs())
     )
-    return _finite_result(out, "diff, b, b_anti and logits")
+    return _finite_result(out, "diff, b, b_anti and logits") if validate else out
 
 
 def _relaxed_grad(
