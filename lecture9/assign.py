@@ -366,10 +366,16 @@ class _Conversion:
                 "by a '{solution-end}' cell"
             )
         for graded in self.checks.values():  # an exercise's points, shared by its checks
-            for metadata in graded:
-                share = self.points / len(graded)
+            for metadata, share in zip(graded, _shares(self.points, len(graded))):
                 metadata["points"] = int(share) if share.is_integer() else share
         return self.cells
+
+
+def _shares(points: float, count: int) -> list[float]:
+    """``points`` in ``count`` shares to the hundredth, the rest of the rounding in the last one,
+    so that the gradebook's sums are exact (1 point in 3: 0.33, 0.33, 0.34)."""
+    share = round(points / count, 2)
+    return [share] * (count - 1) + [round(points - share * (count - 1), 2)]
 
 
 def student_notebook(nb, *, nbgrader: bool = False, points: float = 1.0):
@@ -497,14 +503,15 @@ _STUDENT_NOTES = (
     "jupyter nbconvert --to notebook --execute --allow-errors submission.ipynb",
     "```",
     "",
-    "Every `autograde` cell that runs without an error is a passed coding exercise; the written",
+    "A coding exercise is passed when all its `autograde` cells run without an error; the written",
     "exercises are graded by hand against the worked solutions in the book.",
     "",
 )
 _EDITION_NOTES = (
     "In that edition every solution (text, code cells, outputs, figures, search-index entries) is",
-    "removed from the pages, the notebook sources are not copied, the download menu offers the",
-    "student notebooks, and the launch and repository buttons are off (they lead to the solutions).",
+    "removed from the pages (a coding exercise shows its stub instead), the notebook sources are",
+    "not copied, the download menu offers the student notebooks, and the launch and repository",
+    "buttons are off (they lead to the solutions).",
     "Instead of the environment variable you can set `lecture9_hide_solutions: true` under",
     "`sphinx: config:` in a copy of `_config.yml`. The switch is implemented by the book's Sphinx",
     "extension `book/_ext/lecture9_book.py`; sphinx-exercise's own `hide_solutions` option is not",

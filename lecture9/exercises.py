@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import textwrap
 
 import torch
 
@@ -47,6 +48,7 @@ __all__ = [
     "END_SOLUTION",
     "EXERCISE_HEADER",
     "STUB",
+    "STUB_WIDTH",
     "ExerciseCheckError",
     "parse_exercise_header",
     "has_solution_region",
@@ -173,13 +175,21 @@ def check_close(
 def parse_exercise_header(source: str) -> tuple[str, str] | None:
     """Read the ``# Exercise <label>: <task>`` header of a solution cell.
 
-    The header is the first non-blank line of the cell.
+    The header is the first non-blank line of the cell. A task that does not end a
+    sentence (``.``, ``!``, ``?``) goes on in the comment lines right below it, which are
+    joined to it; a comment after a finished sentence is not part of the task.
     """
-    for line in _check_source(source).splitlines():
-        if line.strip():
-            match = _HEADER_RE.match(line.strip())
-            return (match["label"], match["task"]) if match else None
-    return None
+    lines = [line.strip() for line in _check_source(source).splitlines()]
+    first = next((i for i, line in enumerate(lines) if line), None)
+    match = _HEADER_RE.match(lines[first]) if first is not None else None
+    if match is None:
+        return None
+    task = match["task"]
+    for line in lines[first + 1 :]:
+        if task.endswith((".", "!", "?")) or not line.startswith("#") or not line[1:].strip():
+            break
+        task = f"{task} {line[1:].strip()}"
+    return match["label"], task
 
 
 def _marker_lines(lines: list[str]) -> list[tuple[int, str]]:
@@ -199,14 +209,37 @@ def has_solution_region(source: str) -> bool:
     return bool(_marker_lines(_check_source(source).splitlines()))
 
 
+#: The longest line :func:`stub_source` writes for the ``raise`` statement (the notebooks' width).
+STUB_WIDTH = 79
+
+
+def _raise_lines(indent: str, message: str) -> list[str]:
+    """``raise NotImplementedError(message)`` on one line, or its message wrapped to :data:`STUB_WIDTH`."""
+    one_line = f"{indent}raise NotImplementedError({json.dumps(message, ensure_ascii=False)})"
+    if len(one_line) <= STUB_WIDTH:
+        return [one_line]
+    width = max(20, STUB_WIDTH - len(indent) - 6)  # 4 spaces of indent and the two quotes
+    chunks = textwrap.wrap(message, width, break_long_words=False, break_on_hyphens=False)
+    quoted = [json.dumps(chunk + " ", ensure_ascii=False) for chunk in chunks[:-1]]
+    quoted.append(json.dumps(chunks[-1], ensure_ascii=False))
+    return [
+        f"{indent}raise NotImplementedError(",
+        *(f"{indent}    {q}" for q in quoted),
+        f"{indent})",
+    ]
+
+
 def stub_source(source: str) -> str:
     """The student's version of a coding-exercise solution cell.
 
     Every region from a :data:`BEGIN_SOLUTION` line to the next
-    :data:`END_SOLUTION` line (both included) is replaced by one line, indented
-    like the :data:`BEGIN_SOLUTION` line::
+    :data:`END_SOLUTION` line (both included) is replaced by one statement,
+    indented like the :data:`BEGIN_SOLUTION` line::
 
         raise NotImplementedError("Exercise <label>: <task>")
+
+    its message split over several lines when the line would be longer than
+    :data:`STUB_WIDTH` characters.
 
     with ``<label>`` and ``<task>`` read from the cell's header (see
     :func:`parse_exercise_header`). Everything outside the regions (the header,
@@ -228,7 +261,7 @@ def stub_source(source: str) -> str:
             f"'{EXERCISE_HEADER}<label>: <task>' (the student's stub message is built from it)"
         )
     label, task = header
-    message = json.dumps(f"Exercise {label}: {task}", ensure_ascii=False)
+    message = f"Exercise {label}: {task}"
     out: list[str] = []
     start = 0
     expected = "begin"
@@ -243,7 +276,7 @@ def stub_source(source: str) -> str:
             line = lines[index]
             indent = line[: len(line) - len(line.lstrip())]
             out.extend(lines[start:index])
-            out.append(f"{indent}raise NotImplementedError({message})")
+            out.extend(_raise_lines(indent, message))
             expected = "end"
         else:
             start = index + 1

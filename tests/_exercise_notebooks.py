@@ -633,14 +633,18 @@ return 0.5 * ((scale / prior_scale) ** 2 + ((loc - prior_loc) / prior_scale) ** 
 
 
 def fill_stub(stub: str, body: str) -> str:
-    """A stub's source with its ``raise NotImplementedError(...)`` line replaced by ``body`` (indented like it)."""
+    """A stub's source with its ``raise NotImplementedError(...)`` statement (one line, or its
+    wrapped form up to the closing parenthesis) replaced by ``body`` (indented like it)."""
     lines = stub.split("\n")
     (index,) = [
         i for i, line in enumerate(lines) if line.strip().startswith("raise NotImplementedError(")
     ]
     indent = lines[index][: len(lines[index]) - len(lines[index].lstrip())]
+    end = index
+    if lines[index].rstrip().endswith("("):  # wrapped: the message lines, then the closing ")"
+        end = next(i for i in range(index + 1, len(lines)) if lines[i] == indent + ")")
     return "\n".join(
         lines[:index]
         + [indent + line if line else line for line in body.split("\n")]
-        + lines[index + 1 :]
+        + lines[end + 1 :]
     )

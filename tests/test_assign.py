@@ -149,8 +149,10 @@ def test_student_notebook_structure(student, book):
     assert stubs[0].source.splitlines()[1:] == [
         "def mc_integral(f, a, b, num_samples, *, generator=None):",
         '    """Return the Monte Carlo estimate of the integral of ``f`` over ``[a, b]`` (a 0-d tensor)."""',
-        '    raise NotImplementedError("Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an '
-        'integral over [a, b].")',
+        "    raise NotImplementedError(",
+        '        "Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an "',
+        '        "integral over [a, b]."',
+        "    )",
     ]
     assert all(exercises.SOLUTION not in tags(c) for c in nb.cells)
     assert sum(exercises.AUTOGRADE in tags(c) for c in nb.cells) == 2
@@ -1036,3 +1038,9 @@ def test_nbgrader_an_exercise_checked_by_several_cells_shares_its_points():
         ("ex-99-mc-integral-autograde-3", 1),
         ("ex-99-mc-integral-autograde-4", 3),  # another exercise under the same label: its own 3
     ]
+    graded = [
+        c.metadata.nbgrader["points"]
+        for c in assign.student_notebook(nb, nbgrader=True, points=1).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    assert graded == [0.33, 0.33, 0.34, 1]  # to the hundredth, the sum exact

@@ -445,6 +445,19 @@ def _notebook_text(notebook) -> list[str]:
     return texts
 
 
+def _coding_exercises() -> list[str]:
+    """The solution cells of the book's coding exercises (those with a solution region)."""
+    from lecture9 import exercises
+
+    return [
+        cell.source
+        for page in PAGES
+        if (ROOT / f"{page}.ipynb").is_file()
+        for cell in nbformat.read(ROOT / f"{page}.ipynb", as_version=4).cells
+        if cell.cell_type == "code" and exercises.has_solution_region(cell.source)
+    ]
+
+
 def test_solutions_hidden_build():
     """No solution line of the full build appears anywhere in the solutions-hidden build."""
     if not (HTML / "index.html").is_file():
@@ -485,6 +498,7 @@ def test_solutions_hidden_build():
     )
     if leaked_images:
         problems.append(f"solution figures copied into _images/: {leaked_images[:5]}")
+    stubs: list[str] = []
     for path in sorted(STUDENT_HTML.rglob("*")):
         if not path.is_file() or path.suffix in {
             ".png",
@@ -511,10 +525,21 @@ def test_solutions_hidden_build():
             soup = BeautifulSoup(text, "html.parser")
             if soup.select("div.solution"):
                 problems.append(f"{path.relative_to(STUDENT_HTML)}: contains a solution block")
-            haystack = text + "\n" + "\n".join(_lines(soup))
+            # a coding exercise's stub keeps the solution cell's header, signature and
+            # docstring on purpose (lecture9.exercises.stub_source, tested in test_assign.py)
+            for stub in soup.select("div.lecture9-stub"):
+                stubs.append(stub.get_text())
+                stub.decompose()
+            haystack = str(soup) + "\n" + "\n".join(_lines(soup))
         leaks = sorted(secret for secret in secrets if secret in haystack)
         if leaks:
             problems.append(f"{path.relative_to(STUDENT_HTML)}: solution text {leaks[:3]}")
+    coding = len(_coding_exercises())
+    if len(stubs) != coding or not all("raise NotImplementedError(" in stub for stub in stubs):
+        problems.append(
+            f"{len(stubs)} stubs (div.lecture9-stub raising NotImplementedError) for "
+            f"{coding} coding exercises: each 'complete ... below' needs its stub"
+        )
     assert not problems, "solutions-hidden build leaks solutions:\n  - " + "\n  - ".join(
         problems[:20]
     )

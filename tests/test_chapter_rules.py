@@ -1,8 +1,9 @@
 """Every chapter in the table of contents follows the course's chapter rules.
 
 A chapter opens with a "Learning goals" admonition (3 to 5 goals) and ends, before its
-exercises, with "Key takeaways"; outside the exercises no code cell is longer than 15
-non-blank lines and at most 2 functions are defined; every figure is captioned through
+exercises, with "Key takeaways"; no code cell but an exercise's solution is longer than
+15 non-blank lines (the autograde checks included), and outside the exercises at most 2
+functions are defined; every figure is captioned through
 MyST-NB's figure metadata; it has at least 3 exercises, at least 2 of them coding ones
 with an autograde cell; and its text has nothing meant for developers.
 """
@@ -16,7 +17,7 @@ import nbformat
 import pytest
 import yaml
 
-from lecture9 import exercises
+from lecture9 import assign, exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -84,6 +85,23 @@ def test_code_outside_the_exercises_is_short(path):
     )
     defs = sum(len(re.findall(r"^\s*def\s", c.source, re.M)) for c in code)
     assert defs <= 2, f"{path.name}: {defs} function definitions outside the exercises"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_code_cell_but_the_solutions_is_short(path):
+    """What the student notebook keeps (set-up, checks), all but the stubs of the solutions."""
+    student = assign.student_notebook(nbformat.read(path, as_version=4))
+    long = [
+        (i, n)
+        for i, c in enumerate(student.cells)
+        if c.cell_type == "code"
+        and exercises.STUB not in c.metadata.get("tags", [])
+        and (n := len([line for line in c.source.splitlines() if line.strip()])) > 15
+    ]
+    assert not long, (
+        f"{path.name}: code cells (student notebook index, non-blank lines) over 15 lines: "
+        f"{long}; split a long autograde check into several autograde cells"
+    )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

@@ -124,6 +124,14 @@ def test_parse_exercise_header():
         "3.2",
         "derive it",
     )
+    # a task that does not end a sentence goes on in the comment lines below it
+    wrapped = "# Exercise ex-1: compute the values\n#   by recursion.\n# Hint: use a loop.\nx = 1"
+    assert exercises.parse_exercise_header(wrapped) == ("ex-1", "compute the values by recursion.")
+    assert exercises.parse_exercise_header("# Exercise ex-1: open\n#\n# not this") == (
+        "ex-1",
+        "open",
+    )
+    assert exercises.parse_exercise_header("# Exercise ex-1: done.\n# Use x.") == ("ex-1", "done.")
     assert exercises.parse_exercise_header("x = 1\n# Exercise ex-1: late") is None
     assert exercises.parse_exercise_header("# Exercise ex-1 no colon") is None
     assert exercises.parse_exercise_header("") is None
@@ -135,14 +143,18 @@ def test_stub_source_keeps_signature_and_docstring():
         "# Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral over [a, b].\n"
         "def mc_integral(f, a, b, num_samples, *, generator=None):\n"
         '    """Return the Monte Carlo estimate of the integral of ``f`` over ``[a, b]`` (a 0-d tensor)."""\n'
-        '    raise NotImplementedError("Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an '
-        'integral over [a, b].")'
+        "    raise NotImplementedError(\n"
+        '        "Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an "\n'
+        '        "integral over [a, b]."\n'
+        "    )"
     )
     namespace = {}
     exec(stub, namespace)  # noqa: S102
     with pytest.raises(
-        NotImplementedError, match=r"^Exercise ex-99-mc-integral: implement a Monte Carlo"
-    ):
+        NotImplementedError,
+        match=r"^Exercise ex-99-mc-integral: implement a Monte Carlo estimate of an integral "
+        r"over \[a, b\]\.$",
+    ):  # the wrapped message reads as one sentence
         namespace["mc_integral"](None, 0, 1, 10)
 
 
@@ -163,9 +175,14 @@ def test_stub_source_with_two_regions_quotes_and_code_after_the_region():
     assert "x.mean()" not in stub and "x.var()" not in stub
     assert stub.count("raise NotImplementedError") == 2
     assert (
-        '        raise NotImplementedError("Exercise ex-2: compute the \\"mean\\" and the variance.")'
-        in stub
+        "        raise NotImplementedError(\n"
+        '            "Exercise ex-2: compute the \\"mean\\" and the variance."\n'
+        "        )"
+    ) in stub  # longer than 79 characters on one line: wrapped
+    short = exercises.stub_source(
+        "# Exercise e: do it.\ndef g():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"
     )
+    assert short.splitlines()[-1] == '    raise NotImplementedError("Exercise e: do it.")'
     namespace = {}
     exec(stub, namespace)  # noqa: S102
     with pytest.raises(NotImplementedError, match='compute the "mean" and the variance'):

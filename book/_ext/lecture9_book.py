@@ -20,7 +20,10 @@ It does three things:
      search-index entries never reach the output. sphinx-exercise's own
      ``hide_solutions`` cannot be used: with gated solutions it crashes (sphinx-exercise
      1.2.1 leaves an unknown ``solution_end_node``) and would leave the solution's cells
-     on the page;
+     on the page. A coding exercise's solution is replaced by its stub, the code the
+     student notebook starts from (:func:`lecture9.exercises.stub_source`: header,
+     signature and docstring, ``raise NotImplementedError`` for the solution), in a
+     ``div.lecture9-stub`` block, so that "complete ... below" has something below;
    - ``html_copy_source`` is off, so the full notebooks are not copied into
      ``_sources/``; instead the download menu of a chapter offers the *student* notebook
      (:func:`lecture9.assign.student_notebook`: exercises kept, solutions removed or
@@ -219,7 +222,22 @@ def _remove_solutions(app, doctree: nodes.document) -> None:
     if not app.config.lecture9_hide_solutions:
         return
     for node in list(doctree.findall(lambda n: isinstance(n, _solution_node_types()))):
-        node.parent.remove(node)
+        parent, index = node.parent, node.parent.index(node)
+        parent.remove(node)
+        parent[index:index] = _stubs(node)
+
+
+def _stubs(solution: nodes.Element) -> list[nodes.Element]:
+    """The student's stub of each coding-exercise solution cell in ``solution``."""
+    from lecture9 import exercises
+
+    blocks = []
+    for block in solution.findall(nodes.literal_block):
+        if exercises.has_solution_region(block.astext()):
+            stub = exercises.stub_source(block.astext())
+            code = nodes.literal_block(stub, stub, language="ipython3")
+            blocks.append(nodes.container("", code, classes=["lecture9-stub"]))
+    return blocks
 
 
 def _student_downloads(app, pagename, templatename, context, doctree) -> None:
