@@ -1024,8 +1024,10 @@ def test_nbgrader_an_exercise_checked_by_several_cells_shares_its_points():
     """Split into several autograde cells, a coding exercise is still worth ``points``."""
     nb = fixture_notebook()
     checks = [i for i, c in enumerate(nb.cells) if exercises.AUTOGRADE in tags(c)]
-    nb.cells.insert(checks[0] + 1, copy.deepcopy(nb.cells[checks[0]]))
-    nb.cells.insert(checks[0] + 1, copy.deepcopy(nb.cells[checks[0]]))
+    for n in (2, 3):  # two more checks of the same exercise, with their own cell ids
+        extra = copy.deepcopy(nb.cells[checks[0]])
+        extra["id"] = f"{extra.get('id', 'check')}-{n}"
+        nb.cells.insert(checks[0] + 1, extra)
     nb.cells[17 + 2].source = nb.cells[17 + 2].source.replace("ex-99-mean:", "ex-99-mc-integral:")
     graded = [
         c.metadata.nbgrader
