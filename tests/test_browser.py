@@ -47,6 +47,8 @@ import nbformat
 import pytest
 import yaml
 
+from tools.build_pdf import CHROMIUM_FLAGS  # the PDF is printed by the same headless Chromium
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,17 +59,6 @@ STUDENT_HTML = Path(
 SCREENSHOTS = HTML.parent / "screenshots"
 REQUIRE = os.environ.get("LECTURE9_REQUIRE_BROWSER", "") == "1"
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,900",
-]
 PAGE_TIMEOUT_S = 60
 MATHJAX_TIMEOUT_MS = 30_000
 SCREENSHOT_TILE = 12_000  # px per screenshot file (Chromium caps one capture at 16384 px)

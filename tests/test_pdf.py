@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
+from test_browser import toc_pages as toc_docs  # the documents in reading order
 
 pytestmark = pytest.mark.pdf
 
@@ -78,23 +78,6 @@ def _tool(name: str) -> str:
     if path is None:
         _unavailable(f"{name} is missing (Debian: apt-get install -y poppler-utils)")
     return path
-
-
-def toc_docs() -> list[str]:
-    """The documents of ``_toc.yml`` in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    docs = [str(toc["root"])]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                docs.append(str(entry["file"]))
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [re.sub(r"\.(md|ipynb)$", "", doc) for doc in docs]
 
 
 def source_title(doc: str) -> str:
