@@ -339,7 +339,7 @@ class VAE(nn.Module):
         Shapes:
             ``z``: ``(*sample, *batch, code)``, ``x``: ``(*batch, input_dim)`` -> ``(*sample, *batch)``.
         """
-        logits = self.decode(z)
+        logits = self.decoder(z)  # the training loop's hot path: no checks
         return -F.binary_cross_entropy_with_logits(
             logits, x.expand_as(logits), reduction="none"
         ).sum(-1)
@@ -444,8 +444,19 @@ class VAE(nn.Module):
         return loc, scale
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Return the Bernoulli logits of :math:`p_\\theta(x \\mid z)`."""
-        return self.decoder(check_tensor(z, "z", floating=True, finite=False))
+        """Return the Bernoulli logits of :math:`p_\\theta(x \\mid z)`.
+
+        Raises:
+            TypeError: if ``z`` is not a floating-point tensor.
+            ValueError: if ``z`` holds NaN or inf, or its last dimension is not the code's.
+        """
+        check_tensor(z, "z", floating=True)
+        width = self.decoder[0].in_features
+        if z.dim() == 0 or z.shape[-1] != width:
+            raise ValueError(
+                f"z must have shape (..., {width}) (one code per row), got {tuple(z.shape)}"
+            )
+        return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Same as :meth:`encode`."""

@@ -1167,10 +1167,7 @@ DOMAIN_ERRORS: dict[str, tuple[tuple[type[BaseException], ...], str]] = _domain_
 
 #: Bad values that still give an unclear error or a non-finite result: each is a known gap, reported
 #: as an expected failure (xfail) with the reason until its function validates the argument.
-KNOWN_GAPS: dict[str, str] = {
-    "vae.VAE.decode:z": "decode is on the training path: a finiteness check there would pre-empt "
-    "training's own 'lower lr' error",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 #: How a message may name a parameter instead of by its name ("key:parameter" -> words).
 ALIASES = {

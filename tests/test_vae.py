@@ -577,3 +577,18 @@ def test_evaluate_bound_matches_elbo_and_iwae_bound_in_chunks():
     torch.testing.assert_close(c, d)
     with pytest.raises(ValueError, match="bound must be 'elbo' or 'iwae'"):
         vae.evaluate_bound(m, x, bound="kl")
+
+
+def test_decode_checks_its_codes_and_the_hot_path_does_not():
+    model = vae.VAE(input_dim=6, latent_dim=3, hidden_dims=(5,), generator=torch.Generator())
+    z = torch.zeros(4, 3)
+    assert model.decode(z).shape == (4, 6)
+    with pytest.raises(ValueError, match="z must be finite"):
+        model.decode(torch.full((4, 3), math.nan))
+    with pytest.raises(ValueError, match=r"z must have shape \(\.\.\., 3\).*got \(4, 2\)"):
+        model.decode(torch.zeros(4, 2))
+    with pytest.raises(TypeError, match="z must be a floating-point tensor"):
+        model.decode(torch.zeros(4, 3, dtype=torch.long))
+    # the training loop's unchecked hook: a diverged code gives NaN, reported per epoch by train
+    x = torch.zeros(4, 6)
+    assert torch.isnan(model.decoder_log_likelihood(torch.full((4, 3), math.nan), x)).all()
