@@ -6,6 +6,8 @@ costs are checked by :mod:`lecture9.families`, the ground floor the exact truth 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import distributions as D
 
@@ -89,7 +91,7 @@ def finite_grads(grads: dict[str, torch.Tensor], estimator: str) -> dict[str, to
         ValueError: naming the estimator and the parameter.
     """
     for name, g in grads.items():
-        if not bool(torch.isfinite(g.sum())) and not bool(torch.isfinite(g).all()):
+        if not math.isfinite(g.sum().item()) and not bool(torch.isfinite(g).all()):
             raise ValueError(
                 f"{estimator} overflowed: the per-sample gradients of params[{name!r}] ({g.dtype}) are not finite; "
                 f"use float64 parameters or rescale the problem"

@@ -16,6 +16,7 @@ differentiable.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -109,7 +110,7 @@ def _pathwise_terms(f, distribution, params, dist, num_samples, path) -> dict[st
             f, x, torch.Size((num_samples,)) + dist.batch_shape, differentiable=True, finite=False
         )
         total = fx.sum()
-        if not bool(torch.isfinite(total)):
+        if not math.isfinite(total.item()):
             check_cost_finite(fx)
         names = list(leaves)
         if not fx.requires_grad:

@@ -15,6 +15,7 @@ on :math:`\theta` (Uniform ``low``/``high``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import torch
@@ -96,7 +97,7 @@ def _score_terms(f, distribution, params, dist, x, baseline) -> dict[str, torch.
     names = list(leaves)
     weights, per_param_baselines = _baseline_weights(fx, baseline, names)
     total = (weights * log_prob).sum()
-    if not bool(torch.isfinite(total)):
+    if not math.isfinite(total.item()):
         check_cost_finite(fx)  # name the source: weights and baselines are checked above
     grads = torch.autograd.grad(
         total,
@@ -203,7 +204,7 @@ def score_function_surrogate(
         ) from err
     out = loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
     total = out if reduction != "none" else out.detach().sum()
-    if not under_vmap(total) and not bool(torch.isfinite(total)):  # name the source
+    if not under_vmap(total) and not math.isfinite(total.item()):  # name the source
         check_finite(weight, "cost")
         check_finite(log_prob.detach(), "log_prob")
         if not bool(torch.isfinite(loss.detach()).all()):
