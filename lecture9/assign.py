@@ -375,6 +375,8 @@ def _shares(points: float, count: int) -> list[float]:
     """``points`` in ``count`` shares to the hundredth, the rest of the rounding in the last one,
     so that the gradebook's sums are exact (1 point in 3: 0.33, 0.33, 0.34)."""
     share = round(points / count, 2)
+    if share <= 0:  # fewer points than checks times a hundredth: unrounded shares
+        return [points / count] * count
     return [share] * (count - 1) + [round(points - share * (count - 1), 2)]
 
 

@@ -1046,3 +1046,9 @@ def test_nbgrader_an_exercise_checked_by_several_cells_shares_its_points():
         if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
     ]
     assert graded == [0.33, 0.33, 0.34, 1]  # to the hundredth, the sum exact
+    tiny = [
+        c.metadata.nbgrader["points"]
+        for c in assign.student_notebook(nb, nbgrader=True, points=0.01).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    ]
+    assert all(p > 0 for p in tiny) and sum(tiny[:3]) == pytest.approx(0.01)
