@@ -1183,7 +1183,8 @@ _HOOK = (
     "checked entry points (vae.elbo_terms, vae.evaluate_bound, vae.iwae_bound, training.train), "
     "which are walked"
 )
-for _hook in (
+#: The models' unchecked hooks: not walked (see ``NOT_WALKED``).
+HOOKS = (
     "vae.VAE.elbo_terms_from_noise",
     "vae.VAE.bound_terms_from_noise",
     "vae.VAE.log_weights",
@@ -1192,7 +1193,8 @@ for _hook in (
     "vae.VAE.surrogate_reconstruction",
     "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
     "categorical_vae.CategoricalVAE.bound_terms_from_noise",
-):
+)
+for _hook in HOOKS:
     VALID_CALLS.pop(_hook, None)
 
 
@@ -1252,14 +1254,5 @@ def _variance_gaps_args():
     return dict(mc=var, mc_se=se, exact=var, tiny=1e-9)
 
 
-for _hook in (
-    "vae.VAE.elbo_terms_from_noise",
-    "vae.VAE.bound_terms_from_noise",
-    "vae.VAE.log_weights",
-    "vae.VAE.decoder_log_likelihood",
-    "vae.VAE.score_surrogate",
-    "vae.VAE.surrogate_reconstruction",
-    "bernoulli_vae.BernoulliVAE.bound_terms_from_noise",
-    "categorical_vae.CategoricalVAE.bound_terms_from_noise",
-):
+for _hook in HOOKS:
     NOT_WALKED[_hook] = _HOOK
