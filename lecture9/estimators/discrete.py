@@ -104,9 +104,12 @@ def _check_relaxation(logits, noise, temperature, noise_name: str) -> None:
     check_temperature(temperature)
 
 
-def _finite_result(out: torch.Tensor, names: str) -> torch.Tensor:
-    """One check of the result instead of one per input: NaN or inf in an input makes it non-finite."""
-    return check_finite(out, names)
+def _finite_result(out: torch.Tensor, names: str, validate: bool = True) -> torch.Tensor:
+    """One check of the result instead of one per input: NaN or inf in an input makes it non-finite.
+
+    ``validate=False`` (a building block's ``validate_args``) returns ``out`` unchecked.
+    """
+    return check_finite(out, names) if validate else out
 
 
 def relaxed_bernoulli(
@@ -117,11 +120,11 @@ def relaxed_bernoulli(
     Shapes:
         ``logits`` and ``noise`` broadcast; the result has their broadcast shape.
     """
-    if not check_bool(validate_args, "validate_args"):
-        return torch.sigmoid((logits + noise) / temperature)
-    _check_relaxation(logits, noise, temperature, "noise")
+    validate = check_bool(validate_args, "validate_args")
+    if validate:
+        _check_relaxation(logits, noise, temperature, "noise")
     out = torch.sigmoid((logits + noise) / temperature)
-    return _finite_result(out, "logits and noise")
+    return _finite_result(out, "logits and noise", validate)
 
 
 def relaxed_one_hot(
@@ -132,11 +135,11 @@ def relaxed_one_hot(
     Shapes:
         ``logits`` and ``gumbel`` broadcast, categories last; the result has their broadcast shape.
     """
-    if not check_bool(validate_args, "validate_args"):
-        return torch.softmax((logits + gumbel) / temperature, dim=-1)
-    _check_relaxation(logits, gumbel, temperature, "gumbel")
+    validate = check_bool(validate_args, "validate_args")
+    if validate:
+        _check_relaxation(logits, gumbel, temperature, "gumbel")
     out = torch.softmax((logits + gumbel) / temperature, dim=-1)
-    return _finite_result(out, "logits and gumbel")
+    return _finite_result(out, "logits and gumbel", validate)
 
 
 def hard_sample(relaxed: torch.Tensor, one_hot: bool) -> torch.Tensor:
@@ -151,11 +154,11 @@ def straight_through(
     hard: torch.Tensor, relaxed: torch.Tensor, *, validate_args: bool = True
 ) -> torch.Tensor:
     """``hard`` forward, the gradient of ``relaxed`` backward: ``hard + (relaxed - relaxed.detach())``."""
-    if not check_bool(validate_args, "validate_args"):
-        return hard + (relaxed - relaxed.detach())
-    check_tensor(hard, "hard", floating=True, finite=False)
-    check_tensor(relaxed, "relaxed", floating=True, finite=False)
-    return _finite_result(hard + (relaxed - relaxed.detach()), "hard and relaxed")
+    validate = check_bool(validate_args, "validate_args")
+    if validate:
+        check_tensor(hard, "hard", floating=True, finite=False)
+        check_tensor(relaxed, "relaxed", floating=True, finite=False)
+    return _finite_result(hard + (relaxed - relaxed.detach()), "hard and relaxed", validate)
 
 
 def disarm_logit_grad(
@@ -182,7 +185,7 @@ def disarm_logit_grad(
         * (b != b_anti).to(b.dtype)
         * torch.sigmoid(logits.detach().abs())
     )
-    return _finite_result(out, "diff, b, b_anti and logits") if validate else out
+    return _finite_result(out, "diff, b, b_anti and logits", validate)
 
 
 def _relaxed_grad(
