@@ -33,6 +33,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_browser import _coding_exercises  # the solution cells of the coding exercises
 from test_browser import toc_pages as toc_docs  # the documents in reading order
 
 pytestmark = pytest.mark.pdf
@@ -303,13 +304,7 @@ def _stubs() -> list[str]:
     """The stub of every coding exercise of the book, as the students' edition prints it."""
     from lecture9 import exercises
 
-    return [
-        exercises.stub_source(cell.source)
-        for doc in toc_docs()
-        if (ROOT / f"{doc}.ipynb").is_file()
-        for cell in nbformat.read(ROOT / f"{doc}.ipynb", as_version=4).cells
-        if cell.cell_type == "code" and exercises.has_solution_region(cell.source)
-    ]
+    return [exercises.stub_source(source) for source in _coding_exercises()]
 
 
 def test_solutions_in_full_edition_only(pdf):
